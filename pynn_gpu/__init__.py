@@ -1,0 +1,1 @@
+"""pyNN.gpu: a PyNN backend that runs spiking networks through generated code."""
