@@ -1,1 +1,30 @@
-"""pyNN.gpu: a PyNN backend that runs spiking networks through generated code."""
+"""
+pyNN.gpu: a PyNN backend that runs spiking networks through generated code, on NVIDIA
+GPUs (CUDA through PyCUDA) or on any CPU (C compiled by the system compiler).
+
+Use it as any PyNN backend:
+
+    import pyNN.gpu as sim
+    sim.setup(timestep=0.1)          # target="auto" | "cpu" | "cuda", precision="double" | "float"
+"""
+
+from pyNN import errors, random, space                            # noqa: F401
+from pyNN.connectors import *                                      # noqa: F401,F403
+from pyNN.network import Network                                  # noqa: F401
+from pyNN.random import GSLRNG, NumpyRNG, RandomDistribution      # noqa: F401
+from pyNN.recording import *                                       # noqa: F401,F403
+from pyNN.space import Space                                      # noqa: F401
+
+from .control import (end, get_current_time, get_max_delay, get_min_delay,  # noqa: F401
+                      get_time_step, initialize, num_processes, rank, reset, run, run_for,
+                      run_until, setup)
+from .populations import Assembly, Population, PopulationView    # noqa: F401
+from .procedural_api import connect, create, record, record_gsyn, record_v  # noqa: F401
+from .projections import Projection                               # noqa: F401
+from .standardmodels import list_standard_models                  # noqa: F401
+from .standardmodels.cells import (IF_cond_alpha, IF_cond_exp, IF_curr_alpha,  # noqa: F401
+                                   IF_curr_exp, SpikeSourceArray, SpikeSourcePoisson)
+from .standardmodels.electrodes import DCSource                   # noqa: F401
+from .standardmodels.synapses import StaticSynapse                # noqa: F401
+
+__version__ = "0.1.0"

@@ -1,0 +1,99 @@
+"""
+Code generation: network graph + model snippets + template files -> one translation unit.
+
+The same graph and snippets serve both targets; only the templates differ
+(kernels/c/*.j2 for the C target, kernels/cuda/*.j2 for CUDA). Templates are rendered with
+StrictUndefined so that a missing name is an error, never an empty string in the code.
+"""
+
+from dataclasses import dataclass
+from typing import List
+
+import jinja2
+
+from .._paths import kernels_dir
+from ..ir.graph import ArraySpec, NetworkGraph, comment_text
+
+_SCALAR_OR_INT = {"int32_t": "int32_t", "scalar": "scalar"}
+
+
+@dataclass(frozen=True)
+class GeneratedCode:
+    target: str
+    source: str
+    arrays: List[ArraySpec]
+
+
+def array_specs(graph: NetworkGraph) -> List[ArraySpec]:
+    """Every array the kernels use, in pointer-table order. Same for every target."""
+    specs = []
+
+    def add(name, ctype, description):
+        specs.append(ArraySpec(name, ctype, comment_text(description)))
+
+    for g in graph.neuron_groups:
+        m = g.model
+        for p in m.params:
+            add(f"{g.name}_{p}", "scalar", f"parameter {p}")
+        for d in m.derived:
+            add(f"{g.name}_{d}", "scalar", f"derived constant {d}")
+        for d in m.int_derived:
+            add(f"{g.name}_{d}", "int64_t", f"derived integer {d}")
+        for s in m.state:
+            add(f"{g.name}_{s.name}", s.ctype, f"state variable {s.name}")
+        for tname in m.tables:
+            add(f"{g.name}_{tname}", "int64_t", f"table {tname}")
+        for r in g.receptors:
+            add(f"{g.name}_in_{r}", "scalar", f"ring buffer of input on receptor {r}")
+        if g.has_current_input:
+            add(f"{g.name}_i_inj", "scalar", "injected current of this step")
+        add(f"{g.name}_spikes", "uint32_t", "spike bits of this step")
+        if g.record_spikes:
+            add(f"{g.name}_rec_spikes", "uint32_t", "recorded spike bits, one row per step")
+    for s in graph.synapse_groups:
+        add(f"{s.name}_row_ptr", "int64_t", "first synapse of each presynaptic neuron")
+        add(f"{s.name}_post", "int32_t", "postsynaptic neuron of each synapse")
+        add(f"{s.name}_weight", "scalar", "weight of each synapse")
+        add(f"{s.name}_delay", "int32_t", "delay of each synapse in steps")
+    for c in graph.current_sources:
+        for p in c.model.params:
+            add(f"{c.name}_{p}", "scalar", f"parameter {p}")
+        for p in c.model.int_params:
+            add(f"{c.name}_{p}", "int64_t", f"parameter {p}")
+        add(f"{c.name}_targets", "int32_t", "neurons receiving this current")
+    for r in graph.samples:
+        add(f"{r.name}_index", "int32_t", f"neurons whose {r.variable} is recorded")
+        add(f"{r.name}_buffer", r.ctype, f"samples of {r.variable}, one row per sample")
+        add(f"{r.name}_count", "int64_t", "number of rows written in this run")
+    return specs
+
+
+def _environment():
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(kernels_dir())),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _models(graph):
+    seen = {}
+    for g in graph.neuron_groups:
+        seen.setdefault(g.model.name, g.model)
+    return list(seen.values())
+
+
+def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
+    """Render the translation unit for `target` ("c" or "cuda")."""
+    arrays = array_specs(graph)
+    template = _environment().get_template(f"{target}/simulation.{'cu' if target == 'cuda' else 'c'}.j2")
+    source = template.render(
+        graph=graph,
+        arrays=arrays,
+        models=_models(graph),
+        labels={g.name: comment_text(g.label) for g in graph.neuron_groups
+                + graph.synapse_groups + graph.current_sources},
+    )
+    return GeneratedCode(target, source, arrays)

@@ -1,0 +1,165 @@
+"""
+Vectorised construction of connectivity: whole arrays of (pre, post) index pairs, never a
+Python call per synapse.
+
+Connectors with a builder here are built in a few numpy operations. With a seeded NumpyRNG,
+the builders draw the same random numbers in the same order as PyNN's own implementation
+(column by column, i.e. postsynaptic neuron by postsynaptic neuron), so the connectivity is
+identical. Other connectors go through PyNN's generic per-postsynaptic-neuron path, which
+calls Projection._convergent_connect once per target neuron with arrays.
+
+Connections are always listed in PyNN's creation order: by postsynaptic index, then by
+presynaptic index.
+"""
+
+import numpy as np
+from lazyarray import larray
+from pyNN import connectors, errors
+from pyNN.random import NumpyRNG, RandomDistribution
+
+# How many random numbers to draw at once when scanning the connection matrix.
+_DRAW_CHUNK = 1 << 22
+
+
+def evaluate_at(lazy, pre_idx, post_idx):
+    """Values of a (n_pre, n_post) lazy array at the given index pairs, in that order."""
+    n = len(pre_idx)
+    if lazy.is_homogeneous:
+        return np.full(n, lazy.evaluate(simplify=True), dtype=float)
+    base = lazy.base_value
+    if any(isinstance(arg, larray) for _, arg in lazy.operations):
+        return np.asarray(lazy.evaluate(simplify=False))[pre_idx, post_idx]
+    if isinstance(base, RandomDistribution):
+        values = np.asarray(base.next(n), dtype=float) if n else np.zeros(0)
+    elif isinstance(base, np.ndarray) and base.ndim == 2:
+        values = base[pre_idx, post_idx]
+    elif callable(base):
+        values = np.broadcast_to(np.asarray(base(pre_idx, post_idx), dtype=float), (n,))
+    else:
+        return np.asarray(lazy.evaluate(simplify=False))[pre_idx, post_idx]
+    for function, arg in lazy.operations:
+        values = function(values) if arg is None else function(values, arg)
+    return np.asarray(values, dtype=float)
+
+
+def _uses_rng(parameter_space, rng):
+    """True if a synaptic parameter draws from `rng` (then draws interleave with PyNN's)."""
+    for _, lazy in parameter_space.items():
+        base = lazy.base_value
+        if isinstance(base, RandomDistribution) and base.rng is rng:
+            return True
+    return False
+
+
+def _self_connection_mask(projection, pre_idx, post_idx, rule):
+    """Keep-mask implementing allow_self_connections=False or 'NoMutual'."""
+    pre_ids = projection._pre_ids[pre_idx]
+    post_ids = projection._post_ids[post_idx]
+    if rule is False:
+        return pre_ids != post_ids
+    if rule == "NoMutual":
+        if projection.pre != projection.post:
+            raise errors.ConnectionError(
+                "allow_self_connections='NoMutual' needs the same population on both sides")
+        return pre_ids > post_ids
+    return np.ones(len(pre_idx), dtype=bool)
+
+
+def _all_to_all(projection, connector):
+    n_pre, n_post = projection.pre.size, projection.post.size
+    post_idx = np.repeat(np.arange(n_post), n_pre)
+    pre_idx = np.tile(np.arange(n_pre), n_post)
+    keep = _self_connection_mask(projection, pre_idx, post_idx, connector.allow_self_connections)
+    return pre_idx[keep], post_idx[keep]
+
+
+def _one_to_one(projection, connector):
+    if projection.pre.size != projection.post.size:
+        raise errors.ConnectionError(
+            "OneToOneConnector needs pre and post of the same size "
+            f"(got {projection.pre.size} and {projection.post.size})")
+    index = np.arange(projection.pre.size)
+    return index, index.copy()
+
+
+def _fixed_probability(projection, connector):
+    n_pre, n_post = projection.pre.size, projection.post.size
+    rng = connector.rng
+    if not isinstance(rng, NumpyRNG):
+        rng = NumpyRNG(seed=projection._simulator.state.rng_seed + len(
+            projection._simulator.state.projections))
+    columns_per_draw = max(1, _DRAW_CHUNK // max(n_pre, 1))
+    pre_parts, post_parts = [], []
+    for first in range(0, n_post, columns_per_draw):
+        last = min(first + columns_per_draw, n_post)
+        draws = rng.next((last - first) * n_pre, "uniform", {"low": 0.0, "high": 1.0})
+        columns, rows = np.nonzero(np.reshape(draws, (last - first, n_pre)) < connector.p_connect)
+        pre_parts.append(rows)
+        post_parts.append(columns + first)
+    pre_idx = np.concatenate(pre_parts) if pre_parts else np.zeros(0, int)
+    post_idx = np.concatenate(post_parts) if post_parts else np.zeros(0, int)
+    keep = _self_connection_mask(projection, pre_idx, post_idx, connector.allow_self_connections)
+    return pre_idx[keep], post_idx[keep]
+
+
+_PAIR_BUILDERS = {
+    connectors.AllToAllConnector: _all_to_all,
+    connectors.OneToOneConnector: _one_to_one,
+    connectors.FixedProbabilityConnector: _fixed_probability,
+}
+
+
+def _from_list(projection, connector):
+    """FromListConnector: the list already holds the pairs and some parameters."""
+    synapse_names = projection.synapse_type.get_parameter_names()
+    for name in connector.column_names:
+        if name not in synapse_names:
+            raise errors.ConnectionError(
+                f"{name} is not a parameter of {type(projection.synapse_type).__name__}; "
+                f"allowed: {', '.join(synapse_names)}")
+    table = np.asarray(connector.conn_list, dtype=float)
+    if table.size == 0:
+        return np.zeros(0, int), np.zeros(0, int), {}
+    pre_idx, post_idx = table[:, 0].astype(int), table[:, 1].astype(int)
+    for side, index, size in (("source", pre_idx, projection.pre.size),
+                              ("target", post_idx, projection.post.size)):
+        if index.min() < 0 or index.max() >= size:
+            raise errors.ConnectionError(f"{side} index out of range [0, {size - 1}] "
+                                         "in FromListConnector")
+    order = np.argsort(post_idx, kind="stable")
+    pre_idx, post_idx, table = pre_idx[order], post_idx[order], table[order]
+    parameters = projection.synapse_type.native_parameters
+    parameters.shape = (projection.pre.size, projection.post.size)
+    values = {}
+    given = dict(zip(connector.column_names, table[:, 2:].T))
+    if given:
+        from pyNN.parameters import ParameterSpace
+        translated = projection.synapse_type.translate(
+            ParameterSpace({k: v for k, v in given.items()}, shape=(len(pre_idx),)))
+        translated.evaluate(simplify=False)
+        values.update(dict(translated.items()))
+    for name, lazy in parameters.items():
+        if name not in values:
+            values[name] = evaluate_at(lazy, pre_idx, post_idx)
+    return pre_idx, post_idx, values
+
+
+def build_connections(projection, connector):
+    """
+    Return (pre_idx, post_idx, native parameter arrays) for a projection, or None if the
+    connector has no vectorised builder (the caller then uses PyNN's generic path).
+    """
+    kind = type(connector)
+    if kind is connectors.FromListConnector:
+        return _from_list(projection, connector)
+    builder = _PAIR_BUILDERS.get(kind)
+    if builder is None:
+        return None
+    parameters = connector._parameters_from_synapse_type(projection)
+    if getattr(connector, "rng", None) is not None and _uses_rng(parameters, connector.rng):
+        return None  # PyNN interleaves those draws with the connection draws: use its path
+    pre_idx, post_idx = builder(projection, connector)
+    values = {name: evaluate_at(lazy, pre_idx, post_idx) for name, lazy in parameters.items()}
+    if connector.callback:
+        connector.callback(1.0)
+    return pre_idx, post_idx, values

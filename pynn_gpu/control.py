@@ -1,0 +1,81 @@
+"""setup(), end(), run() and the state queries, built with PyNN's common factories."""
+
+import logging
+
+from pyNN import common, errors
+from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
+from pyNN.recording import get_io
+
+from . import simulator
+from .targets import choose_target
+
+logger = logging.getLogger("PyNN")
+
+PRECISIONS = ("double", "float")
+
+
+def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
+    """
+    Initialise (or reinitialise) pyNN.gpu; any existing network is discarded.
+
+    Extra parameters understood by pyNN.gpu:
+        target     "auto" (default, or $PYNN_GPU_TARGET), "cpu" or "cuda"
+        precision  "double" (default) or "float"
+        rng_seed   seed of the counter-based generator used by spike sources (int)
+        threads    CPU threads for the C target (0 = all available)
+    Other extra parameters of other backends (e.g. "filename", "label") are accepted
+    and ignored, so that scripts written for them run unchanged.
+    """
+    max_delay = extra_params.get("max_delay", DEFAULT_MAX_DELAY)
+    if not timestep > 0:
+        raise errors.InvalidParameterValueError(f"timestep must be > 0 ms (got {timestep})")
+    if max_delay != "auto" and max_delay < timestep:
+        raise errors.InvalidParameterValueError(
+            f"max_delay must be >= timestep {timestep} ms (got {max_delay})")
+    precision = extra_params.get("precision", "double")
+    if precision not in PRECISIONS:
+        raise errors.InvalidParameterValueError(
+            f"precision must be 'double' or 'float' (got {precision!r})")
+    threads = int(extra_params.get("threads", 0) or 0)
+    if threads < 0:
+        raise errors.InvalidParameterValueError(f"threads must be >= 0 (got {threads})")
+    seed = extra_params.get("rng_seed", extra_params.get("rng_seeds_seed", 1234567))
+    if not isinstance(seed, (int,)) or seed < 0:
+        raise errors.InvalidParameterValueError(f"rng_seed must be an integer >= 0 (got {seed!r})")
+    target = choose_target(extra_params.get("target"))
+
+    common.setup(timestep, min_delay, **extra_params)
+    state = simulator.state
+    state.target = None
+    state.clear()
+    state.dt = float(timestep)
+    state.min_delay = min_delay
+    state.max_delay = max_delay
+    state.precision = precision
+    state.threads = threads
+    state.rng_seed = int(seed)
+    state.set_target(target)
+    return rank()
+
+
+def end(compatible_output=True):
+    """Write any data requested with write_on_end, then release the target."""
+    state = simulator.state
+    for population, variables, filename in state.write_on_end:
+        population.write_data(get_io(filename), variables)
+    state.write_on_end = []
+    if state.target is not None:
+        state.target.close()
+        state.target = None
+        state.engine = None
+
+
+run, run_until = common.build_run(simulator)
+run_for = run
+
+reset = common.build_reset(simulator)
+
+initialize = common.initialize
+
+get_current_time, get_time_step, get_min_delay, get_max_delay, \
+    num_processes, rank = common.build_state_queries(simulator)

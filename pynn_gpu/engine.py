@@ -1,0 +1,274 @@
+"""
+The engine: turns the PyNN objects of the current simulation into a graph, compiles it for
+the chosen target, keeps the arrays the kernels use, runs, and hands recordings back.
+
+Build happens lazily at the first run() and again only when the structure changes (new
+populations, projections, electrodes or recording requests). Parameter and weight changes
+between runs only update arrays.
+"""
+
+import logging
+import time
+
+import numpy as np
+
+from . import codegen
+from .ir.graph import CurrentSourceGroup, NetworkGraph, NeuronGroup, SampleRequest, SynapseGroup
+
+logger = logging.getLogger("PyNN")
+
+
+class Engine:
+
+    def __init__(self, state, target):
+        self.state = state
+        self.target = target
+        self.program = None
+        self.graph = None
+        self.built_version = None
+        self.arrays = {}            # name -> host array, for every name in the pointer table
+        self.rings = {}             # (population index, receptor) -> ring array
+        self.spike_words = {}       # population index -> current-step spike bits
+        self.synapse_parts = []     # (SynapseGroup, projection, selection, order)
+        self.samples = []           # (SampleRequest, population, variable, recorded ids)
+        self.timings = {"codegen": 0.0, "compile": 0.0, "run": 0.0}
+
+    # --- building -----------------------------------------------------------------------
+
+    def ensure_built(self):
+        if self.program is None or self.built_version != self.state.structure_version:
+            self.build()
+
+    def build(self):
+        t0 = time.perf_counter()
+        state = self.state
+        old_rings, old_ring_length = self.rings, (self.graph.ring_length if self.graph else None)
+        graph = NetworkGraph(dt=state.dt, precision=state.precision,
+                             ring_length=self._ring_length())
+        arrays = {}
+        groups = []
+        for index, population in enumerate(state.populations):
+            model = population.celltype.model
+            injected = any(src_pop is population for _, src_pop, _ in state.current_sources)
+            records_spikes = bool(population.recorder.recorded_ids("spikes"))
+            group = NeuronGroup(name=f"ng{index}", label=population.label, size=population.size,
+                                model=model, receptors=model.receptors, rng_key=index,
+                                has_current_input=injected, record_spikes=records_spikes)
+            groups.append(group)
+            graph.neuron_groups.append(group)
+            self._bind_population(group, population, arrays, graph.ring_length,
+                                  old_rings, old_ring_length)
+        self._build_synapses(graph, groups, arrays)
+        self._build_current_sources(graph, groups, arrays)
+        self._build_samples(graph, groups, arrays)
+        code = codegen.generate(graph, "cuda" if self.target.name == "cuda" else "c")
+        t1 = time.perf_counter()
+        program = self.target.compile(code)
+        t2 = time.perf_counter()
+        self.timings["codegen"] += t1 - t0
+        self.timings["compile"] += t2 - t1
+        self.graph, self.arrays, self.program = graph, arrays, program
+        self.built_version = state.structure_version
+        self._bind_run_buffers(0)
+        self.program.push(self.program.array_names)
+        for population in state.populations:
+            population._data.changed.clear()
+        logger.info("pyNN.gpu built %d neuron groups, %d synapse groups for target %s "
+                    "(codegen %.3f s, compile %.3f s)", len(graph.neuron_groups),
+                    len(graph.synapse_groups), self.target.name, t1 - t0, t2 - t1)
+
+    def _ring_length(self):
+        longest = 1
+        for projection in self.state.projections:
+            if projection._delay_steps.size:
+                longest = max(longest, int(projection._delay_steps.max()))
+        return longest + 1
+
+    def _bind_population(self, group, population, arrays, ring_length, old_rings, old_length):
+        data = population._data
+        for name, values in data.kernel.items():
+            arrays[f"{group.name}_{name}"] = values
+        for name, values in data.tables.items():
+            arrays[f"{group.name}_{name}"] = values if values.size else np.zeros(1, np.int64)
+        index = int(group.name[2:])
+        for receptor in group.receptors:
+            ring = np.zeros((ring_length, group.size), dtype=data.scalar)
+            previous = old_rings.get((index, receptor))
+            if previous is not None:
+                # keep input already in flight: slot of step s is s % length
+                now = self.state.step
+                for s in range(now, now + old_length):
+                    ring[s % ring_length] = previous[s % old_length]
+            self.rings[(index, receptor)] = ring
+            arrays[f"{group.name}_in_{receptor}"] = ring
+        if group.has_current_input:
+            arrays[f"{group.name}_i_inj"] = np.zeros(group.size, dtype=data.scalar)
+        spikes = self.spike_words.get(index)
+        if spikes is None or spikes.size != group.n_words:
+            spikes = np.zeros(group.n_words, dtype=np.uint32)
+            self.spike_words[index] = spikes
+        arrays[f"{group.name}_spikes"] = spikes
+
+    def _build_synapses(self, graph, groups, arrays):
+        self.synapse_parts = []
+        scalar = np.float64 if graph.precision == "double" else np.float32
+        for projection in self.state.projections:
+            for pre_index, post_index, selection in projection._parts():
+                pre, post = groups[pre_index], groups[post_index]
+                receptor = self.state.populations[post_index].celltype.receptor_map[
+                    projection.receptor_type]
+                name = f"sg{len(graph.synapse_groups)}"
+                pre_idx = projection._pre_parent_index[selection]
+                order = np.argsort(pre_idx, kind="stable")
+                group = SynapseGroup(name=name, label=projection.label or name, pre=pre,
+                                     post=post, receptor=receptor, n_synapses=len(order))
+                graph.synapse_groups.append(group)
+                counts = np.bincount(pre_idx, minlength=pre.size)
+                arrays[f"{name}_row_ptr"] = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+                arrays[f"{name}_post"] = np.ascontiguousarray(
+                    projection._post_parent_index[selection][order], dtype=np.int32)
+                arrays[f"{name}_weight"] = np.ascontiguousarray(
+                    projection._weights[selection][order], dtype=scalar)
+                arrays[f"{name}_delay"] = np.ascontiguousarray(
+                    projection._delay_steps[selection][order], dtype=np.int32)
+                for key in ("post", "weight", "delay"):
+                    if arrays[f"{name}_{key}"].size == 0:
+                        arrays[f"{name}_{key}"] = np.zeros(1, arrays[f"{name}_{key}"].dtype)
+                self.synapse_parts.append((group, projection, selection, order,
+                                           projection._version))
+
+    def _build_current_sources(self, graph, groups, arrays):
+        self.current_parts = []
+        for source, population, indices in self.state.current_sources:
+            index = self.state.populations.index(population)
+            name = f"cs{len(graph.current_sources)}"
+            model = source.model
+            group = CurrentSourceGroup(name=name, label=type(source).__name__, model=model,
+                                       target=groups[index], n_targets=len(indices))
+            graph.current_sources.append(group)
+            arrays[f"{name}_targets"] = np.ascontiguousarray(indices, dtype=np.int32)
+            for pname, values in source.kernel_arrays(self.state.dt, graph.scalar).items():
+                arrays[f"{name}_{pname}"] = values
+            self.current_parts.append((group, source))
+
+    def _build_samples(self, graph, groups, arrays):
+        self.samples = []
+        for index, population in enumerate(self.state.populations):
+            recorder = population.recorder
+            for variable in recorder.sampled_variables():
+                ids = np.array(sorted(recorder.recorded_ids(variable)), dtype=np.int64)
+                state_var = next(s for s in population.celltype.model.state if s.name == variable)
+                every = max(1, int(round(recorder.sampling_interval / self.state.dt)))
+                name = f"rs{len(graph.samples)}"
+                request = SampleRequest(name=name, group=groups[index], variable=variable,
+                                        ctype=state_var.ctype, every=every, n_recorded=len(ids))
+                graph.samples.append(request)
+                arrays[f"{name}_index"] = (ids - int(population.first_id)).astype(np.int32)
+                arrays[f"{name}_count"] = np.zeros(1, dtype=np.int64)
+                self.samples.append((request, population, variable, ids))
+
+    def _bind_run_buffers(self, n_steps):
+        """Allocate recording buffers sized for a run of n_steps, and bind all arrays."""
+        start = self.state.step
+        for group, population in zip(self.graph.neuron_groups, self.state.populations):
+            if group.record_spikes:
+                self.arrays[f"{group.name}_rec_spikes"] = np.zeros(
+                    (max(n_steps, 1), group.n_words), dtype=np.uint32)
+        for request, population, variable, ids in self.samples:
+            n_rows = (start + n_steps) // request.every - start // request.every
+            dtype = population._data.kernel[variable].dtype
+            self.arrays[f"{request.name}_buffer"] = np.zeros((max(n_rows, 1), len(ids)), dtype)
+            self.arrays[f"{request.name}_count"][0] = 0
+        self.program.bind(self.arrays)
+
+    # --- running ------------------------------------------------------------------------
+
+    def run(self, n_steps):
+        if n_steps <= 0:
+            return
+        self.ensure_built()
+        self._refresh_changed_arrays()
+        self._record_initial_samples()
+        self._bind_run_buffers(n_steps)
+        self.program.push([f"{r.name}_count" for r, *_ in self.samples])
+        t0 = time.perf_counter()
+        self.program.run(self.state.step, n_steps, self.state.rng_seed, self.state.threads)
+        self.timings["run"] += time.perf_counter() - t0
+        self._collect_recordings(n_steps)
+        self.state.step += n_steps
+
+    def _refresh_changed_arrays(self):
+        names = []
+        for group, population in zip(self.graph.neuron_groups, self.state.populations):
+            data = population._data
+            for name in data.changed:
+                key = f"{group.name}_{name}"
+                if name in data.tables:
+                    self.arrays[key] = data.tables[name] if data.tables[name].size else np.zeros(1, np.int64)
+                names.append(key)
+            data.changed.clear()
+        for i, (group, projection, selection, order, version) in enumerate(self.synapse_parts):
+            if projection._version != version:
+                self.arrays[f"{group.name}_weight"][:group.n_synapses] = \
+                    projection._weights[selection][order]
+                self.arrays[f"{group.name}_delay"][:group.n_synapses] = \
+                    projection._delay_steps[selection][order]
+                names += [f"{group.name}_weight", f"{group.name}_delay"]
+                self.synapse_parts[i] = (group, projection, selection, order, projection._version)
+        changed_sources = {id(source) for _, source in self.current_parts if source._changed}
+        for group, source in self.current_parts:
+            if id(source) in changed_sources:
+                for pname, values in source.kernel_arrays(self.state.dt, self.graph.scalar).items():
+                    self.arrays[f"{group.name}_{pname}"][:] = values
+                    names.append(f"{group.name}_{pname}")
+                source._changed = False
+        if names:
+            self.program.bind(self.arrays)
+            self.program.push(names)
+
+    def _record_initial_samples(self):
+        """A segment's signals start with the values at its start time."""
+        for request, population, variable, ids in self.samples:
+            if population.recorder._needs_initial_sample:
+                values = population._data.kernel[variable][ids - int(population.first_id)]
+                population.recorder.store_samples(variable, ids, values[np.newaxis, :])
+        for population in self.state.populations:
+            population.recorder._needs_initial_sample = False
+
+    def _collect_recordings(self, n_steps):
+        names = [f"{g.name}_rec_spikes" for g in self.graph.neuron_groups if g.record_spikes]
+        names += [f"{r.name}_buffer" for r, *_ in self.samples]
+        names += [f"{r.name}_count" for r, *_ in self.samples]
+        self.program.pull(names)
+        dt, first = self.state.dt, self.state.step
+        for group, population in zip(self.graph.neuron_groups, self.state.populations):
+            if not group.record_spikes:
+                continue
+            words = self.arrays[f"{group.name}_rec_spikes"][:n_steps]
+            bits = np.unpackbits(words.view(np.uint8), axis=1, bitorder="little")[:, :group.size]
+            steps, neurons = np.nonzero(bits)
+            population.recorder.store_spikes(neurons, (first + steps + 1) * dt)
+        for request, population, variable, ids in self.samples:
+            rows = int(self.arrays[f"{request.name}_count"][0])
+            population.recorder.store_samples(variable, ids,
+                                              self.arrays[f"{request.name}_buffer"][:rows].copy())
+
+    def pull_state(self):
+        """Bring the target's state variables back into the host arrays."""
+        if self.program is None:
+            return
+        names = []
+        for group, population in zip(self.graph.neuron_groups, self.state.populations):
+            names += [f"{group.name}_{s.name}" for s in group.model.state]
+        self.program.pull(names)
+
+    # --- reset --------------------------------------------------------------------------
+
+    def reset(self):
+        for ring in self.rings.values():
+            ring[:] = 0
+        for words in self.spike_words.values():
+            words[:] = 0
+        if self.program is not None:
+            self.program.push([f"ng{i}_in_{r}" for (i, r) in self.rings]
+                              + [f"ng{i}_spikes" for i in self.spike_words])

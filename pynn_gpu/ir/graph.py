@@ -1,0 +1,87 @@
+"""
+Graph dataclasses: neuron groups, synapse groups, current sources and record requests.
+
+Nothing here holds code or device handles. Names (`ng0`, `sg3`, ...) are generated from
+positions, never from user labels, so they are always safe C identifiers; labels appear
+in generated code only inside comments, after `comment_text` has cleaned them.
+"""
+
+import re
+from dataclasses import dataclass, field
+from typing import List, Tuple
+
+from ..modeldef import CurrentSourceDef, NeuronModelDef
+
+
+def comment_text(text) -> str:
+    """Make any user text safe to place inside a C block comment."""
+    cleaned = re.sub(r"[^A-Za-z0-9 _.,:;+\-=()\[\]]", "?", str(text))
+    return cleaned[:80]
+
+
+@dataclass(frozen=True)
+class ArraySpec:
+    """One array the kernels use, in the order of the pointer table."""
+    name: str          # C identifier, e.g. ng0_v
+    ctype: str         # scalar, int32_t, int64_t, uint32_t
+    description: str   # comment text
+
+
+@dataclass
+class NeuronGroup:
+    name: str
+    label: str
+    size: int
+    model: NeuronModelDef
+    receptors: Tuple[str, ...]
+    rng_key: int
+    has_current_input: bool = False
+    record_spikes: bool = False
+
+    @property
+    def n_words(self) -> int:
+        return (self.size + 31) // 32
+
+
+@dataclass
+class SynapseGroup:
+    name: str
+    label: str
+    pre: NeuronGroup
+    post: NeuronGroup
+    receptor: str
+    n_synapses: int
+
+
+@dataclass
+class CurrentSourceGroup:
+    name: str
+    label: str
+    model: CurrentSourceDef
+    target: NeuronGroup
+    n_targets: int
+
+
+@dataclass
+class SampleRequest:
+    name: str
+    group: NeuronGroup
+    variable: str
+    ctype: str
+    every: int          # record after steps whose end time is a multiple of every * dt
+    n_recorded: int
+
+
+@dataclass
+class NetworkGraph:
+    dt: float
+    precision: str
+    ring_length: int
+    neuron_groups: List[NeuronGroup] = field(default_factory=list)
+    synapse_groups: List[SynapseGroup] = field(default_factory=list)
+    current_sources: List[CurrentSourceGroup] = field(default_factory=list)
+    samples: List[SampleRequest] = field(default_factory=list)
+
+    @property
+    def scalar(self) -> str:
+        return "double" if self.precision == "double" else "float"

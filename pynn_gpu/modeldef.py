@@ -1,0 +1,121 @@
+"""
+Model definitions: what a neuron or current-source model looks like to the code generator.
+
+A model is data, not code: lists of names plus short snippets in a small C subset
+that both targets (C and CUDA) compile unchanged. The generated kernel loads every
+name a snippet may use into a local variable of the same name, runs the snippet,
+and stores the state variables back.
+
+Names a snippet can use inside a neuron update:
+    every parameter, derived constant and state variable of the model,
+    `in_<receptor>`   input that arrives in this step on that receptor,
+    `i_inj`           current injected by electrodes during this step (nA),
+    `t`, `dt`         time at the start of the step and the step (ms),
+    `_step`           the step number (int64),
+    `UNIFORM()`       a uniform random number in [0, 1) from the counter-based RNG,
+    table names       group-level integer arrays (e.g. spike times of a source).
+"""
+
+import keyword
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Mapping, Tuple
+
+import numpy as np
+
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+# Words that may not be used as model variable names: they would clash with C, CUDA
+# or the names the templates define themselves.
+_RESERVED = {
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
+    "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
+    "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch",
+    "typedef", "union", "unsigned", "void", "volatile", "while", "bool", "true", "false",
+    "scalar", "t", "dt", "i_inj", "UNIFORM", "exp", "log", "sqrt", "pow", "fabs", "expm1",
+    "min", "max", "new", "delete", "class", "template", "this", "namespace",
+}
+
+
+def check_identifier(name: str, what: str) -> str:
+    """Return `name` if it is safe to use as a C identifier in generated code."""
+    if not _IDENTIFIER.match(name) or name in _RESERVED or keyword.iskeyword(name):
+        raise ValueError(f"{what} name {name!r} cannot be used in generated code: "
+                         "use letters, digits and '_' only, starting with a letter, "
+                         "and avoid C keywords")
+    return name
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """An allowed range for a parameter, checked before anything is built."""
+    low: float = -np.inf
+    low_inclusive: bool = True
+    high: float = np.inf
+
+    def violated_by(self, values: np.ndarray) -> np.ndarray:
+        below = values < self.low if self.low_inclusive else values <= self.low
+        return below | (values > self.high) | np.isnan(values)
+
+    def describe(self) -> str:
+        lower = (">= " if self.low_inclusive else "> ") + f"{self.low:g}"
+        if np.isfinite(self.high):
+            return f"{lower} and <= {self.high:g}"
+        return lower
+
+
+POSITIVE = Constraint(0.0, low_inclusive=False)
+NON_NEGATIVE = Constraint(0.0)
+PROBABILITY = Constraint(0.0, high=1.0)
+
+
+@dataclass(frozen=True)
+class StateVar:
+    name: str
+    ctype: str = "scalar"          # "scalar" (double or float) or "int32_t"
+
+
+@dataclass(frozen=True)
+class NeuronModelDef:
+    """A neuron (or spike source) model as the code generator sees it."""
+    name: str
+    params: Tuple[str, ...]
+    state: Tuple[StateVar, ...]
+    derived: Tuple[str, ...] = ()
+    int_derived: Tuple[str, ...] = ()
+    receptors: Tuple[str, ...] = ()
+    update: str = ""
+    threshold: str = "0"
+    reset: str = ""
+    support: str = ""
+    tables: Tuple[str, ...] = ()
+    uses_rng: bool = False
+    # derive(params: dict of arrays, dt) -> dict of derived arrays (float and int)
+    derive: Callable[[Mapping[str, np.ndarray], float], Dict[str, np.ndarray]] = None
+    constraints: Mapping[str, Constraint] = field(default_factory=dict)
+
+    def __post_init__(self):
+        for name in self.all_names():
+            check_identifier(name, f"{self.name} variable")
+
+    def all_names(self):
+        return (tuple(self.params) + tuple(self.derived) + tuple(self.int_derived)
+                + tuple(s.name for s in self.state) + tuple(self.tables))
+
+    @property
+    def state_names(self):
+        return tuple(s.name for s in self.state)
+
+
+@dataclass(frozen=True)
+class CurrentSourceDef:
+    """An electrode: computes `amplitude_now` (nA) for the step from its parameters."""
+    name: str
+    params: Tuple[str, ...]
+    int_params: Tuple[str, ...]
+    code: str
+    constraints: Mapping[str, Constraint] = field(default_factory=dict)
+
+    def __post_init__(self):
+        for name in self.params + self.int_params:
+            check_identifier(name, f"{self.name} parameter")

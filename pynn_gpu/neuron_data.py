@@ -1,0 +1,123 @@
+"""
+Host-side arrays of one population: parameters, derived constants, state, initial values.
+
+These arrays are what the targets read and write. They are updated in place (never
+rebound) so that a target which shares memory with the host (the C target) sees every
+change without a copy; a target with its own memory (CUDA) is told which arrays changed.
+"""
+
+import numpy as np
+from pyNN import errors
+
+from .standardmodels.cells import spike_source_array_tables
+
+INT_STATE = np.int32
+INT_DERIVED = np.int64
+
+
+class NeuronData:
+
+    def __init__(self, model, size, scalar_dtype, dt):
+        self.model = model
+        self.size = size
+        self.scalar = np.dtype(scalar_dtype)
+        self.dt = dt
+        self.params = {}        # float64, PyNN units, as the user gave them
+        self.kernel = {}        # everything the kernels read or write, by name
+        self.initial = {}       # state at t = 0, restored by reset()
+        self.tables = {}        # group-level arrays of any length
+        self.changed = set()    # names of kernel arrays changed since the last push
+        for var in model.state:
+            dtype = INT_STATE if var.ctype == "int32_t" else self.scalar
+            self.kernel[var.name] = np.zeros(size, dtype=dtype)
+            self.initial[var.name] = np.zeros(size, dtype=dtype)
+
+    # --- parameters ---------------------------------------------------------------------
+
+    def set_parameters(self, values, mask=None, current_step=0):
+        """Validate then store native parameter values (dict name -> array or scalar)."""
+        index = slice(None) if mask is None else mask
+        staged = {}
+        for name, value in values.items():
+            if name == "spike_times":
+                staged[name] = self._checked_spike_times(value, index)
+                continue
+            if name not in self.model.params:
+                raise errors.NonExistentParameterError(name, self.model.name,
+                                                       list(self.model.params))
+            array = np.asarray(value, dtype=float)
+            constraint = self.model.constraints.get(name)
+            if constraint is not None:
+                bad = constraint.violated_by(np.atleast_1d(array))
+                if bad.any():
+                    example = np.atleast_1d(array)[bad][0]
+                    raise errors.InvalidParameterValueError(
+                        f"{name} must be {constraint.describe()} (got {example:g})")
+            staged[name] = array
+        for name, array in staged.items():
+            if name not in self.params:
+                self.params[name] = (np.empty(self.size, dtype=object) if name == "spike_times"
+                                     else np.zeros(self.size))
+            self.params[name][index] = array
+        self.update_derived(current_step)
+
+    def _checked_spike_times(self, value, index):
+        sequences = np.atleast_1d(np.asarray(value, dtype=object))
+        for seq in sequences:
+            times = np.asarray(seq.value if hasattr(seq, "value") else seq, dtype=float)
+            if times.size and (np.any(np.diff(times) < 0) or times.min() < 0):
+                raise errors.InvalidParameterValueError(
+                    "spike_times must be non-negative and sorted in increasing order "
+                    f"(got {times.tolist()[:10]}{'...' if times.size > 10 else ''})")
+        return sequences
+
+    def get_parameter(self, name):
+        return self.params[name]
+
+    # --- derived constants --------------------------------------------------------------
+
+    def update_derived(self, current_step=0):
+        """Recompute kernel copies of parameters and the derived constants."""
+        model = self.model
+        if "spike_times" in self.params:
+            self._update_spike_tables(current_step)
+        if any(name not in self.params for name in model.params):
+            return  # still being constructed
+        for name in model.params:
+            self._store(name, self.params[name].astype(self.scalar))
+        if model.derive is not None:
+            derived = model.derive(self.params, self.dt)
+            for name in model.derived:
+                self._store(name, np.asarray(derived[name], dtype=self.scalar))
+            for name in model.int_derived:
+                self._store(name, np.asarray(derived[name], dtype=INT_DERIVED))
+
+    def _update_spike_tables(self, current_step):
+        table, start, end = spike_source_array_tables(self.params["spike_times"], self.dt)
+        self.tables["spike_steps"] = table
+        self._store("spikes_end", end.astype(INT_DERIVED))
+        self.initial["next_spike"][:] = start
+        # the next spike of each neuron is the first one not yet in the past
+        pending = np.array([s + np.searchsorted(table[s:e], current_step)
+                            for s, e in zip(start, end)], dtype=INT_STATE)
+        self._store("next_spike", pending)
+        self.changed.add("spike_steps")
+
+    def _store(self, name, values):
+        if name in self.kernel and self.kernel[name].shape == (self.size,):
+            self.kernel[name][:] = values
+        else:
+            self.kernel[name] = np.array(np.broadcast_to(values, (self.size,)))
+        self.changed.add(name)
+
+    # --- state ----------------------------------------------------------------------------
+
+    def set_initial(self, name, values):
+        self.initial[name][:] = values
+        self.kernel[name][:] = values
+        self.changed.add(name)
+
+    def reset_state(self):
+        for name, values in self.initial.items():
+            self.kernel[name][:] = values
+            self.changed.add(name)

@@ -1,0 +1,121 @@
+"""Population, PopulationView and Assembly for pyNN.gpu."""
+
+import numpy as np
+from pyNN import common, errors
+from pyNN.parameters import ParameterSpace, simplify
+from pyNN.standardmodels import StandardCellType
+
+from . import simulator
+from .neuron_data import NeuronData
+from .recording import Recorder
+
+
+def _scalar_dtype():
+    return np.float64 if simulator.state.precision == "double" else np.float32
+
+
+class Assembly(common.Assembly):
+    _simulator = simulator
+
+
+class _ParameterAccess:
+    """get()/set() plumbing shared by Population and PopulationView."""
+
+    def _get_parameters(self, *names):
+        celltype = self.celltype
+        if isinstance(celltype, StandardCellType):
+            if any(name in celltype.computed_parameters() for name in names):
+                native_names = celltype.get_native_names()
+            else:
+                native_names = celltype.get_native_names(*names)
+            native = self._get_native_parameters(*native_names)
+            return celltype.reverse_translate(native)
+        return self._get_native_parameters(*names)
+
+    def _get_native_parameters(self, *names):
+        data = self._neuron_data
+        values = {}
+        for name in names:
+            if name not in data.params:
+                raise errors.NonExistentParameterError(name, self.celltype.__class__.__name__,
+                                                       list(data.params))
+            values[name] = simplify(data.params[name][self._parent_mask])
+        return ParameterSpace(values, shape=(self.size,))
+
+    def _set_parameters(self, parameter_space):
+        parameter_space.evaluate(simplify=False)
+        values = dict(parameter_space.items())
+        self._neuron_data.set_parameters(values, mask=self._parent_mask,
+                                         current_step=simulator.state.step)
+
+    def _set_initial_value_array(self, variable, initial_values):
+        data = self._neuron_data
+        if variable not in data.initial:
+            raise errors.NonExistentParameterError(variable, self.celltype.__class__.__name__,
+                                                   list(data.initial))
+        values = initial_values.evaluate(simplify=False) if hasattr(initial_values, "evaluate") \
+            else np.asarray(initial_values)
+        values = np.broadcast_to(values, (self.size,))
+        initial = data.initial[variable].copy()
+        initial[self._parent_mask] = values
+        data.set_initial(variable, initial)
+
+
+class PopulationView(_ParameterAccess, common.PopulationView):
+    _assembly_class = Assembly
+    _simulator = simulator
+
+    @property
+    def _neuron_data(self):
+        return self.grandparent._data
+
+    @property
+    def _parent_mask(self):
+        return self.index_in_grandparent(np.arange(self.size))
+
+    def _get_view(self, selector, label=None):
+        return PopulationView(self, selector, label)
+
+
+class Population(_ParameterAccess, common.Population):
+    __doc__ = common.Population.__doc__
+    _simulator = simulator
+    _recorder_class = Recorder
+    _assembly_class = Assembly
+
+    def _create_cells(self):
+        state = simulator.state
+        if not hasattr(self.celltype, "model"):
+            raise errors.InvalidModelError(
+                f"{type(self.celltype).__name__} is not available in pyNN.gpu; "
+                f"available: {', '.join(sorted(_available_models()))}")
+        id_range = np.arange(state.id_counter, state.id_counter + self.size)
+        self.all_cells = np.array([simulator.ID(i) for i in id_range], dtype=simulator.ID)
+        for cell in self.all_cells:
+            cell.parent = self
+        self._mask_local = np.ones(self.size, dtype=bool)
+        state.id_counter += self.size
+
+        parameter_space = self.celltype.native_parameters
+        parameter_space.shape = (self.size,)
+        parameter_space.evaluate(simplify=False)
+        self._data = NeuronData(self.celltype.model, self.size, _scalar_dtype(), state.dt)
+        self._data.set_parameters(dict(parameter_space.items()), current_step=state.step)
+        state.populations.append(self)
+        state.structure_changed()
+
+    @property
+    def _neuron_data(self):
+        return self._data
+
+    @property
+    def _parent_mask(self):
+        return slice(None)
+
+    def _get_view(self, selector, label=None):
+        return PopulationView(self, selector, label)
+
+
+def _available_models():
+    from . import standardmodels
+    return standardmodels.list_standard_models()

@@ -1,0 +1,232 @@
+"""
+Projection for pyNN.gpu.
+
+Connections are stored as flat arrays in PyNN's creation order (postsynaptic index, then
+presynaptic index). The engine turns them into compressed rows per presynaptic neuron
+for spike propagation; `_version` tells it when weights or delays changed.
+"""
+
+import numpy as np
+from pyNN import common, errors
+from pyNN.core import ezip  # noqa: F401  (kept for PyNN API parity)
+from pyNN.space import Space
+from pyNN.standardmodels import StandardSynapseType
+
+from . import simulator
+from .connectivity import build_connections, evaluate_at
+from .standardmodels.synapses import StaticSynapse
+
+
+class Connection(common.Connection):
+    """One connection of a Projection, as returned by projection[i]."""
+
+    def __init__(self, projection, index):
+        self.projection = projection
+        self.index = index
+
+    @property
+    def presynaptic_index(self):
+        return int(self.projection._pre_index[self.index])
+
+    @property
+    def postsynaptic_index(self):
+        return int(self.projection._post_index[self.index])
+
+    def _get_weight(self):
+        return float(self.projection._weights[self.index])
+
+    def _set_weight(self, value):
+        self.projection._store("weight", np.array([value]), np.array([self.index]))
+
+    def _get_delay(self):
+        return float(self.projection._delay_steps[self.index] * simulator.state.dt)
+
+    def _set_delay(self, value):
+        self.projection._store("delay", np.array([value]), np.array([self.index]))
+
+    weight = property(_get_weight, _set_weight)
+    delay = property(_get_delay, _set_delay)
+
+    def as_tuple(self, *attribute_names):
+        return tuple(getattr(self, name) for name in attribute_names)
+
+
+def _population_lookup(state):
+    firsts = np.array([int(p.first_id) for p in state.populations], dtype=np.int64)
+    return firsts
+
+
+class Projection(common.Projection):
+    __doc__ = common.Projection.__doc__
+    _simulator = simulator
+    _static_synapse_class = StaticSynapse
+
+    def __init__(self, presynaptic_population, postsynaptic_population, connector,
+                 synapse_type=None, source=None, receptor_type=None, space=Space(),
+                 label=None):
+        common.Projection.__init__(self, presynaptic_population, postsynaptic_population,
+                                   connector, synapse_type, source, receptor_type, space, label)
+        if not isinstance(self.synapse_type, StaticSynapse):
+            raise NotImplementedError(
+                f"{type(self.synapse_type).__name__} is not available in pyNN.gpu yet; "
+                "use StaticSynapse")
+        for side in (self.pre, self.post):
+            for population in _component_populations(side):
+                if not hasattr(population, "_data"):
+                    raise errors.ConnectionError(f"{population} does not belong to pyNN.gpu")
+        self._pre_ids = self.pre.all_cells.astype(np.int64)
+        self._post_ids = self.post.all_cells.astype(np.int64)
+        self._version = 0
+        self._pending = []
+        built = build_connections(self, connector)
+        if built is None:
+            connector.connect(self)
+            built = self._collect_pending()
+        pre_idx, post_idx, values = built
+        self._set_connections(np.asarray(pre_idx, dtype=np.int64),
+                              np.asarray(post_idx, dtype=np.int64), values, connector.safe)
+        simulator.state.projections.append(self)
+        simulator.state.structure_changed()
+
+    # --- construction -------------------------------------------------------------------
+
+    def _convergent_connect(self, presynaptic_indices, postsynaptic_index,
+                            location_selector=None, **connection_parameters):
+        """Called by PyNN's generic connector code, once per postsynaptic neuron."""
+        if location_selector is not None:
+            raise NotImplementedError("pyNN.gpu has point neurons only: no location_selector")
+        pre = np.atleast_1d(np.asarray(presynaptic_indices, dtype=np.int64))
+        values = {name: np.broadcast_to(np.asarray(value, dtype=float), pre.shape)
+                  for name, value in connection_parameters.items()}
+        self._pending.append((pre, int(postsynaptic_index), values))
+
+    def _collect_pending(self):
+        if not self._pending:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), {}
+        pre = np.concatenate([p for p, _, _ in self._pending])
+        post = np.concatenate([np.full(len(p), q, dtype=np.int64) for p, q, _ in self._pending])
+        names = self._pending[0][2].keys()
+        values = {n: np.concatenate([v[n] for _, _, v in self._pending]) for n in names}
+        self._pending = []
+        return pre, post, values
+
+    def _set_connections(self, pre_idx, post_idx, values, safe=True):
+        n = len(pre_idx)
+        self._pre_index, self._post_index = pre_idx, post_idx
+        firsts = _population_lookup(simulator.state)
+        for side, ids in (("pre", self._pre_ids[pre_idx]), ("post", self._post_ids[post_idx])):
+            population = np.searchsorted(firsts, ids, side="right") - 1
+            setattr(self, f"_{side}_population", population)
+            setattr(self, f"_{side}_parent_index", ids - firsts[population] if n else ids)
+        self._weights = np.zeros(n)
+        self._delay_steps = np.ones(n, dtype=np.int64)
+        if "delay" not in values:
+            values["delay"] = np.full(n, simulator.state.min_delay)
+        self._store_checked(values, np.arange(n), safe)
+
+    def _parts(self):
+        """(pre population index, post population index, selection) per population pair."""
+        if len(self._pre_index) == 0:
+            return
+        pairs = self._pre_population * len(simulator.state.populations) + self._post_population
+        for pair in np.unique(pairs):
+            selection = np.nonzero(pairs == pair)[0]
+            yield (int(self._pre_population[selection[0]]),
+                   int(self._post_population[selection[0]]), selection)
+
+    # --- checks and storage -------------------------------------------------------------
+
+    def _store_checked(self, values, index, safe=True):
+        for name in values:
+            if name not in ("weight", "delay"):
+                raise errors.NonExistentParameterError(name, type(self.synapse_type).__name__,
+                                                       ["weight", "delay"])
+        if "weight" in values and safe and len(index):
+            StandardSynapseType.parameter_checks["weight"](np.asarray(values["weight"]), self)
+        if "delay" in values:
+            steps = self._checked_delay_steps(np.asarray(values["delay"], dtype=float))
+            grows = steps.size and self._delay_steps.size and steps.max() > self._delay_steps.max()
+            self._delay_steps[index] = steps
+            if grows:
+                simulator.state.structure_changed()  # the ring buffers must grow
+        if "weight" in values:
+            self._weights[index] = values["weight"]
+        self._version += 1
+
+    def _store(self, name, values, index):
+        self._store_checked({name: values}, index)
+
+    def _checked_delay_steps(self, delays):
+        state = simulator.state
+        low, high = state.dt, state.max_delay_limit
+        if delays.size and (np.any(delays < low - 1e-9 * low) or np.any(delays > high * (1 + 1e-9))
+                            or np.isnan(delays).any()):
+            bad = delays[(delays < low - 1e-9 * low) | (delays > high * (1 + 1e-9))
+                         | np.isnan(delays)][0]
+            raise errors.ConnectionError(
+                f"delay must be in [{low:g}, {high:g}] ms (timestep to max_delay); got {bad:g}")
+        return np.maximum(np.rint(delays / state.dt).astype(np.int64), 1)
+
+    # --- PyNN Projection interface ------------------------------------------------------
+
+    def __len__(self):
+        return len(self._pre_index)
+
+    def __getitem__(self, i):
+        if isinstance(i, (int, np.integer)):
+            if not -len(self) <= i < len(self):
+                raise IndexError(f"connection index {i} out of range")
+            return Connection(self, int(i) % len(self))
+        return [Connection(self, int(k)) for k in np.arange(len(self))[i]]
+
+    def _attribute_column(self, name):
+        if name == "presynaptic_index":
+            return self._pre_index
+        if name == "postsynaptic_index":
+            return self._post_index
+        if name in ("weight", "weights"):
+            return self._weights
+        if name in ("delay", "delays"):
+            return self._delay_steps * simulator.state.dt
+        raise errors.NonExistentParameterError(name, type(self.synapse_type).__name__,
+                                               ["weight", "delay"])
+
+    def _get_attributes_as_list(self, names):
+        columns = [self._attribute_column(name).tolist() for name in names]
+        return list(zip(*columns))
+
+    def _get_attributes_as_arrays(self, names, multiple_synapses="sum"):
+        shape = (self.pre.size, self.post.size)
+        pre, post = self._pre_index, self._post_index
+        duplicates = len(np.unique(pre * shape[1] + post)) < len(pre)
+        result = []
+        for name in names:
+            values = self._attribute_column(name)
+            matrix = np.full(shape, np.nan)
+            if not duplicates or multiple_synapses == "last":
+                matrix[pre, post] = values
+            elif multiple_synapses == "first":
+                matrix[pre[::-1], post[::-1]] = values[::-1]
+            elif multiple_synapses == "sum":
+                matrix[pre, post] = 0.0
+                np.add.at(matrix, (pre, post), values)
+            elif multiple_synapses == "min":
+                np.fmin.at(matrix, (pre, post), values)
+            elif multiple_synapses == "max":
+                np.fmax.at(matrix, (pre, post), values)
+            result.append(matrix)
+        return result
+
+    def _set_attributes(self, parameter_space):
+        values = {name: evaluate_at(lazy, self._pre_index, self._post_index)
+                  for name, lazy in parameter_space.items()}
+        self._store_checked(values, np.arange(len(self)))
+
+    def _set_initial_value_array(self, variable, initial_value):
+        raise errors.NonExistentParameterError(variable, type(self.synapse_type).__name__, [])
+
+
+def _component_populations(cells):
+    if hasattr(cells, "populations"):
+        return [p.grandparent if hasattr(p, "grandparent") else p for p in cells.populations]
+    return [cells.grandparent if hasattr(cells, "grandparent") else cells]

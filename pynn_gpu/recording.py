@@ -1,0 +1,106 @@
+"""
+Recorder for pyNN.gpu.
+
+During a run, spikes and sampled variables are written into buffers on the target and
+fetched once at the end of each run() (see Engine._collect_recordings). This class keeps
+what was fetched for the current segment and hands it to PyNN's Neo machinery.
+"""
+
+import numpy as np
+from pyNN import errors, recording
+
+from . import simulator
+
+
+class Recorder(recording.Recorder):
+    _simulator = simulator
+
+    def __init__(self, population, file=None):
+        super().__init__(population, file=file)
+        self._clear_current_segment()
+
+    # --- what is recorded ---------------------------------------------------------------
+
+    def _record(self, variable, new_ids, sampling_interval=None):
+        if sampling_interval is not None:
+            steps = sampling_interval / self._simulator.state.dt
+            if sampling_interval <= 0 or abs(steps - round(steps)) > 1e-9:
+                raise errors.InvalidParameterValueError(
+                    f"sampling_interval must be a positive multiple of the timestep "
+                    f"{self._simulator.state.dt} ms (got {sampling_interval})")
+            self.sampling_interval = sampling_interval
+        if new_ids:
+            self._simulator.state.structure_changed()
+
+    def _reset(self):
+        self._simulator.state.structure_changed()
+
+    def recorded_ids(self, variable_name):
+        ids = set()
+        for variable, recorded in self.recorded.items():
+            if variable.name == variable_name:
+                ids |= recorded
+        return ids
+
+    def sampled_variables(self):
+        return sorted({v.name for v, ids in self.recorded.items() if v.name != "spikes" and ids})
+
+    # --- data handed over by the engine -------------------------------------------------
+
+    def _clear_current_segment(self):
+        self._spike_chunks = []          # (neuron index array, time array)
+        self._sample_chunks = {}         # variable -> list of (ids, rows)
+        self._needs_initial_sample = True
+
+    def store_spikes(self, neuron_indices, times):
+        if len(times):
+            self._spike_chunks.append((np.asarray(neuron_indices, dtype=np.int64),
+                                       np.asarray(times, dtype=float)))
+
+    def store_samples(self, variable, ids, rows):
+        self._sample_chunks.setdefault(variable, []).append((np.asarray(ids), np.asarray(rows)))
+
+    def _all_spikes(self):
+        if not self._spike_chunks:
+            return np.zeros(0, np.int64), np.zeros(0)
+        indices = np.concatenate([c[0] for c in self._spike_chunks])
+        times = np.concatenate([c[1] for c in self._spike_chunks])
+        return indices, times
+
+    # --- PyNN's Recorder hooks ----------------------------------------------------------
+
+    def _get_spiketimes(self, ids, clear=False):
+        indices, times = self._all_spikes()
+        id_array = indices + int(self.population.first_id)
+        keep = np.isin(id_array, np.asarray(ids, dtype=np.int64))
+        order = np.lexsort((times[keep], id_array[keep]))
+        result = (id_array[keep][order], times[keep][order].copy())
+        if clear:
+            self._spike_chunks = []
+        return result
+
+    def _get_all_signals(self, variable, ids, clear=False):
+        chunks = self._sample_chunks.get(variable.name, [])
+        ids = np.asarray(ids, dtype=np.int64)
+        blocks = []
+        for chunk_ids, rows in chunks:
+            block = np.full((rows.shape[0], len(ids)), np.nan)
+            position = {int(i): k for k, i in enumerate(chunk_ids)}
+            for column, cell in enumerate(ids):
+                if int(cell) in position:
+                    block[:, column] = rows[:, position[int(cell)]]
+            blocks.append(block)
+        values = np.vstack(blocks) if blocks else np.zeros((0, len(ids)))
+        if clear:
+            self._sample_chunks[variable.name] = []
+        return values, None
+
+    def _local_count(self, variable, filter_ids=None):
+        indices, _ = self._all_spikes()
+        counts = np.bincount(indices, minlength=self.population.size)
+        first = int(self.population.first_id)
+        return {int(cell): int(counts[int(cell) - first])
+                for cell in self.filter_recorded(variable, filter_ids)}
+
+    def _clear_simulator(self):
+        self._clear_current_segment()

@@ -1,0 +1,124 @@
+"""
+The module-level state of a pyNN.gpu simulation: time, timestep, the objects of the
+network, and the engine that builds and runs them.
+
+Time is kept as an integer step count; t = step * dt, so that many runs add up exactly.
+"""
+
+import logging
+
+from pyNN import common
+
+from .engine import Engine
+
+name = "pyNN.gpu"
+logger = logging.getLogger("PyNN")
+
+
+class ID(int, common.IDMixin):
+
+    def __init__(self, n):
+        int.__init__(n)
+        common.IDMixin.__init__(self)
+
+
+class State(common.control.BaseState):
+
+    def __init__(self):
+        super().__init__()
+        self.mpi_rank = 0
+        self.num_processes = 1
+        self.dt = 0.1
+        self.precision = "double"
+        self.rng_seed = 1234567
+        self.threads = 0
+        self.target = None
+        self.engine = None
+        self._min_delay = "auto"
+        self._max_delay = "auto"
+        self.clear()
+
+    # --- network objects ----------------------------------------------------------------
+
+    def clear(self):
+        """Forget the whole network (setup() and end())."""
+        if self.target is not None:
+            self.target.close()
+        self.recorders = set()
+        self.populations = []
+        self.projections = []
+        self.current_sources = []     # (source, population, neuron indices)
+        self.id_counter = 0
+        self.structure_version = 0
+        self.segment_counter = -1
+        self.engine = Engine(self, self.target) if self.target is not None else None
+        self.step = 0
+        self.reset()
+
+    def structure_changed(self):
+        self.structure_version += 1
+
+    def set_target(self, target):
+        self.target = target
+        self.engine = Engine(self, target)
+
+    # --- time ---------------------------------------------------------------------------
+
+    @property
+    def t(self):
+        return self.step * self.dt
+
+    def run(self, simtime):
+        self.run_until(self.t + simtime)
+
+    def run_until(self, tstop):
+        n_steps = int(round((tstop - self.t) / self.dt))
+        if n_steps > 0:
+            self.running = True
+            self.engine.run(n_steps)
+        self.running = True
+
+    def reset(self):
+        """Back to t = 0 with the initial values; recorded data start a new segment."""
+        self.running = False
+        self.t_start = 0
+        self.step = 0
+        self.segment_counter += 1
+        for population in getattr(self, "populations", []):
+            population._data.reset_state()
+        for recorder in self.recorders:
+            recorder._clear_current_segment()
+        if self.engine is not None:
+            self.engine.reset()
+
+    # --- delays -------------------------------------------------------------------------
+
+    @property
+    def min_delay(self):
+        return self.dt if self._min_delay == "auto" else self._min_delay
+
+    @min_delay.setter
+    def min_delay(self, value):
+        self._min_delay = value
+
+    @property
+    def max_delay(self):
+        if self._max_delay != "auto":
+            return self._max_delay
+        longest = 0
+        for projection in self.projections:
+            if projection._delay_steps.size:
+                longest = max(longest, int(projection._delay_steps.max()))
+        return max(longest, 1) * self.dt
+
+    @max_delay.setter
+    def max_delay(self, value):
+        self._max_delay = value
+
+    @property
+    def max_delay_limit(self):
+        """Largest delay a projection may have: setup's max_delay, or none if 'auto'."""
+        return float("inf") if self._max_delay == "auto" else self._max_delay
+
+
+state = State()

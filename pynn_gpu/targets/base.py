@@ -1,0 +1,52 @@
+"""
+The contract every target meets.
+
+A target compiles generated code (through the content-hash cache) into a Program. A
+Program knows the arrays the kernels use, by the names in the generated pointer table;
+the engine gives it host arrays (numpy) with `bind`, tells it which host arrays changed
+with `push`, asks for current values with `pull`, and advances time with `run`.
+"""
+
+from abc import ABC, abstractmethod
+from typing import Iterable, Mapping
+
+import numpy as np
+
+
+class Target(ABC):
+    name: str = "abstract"
+
+    @classmethod
+    @abstractmethod
+    def is_available(cls) -> bool:
+        """True when this target can compile and run here."""
+
+    @abstractmethod
+    def compile(self, code) -> "Program":
+        """Compile GeneratedCode (through the cache) and return a Program."""
+
+    def close(self):
+        """Release what the target holds (contexts, libraries)."""
+
+
+class Program(ABC):
+
+    def __init__(self, code):
+        self.code = code
+        self.array_names = [spec.name for spec in code.arrays]
+
+    @abstractmethod
+    def bind(self, arrays: Mapping[str, np.ndarray]):
+        """Use these host arrays (all names of the pointer table) from now on."""
+
+    @abstractmethod
+    def push(self, names: Iterable[str]):
+        """Copy the named host arrays to the target."""
+
+    @abstractmethod
+    def pull(self, names: Iterable[str]):
+        """Copy the named arrays from the target into their host arrays."""
+
+    @abstractmethod
+    def run(self, first_step: int, n_steps: int, seed: int, threads: int):
+        """Advance the network by n_steps steps, starting at step first_step."""

@@ -1,0 +1,107 @@
+"""
+The C target: the generated code compiled by the system C compiler into a shared library,
+loaded with ctypes. Host arrays are the target's arrays (no copies), and one `run` call
+executes all its steps inside the library. Threads come from OpenMP where available.
+"""
+
+import ctypes
+import functools
+import os
+import shutil
+import subprocess
+
+import numpy as np
+
+from ..cache import cached_build, content_key
+from .base import Program, Target
+
+_BASE_FLAGS = ["-O3", "-std=c99", "-fPIC", "-shared", "-ffp-contract=off", "-fno-math-errno", "-w"]
+
+
+def _compiler():
+    return os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or "cc"
+
+
+@functools.lru_cache(maxsize=None)
+def _compiler_version(compiler):
+    result = subprocess.run([compiler, "--version"], capture_output=True, text=True)
+    return result.stdout
+
+
+@functools.lru_cache(maxsize=None)
+def _openmp_flags(compiler):
+    """["-fopenmp"] when the compiler can build and link OpenMP code, else []."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "probe.c")
+        with open(src, "w") as f:
+            f.write("#include <omp.h>\nint probe(void) { return omp_get_max_threads(); }\n")
+        result = subprocess.run([compiler, "-fopenmp", "-fPIC", "-shared", src, "-o",
+                                 os.path.join(tmp, "probe.so")], capture_output=True)
+        return ["-fopenmp"] if result.returncode == 0 else []
+
+
+class CompilationError(RuntimeError):
+    pass
+
+
+class CpuTarget(Target):
+    name = "cpu"
+
+    @classmethod
+    def is_available(cls):
+        return shutil.which(_compiler()) is not None
+
+    def compile(self, code):
+        compiler = _compiler()
+        flags = _BASE_FLAGS + _openmp_flags(compiler)
+        key = content_key(code.source, compiler, " ".join(flags), _compiler_version(compiler))
+
+        def build(output):
+            source = output.with_suffix(".c")
+            source.write_text(code.source)
+            try:
+                result = subprocess.run([compiler, *flags, str(source), "-o", str(output), "-lm"],
+                                        capture_output=True, text=True)
+            finally:
+                source.unlink()
+            if result.returncode != 0:
+                raise CompilationError(f"C compilation failed:\n{result.stderr[-4000:]}")
+
+        library = cached_build(key, ".so", build)
+        return CpuProgram(code, ctypes.CDLL(str(library)))
+
+
+class CpuProgram(Program):
+
+    def __init__(self, code, library):
+        super().__init__(code)
+        self.library = library
+        self.library.pg_run.restype = ctypes.c_int
+        self.library.pg_run.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int64,
+                                        ctypes.c_int64, ctypes.c_int, ctypes.c_uint64]
+        self._arrays = {}
+        self._table = None
+
+    def bind(self, arrays):
+        missing = [n for n in self.array_names if n not in arrays]
+        if missing:
+            raise KeyError(f"no host array for {missing}")
+        for name in self.array_names:
+            if not arrays[name].flags.c_contiguous:
+                raise ValueError(f"array {name} must be contiguous")
+        self._arrays = {name: arrays[name] for name in self.array_names}
+        self._table = (ctypes.c_void_p * max(len(self.array_names), 1))(
+            *[self._arrays[name].ctypes.data for name in self.array_names])
+
+    def push(self, names):
+        pass  # the library works on the host arrays themselves
+
+    def pull(self, names):
+        pass
+
+    def run(self, first_step, n_steps, seed, threads):
+        status = self.library.pg_run(self._table, int(first_step), int(n_steps), int(threads),
+                                     int(seed) & 0xFFFFFFFFFFFFFFFF)
+        if status != 0:
+            raise RuntimeError(f"simulation kernel returned {status}")
