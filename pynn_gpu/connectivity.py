@@ -102,10 +102,36 @@ def _fixed_probability(projection, connector):
     return pre_idx[keep], post_idx[keep]
 
 
+def _small_world(projection, connector):
+    """
+    Watts-Strogatz style: connect every pair closer than `degree`, then move the presynaptic
+    end of each connection, with probability `rewiring`, to a uniformly drawn neuron.
+    (PyNN defines this connector but leaves it to the backends.)
+    """
+    if connector.n_connections is not None:
+        raise errors.ConnectionError("SmallWorldConnector: n_connections is not supported; "
+                                     "leave it None and set degree instead")
+    distances = np.asarray(connector._generate_distance_map(projection).evaluate())
+    degree = float(connector.d_expression.split("<")[1])
+    columns, rows = np.nonzero((distances < degree).T)
+    pre_idx, post_idx = rows, columns
+    rng = connector.rng
+    rewired = np.asarray(rng.next(len(pre_idx), "uniform", {"low": 0.0, "high": 1.0})) \
+        < connector.rewiring
+    n_rewired = int(rewired.sum())
+    if n_rewired:
+        pre_idx = pre_idx.copy()
+        pre_idx[rewired] = np.asarray(rng.next(n_rewired, "uniform_int",
+                                               {"low": 0, "high": projection.pre.size}))
+    keep = _self_connection_mask(projection, pre_idx, post_idx, connector.allow_self_connections)
+    return pre_idx[keep], post_idx[keep]
+
+
 _PAIR_BUILDERS = {
     connectors.AllToAllConnector: _all_to_all,
     connectors.OneToOneConnector: _one_to_one,
     connectors.FixedProbabilityConnector: _fixed_probability,
+    connectors.SmallWorldConnector: _small_world,
 }
 
 
@@ -135,7 +161,7 @@ def _from_list(projection, connector):
     if given:
         from pyNN.parameters import ParameterSpace
         translated = projection.synapse_type.translate(
-            ParameterSpace({k: v for k, v in given.items()}, shape=(len(pre_idx),)))
+            ParameterSpace(given, projection.synapse_type.get_schema(), shape=(len(pre_idx),)))
         translated.evaluate(simplify=False)
         values.update(dict(translated.items()))
     for name, lazy in parameters.items():

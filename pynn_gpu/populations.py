@@ -23,6 +23,10 @@ class _ParameterAccess:
 
     def _get_parameters(self, *names):
         celltype = self.celltype
+        known = celltype.get_parameter_names()
+        for name in names:
+            if name not in known:
+                raise errors.NonExistentParameterError(name, type(celltype).__name__, known)
         if isinstance(celltype, StandardCellType):
             if any(name in celltype.computed_parameters() for name in names):
                 native_names = celltype.get_native_names()

@@ -6,6 +6,7 @@ The same graph and snippets serve both targets; only the templates differ
 StrictUndefined so that a missing name is an error, never an empty string in the code.
 """
 
+import re
 from dataclasses import dataclass
 from typing import List
 
@@ -22,6 +23,11 @@ class GeneratedCode:
     target: str
     source: str
     arrays: List[ArraySpec]
+
+    @property
+    def cache_text(self) -> str:
+        """The source without comments: labels in comments must not defeat the cache."""
+        return re.sub(r"/\*.*?\*/", "", self.source, flags=re.S)
 
 
 def array_specs(graph: NetworkGraph) -> List[ArraySpec]:

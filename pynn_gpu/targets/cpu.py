@@ -55,7 +55,7 @@ class CpuTarget(Target):
     def compile(self, code):
         compiler = _compiler()
         flags = _BASE_FLAGS + _openmp_flags(compiler)
-        key = content_key(code.source, compiler, " ".join(flags), _compiler_version(compiler))
+        key = content_key(code.cache_text, compiler, " ".join(flags), _compiler_version(compiler))
 
         def build(output):
             source = output.with_suffix(".c")

@@ -1,0 +1,190 @@
+"""Every PyNN connector builds the connectivity it promises, quickly and vectorised."""
+
+import numpy as np
+import pytest
+from pyNN import connectors as pynn_connectors
+from pyNN import errors
+from pyNN.random import NumpyRNG, RandomDistribution
+from pyNN.space import Grid2D
+from scipy import stats
+
+from pynn_gpu import connectivity
+
+
+def _pair(sim, n_pre=30, n_post=40, **kwargs):
+    pre = sim.Population(n_pre, sim.IF_curr_exp(), **kwargs)
+    post = sim.Population(n_post, sim.IF_curr_exp())
+    return pre, post
+
+
+def _matrix(projection):
+    return ~np.isnan(projection.get("weight", format="array"))
+
+
+def test_all_to_all_and_self_connections(cpu_sim):
+    sim = cpu_sim
+    p = sim.Population(10, sim.IF_curr_exp())
+    full = sim.Projection(p, p, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1))
+    assert len(full) == 100
+    no_self = sim.Projection(p, p, sim.AllToAllConnector(allow_self_connections=False))
+    assert len(no_self) == 90 and not _matrix(no_self).diagonal().any()
+    # PyNN's creation order: by postsynaptic index, then presynaptic
+    pairs = np.array(full.get([], format="list"))
+    assert np.all(np.diff(pairs[:, 1] * 10 + pairs[:, 0]) > 0)
+
+
+def test_one_to_one(cpu_sim):
+    sim = cpu_sim
+    pre, post = _pair(sim, 20, 20)
+    prj = sim.Projection(pre, post, sim.OneToOneConnector(), sim.StaticSynapse(weight=0.5))
+    np.testing.assert_array_equal(_matrix(prj), np.eye(20, dtype=bool))
+    with pytest.raises(errors.ConnectionError):
+        sim.Projection(*_pair(sim, 3, 4), sim.OneToOneConnector())
+
+
+def test_fixed_probability_in_degree_is_binomial(cpu_sim):
+    sim = cpu_sim
+    n_pre, n_post, p = 400, 2000, 0.05
+    pre, post = _pair(sim, n_pre, n_post)
+    prj = sim.Projection(pre, post, sim.FixedProbabilityConnector(p, rng=NumpyRNG(seed=7)))
+    in_degree = np.bincount(prj._post_index, minlength=n_post)
+    # chi-square goodness of fit of the in-degree histogram against Binomial(n_pre, p)
+    k = np.arange(in_degree.max() + 1)
+    observed = np.bincount(in_degree)
+    expected = stats.binom.pmf(k, n_pre, p) * n_post
+    lumped_obs, lumped_exp = [], []
+    acc_o = acc_e = 0.0
+    for o, e in zip(observed, expected):
+        acc_o, acc_e = acc_o + o, acc_e + e
+        if acc_e >= 5:
+            lumped_obs.append(acc_o)
+            lumped_exp.append(acc_e)
+            acc_o = acc_e = 0.0
+    lumped_obs[-1] += acc_o + (n_post - sum(lumped_obs) - acc_o)
+    lumped_exp[-1] += acc_e + (n_post - sum(lumped_exp) - acc_e)
+    _, p_value = stats.chisquare(lumped_obs, lumped_exp)
+    assert p_value > 0.001
+    assert abs(in_degree.mean() - n_pre * p) < 4 * np.sqrt(n_pre * p * (1 - p) / n_post)
+
+
+def test_fixed_probability_equals_pynn_host_implementation(cpu_sim, monkeypatch):
+    """With a seeded NumpyRNG the vectorised builder draws exactly what PyNN's loop draws."""
+    sim = cpu_sim
+    pre, post = _pair(sim, 50, 70)
+    synapse = sim.StaticSynapse(
+        weight=RandomDistribution("normal", mu=0.5, sigma=0.1, rng=NumpyRNG(seed=3)),
+        delay=RandomDistribution("uniform", low=0.1, high=2.0, rng=NumpyRNG(seed=4)))
+    fast = sim.Projection(pre, post, sim.FixedProbabilityConnector(0.2, rng=NumpyRNG(seed=11)),
+                          synapse)
+    synapse = sim.StaticSynapse(
+        weight=RandomDistribution("normal", mu=0.5, sigma=0.1, rng=NumpyRNG(seed=3)),
+        delay=RandomDistribution("uniform", low=0.1, high=2.0, rng=NumpyRNG(seed=4)))
+    monkeypatch.setattr(connectivity, "build_connections", lambda *a: None)
+    from pynn_gpu import projections
+    monkeypatch.setattr(projections, "build_connections", lambda *a: None)
+    slow = sim.Projection(pre, post, sim.FixedProbabilityConnector(0.2, rng=NumpyRNG(seed=11)),
+                          synapse)
+    assert len(fast) > 500
+    assert fast.get(["weight", "delay"], format="list") == slow.get(["weight", "delay"],
+                                                                     format="list")
+
+
+def test_fixed_number_connectors(cpu_sim):
+    sim = cpu_sim
+    pre, post = _pair(sim, 30, 40)
+    rng = NumpyRNG(seed=5)
+    fn_pre = sim.Projection(pre, post, sim.FixedNumberPreConnector(7, rng=rng))
+    assert np.all(_matrix(fn_pre).sum(axis=0) == 7)
+    fn_post = sim.Projection(pre, post, sim.FixedNumberPostConnector(9, rng=rng))
+    assert np.all(_matrix(fn_post).sum(axis=1) == 9)
+    total = sim.Projection(pre, post, sim.FixedTotalNumberConnector(333, rng=rng))
+    assert len(total) == 333
+
+
+def test_distance_and_index_based_connectors(cpu_sim):
+    sim = cpu_sim
+    pre = sim.Population(100, sim.IF_curr_exp(), structure=Grid2D())
+    post = sim.Population(100, sim.IF_curr_exp(), structure=Grid2D())
+    near = sim.Projection(pre, post, sim.DistanceDependentProbabilityConnector(
+        "d < 1.5", rng=NumpyRNG(seed=1)), sim.StaticSynapse(weight="0.1 * d + 0.01"))
+    distances = sim.Projection(pre, post, sim.AllToAllConnector()).get("weight", "array")
+    assert len(near) > 100
+    w = near.get("weight", format="list", with_address=True)
+    d = pre.positions[:, [int(i) for i, j, _ in w]] - post.positions[:, [int(j) for i, j, _ in w]]
+    np.testing.assert_allclose([x for _, _, x in w], 0.1 * np.sqrt((d ** 2).sum(axis=0)) + 0.01)
+    assert distances.shape == (100, 100)
+    diag = sim.Projection(pre, post, sim.IndexBasedProbabilityConnector(
+        _SameIndex(), rng=NumpyRNG(seed=2)))
+    np.testing.assert_array_equal(_matrix(diag), np.eye(100, dtype=bool))
+
+
+def test_small_world_connector(cpu_sim):
+    sim = cpu_sim
+    grid = sim.Population(100, sim.IF_curr_exp(), structure=Grid2D())
+    local = sim.Projection(grid, grid, sim.SmallWorldConnector(
+        degree=1.5, rewiring=0.0, allow_self_connections=False, rng=NumpyRNG(seed=1)))
+    # 8 neighbours inside the grid, fewer at the border
+    assert len(local) == 8 * 64 + 5 * 32 + 3 * 4
+    rewired = sim.Projection(grid, grid, sim.SmallWorldConnector(
+        degree=1.5, rewiring=0.5, rng=NumpyRNG(seed=1)))
+    moved = np.mean(_matrix(rewired) != _matrix(local))
+    assert 0.01 < moved < 0.2
+
+
+class _SameIndex(pynn_connectors.IndexBasedExpression):
+    def __call__(self, i, j):
+        return (i == j).astype(float)
+
+
+def test_list_file_array_and_clone_connectors(cpu_sim, tmp_path):
+    sim = cpu_sim
+    pre, post = _pair(sim, 5, 6)
+    connections = [(0, 1, 0.1, 1.0), (4, 5, 0.2, 2.0), (2, 1, 0.3, 0.5)]
+    listed = sim.Projection(pre, post, sim.FromListConnector(connections))
+    assert sorted(listed.get(["weight", "delay"], format="list")) == sorted(
+        [(0, 1, 0.1, 1.0), (4, 5, 0.2, 2.0), (2, 1, 0.3, 0.5)])
+    filename = str(tmp_path / "connections.txt")
+    listed.save("all", filename, format="list")
+    from_file = sim.Projection(pre, post, sim.FromFileConnector(filename))
+    assert sorted(from_file.get(["weight", "delay"], format="list")) == sorted(
+        listed.get(["weight", "delay"], format="list"))
+    mask = np.zeros((5, 6), dtype=bool)
+    mask[[0, 3], [2, 4]] = True
+    arrayed = sim.Projection(pre, post, sim.ArrayConnector(mask))
+    np.testing.assert_array_equal(_matrix(arrayed), mask)
+    clone = sim.Projection(pre, post, sim.CloneConnector(arrayed), sim.StaticSynapse(weight=1.0))
+    np.testing.assert_array_equal(_matrix(clone), mask)
+
+
+def test_views_and_assemblies_as_source_and_target(sim):
+    a = sim.Population(10, sim.SpikeSourceArray(spike_times=[[1.0]] * 10))
+    b = sim.Population(8, sim.IF_curr_exp(tau_syn_E=1.0, v_thresh=100.0))
+    c = sim.Population(4, sim.IF_curr_exp(tau_syn_E=1.0, v_thresh=100.0))
+    prj = sim.Projection(a[2:4] + a[7:8], b[[1, 5]] + c, sim.AllToAllConnector(),
+                         sim.StaticSynapse(weight=0.1, delay=1.0))
+    assert len(prj) == 3 * 6
+    (b + c).record("v")
+    sim.run(5.0)
+    v = (b + c).get_data().segments[0].filter(name="v")[0].magnitude[-1]
+    moved = np.nonzero(v > -65.0)[0]
+    np.testing.assert_array_equal(moved, [1, 5, 8, 9, 10, 11])
+    # three inputs of 0.1 nA each: all receiving cells moved by the same amount
+    assert np.allclose(v[moved], v[moved[0]])
+
+
+def test_common_connectors_never_go_through_the_per_neuron_path(cpu_sim, monkeypatch):
+    """AllToAll, OneToOne, FixedProbability and FromList build whole arrays at once."""
+    from pynn_gpu.projections import Projection
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("per-postsynaptic-neuron path used")
+
+    monkeypatch.setattr(Projection, "_convergent_connect", forbidden)
+    sim = cpu_sim
+    pre, post = _pair(sim, 2000, 2000)
+    prj = sim.Projection(pre, post, sim.FixedProbabilityConnector(0.1, rng=NumpyRNG(seed=1)),
+                         sim.StaticSynapse(weight=0.1, delay=0.5))
+    assert len(prj) > 390_000
+    sim.Projection(pre, post, sim.AllToAllConnector(allow_self_connections=False))
+    sim.Projection(pre, post, sim.OneToOneConnector())
+    sim.Projection(pre, post, sim.FromListConnector([(1, 2), (3, 4)]))

@@ -1,0 +1,115 @@
+"""
+Bad input gets a clear error naming the parameter and its allowed range, before anything is
+compiled or simulated, and data recorded before the error stay retrievable.
+"""
+
+import numpy as np
+import pytest
+from pyNN import errors
+
+
+def _nothing_built(sim):
+    return sim.simulator.state.engine.program is None
+
+
+@pytest.mark.parametrize("name,value,message", [
+    ("tau_m", 0.0, "tau_m must be > 0"),
+    ("tau_m", -5.0, "tau_m must be > 0"),
+    ("cm", -1.0, "cm must be > 0"),
+    ("tau_syn_E", 0.0, "tau_syn_E must be > 0"),
+    ("tau_syn_I", -2.0, "tau_syn_I must be > 0"),
+    ("tau_refrac", -0.1, "tau_refrac must be >= 0"),
+])
+def test_invalid_neuron_parameters(sim, name, value, message):
+    with pytest.raises(errors.InvalidParameterValueError, match=message):
+        sim.Population(3, sim.IF_cond_exp(**{name: value}))
+    cells = sim.Population(3, sim.IF_curr_exp())
+    with pytest.raises(errors.InvalidParameterValueError, match=message):
+        cells.set(**{name: np.array([1.0, value, 1.0])})
+    assert cells.get(name, simplify=False)[1] != value, "a rejected set() must change nothing"
+    assert _nothing_built(sim)
+
+
+def test_negative_rate_and_unsorted_spike_times(sim):
+    with pytest.raises(errors.InvalidParameterValueError, match="rate must be >= 0"):
+        sim.Population(2, sim.SpikeSourcePoisson(rate=-1.0))
+    with pytest.raises(errors.InvalidParameterValueError, match="sorted in increasing order"):
+        sim.Population(1, sim.SpikeSourceArray(spike_times=[5.0, 2.0]))
+    source = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0, 2.0]))
+    with pytest.raises(errors.InvalidParameterValueError, match="spike_times"):
+        source.set(spike_times=[3.0, -1.0])
+    assert _nothing_built(sim)
+
+
+def test_unknown_parameter_names(sim):
+    with pytest.raises(errors.NonExistentParameterError):
+        sim.IF_curr_exp(tau_x=3.0)
+    cells = sim.Population(2, sim.IF_curr_exp())
+    with pytest.raises(errors.NonExistentParameterError):
+        cells.set(v_threshold=-50.0)
+    with pytest.raises(errors.NonExistentParameterError):
+        cells.get("foo")
+
+
+@pytest.mark.parametrize("celltype,receptor,weight", [
+    ("IF_curr_exp", "excitatory", -0.1),
+    ("IF_curr_exp", "inhibitory", 0.1),
+    ("IF_cond_exp", "excitatory", -0.1),
+    ("IF_cond_exp", "inhibitory", -0.1),
+])
+def test_weight_sign_rules(sim, celltype, receptor, weight):
+    pre = sim.Population(2, sim.SpikeSourcePoisson(rate=10.0))
+    post = sim.Population(2, getattr(sim, celltype)())
+    with pytest.raises(errors.ConnectionError, match="[Ww]eights must be"):
+        sim.Projection(pre, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=weight),
+                       receptor_type=receptor)
+    assert _nothing_built(sim)
+
+
+def test_delays_outside_timestep_to_max_delay(target):
+    import pynn_gpu as sim
+    sim.setup(timestep=0.1, max_delay=2.0, target=target)
+    try:
+        pre = sim.Population(2, sim.SpikeSourcePoisson(rate=10.0))
+        post = sim.Population(2, sim.IF_curr_exp())
+        for delay in (0.05, 2.5):
+            with pytest.raises(errors.ConnectionError, match=r"delay must be in \[0.1, 2\]"):
+                sim.Projection(pre, post, sim.AllToAllConnector(),
+                               sim.StaticSynapse(weight=0.1, delay=delay))
+        prj = sim.Projection(pre, post, sim.AllToAllConnector(),
+                             sim.StaticSynapse(weight=0.1, delay=1.0))
+        with pytest.raises(errors.ConnectionError, match="delay must be in"):
+            prj.set(delay=3.0)
+        assert np.all(prj.get("delay", format="array") == 1.0)
+        assert _nothing_built(sim)
+    finally:
+        sim.end()
+
+
+def test_setup_arguments_are_checked():
+    import pynn_gpu as sim
+    with pytest.raises(errors.InvalidParameterValueError, match="precision"):
+        sim.setup(precision="half")
+    with pytest.raises(errors.InvalidParameterValueError, match="target"):
+        sim.setup(target="tpu")
+    with pytest.raises(errors.InvalidParameterValueError, match="timestep"):
+        sim.setup(timestep=0.0)
+
+
+def test_recorded_data_survive_a_failed_call(sim):
+    cells = sim.Population(4, sim.IF_curr_exp(i_offset=1.0))
+    cells.record(["spikes", "v"])
+    sim.run(100.0)
+    before = cells.get_data().segments[0]
+    with pytest.raises(errors.InvalidParameterValueError):
+        cells.set(cm=-1.0)
+    with pytest.raises(errors.ConnectionError):
+        sim.Projection(cells, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=-1.0),
+                       receptor_type="excitatory")
+    after = cells.get_data().segments[0]
+    for a, b in zip(before.spiketrains, after.spiketrains):
+        np.testing.assert_array_equal(a.magnitude, b.magnitude)
+    sim.run(100.0)
+    extended = cells.get_data().segments[0]
+    assert extended.filter(name="v")[0].shape[0] == 2001
+    assert len(extended.spiketrains[0]) > len(before.spiketrains[0])

@@ -1,0 +1,117 @@
+"""Recorded data come back as Neo objects exactly as PyNN specifies."""
+
+import neo
+import numpy as np
+import pytest
+import quantities as pq
+from pyNN.utility import normalized_filename  # noqa: F401  (PyNN's own helper must import)
+
+
+def _driven(sim, n=10, label="cells"):
+    cells = sim.Population(n, sim.IF_cond_exp(i_offset=np.linspace(0.0, 2.0, n)), label=label)
+    return cells
+
+
+def test_neo_structure_of_spikes_and_signals(sim):
+    cells = _driven(sim)
+    cells.record("spikes")
+    cells.record(["v", "gsyn_exc"], sampling_interval=1.0)
+    cells.annotate(purpose="test")
+    sim.run(100.0)
+    block = cells.get_data()
+    assert isinstance(block, neo.Block)
+    assert block.name == "cells"
+    assert block.annotations["simulator"] == "pyNN.gpu"
+    assert block.annotations["size"] == 10 and block.annotations["dt"] == 0.1
+    assert block.annotations["purpose"] == "test"
+    segment, = block.segments
+    assert len(segment.spiketrains) == 10
+    train = segment.spiketrains[-1]
+    assert train.units == pq.ms
+    assert train.t_start == 0.0 * pq.ms and train.t_stop == 100.0 * pq.ms
+    assert train.annotations["source_population"] == "cells"
+    assert train.annotations["source_index"] == 9
+    assert train.annotations["channel_id"] == int(cells[9])
+    assert len(train) > 0 and len(segment.spiketrains[0]) == 0
+    v = segment.filter(name="v")[0]
+    assert isinstance(v, neo.AnalogSignal)
+    assert v.units == pq.mV
+    assert v.sampling_period == 1.0 * pq.ms
+    assert v.t_start == 0.0 * pq.ms
+    assert v.shape == (101, 10)            # t = 0, 1, ..., 100 ms
+    assert v.magnitude[0, 0] == -65.0
+    np.testing.assert_array_equal(v.array_annotations["channel_index"], np.arange(10))
+    g = segment.filter(name="gsyn_exc")[0]
+    assert g.units == pq.uS
+
+
+def test_spike_times_in_signal_agree_with_threshold(sim):
+    cell = sim.Population(1, sim.IF_curr_exp(i_offset=1.0, tau_refrac=5.0))
+    cell.record(["spikes", "v"])
+    sim.run(100.0)
+    segment = cell.get_data().segments[0]
+    times = segment.spiketrains[0].magnitude
+    v = segment.filter(name="v")[0].magnitude[:, 0]
+    # at each spike time the recorded v is the reset value
+    for t in times:
+        assert v[int(round(t / 0.1))] == -65.0
+
+
+def test_spike_counts(sim):
+    cells = _driven(sim)
+    cells.record("spikes")
+    sim.run(200.0)
+    counts = cells.get_spike_counts()
+    trains = cells.get_data().segments[0].spiketrains
+    assert counts == {int(c): len(t) for c, t in zip(cells.all_cells, trains)}
+    assert cells.mean_spike_count() == pytest.approx(np.mean([len(t) for t in trains]))
+
+
+def test_views_and_assemblies_record(sim):
+    a = _driven(sim, label="a")
+    b = _driven(sim, label="b")
+    a[2:5].record("spikes")
+    (a + b).record("v")
+    sim.run(50.0)
+    a_segment = a.get_data().segments[0]
+    assert [st.annotations["source_index"] for st in a_segment.spiketrains] == [2, 3, 4]
+    blocks = (a + b).get_data()
+    assert blocks.segments[0].filter(name="v")[0].shape[1] == 20
+    view_data = a[[1, 3]].get_data("v").segments[0].filter(name="v")[0]
+    assert view_data.shape == (501, 2)
+
+
+def test_write_data_pickle_and_matlab_io(sim, tmp_path):
+    cells = _driven(sim)
+    cells.record(["spikes", "v"])
+    sim.run(50.0)
+    expected = cells.get_data().segments[0]
+    for suffix, io_class in (("pkl", neo.io.PickleIO), ("mat", neo.io.NeoMatlabIO)):
+        filename = str(tmp_path / f"cells.{suffix}")
+        cells.write_data(filename)
+        segment = io_class(filename).read_block().segments[0]
+        assert len(segment.spiketrains) == 10
+        np.testing.assert_array_equal(segment.spiketrains[9].magnitude,
+                                      expected.spiketrains[9].magnitude)
+        np.testing.assert_array_equal(segment.analogsignals[0].magnitude,
+                                      expected.filter(name="v")[0].magnitude)
+
+
+def test_get_data_clear_starts_afresh(sim):
+    cells = _driven(sim)
+    cells.record(["spikes", "v"])
+    sim.run(50.0)
+    first = cells.get_data(clear=True).segments[0]
+    sim.run(50.0)
+    second = cells.get_data().segments[0]
+    assert first.filter(name="v")[0].shape[0] == 501
+    v2 = second.filter(name="v")[0]
+    assert v2.t_start == 50.0 * pq.ms and v2.shape[0] == 501
+    assert all(st.min() >= 50.0 * pq.ms for st in second.spiketrains if len(st))
+
+
+def test_recording_an_unrecordable_variable_is_an_error(sim):
+    from pyNN import errors
+    cells = sim.Population(2, sim.IF_curr_exp())
+    with pytest.raises(errors.RecordingError):
+        cells.record("gsyn_exc")

@@ -1,0 +1,123 @@
+"""run / run_until / run_for / reset, continuation across runs, and changes between runs."""
+
+import numpy as np
+import pytest
+from pyNN.random import NumpyRNG, RandomDistribution
+
+
+def _network(sim, seed=42):
+    """A small recurrent network with Poisson drive, heterogeneous delays and weights."""
+    rng = NumpyRNG(seed=seed)
+    cells = sim.Population(60, sim.IF_cond_exp(tau_refrac=2.0), label="cells")
+    cells.initialize(v=RandomDistribution("uniform", low=-65.0, high=-55.0, rng=rng))
+    drive = sim.Population(20, sim.SpikeSourcePoisson(rate=80.0), label="drive")
+    sim.Projection(drive, cells, sim.FixedProbabilityConnector(0.3, rng=rng),
+                   sim.StaticSynapse(weight=0.02, delay=RandomDistribution(
+                       "uniform", low=0.1, high=3.0, rng=NumpyRNG(seed=seed + 1))),
+                   receptor_type="excitatory")
+    sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.1, rng=rng),
+                   sim.StaticSynapse(weight=0.005, delay=1.0), receptor_type="inhibitory")
+    cells.record(["spikes", "v", "gsyn_exc"])
+    return cells
+
+
+def _spike_times(segment):
+    return [np.asarray(st.magnitude) for st in segment.spiketrains]
+
+
+def test_several_runs_equal_one_long_run(sim, target):
+    cells = _network(sim)
+    sim.run(200.0)
+    long_run = cells.get_data().segments[0]
+    sim.end()
+
+    sim.setup(timestep=0.1, target=target)
+    cells = _network(sim)
+    sim.run(50.0)
+    sim.run_until(120.0)
+    sim.run_for(30.0)
+    sim.run(50.0)
+    assert sim.get_current_time() == pytest.approx(200.0)
+    pieces = cells.get_data().segments[0]
+    assert sum(len(t) for t in _spike_times(long_run)) > 20
+    for a, b in zip(_spike_times(long_run), _spike_times(pieces)):
+        np.testing.assert_array_equal(a, b)
+    for name in ("v", "gsyn_exc"):
+        np.testing.assert_array_equal(long_run.filter(name=name)[0].magnitude,
+                                      pieces.filter(name=name)[0].magnitude)
+
+
+def test_reset_repeats_the_simulation_in_a_new_segment(sim):
+    cells = _network(sim)
+    sim.run(100.0)
+    sim.reset()
+    assert sim.get_current_time() == 0.0
+    sim.run(100.0)
+    block = cells.get_data()
+    assert len(block.segments) == 2
+    first, second = block.segments
+    assert sum(len(t) for t in _spike_times(first)) > 5
+    for a, b in zip(_spike_times(first), _spike_times(second)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(first.filter(name="v")[0].magnitude,
+                                  second.filter(name="v")[0].magnitude)
+
+
+def test_set_and_initialize_between_runs_take_effect_without_recompiling(sim):
+    cell = sim.Population(1, sim.IF_curr_exp(i_offset=0.0, v_thresh=100.0))
+    cell.record("v")
+    sim.run(10.0)
+    engine = sim.simulator.state.engine
+    compile_time = engine.timings["compile"]
+    program = engine.program
+    cell.set(i_offset=1.0, tau_m=10.0)
+    cell.initialize(v=-70.0)
+    sim.run(50.0)
+    assert engine.program is program, "parameter change must not rebuild"
+    assert engine.timings["compile"] == compile_time
+    v = cell.get_data().segments[0].filter(name="v")[0].magnitude[:, 0]
+    # 50 ms after the change, v approaches v_rest + R I = -65 + 10 mV from -70 mV
+    expected = -55.0 + (-70.0 + 55.0) * np.exp(-50.0 / 10.0)
+    assert v[-1] == pytest.approx(expected, abs=1e-9)
+    assert v[100] == pytest.approx(-65.0)   # before the change nothing moved
+
+
+def test_reset_restores_initial_values_set_by_initialize(sim):
+    cells = sim.Population(3, sim.IF_curr_exp(i_offset=0.5, v_thresh=100.0))
+    cells.initialize(v=[-70.0, -60.0, -50.0])
+    cells.record("v")
+    sim.run(20.0)
+    sim.reset()
+    sim.run(20.0)
+    first, second = cells.get_data().segments
+    np.testing.assert_array_equal(first.filter(name="v")[0].magnitude[0], [-70.0, -60.0, -50.0])
+    np.testing.assert_array_equal(first.filter(name="v")[0].magnitude,
+                                  second.filter(name="v")[0].magnitude)
+
+
+def test_one_run_is_one_call_into_the_target(sim, monkeypatch):
+    cells = _network(sim)
+    sim.run(1.0)
+    program = sim.simulator.state.engine.program
+    calls = []
+    original = program.run
+    monkeypatch.setattr(program, "run", lambda *a: (calls.append(a), original(*a)))
+    pulls = []
+    original_pull = program.pull
+    monkeypatch.setattr(program, "pull", lambda names: (pulls.append(list(names)),
+                                                        original_pull(names)))
+    sim.run(500.0)
+    assert len(calls) == 1 and calls[0][1] == 5000
+    assert len(pulls) == 1, "recordings are fetched once per run"
+    assert cells.get_data().segments[0].spiketrains
+
+
+def test_state_queries(sim):
+    assert sim.get_time_step() == 0.1
+    assert sim.get_min_delay() == 0.1
+    assert sim.num_processes() == 1 and sim.rank() == 0
+    sim.end()
+    sim.setup(timestep=0.05, min_delay=0.1, max_delay=4.0, target="cpu")
+    assert sim.get_time_step() == 0.05
+    assert sim.get_min_delay() == 0.1
+    assert sim.get_max_delay() == 4.0

@@ -1,0 +1,66 @@
+"""The compile cache: same content compiles once, concurrent builders are safe."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pynn_gpu as sim
+from pynn_gpu import cache
+
+
+def _network():
+    sim.setup(timestep=0.1, target="cpu")
+    cells = sim.Population(5, sim.IF_curr_exp(i_offset=1.0))
+    cells.record("spikes")
+    sim.run(10.0)
+    engine = sim.simulator.state.engine
+    compiled = engine.timings["compile"]
+    sim.end()
+    return compiled
+
+
+def test_building_the_same_network_again_compiles_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.ENV_VAR, str(tmp_path))
+    calls = []
+    original = subprocess.run
+
+    def counting_run(command, *args, **kwargs):
+        if "-shared" in command and "probe" not in " ".join(map(str, command)):
+            calls.append(command)
+        return original(command, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", counting_run)
+    _network()
+    assert len(calls) == 1
+    assert len(list(tmp_path.glob("*.so"))) == 1
+    _network()
+    assert len(calls) == 1, "second build of the same network must hit the cache"
+
+
+def test_concurrent_processes_share_the_cache(tmp_path):
+    script = textwrap.dedent("""
+        import pynn_gpu as sim
+        sim.setup(timestep=0.1, target="cpu")
+        cells = sim.Population(7, sim.IF_cond_exp(i_offset=1.0))
+        cells.record("spikes")
+        sim.run(100.0)
+        print(sum(len(t) for t in cells.get_data().segments[0].spiketrains))
+    """)
+    env = dict(os.environ, PYNN_GPU_CACHE_DIR=str(tmp_path))
+    processes = [subprocess.Popen([sys.executable, "-c", script], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(4)]
+    outputs = [p.communicate(timeout=300) for p in processes]
+    assert all(p.returncode == 0 for p in processes), [err for _, err in outputs]
+    assert len({out for out, _ in outputs}) == 1
+    assert len(list(tmp_path.glob("*.so"))) == 1
+    assert not list(tmp_path.glob(".*")), "no temporary files left behind"
+
+
+def test_cache_directory_follows_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.ENV_VAR, str(tmp_path / "custom"))
+    assert cache.cache_dir() == tmp_path / "custom"
+    monkeypatch.delenv(cache.ENV_VAR)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache.cache_dir() == tmp_path / "xdg" / "pynn_gpu"
