@@ -2,7 +2,7 @@
 
 import numpy as np
 from pyNN import common, errors
-from pyNN.parameters import ParameterSpace, simplify
+from pyNN.parameters import LazyArray, ParameterSpace, simplify
 from pyNN.standardmodels import StandardCellType
 
 from . import simulator
@@ -68,6 +68,21 @@ class _ParameterAccess:
 class PopulationView(_ParameterAccess, common.PopulationView):
     _assembly_class = Assembly
     _simulator = simulator
+
+    def initialize(self, **initial_values):
+        """Set initial values of the view's cells (kept by the parent population)."""
+        for variable, value in initial_values.items():
+            value = LazyArray(value, shape=(self.size,), dtype=float)
+            self._set_initial_value_array(variable, value)
+            self.grandparent.initial_values[variable] = LazyArray(
+                self._neuron_data.initial[variable].astype(float).copy())
+
+    @property
+    def initial_values(self):
+        parent_values = self.grandparent.initial_values
+        mask = self._parent_mask
+        return {name: LazyArray(np.asarray(value.evaluate(simplify=False))[mask])
+                for name, value in parent_values.items()}
 
     @property
     def _neuron_data(self):

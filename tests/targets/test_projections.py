@@ -1,0 +1,92 @@
+"""Projection.get / set / save in PyNN's formats, and their effect on the simulation."""
+
+import numpy as np
+import pytest
+from pyNN.random import NumpyRNG, RandomDistribution
+
+
+@pytest.fixture
+def network(sim):
+    pre = sim.Population(4, sim.SpikeSourceArray(spike_times=[[2.0]] * 4))
+    post = sim.Population(3, sim.IF_curr_exp(tau_syn_E=1.0, v_thresh=100.0))
+    connections = [(0, 0, 0.1, 1.0), (1, 0, 0.2, 2.0), (3, 2, 0.3, 0.5), (2, 1, 0.4, 1.5)]
+    prj = sim.Projection(pre, post, sim.FromListConnector(connections))
+    return sim, pre, post, prj
+
+
+def test_get_list_and_array_formats(network):
+    sim, pre, post, prj = network
+    listed = sorted(prj.get(["weight", "delay"], format="list"))
+    assert listed == [(0, 0, 0.1, 1.0), (1, 0, 0.2, 2.0), (2, 1, 0.4, 1.5), (3, 2, 0.3, 0.5)]
+    assert sorted(prj.get("weight", format="list", with_address=False)) == [0.1, 0.2, 0.3, 0.4]
+    weights, delays = prj.get(["weight", "delay"], format="array")
+    assert weights.shape == (4, 3)
+    assert weights[1, 0] == 0.2 and np.isnan(weights[0, 1])
+    assert delays[3, 2] == 0.5
+    assert len(prj) == 4 and prj.size() == 4
+    assert prj[0].weight in (0.1, 0.2, 0.3, 0.4)
+
+
+def test_set_scalar_array_and_random_values(network):
+    sim, pre, post, prj = network
+    prj.set(weight=0.5)
+    assert set(prj.get("weight", format="list", with_address=False)) == {0.5}
+    matrix = np.arange(12, dtype=float).reshape(4, 3) / 10.0
+    prj.set(weight=matrix)
+    for i, j, w in prj.get("weight", format="list"):
+        assert w == pytest.approx(matrix[int(i), int(j)])
+    prj.set(delay=RandomDistribution("uniform", low=0.5, high=3.0, rng=NumpyRNG(seed=1)))
+    delays = np.array(prj.get("delay", format="list", with_address=False))
+    assert np.all((delays >= 0.5) & (delays <= 3.0)) and len(set(delays)) > 1
+    # delays are whole timesteps
+    np.testing.assert_allclose(delays / 0.1, np.round(delays / 0.1), atol=1e-9)
+
+
+def test_weight_change_between_runs_changes_the_response(network):
+    sim, pre, post, prj = network
+    post.record("v")
+    sim.run(10.0)
+    prj.set(weight=0.0)
+    pre.set(spike_times=[[12.0]] * 4)
+    sim.run(10.0)
+    v = post.get_data().segments[0].filter(name="v")[0].magnitude
+    assert v[99, 0] > -65.0           # first spike volley had an effect
+    assert np.all(np.diff(v[130:, 0]) <= 1e-12)  # after the change: only decay back to rest
+
+
+def test_save_list_and_array(network, tmp_path):
+    sim, pre, post, prj = network
+    list_file = str(tmp_path / "weights.txt")
+    prj.save("weight", list_file, format="list")
+    saved = np.loadtxt(list_file)
+    assert sorted(map(tuple, saved.tolist())) == sorted(
+        (float(i), float(j), w) for i, j, w in prj.get("weight", format="list"))
+    array_file = str(tmp_path / "weights_array.txt")
+    prj.save("weight", array_file, format="array")
+    # PyNN's array format writes 0 where there is no connection
+    np.testing.assert_array_equal(np.loadtxt(array_file),
+                                  np.nan_to_num(prj.get("weight", format="array")))
+
+
+def test_multiple_synapses_between_one_pair(sim):
+    pre = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]))
+    post = sim.Population(1, sim.IF_curr_exp())
+    prj = sim.Projection(pre, post, sim.FromListConnector([(0, 0, 0.1, 1.0), (0, 0, 0.3, 1.0)]))
+    assert prj.get("weight", format="array")[0, 0] == pytest.approx(0.4)
+    assert prj.get("weight", format="array", multiple_synapses="max")[0, 0] == 0.3
+    assert prj.get("weight", format="array", multiple_synapses="min")[0, 0] == 0.1
+
+
+def test_population_view_parameters(sim):
+    cells = sim.Population(6, sim.IF_curr_exp())
+    cells[1:3].set(tau_m=12.0)
+    cells[[0, 5]].set(i_offset=np.array([0.1, 0.2]))
+    np.testing.assert_array_equal(cells.get("tau_m", simplify=False), [20, 12, 12, 20, 20, 20])
+    np.testing.assert_array_equal(cells.get("i_offset", simplify=False),
+                                  [0.1, 0, 0, 0, 0, 0.2])
+    assert cells[1:3].get("tau_m") == 12.0
+    cells[2:4].initialize(v=-55.0)
+    cells.record("v")
+    sim.run(0.1)
+    v0 = cells.get_data().segments[0].filter(name="v")[0].magnitude[0]
+    np.testing.assert_array_equal(v0, [-65, -65, -55, -55, -65, -65])
