@@ -17,6 +17,17 @@ def _scalar_dtype():
 class Assembly(common.Assembly):
     _simulator = simulator
 
+    @property
+    def receptor_types(self):
+        """Receptor types common to all populations, in the first population's order.
+
+        (PyNN's generic version goes through a set, so the order, and with it the default
+        receptor of a projection onto an Assembly, changes from one process to the next.)
+        """
+        common_types = set.intersection(*[set(p.celltype.receptor_types)
+                                          for p in self.populations])
+        return [r for r in self.populations[0].celltype.receptor_types if r in common_types]
+
 
 class _ParameterAccess:
     """get()/set() plumbing shared by Population and PopulationView."""
