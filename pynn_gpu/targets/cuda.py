@@ -1,18 +1,388 @@
-"""The CUDA target (PyCUDA). Placeholder until the CUDA templates land."""
+"""
+The CUDA target: the generated code compiled by nvcc into a cubin (through the content-hash
+cache), loaded with PyCUDA, run with no Python in the per-step loop.
 
-from .base import Target
+Kernels take no arguments. They read the step from the device variable `_current_step`
+and array pointers from `__constant__` globals, so a chunk of steps (the launch sequence
+of one step, repeated) is captured once into a CUDA graph and replayed; rebinding an array
+only rewrites its pointer. The launch sequence comes from the `//@launch` lines at the top
+of the generated source.
+
+PyCUDA is imported lazily: this module imports, and the nvcc helpers work, without it.
+"""
+
+import atexit
+import collections
+import contextlib
+import functools
+import logging
+import os
+import re
+import shutil
+import subprocess
+import weakref
+
+import numpy as np
+
+from ..cache import cached_build, content_key
+from .base import Program, Target
+
+logger = logging.getLogger("PyNN")
+
+BLOCK_SIZE_ENV = "PYNN_GPU_BLOCK_SIZE"
+DEVICE_ENV = "PYNN_GPU_DEVICE"
+NVCC_ENV = "PYNN_GPU_NVCC"
+DEFAULT_BLOCK_SIZE = 128
+
+# --fmad=false: no fused multiply-add, so double precision results equal the C target's
+# (compiled with -ffp-contract=off). Division and sqrt are IEEE-rounded by default.
+NVCC_FLAGS = ("--fmad=false", "-O3", "-w")
+
+MAX_STEPS_PER_GRAPH = 1000
+MAX_NODES_PER_GRAPH = 20000     # instantiation time grows with the node count
+_GRAPHS_KEPT = 4                # instantiated graphs cached per program, by chunk length
+
+_LAUNCH_LINE = re.compile(r"^//@launch (\w+) (\d+)$", re.M)
+_SCALAR_LINE = re.compile(r"^typedef (double|float) scalar;$", re.M)
+_CTYPES = {"int32_t": np.int32, "int64_t": np.int64, "uint32_t": np.uint32}
+
+
+class CompilationError(RuntimeError):
+    pass
+
+
+# --- nvcc -----------------------------------------------------------------------------------
+
+def find_nvcc():
+    """$PYNN_GPU_NVCC, nvcc on PATH, or the CUDA toolkit's; None if there is none."""
+    candidates = [os.environ.get(NVCC_ENV), shutil.which("nvcc")]
+    for root in (os.environ.get("CUDA_HOME"), os.environ.get("CUDA_ROOT"), "/usr/local/cuda"):
+        if root:
+            candidates.append(os.path.join(root, "bin", "nvcc"))
+    for path in candidates:
+        if path and os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def nvcc_version(nvcc):
+    return subprocess.run([nvcc, "--version"], capture_output=True, text=True).stdout
+
+
+@functools.lru_cache(maxsize=None)
+def _nvcc_archs(nvcc):
+    """Virtual architectures this nvcc knows, e.g. {75, 80, 90}."""
+    result = subprocess.run([nvcc, "--list-gpu-arch"], capture_output=True, text=True)
+    return {int(m) for m in re.findall(r"compute_(\d+)", result.stdout)}
+
+
+def nvcc_command(nvcc, source, output, arch="sm_90", ptx=False):
+    """The command line that compiles generated source into a cubin (or PTX) for `arch`."""
+    return [nvcc, f"-arch={arch}", *NVCC_FLAGS, "-ptx" if ptx else "-cubin",
+            "-o", str(output), str(source)]
+
+
+def _arch_for(nvcc, capability):
+    """(arch option, ptx?) for a device: native cubin, or PTX the driver JIT-compiles when
+    this nvcc is older than the device."""
+    major, minor = capability
+    wanted = 10 * major + minor
+    known = _nvcc_archs(nvcc)
+    if not known or wanted in known:
+        return f"sm_{wanted}", False
+    older = [a for a in known if a <= wanted]
+    if not older:
+        raise CompilationError(f"{nvcc} cannot compile for compute capability {major}.{minor}")
+    return f"compute_{max(older)}", True
+
+
+# --- the target -----------------------------------------------------------------------------
+
+def _block_size():
+    text = os.environ.get(BLOCK_SIZE_ENV)
+    if not text:
+        return DEFAULT_BLOCK_SIZE
+    try:
+        size = int(text)
+    except ValueError:
+        size = 0
+    # whole warps: the spike ballot needs every lane of a warp present
+    if size < 32 or size > 1024 or size % 32:
+        raise ValueError(f"{BLOCK_SIZE_ENV} must be a multiple of 32 from 32 to 1024 "
+                         f"(got {text!r})")
+    return size
 
 
 class CudaTarget(Target):
     name = "cuda"
+    _probe = None          # (available, reason), filled by the first is_available()
 
     @classmethod
     def is_available(cls):
-        return False
+        if cls._probe is None:
+            cls._probe = cls._check()
+        return cls._probe[0]
 
     @classmethod
     def unavailable_reason(cls):
-        return "the CUDA target is not built yet"
+        cls.is_available()
+        return cls._probe[1]
+
+    @staticmethod
+    def _check():
+        try:
+            import pycuda.driver as cuda
+            cuda.init()
+            count = cuda.Device.count()
+            if count == 0:
+                return False, "PyCUDA found no CUDA device"
+            index = int(os.environ.get(DEVICE_ENV, 0))
+            if not 0 <= index < count:
+                return False, f"${DEVICE_ENV}={index} but there are {count} devices"
+        except Exception as error:    # ImportError, driver errors, no libcuda ...
+            return False, f"{type(error).__name__}: {error}"
+        if find_nvcc() is None:
+            return False, "nvcc not found (set $PYNN_GPU_NVCC or put nvcc on PATH)"
+        return True, ""
+
+    def __init__(self):
+        import pycuda.driver as cuda
+        self._cuda = cuda
+        cuda.init()
+        self.device_index = int(os.environ.get(DEVICE_ENV, 0))
+        self.device = cuda.Device(self.device_index)
+        self.block_size = _block_size()
+        self.nvcc = find_nvcc()
+        self._programs = []
+        self.context = self.device.make_context()     # created and made current
+        _open_targets.add(self)
+        logger.info("pyNN.gpu CUDA target on device %d (%s, compute capability %d.%d)",
+                    self.device_index, self.device.name(), *self.device.compute_capability())
+
+    @contextlib.contextmanager
+    def activated(self):
+        """Make this target's context current for the duration (another may be on top)."""
+        if self.context is None:
+            raise RuntimeError("the CUDA target was closed (pyNN end() was called)")
+        self.context.push()
+        try:
+            yield
+        finally:
+            self._cuda.Context.pop()
 
     def compile(self, code):
-        raise NotImplementedError
+        if self.nvcc is None:
+            raise CompilationError("nvcc not found (set $PYNN_GPU_NVCC or put nvcc on PATH)")
+        arch, ptx = _arch_for(self.nvcc, self.device.compute_capability())
+        suffix = ".ptx" if ptx else ".cubin"
+        key = content_key(code.cache_text, " ".join(nvcc_command("nvcc", "", "", arch, ptx)),
+                          nvcc_version(self.nvcc))
+
+        def build(output):
+            source = output.with_suffix(".cu")
+            source.write_text(code.source)
+            try:
+                result = subprocess.run(nvcc_command(self.nvcc, source, output, arch, ptx),
+                                        capture_output=True, text=True)
+            finally:
+                source.unlink()
+            if result.returncode != 0:
+                raise CompilationError(f"nvcc failed:\n{result.stderr[-4000:]}")
+
+        binary = cached_build(key, suffix, build).read_bytes()
+        with self.activated():
+            module = self._cuda.module_from_buffer(binary)
+            program = CudaProgram(code, self, module)
+        self._programs.append(program)
+        return program
+
+    def close(self):
+        """Free device memory, then destroy the context (detach pops it if current)."""
+        if self.context is None:
+            return
+        try:
+            with self.activated():
+                for program in self._programs:
+                    program.release()
+        finally:
+            self._programs = []
+            context, self.context = self.context, None
+            _open_targets.discard(self)
+            context.detach()
+
+
+# PyCUDA aborts the interpreter if a context is still on its stack at exit: close what
+# a script left open (setup() without end()).
+_open_targets = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_targets():
+    for target in list(_open_targets):
+        try:
+            target.close()
+        except Exception as error:
+            logger.warning("pyNN.gpu: closing the CUDA target failed: %s", error)
+
+
+# --- a compiled network ---------------------------------------------------------------------
+
+class CudaProgram(Program):
+
+    def __init__(self, code, target, module):
+        super().__init__(code)
+        cuda = self._cuda = target._cuda
+        self.target = target
+        self.module = module
+        scalar = _SCALAR_LINE.search(code.source).group(1)
+        self._dtypes = dict(_CTYPES, scalar=np.float64 if scalar == "double" else np.float32)
+        self._ctypes = {spec.name: spec.ctype for spec in code.arrays}
+        self._launches = []
+        for name, threads in _LAUNCH_LINE.findall(code.source):
+            function = module.get_function(name)
+            function.prepare("")
+            threads = int(threads)
+            # whole warps, no more than needed for small kernels
+            block = min(target.block_size, (threads + 31) // 32 * 32)
+            grid = (threads + block - 1) // block
+            self._launches.append((function, (grid, 1), (block, 1, 1)))
+        self._steps_per_graph = max(1, min(MAX_STEPS_PER_GRAPH,
+                                           MAX_NODES_PER_GRAPH // max(len(self._launches), 1)))
+        self._clock = {name: module.get_global(name)[0]
+                       for name in ("_current_step", "_first_step", "_seed")}
+        self._device = {}           # name -> DeviceAllocation
+        self._host = {}             # name -> bound host array
+        self._stale = set()         # allocated but not yet given the host values
+        self._graphs = collections.OrderedDict()   # chunk length -> GraphExec
+        self._capture = hasattr(cuda.Stream, "begin_capture")
+        if not self._capture:
+            _warn_once("this PyCUDA has no stream capture: pyNN.gpu launches the kernels of "
+                       "every step from Python (slower); PyCUDA >= 2022.2 has it")
+        self.stream = cuda.Stream()
+
+    # --- arrays -----------------------------------------------------------------------------
+
+    def bind(self, arrays):
+        missing = [n for n in self.array_names if n not in arrays]
+        if missing:
+            raise KeyError(f"no host array for {missing}")
+        with self.target.activated():
+            for name in self.array_names:
+                host = arrays[name]
+                if not host.flags.c_contiguous:
+                    raise ValueError(f"array {name} must be contiguous")
+                expected = self._dtypes[self._ctypes[name]]
+                if host.dtype != expected:
+                    raise TypeError(f"array {name} is {host.dtype}, the kernels use "
+                                    f"{np.dtype(expected)}")
+                allocation = self._device.get(name)
+                if allocation is None or self._host[name].nbytes != host.nbytes:
+                    self._allocate(name, host.nbytes)
+                self._host[name] = host
+
+    def _allocate(self, name, nbytes):
+        old = self._device.pop(name, None)
+        if old is not None:
+            old.free()
+        allocation = self._cuda.mem_alloc(max(nbytes, 8))
+        self._device[name] = allocation
+        symbol, size = self.module.get_global(name)
+        assert size == 8, f"pointer {name} has {size} bytes"
+        self._cuda.memcpy_htod(symbol, np.array([int(allocation)], dtype=np.uint64))
+        self._stale.add(name)
+
+    def push(self, names):
+        with self.target.activated():
+            for name in names:
+                host = self._host[name]
+                if host.nbytes:
+                    self._cuda.memcpy_htod(self._device[name], host)
+                self._stale.discard(name)
+
+    def _push_stale(self):
+        if self._stale:
+            self.push(sorted(self._stale))
+
+    def pull(self, names):
+        with self.target.activated():
+            self._push_stale()
+            for name in names:
+                host = self._host[name]
+                if host.nbytes:
+                    self._cuda.memcpy_dtoh(host, self._device[name])
+
+    def release(self):
+        """Free device memory and graphs (the target's context must be current)."""
+        self._graphs.clear()
+        for allocation in self._device.values():
+            allocation.free()
+        self._device.clear()
+        self._launches = []
+        self.stream = None
+        self.module = None
+
+    # --- running ----------------------------------------------------------------------------
+
+    def run(self, first_step, n_steps, seed, threads):
+        cuda = self._cuda
+        with self.target.activated():
+            self._push_stale()
+            cuda.memcpy_htod(self._clock["_current_step"], np.array([first_step], np.int64))
+            cuda.memcpy_htod(self._clock["_first_step"], np.array([first_step], np.int64))
+            cuda.memcpy_htod(self._clock["_seed"],
+                             np.array([int(seed) & 0xFFFFFFFFFFFFFFFF], np.uint64))
+            done = 0
+            while done < n_steps:
+                length = min(n_steps - done, self._steps_per_graph)
+                self._run_chunk(length)
+                done += length
+            self.stream.synchronize()
+            now = np.zeros(1, np.int64)
+            cuda.memcpy_dtoh(now, self._clock["_current_step"])
+        if int(now[0]) != first_step + n_steps:
+            raise RuntimeError(f"CUDA run ended at step {int(now[0])}, "
+                               f"expected {first_step + n_steps}")
+
+    def _run_chunk(self, n_steps):
+        if self._capture:
+            try:
+                graph = self._graph(n_steps)
+            except Exception as error:       # capture refused by this driver/PyCUDA
+                self._capture = False
+                _warn_once(f"CUDA graph capture failed ({type(error).__name__}: {error}); "
+                           "pyNN.gpu launches the kernels of every step from Python")
+            else:
+                try:
+                    graph.launch(self.stream)
+                except TypeError:            # a PyCUDA whose launch() takes no stream
+                    graph.launch()
+                return
+        self._launch_steps(n_steps)
+
+    def _launch_steps(self, n_steps):
+        for _ in range(n_steps):
+            for function, grid, block in self._launches:
+                function.prepared_async_call(grid, block, self.stream)
+
+    def _graph(self, n_steps):
+        """The instantiated graph of n_steps steps, captured on first use."""
+        graph = self._graphs.get(n_steps)
+        if graph is not None:
+            self._graphs.move_to_end(n_steps)
+            return graph
+        self.stream.begin_capture()
+        try:
+            self._launch_steps(n_steps)
+        finally:
+            captured = self.stream.end_capture()
+        graph = captured.instantiate()
+        self._graphs[n_steps] = graph
+        while len(self._graphs) > _GRAPHS_KEPT:
+            self._graphs.popitem(last=False)
+        return graph
+
+
+@functools.lru_cache(maxsize=None)
+def _warn_once(message):
+    logger.warning("pyNN.gpu: %s", message)
