@@ -1,0 +1,251 @@
+"""
+The CUDA target on a GPU, or emulated on the host.
+
+`cuda_backend` gives "gpu" (PyCUDA and a device; marked `cuda`, skipped without one) and
+"emulated": a stand-in for the few pycuda.driver calls the CUDA target makes, whose device
+memory is host memory and whose "nvcc" is the host C++ compiler building the generated CUDA
+source with a shim header (__global__ functions become plain functions, a launch loops over
+blocks and lanes). The emulation runs the real CudaTarget/CudaProgram code and the real
+kernel text, so the launch order, the ring and recording arithmetic, the device clock,
+pointer binding and graph chunking are checked against the C target on any machine. What it
+cannot check is nvcc's device arithmetic and real concurrency (the `cuda` runs do that).
+"""
+
+import ctypes
+import shutil
+import sys
+import tempfile
+import types
+
+import numpy as np
+import pytest
+
+from pynn_gpu.targets import cuda as cuda_target
+
+# Lanes of a warp run one after another, 31 down to 0, so lane 0 (the only lane the
+# kernels let use a ballot) sees the bits of every lane.
+_SHIM = r"""
+#include <stdint.h>
+#define __global__
+#define __device__
+#define __constant__
+#define __forceinline__ inline
+struct emu_dim3 { unsigned x, y, z; };
+static emu_dim3 blockIdx, threadIdx, blockDim, gridDim;
+static uint32_t emu_ballot;
+static inline uint32_t __ballot_sync(uint32_t, int predicate)
+{
+    if (predicate) emu_ballot |= 1u << (threadIdx.x & 31);
+    return emu_ballot;
+}
+template <typename T> static inline T atomicAdd(T *address, T value)
+{
+    const T old = *address;
+    *address = old + value;
+    return old;
+}
+extern "C" void emu_launch(void (*kernel)(void), unsigned grid, unsigned block)
+{
+    blockDim.x = block; gridDim.x = grid;
+    for (unsigned b = 0; b < grid; ++b) {
+        blockIdx.x = b;
+        for (unsigned w = 0; w < block; w += 32) {
+            emu_ballot = 0u;
+            for (int lane = 31; lane >= 0; --lane) { threadIdx.x = w + (unsigned) lane; kernel(); }
+        }
+    }
+}
+"""
+
+
+class Emulator:
+    """Host memory and counters behind the fake pycuda.driver."""
+
+    def __init__(self, with_capture=True):
+        self.with_capture = with_capture
+        self.live = {}                 # address -> buffer of every allocation not freed
+        self.contexts = []             # PyCUDA's context stack
+        self.graphs_instantiated = 0
+        self.graph_launches = 0
+        self.kernel_launches = 0
+        self.workdir = tempfile.mkdtemp(prefix="pynn_gpu_emulator_")
+        self.shim = f"{self.workdir}/cuda_shim.h"
+        with open(self.shim, "w") as f:
+            f.write(_SHIM)
+
+    def compile_command(self, nvcc, source, output, arch="sm_90", ptx=False):
+        return ["g++", "-x", "c++", "-include", self.shim, "-O2", "-ffp-contract=off",
+                "-fno-math-errno", "-fPIC", "-shared", "-w", "-o", str(output), str(source)]
+
+    def driver(self):
+        """A module with the pycuda.driver names the CUDA target uses."""
+        emu = self
+
+        class Device:
+            def __init__(self, index):
+                self.index = index
+
+            @staticmethod
+            def count():
+                return 1
+
+            def name(self):
+                return "host emulation"
+
+            def compute_capability(self):
+                return (9, 0)
+
+            def make_context(self):
+                context = Context()
+                emu.contexts.append(context)
+                return context
+
+        class Context:
+            def push(self):
+                emu.contexts.append(self)
+
+            @staticmethod
+            def pop():
+                emu.contexts.pop()
+
+            def detach(self):
+                emu.contexts[:] = [c for c in emu.contexts if c is not self]
+
+        class Allocation:
+            def __init__(self, nbytes):
+                self.buffer = np.zeros(nbytes, np.uint8)
+                self.address = self.buffer.ctypes.data
+                emu.live[self.address] = self.buffer
+
+            def __int__(self):
+                return self.address
+
+            def free(self):
+                del emu.live[self.address]
+
+        def address(pointer):
+            value = int(pointer)
+            assert any(value >= a and value < a + b.nbytes for a, b in emu.live.items()) \
+                or value in emu.globals_, f"not device memory: {value:#x}"
+            return value
+
+        emu.globals_ = set()
+
+        def memcpy_htod(destination, source):
+            source = np.ascontiguousarray(source)
+            ctypes.memmove(address(destination), source.ctypes.data, source.nbytes)
+
+        def memcpy_dtoh(destination, source):
+            ctypes.memmove(destination.ctypes.data, address(source), destination.nbytes)
+
+        class Function:
+            def __init__(self, library, name):
+                self.launch = library.emu_launch
+                self.kernel = ctypes.cast(getattr(library, name), ctypes.c_void_p)
+
+            def prepare(self, argument_types):
+                assert argument_types == ""
+                return self
+
+            def prepared_async_call(self, grid, block, stream):
+                assert grid[1:] == (1,) and block[1:] == (1, 1) and block[0] % 32 == 0
+                stream.submit(lambda: self._run(grid[0], block[0]))
+
+            def _run(self, grid, block):
+                emu.kernel_launches += 1
+                self.launch(self.kernel, grid, block)
+
+        class Module:
+            def __init__(self, binary):
+                path = tempfile.mktemp(suffix=".so", dir=emu.workdir)
+                with open(path, "wb") as f:
+                    f.write(binary)
+                self.library = ctypes.CDLL(path)
+                self.library.emu_launch.argtypes = [ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint]
+
+            def get_function(self, name):
+                return Function(self.library, name)
+
+            def get_global(self, name):
+                where = ctypes.addressof(ctypes.c_uint64.in_dll(self.library, name))
+                emu.globals_.add(where)
+                return where, 8
+
+        class GraphExec:
+            def __init__(self, operations):
+                self.operations = operations
+
+            def launch(self, stream=None):
+                emu.graph_launches += 1
+                for operation in self.operations:
+                    operation()
+
+        class Graph:
+            def __init__(self, operations):
+                self.operations = operations
+
+            def instantiate(self):
+                emu.graphs_instantiated += 1
+                return GraphExec(list(self.operations))
+
+        class Stream:
+            def __init__(self):
+                self.captured = None
+
+            def submit(self, operation):
+                if self.captured is None:
+                    operation()
+                else:
+                    self.captured.append(operation)
+
+            def synchronize(self):
+                pass
+
+        class CapturingStream(Stream):
+            def begin_capture(self):
+                assert self.captured is None
+                self.captured = []
+
+            def end_capture(self):
+                graph, self.captured = Graph(self.captured), None
+                return graph
+
+        module = types.ModuleType("pycuda.driver")
+        module.init = lambda flags=0: None
+        module.Device, module.Context = Device, Context
+        module.Stream = CapturingStream if self.with_capture else Stream
+        module.mem_alloc = Allocation
+        module.memcpy_htod, module.memcpy_dtoh = memcpy_htod, memcpy_dtoh
+        module.module_from_buffer = Module
+        return module
+
+
+def install_emulator(monkeypatch, with_capture=True):
+    """Make the CUDA target run on the host emulation for the rest of the test."""
+    if shutil.which("g++") is None:
+        pytest.skip("the CUDA emulation needs g++")
+    emulator = Emulator(with_capture)
+    package = types.ModuleType("pycuda")
+    package.driver = emulator.driver()
+    monkeypatch.setitem(sys.modules, "pycuda", package)
+    monkeypatch.setitem(sys.modules, "pycuda.driver", package.driver)
+    monkeypatch.setattr(cuda_target, "find_nvcc", lambda: shutil.which("g++"))
+    monkeypatch.setattr(cuda_target, "nvcc_command", emulator.compile_command)
+    monkeypatch.setattr(cuda_target.CudaTarget, "_probe", None)
+    return emulator
+
+
+@pytest.fixture(params=["emulated", pytest.param("gpu", marks=pytest.mark.cuda)])
+def cuda_backend(request, monkeypatch):
+    """None on a GPU, the Emulator when emulated."""
+    if request.param == "emulated":
+        return install_emulator(monkeypatch)
+    if not cuda_target.CudaTarget.is_available():
+        pytest.skip("no CUDA device: " + cuda_target.CudaTarget.unavailable_reason())
+    return None
+
+
+@pytest.fixture
+def emulate(monkeypatch):
+    """emulate(with_capture=True) installs the host emulation and returns its Emulator."""
+    return lambda with_capture=True: install_emulator(monkeypatch, with_capture)

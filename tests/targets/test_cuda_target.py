@@ -1,0 +1,217 @@
+"""
+The CUDA target gives the C target's results: identical spike trains and sampled traces in
+double precision for deterministic networks (and for Poisson input with a fixed seed: both
+targets draw the same Philox numbers), close ones in float precision.
+
+Every test runs on a GPU (marked `cuda`, skipped without PyCUDA and a device) and on the host
+emulation of the CUDA target (see conftest.py), which runs the same CudaProgram and kernel
+text everywhere.
+
+Weights are sums of few powers of two, so the input that several spikes put into one ring
+slot is exact in any order: the GPU adds them with atomics, in no fixed order.
+"""
+
+import logging
+
+import numpy as np
+import pytest
+
+import pynn_gpu
+from pynn_gpu import simulator
+from pynn_gpu.targets import cuda as cuda_target
+
+# Float runs: the same operations as the C target, so they should agree to the last bit;
+# allowed here are a few float roundings of the membrane potential and one step of spike time.
+FLOAT_V_TOLERANCE = 1e-3      # mV
+FLOAT_SPIKE_TOLERANCE = 0.1   # ms, one step
+
+
+def simulate(target, build, t_stop, precision="double", seed=4242, runs=None):
+    """Set up, build, run (once, or the given list of durations), and return recordings:
+    {label: (list of spike time arrays, {variable: array of samples})} per segment."""
+    sim = pynn_gpu
+    sim.setup(timestep=0.1, target=target, precision=precision, rng_seed=seed)
+    try:
+        populations = build(sim)
+        for duration in runs or [t_stop]:
+            sim.run(duration)
+        return _recordings(populations)
+    finally:
+        sim.end()
+
+
+def _recordings(populations):
+    result = {}
+    for label, population in populations.items():
+        block = population.get_data()
+        segment = block.segments[-1]
+        spikes = [np.asarray(st.magnitude) for st in segment.spiketrains]
+        signals = {sig.name: np.asarray(sig.magnitude) for sig in segment.analogsignals}
+        result[label] = (spikes, signals)
+    return result
+
+
+def assert_identical(cpu, gpu):
+    assert cpu.keys() == gpu.keys()
+    for label in cpu:
+        cpu_spikes, cpu_signals = cpu[label]
+        gpu_spikes, gpu_signals = gpu[label]
+        assert len(cpu_spikes) == len(gpu_spikes)
+        for i, (a, b) in enumerate(zip(cpu_spikes, gpu_spikes)):
+            np.testing.assert_array_equal(a, b, err_msg=f"spikes of {label}[{i}]")
+        assert cpu_signals.keys() == gpu_signals.keys()
+        for name in cpu_signals:
+            np.testing.assert_array_equal(cpu_signals[name], gpu_signals[name],
+                                          err_msg=f"{name} of {label}")
+
+
+def total_spikes(recordings, label):
+    return sum(len(s) for s in recordings[label][0])
+
+
+# --- networks -------------------------------------------------------------------------------
+
+def single_lif_with_dc(sim):
+    cell = sim.Population(1, sim.IF_curr_exp(tau_refrac=2.0), label="lif")
+    sim.DCSource(amplitude=1.0, start=5.0, stop=80.0).inject_into(cell)
+    cell.record(["spikes", "v"])
+    return {"lif": cell}
+
+
+def array_driven(sim):
+    """Spike sources with heterogeneous delays onto current- and conductance-based cells,
+    with recurrent connections; 40 cells per group, so two spike words each."""
+    times = [[1.0, 4.0, 4.1, 20.0], [2.0, 2.5, 30.0], [0.1, 9.9], [5.0], []]
+    source = sim.Population(5, sim.SpikeSourceArray(spike_times=times), label="source")
+    curr = sim.Population(40, sim.IF_curr_alpha(tau_m=10.0, v_thresh=-60.0), label="curr")
+    cond = sim.Population(40, sim.IF_cond_exp(tau_m=15.0, v_thresh=-62.0), label="cond")
+    rng = np.random.default_rng(1)
+    for target, weight in ((curr, 2.0), (cond, 0.03125)):
+        connections = [(i, j, weight * (1 + (i + j) % 3), 0.1 * (1 + (3 * i + j) % 25))
+                       for i in range(5) for j in range(40) if rng.random() < 0.6]
+        sim.Projection(source, target, sim.FromListConnector(connections),
+                       receptor_type="excitatory")
+    inhibitory = [(i, j, -0.5, 1.0 + 0.1 * (j % 7)) for i in range(5) for j in range(0, 40, 3)]
+    sim.Projection(source, curr, sim.FromListConnector(inhibitory), receptor_type="inhibitory")
+    recurrent = [(i, j, 0.25, 0.1 * (1 + (i * j) % 17))
+                 for i in range(40) for j in range(40) if i != j and rng.random() < 0.2]
+    sim.Projection(curr, curr, sim.FromListConnector(recurrent), receptor_type="excitatory")
+    sim.Projection(curr, cond, sim.FromListConnector([(i, i, 0.015625, 2.0) for i in range(40)]),
+                   receptor_type="inhibitory")
+    for population in (source, curr, cond):
+        population.record("spikes")
+    curr.record("v")
+    cond.record(["v", "gsyn_exc", "gsyn_inh"], sampling_interval=0.3)
+    return {"source": source, "curr": curr, "cond": cond}
+
+
+def poisson_driven(sim):
+    noise = sim.Population(100, sim.SpikeSourcePoisson(rate=20.0, start=5.0), label="noise")
+    cells = sim.Population(50, sim.IF_curr_exp(), label="cells")
+    sim.Projection(noise, cells, sim.FixedProbabilityConnector(0.2, rng=sim.NumpyRNG(seed=3)),
+                   sim.StaticSynapse(weight=0.5, delay=1.0), receptor_type="excitatory")
+    cells.initialize(v=-60.0)
+    noise.record("spikes")
+    cells.record(["spikes", "v"])
+    return {"noise": noise, "cells": cells}
+
+
+# --- CPU and CUDA agree -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("build, t_stop, label", [
+    (single_lif_with_dc, 100.0, "lif"),
+    (array_driven, 50.0, "curr"),
+    (poisson_driven, 200.0, "cells"),
+], ids=["lif_dc", "array_delays", "poisson"])
+def test_double_precision_identical(cuda_backend, build, t_stop, label):
+    cpu = simulate("cpu", build, t_stop)
+    assert total_spikes(cpu, label) > 0, "the test network should spike"
+    assert_identical(cpu, simulate("cuda", build, t_stop))
+
+
+def test_float_precision_close(cuda_backend):
+    cpu = simulate("cpu", array_driven, 50.0, precision="float")
+    gpu = simulate("cuda", array_driven, 50.0, precision="float")
+    for label in cpu:
+        for a, b in zip(cpu[label][0], gpu[label][0]):
+            assert len(a) == len(b), label
+            np.testing.assert_allclose(a, b, atol=FLOAT_SPIKE_TOLERANCE)
+        for name, values in cpu[label][1].items():
+            np.testing.assert_allclose(values, gpu[label][1][name], atol=FLOAT_V_TOLERANCE)
+
+
+def test_several_runs_chunked(cuda_backend, monkeypatch):
+    """Runs of several lengths, each cut into graphs of a few steps plus a remainder."""
+    monkeypatch.setattr(cuda_target, "MAX_STEPS_PER_GRAPH", 64)
+    runs = [13.0, 30.0, 7.3, 30.0]
+    cpu = simulate("cpu", array_driven, None, runs=runs)
+    gpu = simulate("cuda", array_driven, None, runs=runs)
+    assert_identical(cpu, gpu)
+    if cuda_backend is not None:
+        # 130, 300, 73, 300 steps in graphs of 64 steps: lengths 64, 2, 44, 9 are captured
+        assert cuda_backend.graphs_instantiated == 4
+        assert cuda_backend.graph_launches == 3 + 5 + 2 + 5
+
+
+def changes_between_runs(sim):
+    populations = single_lif_with_dc(sim)
+    sim.run(40.0)
+    populations["lif"].set(i_offset=0.3, tau_m=12.0)
+    sim.run(40.0)
+    sim.reset()
+    populations["lif"].initialize(v=-55.0)
+    return populations
+
+
+def test_set_reset_initialize(cuda_backend):
+    cpu = simulate("cpu", changes_between_runs, 60.0)
+    assert total_spikes(cpu, "lif") > 0
+    assert_identical(cpu, simulate("cuda", changes_between_runs, 60.0))
+
+
+def test_state_pulled_back(cuda_backend):
+    """engine.pull_state() brings the device's state variables into the host arrays."""
+    values = {}
+    for target in ("cpu", "cuda"):
+        pynn_gpu.setup(timestep=0.1, target=target)
+        try:
+            cells = pynn_gpu.Population(3, pynn_gpu.IF_curr_exp(i_offset=[0.1, 0.5, 2.0]))
+            pynn_gpu.run(12.3)
+            simulator.state.engine.pull_state()
+            values[target] = {name: cells._data.kernel[name].copy()
+                              for name in ("v", "refractory", "isyn_exc")}
+        finally:
+            pynn_gpu.end()
+    assert values["cpu"]["v"][0] != values["cpu"]["v"][2]
+    for name in values["cpu"]:
+        np.testing.assert_array_equal(values["cpu"][name], values["cuda"][name])
+
+
+# --- emulation only: host-side behaviour ------------------------------------------------------
+
+def test_context_and_memory_released(emulate):
+    emulator = emulate()
+    simulate("cuda", array_driven, 5.0)
+    assert emulator.contexts == []
+    assert emulator.live == {}
+
+
+def test_without_stream_capture(emulate, caplog):
+    emulator = emulate(with_capture=False)
+    cuda_target._warn_once.cache_clear()
+    cpu = simulate("cpu", array_driven, 20.0)
+    with caplog.at_level(logging.WARNING, logger="PyNN"):
+        gpu = simulate("cuda", array_driven, 20.0)
+    assert_identical(cpu, gpu)
+    assert emulator.graph_launches == 0 and emulator.kernel_launches > 0
+    assert sum("no stream capture" in r.message for r in caplog.records) == 1
+
+
+def test_block_size_from_environment(emulate, monkeypatch):
+    emulate()
+    monkeypatch.setenv(cuda_target.BLOCK_SIZE_ENV, "96")
+    cpu = simulate("cpu", array_driven, 20.0)
+    assert_identical(cpu, simulate("cuda", array_driven, 20.0))
+    monkeypatch.setenv(cuda_target.BLOCK_SIZE_ENV, "100")
+    with pytest.raises(ValueError, match="multiple of 32"):
+        cuda_target.CudaTarget()

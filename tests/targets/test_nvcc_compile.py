@@ -1,0 +1,114 @@
+"""
+The generated CUDA source compiles with nvcc, for every standard model and feature, in both
+precisions. Needs nvcc, not a GPU: the networks are built and run on the C target and the
+CUDA source is generated from the same graph.
+"""
+
+import inspect
+import re
+import subprocess
+
+import numpy as np
+import pytest
+
+import pynn_gpu
+from pynn_gpu import codegen, simulator
+from pynn_gpu.standardmodels import electrodes, list_standard_models
+from pynn_gpu.targets import cuda
+
+pytestmark = [
+    pytest.mark.nvcc,
+    pytest.mark.skipif(cuda.find_nvcc() is None, reason="nvcc not found"),
+]
+
+SOURCE_TYPES = ("SpikeSourceArray", "SpikeSourcePoisson")
+
+
+def _electrode_classes():
+    return [cls for _, cls in inspect.getmembers(electrodes, inspect.isclass)
+            if cls.__module__ == electrodes.__name__ and hasattr(cls, "model")]
+
+
+def _build_everything(sim):
+    """One population of every standard cell type, driven through every receptor by both
+    spike source types with heterogeneous delays, every electrode, every recordable."""
+    rng = sim.NumpyRNG(seed=7)
+    array = sim.Population(3, sim.SpikeSourceArray(spike_times=[[0.3, 1.0], [0.5], []]))
+    poisson = sim.Population(40, sim.SpikeSourcePoisson(rate=800.0))
+    populations = {"SpikeSourceArray": array, "SpikeSourcePoisson": poisson}
+    for name in list_standard_models():
+        if name not in SOURCE_TYPES:
+            populations[name] = sim.Population(40, getattr(sim, name)())
+    for name, population in populations.items():
+        recordable = [v for v in population.celltype.recordable
+                      if v == "spikes" or v in population.celltype.model.state_names]
+        population.record(recordable, sampling_interval=0.2 if name.endswith("alpha") else None)
+        if name in SOURCE_TYPES:
+            continue
+        for receptor in population.celltype.receptor_types:
+            sign = -1 if receptor == "inhibitory" and not population.celltype.conductance_based else 1
+            for source in (array, poisson):
+                sim.Projection(source, population, sim.FixedProbabilityConnector(0.5, rng=rng),
+                               sim.StaticSynapse(weight=sign * 0.01,
+                                                 delay=sim.RandomDistribution("uniform", (0.1, 1.5), rng=rng)),
+                               receptor_type=receptor)
+        for cls in _electrode_classes():
+            cls().inject_into(population[::2])
+    return populations
+
+
+def _cuda_source(precision):
+    sim = pynn_gpu
+    sim.setup(timestep=0.1, target="cpu", precision=precision)
+    try:
+        _build_everything(sim)
+        sim.run(1.0)
+        return codegen.generate(simulator.state.engine.graph, "cuda")
+    finally:
+        sim.end()
+
+
+@pytest.mark.parametrize("precision", ["double", "float"])
+def test_every_model_compiles(precision, tmp_path):
+    code = _cuda_source(precision)
+    graph_models = set(re.findall(r"\d+ x (\w+)", code.source))
+    assert {"if_curr_exp", "if_curr_alpha", "if_cond_exp", "if_cond_alpha",
+            "spike_source_poisson", "spike_source_array"} <= graph_models
+    kernels = re.findall(r"^//@launch (\w+) \d+$", code.source, re.M)
+    assert any(k.startswith("inject_") for k in kernels)
+    assert any(k.startswith("propagate_") for k in kernels)
+    assert any(k.startswith("sample_") for k in kernels)
+    assert kernels[-1] == "advance_step"
+    assert f"typedef {precision} scalar;" in code.source
+
+    source = tmp_path / "simulation.cu"
+    source.write_text(code.source)
+    cubin = tmp_path / "simulation.cubin"
+    result = subprocess.run(cuda.nvcc_command(cuda.find_nvcc(), source, cubin, arch="sm_90"),
+                            capture_output=True, text=True)
+    assert result.returncode == 0, f"nvcc failed:\n{result.stderr}"
+    binary = cubin.read_bytes()
+    for kernel in kernels:     # extern "C": the symbol names are the kernel names
+        assert kernel.encode() in binary, kernel
+
+
+def test_nvcc_command_keeps_double_results_exact():
+    command = cuda.nvcc_command("nvcc", "a.cu", "a.cubin", arch="sm_90")
+    assert "--fmad=false" in command
+    assert not any("fast-math" in part or "fast_math" in part for part in command)
+    assert command[:2] == ["nvcc", "-arch=sm_90"] and "-cubin" in command
+
+
+def test_launch_plan_threads():
+    """Neuron kernels get whole warps (the spike ballot needs all lanes)."""
+    sim = pynn_gpu
+    sim.setup(timestep=0.1, target="cpu")
+    try:
+        sim.Population(33, sim.IF_curr_exp())
+        sim.run(0.1)
+        code = codegen.generate(simulator.state.engine.graph, "cuda")
+    finally:
+        sim.end()
+    plan = re.findall(r"^//@launch (\w+) (\d+)$", code.source, re.M)
+    assert plan == [("update_ng0", "64"), ("advance_step", "1")]
+    assert np.all([int(n) > 0 for _, n in plan])
