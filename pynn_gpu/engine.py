@@ -56,7 +56,7 @@ class Engine:
                                 has_current_input=injected, record_spikes=records_spikes)
             groups.append(group)
             graph.neuron_groups.append(group)
-            self._bind_population(group, population, arrays, graph.ring_length,
+            self._bind_population(index, group, population, arrays, graph.ring_length,
                                   old_rings, old_ring_length)
         self._build_synapses(graph, groups, arrays)
         self._build_current_sources(graph, groups, arrays)
@@ -84,13 +84,13 @@ class Engine:
                 longest = max(longest, int(projection._delay_steps.max()))
         return longest + 1
 
-    def _bind_population(self, group, population, arrays, ring_length, old_rings, old_length):
+    def _bind_population(self, index, group, population, arrays, ring_length, old_rings,
+                         old_length):
         data = population._data
         for name, values in data.kernel.items():
             arrays[f"{group.name}_{name}"] = values
         for name, values in data.tables.items():
             arrays[f"{group.name}_{name}"] = values if values.size else np.zeros(1, np.int64)
-        index = int(group.name[2:])
         for receptor in group.receptors:
             ring = np.zeros((ring_length, group.size), dtype=data.scalar)
             previous = old_rings.get((index, receptor))

@@ -8,7 +8,6 @@ for spike propagation; `_version` tells it when weights or delays changed.
 
 import numpy as np
 from pyNN import common, errors
-from pyNN.core import ezip  # noqa: F401  (kept for PyNN API parity)
 from pyNN.space import Space
 from pyNN.standardmodels import StandardSynapseType
 

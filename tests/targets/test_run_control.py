@@ -121,3 +121,29 @@ def test_state_queries(sim):
     assert sim.get_time_step() == 0.05
     assert sim.get_min_delay() == 0.1
     assert sim.get_max_delay() == 4.0
+
+
+def test_input_in_flight_survives_a_rebuild_that_grows_the_ring_buffer(sim, target):
+    def network():
+        cell = sim.Population(1, sim.IF_curr_exp(tau_syn_E=1.0, v_thresh=100.0))
+        early = sim.Population(1, sim.SpikeSourceArray(spike_times=[9.5]))
+        late = sim.Population(1, sim.SpikeSourceArray(spike_times=[30.0]))
+        sim.Projection(early, cell, sim.OneToOneConnector(), sim.StaticSynapse(weight=1.0,
+                                                                              delay=1.0))
+        cell.record("v")
+        return cell, late
+
+    cell, late = network()
+    sim.Projection(late, cell, sim.OneToOneConnector(), sim.StaticSynapse(weight=1.0, delay=5.0))
+    sim.run(40.0)
+    reference = cell.get_data().segments[0].filter(name="v")[0].magnitude
+    sim.end()
+
+    sim.setup(timestep=0.1, target=target)
+    cell, late = network()
+    sim.run(10.0)          # the early spike is now in the ring buffer, due at 10.5 ms
+    sim.Projection(late, cell, sim.OneToOneConnector(), sim.StaticSynapse(weight=1.0, delay=5.0))
+    sim.run(30.0)          # rebuild with a longer ring buffer
+    rebuilt = cell.get_data().segments[0].filter(name="v")[0].magnitude
+    assert reference[106, 0] > -65.0
+    np.testing.assert_array_equal(reference, rebuilt)
