@@ -8,12 +8,17 @@ of one step, repeated) is captured once into a CUDA graph and replayed; rebindin
 only rewrites its pointer. The launch sequence comes from the `//@launch` lines at the top
 of the generated source.
 
+PyCUDA (up to 2026.1 at least) has no stream capture, so graphs are made with the driver
+API itself through ctypes, on PyCUDA's stream and context. Without it (no libcuda symbols)
+the kernels of every step are launched from Python, with a warning.
+
 PyCUDA is imported lazily: this module imports, and the nvcc helpers work, without it.
 """
 
 import atexit
 import collections
 import contextlib
+import ctypes
 import functools
 import logging
 import os
@@ -97,6 +102,84 @@ def _arch_for(nvcc, capability):
     return f"compute_{max(older)}", True
 
 
+# --- CUDA graphs through the driver API -------------------------------------------------------
+
+class _DriverGraphs:
+    """Capture launches made on a PyCUDA stream into an executable graph (libcuda, ctypes)."""
+
+    CAPTURE_THREAD_LOCAL = 1     # CU_STREAM_CAPTURE_MODE_THREAD_LOCAL
+
+    def __init__(self, library="libcuda.so.1"):     # the driver PyCUDA has loaded
+        lib = ctypes.CDLL(library)
+        vp, p = ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)
+        signatures = {
+            "cuStreamBeginCapture_v2": [vp, ctypes.c_int],
+            "cuStreamEndCapture": [vp, p],
+            "cuGraphInstantiateWithFlags": [p, vp, ctypes.c_ulonglong],
+            "cuGraphLaunch": [vp, vp],
+            "cuGraphExecDestroy": [vp],
+            "cuGraphDestroy": [vp],
+            "cuGetErrorName": [ctypes.c_int, ctypes.POINTER(ctypes.c_char_p)],
+        }
+        self._fn = {}
+        for name, argtypes in signatures.items():
+            function = getattr(lib, name)
+            function.argtypes, function.restype = argtypes, ctypes.c_int
+            self._fn[name] = function
+
+    def _call(self, name, *args):
+        status = self._fn[name](*args)
+        if status != 0:
+            text = ctypes.c_char_p()
+            self._fn["cuGetErrorName"](status, ctypes.byref(text))
+            raise RuntimeError(f"{name} failed: {(text.value or b'?').decode()} ({status})")
+
+    def capture(self, stream, record):
+        """Run record() (which launches on `stream`) under capture; return the graph exec."""
+        handle = ctypes.c_void_p(stream.handle)
+        self._call("cuStreamBeginCapture_v2", handle, self.CAPTURE_THREAD_LOCAL)
+        graph = ctypes.c_void_p()
+        try:
+            record()
+        finally:
+            ended = self._fn["cuStreamEndCapture"](handle, ctypes.byref(graph))
+        if ended != 0:
+            self._call("cuStreamEndCapture", handle, ctypes.byref(graph))   # raises
+        executable = ctypes.c_void_p()
+        try:
+            self._call("cuGraphInstantiateWithFlags", ctypes.byref(executable), graph, 0)
+        finally:
+            self._fn["cuGraphDestroy"](graph)
+        return executable.value
+
+    def launch(self, executable, stream):
+        self._call("cuGraphLaunch", ctypes.c_void_p(executable), ctypes.c_void_p(stream.handle))
+
+    def destroy(self, executable):
+        self._fn["cuGraphExecDestroy"](ctypes.c_void_p(executable))
+
+
+def _graph_api():
+    """_DriverGraphs, or None (with a warning) where the driver library lacks them."""
+    try:
+        return _DriverGraphs()
+    except (OSError, AttributeError) as error:
+        _warn_once(f"CUDA graphs are not available ({error}): pyNN.gpu launches the kernels "
+                   "of every step from Python, which is slower")
+        return None
+
+
+def _launcher(function, grid, block):
+    """launch(stream) for a kernel without arguments. PyCUDA's own launch methods first call
+    the legacy cuFuncSetBlockShape: one more driver call per launch, and not a stream
+    operation, so it is kept out of graph capture."""
+    launch_kernel = getattr(function, "_launch_kernel", None)
+    if launch_kernel is not None:
+        return lambda stream: launch_kernel(grid, block, b"", 0, stream)
+    function.prepare("")
+    return lambda stream: function.prepared_async_call(grid, block, stream)
+
+
 # --- the target -----------------------------------------------------------------------------
 
 def _block_size():
@@ -157,6 +240,7 @@ class CudaTarget(Target):
         self._programs = []
         self.context = self.device.make_context()     # created and made current
         _open_targets.add(self)
+        self.graphs = _graph_api()
         logger.info("pyNN.gpu CUDA target on device %d (%s, compute capability %d.%d)",
                     self.device_index, self.device.name(), *self.device.compute_capability())
 
@@ -191,6 +275,8 @@ class CudaTarget(Target):
                 raise CompilationError(f"nvcc failed:\n{result.stderr[-4000:]}")
 
         binary = cached_build(key, suffix, build).read_bytes()
+        if ptx:
+            binary += b"\0"      # cuModuleLoadData reads PTX as a C string
         with self.activated():
             module = self._cuda.module_from_buffer(binary)
             program = CudaProgram(code, self, module)
@@ -238,15 +324,13 @@ class CudaProgram(Program):
         scalar = _SCALAR_LINE.search(code.source).group(1)
         self._dtypes = dict(_CTYPES, scalar=np.float64 if scalar == "double" else np.float32)
         self._ctypes = {spec.name: spec.ctype for spec in code.arrays}
-        self._launches = []
+        self._launches = []         # launch(stream) of each kernel of one step, in order
         for name, threads in _LAUNCH_LINE.findall(code.source):
-            function = module.get_function(name)
-            function.prepare("")
             threads = int(threads)
             # whole warps, no more than needed for small kernels
             block = min(target.block_size, (threads + 31) // 32 * 32)
             grid = (threads + block - 1) // block
-            self._launches.append((function, (grid, 1), (block, 1, 1)))
+            self._launches.append(_launcher(module.get_function(name), (grid, 1), (block, 1, 1)))
         self._steps_per_graph = max(1, min(MAX_STEPS_PER_GRAPH,
                                            MAX_NODES_PER_GRAPH // max(len(self._launches), 1)))
         self._clock = {name: module.get_global(name)[0]
@@ -254,11 +338,8 @@ class CudaProgram(Program):
         self._device = {}           # name -> DeviceAllocation
         self._host = {}             # name -> bound host array
         self._stale = set()         # allocated but not yet given the host values
-        self._graphs = collections.OrderedDict()   # chunk length -> GraphExec
-        self._capture = hasattr(cuda.Stream, "begin_capture")
-        if not self._capture:
-            _warn_once("this PyCUDA has no stream capture: pyNN.gpu launches the kernels of "
-                       "every step from Python (slower); PyCUDA >= 2022.2 has it")
+        self._graphs = collections.OrderedDict()   # chunk length -> graph exec handle
+        self._capture_works = True
         self.stream = cuda.Stream()
 
     # --- arrays -----------------------------------------------------------------------------
@@ -314,7 +395,8 @@ class CudaProgram(Program):
 
     def release(self):
         """Free device memory and graphs (the target's context must be current)."""
-        self._graphs.clear()
+        while self._graphs:
+            self.target.graphs.destroy(self._graphs.popitem()[1])
         for allocation in self._device.values():
             allocation.free()
         self._device.clear()
@@ -345,42 +427,30 @@ class CudaProgram(Program):
                                f"expected {first_step + n_steps}")
 
     def _run_chunk(self, n_steps):
-        if self._capture:
+        graphs = self.target.graphs
+        if graphs is None or not self._capture_works:
+            self._launch_steps(n_steps)
+            return
+        executable = self._graphs.get(n_steps)
+        if executable is None:
             try:
-                graph = self._graph(n_steps)
-            except Exception as error:       # capture refused by this driver/PyCUDA
-                self._capture = False
-                _warn_once(f"CUDA graph capture failed ({type(error).__name__}: {error}); "
-                           "pyNN.gpu launches the kernels of every step from Python")
-            else:
-                try:
-                    graph.launch(self.stream)
-                except TypeError:            # a PyCUDA whose launch() takes no stream
-                    graph.launch()
+                executable = graphs.capture(self.stream, lambda: self._launch_steps(n_steps))
+            except Exception as error:    # nothing ran: captured launches do not execute
+                self._capture_works = False
+                _warn_once(f"CUDA graph capture failed ({error}): pyNN.gpu launches the "
+                           "kernels of every step from Python, which is slower")
+                self._launch_steps(n_steps)
                 return
-        self._launch_steps(n_steps)
+            self._graphs[n_steps] = executable
+            while len(self._graphs) > _GRAPHS_KEPT:
+                graphs.destroy(self._graphs.popitem(last=False)[1])
+        self._graphs.move_to_end(n_steps)
+        graphs.launch(executable, self.stream)
 
     def _launch_steps(self, n_steps):
         for _ in range(n_steps):
-            for function, grid, block in self._launches:
-                function.prepared_async_call(grid, block, self.stream)
-
-    def _graph(self, n_steps):
-        """The instantiated graph of n_steps steps, captured on first use."""
-        graph = self._graphs.get(n_steps)
-        if graph is not None:
-            self._graphs.move_to_end(n_steps)
-            return graph
-        self.stream.begin_capture()
-        try:
-            self._launch_steps(n_steps)
-        finally:
-            captured = self.stream.end_capture()
-        graph = captured.instantiate()
-        self._graphs[n_steps] = graph
-        while len(self._graphs) > _GRAPHS_KEPT:
-            self._graphs.popitem(last=False)
-        return graph
+            for launch in self._launches:
+                launch(self.stream)
 
 
 @functools.lru_cache(maxsize=None)

@@ -61,8 +61,7 @@ extern "C" void emu_launch(void (*kernel)(void), unsigned grid, unsigned block)
 class Emulator:
     """Host memory and counters behind the fake pycuda.driver."""
 
-    def __init__(self, with_capture=True):
-        self.with_capture = with_capture
+    def __init__(self):
         self.live = {}                 # address -> buffer of every allocation not freed
         self.contexts = []             # PyCUDA's context stack
         self.graphs_instantiated = 0
@@ -143,12 +142,9 @@ class Emulator:
                 self.launch = library.emu_launch
                 self.kernel = ctypes.cast(getattr(library, name), ctypes.c_void_p)
 
-            def prepare(self, argument_types):
-                assert argument_types == ""
-                return self
-
-            def prepared_async_call(self, grid, block, stream):
+            def _launch_kernel(self, grid, block, arguments, shared, stream):
                 assert grid[1:] == (1,) and block[1:] == (1, 1) and block[0] % 32 == 0
+                assert arguments == b"" and shared == 0
                 stream.submit(lambda: self._run(grid[0], block[0]))
 
             def _run(self, grid, block):
@@ -171,23 +167,6 @@ class Emulator:
                 emu.globals_.add(where)
                 return where, 8
 
-        class GraphExec:
-            def __init__(self, operations):
-                self.operations = operations
-
-            def launch(self, stream=None):
-                emu.graph_launches += 1
-                for operation in self.operations:
-                    operation()
-
-        class Graph:
-            def __init__(self, operations):
-                self.operations = operations
-
-            def instantiate(self):
-                emu.graphs_instantiated += 1
-                return GraphExec(list(self.operations))
-
         class Stream:
             def __init__(self):
                 self.captured = None
@@ -201,30 +180,49 @@ class Emulator:
             def synchronize(self):
                 pass
 
-        class CapturingStream(Stream):
-            def begin_capture(self):
-                assert self.captured is None
-                self.captured = []
-
-            def end_capture(self):
-                graph, self.captured = Graph(self.captured), None
-                return graph
-
         module = types.ModuleType("pycuda.driver")
         module.init = lambda flags=0: None
         module.Device, module.Context = Device, Context
-        module.Stream = CapturingStream if self.with_capture else Stream
+        module.Stream = Stream
         module.mem_alloc = Allocation
         module.memcpy_htod, module.memcpy_dtoh = memcpy_htod, memcpy_dtoh
         module.module_from_buffer = Module
         return module
 
 
+class EmulatedGraphs:
+    """Stands in for the CUDA target's driver-API graphs: capture records the launches."""
+
+    def __init__(self, emulator):
+        self.emulator = emulator
+        self.live = {}
+
+    def capture(self, stream, record):
+        assert stream.captured is None
+        stream.captured = []
+        try:
+            record()
+        finally:
+            operations, stream.captured = stream.captured, None
+        self.emulator.graphs_instantiated += 1
+        handle = id(operations)
+        self.live[handle] = operations
+        return handle
+
+    def launch(self, executable, stream):
+        self.emulator.graph_launches += 1
+        for operation in self.live[executable]:
+            operation()
+
+    def destroy(self, executable):
+        del self.live[executable]
+
+
 def install_emulator(monkeypatch, with_capture=True):
     """Make the CUDA target run on the host emulation for the rest of the test."""
     if shutil.which("g++") is None:
         pytest.skip("the CUDA emulation needs g++")
-    emulator = Emulator(with_capture)
+    emulator = Emulator()
     package = types.ModuleType("pycuda")
     package.driver = emulator.driver()
     monkeypatch.setitem(sys.modules, "pycuda", package)
@@ -232,6 +230,8 @@ def install_emulator(monkeypatch, with_capture=True):
     monkeypatch.setattr(cuda_target, "find_nvcc", lambda: shutil.which("g++"))
     monkeypatch.setattr(cuda_target, "nvcc_command", emulator.compile_command)
     monkeypatch.setattr(cuda_target.CudaTarget, "_probe", None)
+    emulator.graphs = EmulatedGraphs(emulator) if with_capture else None
+    monkeypatch.setattr(cuda_target, "_graph_api", lambda: emulator.graphs)
     return emulator
 
 

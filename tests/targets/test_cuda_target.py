@@ -189,22 +189,38 @@ def test_state_pulled_back(cuda_backend):
 
 # --- emulation only: host-side behaviour ------------------------------------------------------
 
-def test_context_and_memory_released(emulate):
+def test_context_memory_and_graphs_released(emulate):
     emulator = emulate()
     simulate("cuda", array_driven, 5.0)
+    assert emulator.graphs_instantiated == 1
     assert emulator.contexts == []
     assert emulator.live == {}
+    assert emulator.graphs.live == {}
 
 
-def test_without_stream_capture(emulate, caplog):
+def test_without_graphs(emulate):
+    """Where the driver has no graph API, every step's kernels are launched from Python."""
     emulator = emulate(with_capture=False)
+    cpu = simulate("cpu", array_driven, 20.0)
+    gpu = simulate("cuda", array_driven, 20.0)
+    assert_identical(cpu, gpu)
+    assert emulator.graph_launches == 0 and emulator.kernel_launches > 0
+
+
+def test_capture_failure_falls_back(emulate, monkeypatch, caplog):
+    emulator = emulate()
+
+    def refuse(stream, record):
+        raise RuntimeError("cuStreamBeginCapture_v2 failed: CUDA_ERROR_NOT_SUPPORTED")
+
+    monkeypatch.setattr(emulator.graphs, "capture", refuse)
     cuda_target._warn_once.cache_clear()
     cpu = simulate("cpu", array_driven, 20.0)
     with caplog.at_level(logging.WARNING, logger="PyNN"):
         gpu = simulate("cuda", array_driven, 20.0)
     assert_identical(cpu, gpu)
-    assert emulator.graph_launches == 0 and emulator.kernel_launches > 0
-    assert sum("no stream capture" in r.message for r in caplog.records) == 1
+    assert emulator.kernel_launches > 0
+    assert sum("capture failed" in r.message for r in caplog.records) == 1
 
 
 def test_block_size_from_environment(emulate, monkeypatch):
@@ -215,3 +231,65 @@ def test_block_size_from_environment(emulate, monkeypatch):
     monkeypatch.setenv(cuda_target.BLOCK_SIZE_ENV, "100")
     with pytest.raises(ValueError, match="multiple of 32"):
         cuda_target.CudaTarget()
+
+
+_FAKE_LIBCUDA = r"""
+#include <string.h>
+static void *captured_stream; static int mode, launches, graphs_alive, execs_alive;
+int cuStreamBeginCapture_v2(void *stream, int m) { captured_stream = stream; mode = m; return 0; }
+int cuStreamEndCapture(void *stream, void **graph)
+{
+    if (stream != captured_stream) return 400;
+    *graph = (void *) 0x1234; graphs_alive++; captured_stream = 0; return 0;
+}
+int cuGraphInstantiateWithFlags(void **exec, void *graph, unsigned long long flags)
+{
+    if (graph != (void *) 0x1234 || flags) return 1;
+    *exec = (void *) 0x5678; execs_alive++; return 0;
+}
+int cuGraphLaunch(void *exec, void *stream)
+{
+    if (exec != (void *) 0x5678) return 400;
+    launches++; return 0;
+}
+int cuGraphExecDestroy(void *exec) { execs_alive--; return 0; }
+int cuGraphDestroy(void *graph) { graphs_alive--; return 0; }
+int cuGetErrorName(int status, const char **name)
+{ *name = status == 400 ? "CUDA_ERROR_INVALID_HANDLE" : "CUDA_ERROR_INVALID_VALUE"; return 0; }
+int fake_state(int what)
+{
+    return what == 0 ? mode : what == 1 ? launches : what == 2 ? graphs_alive : execs_alive;
+}
+"""
+
+
+def test_driver_graph_calls(tmp_path):
+    """The ctypes layer over the driver's graph API, against a stand-in libcuda."""
+    import ctypes
+    import shutil
+    import subprocess
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        pytest.skip("needs a C compiler")
+    (tmp_path / "fake.c").write_text(_FAKE_LIBCUDA)
+    library = tmp_path / "libfakecuda.so"
+    subprocess.run([compiler, "-shared", "-fPIC", "-o", str(library), str(tmp_path / "fake.c")],
+                   check=True)
+    graphs = cuda_target._DriverGraphs(str(library))
+    state = ctypes.CDLL(str(library)).fake_state
+
+    class Stream:
+        handle = 0xABC
+
+    recorded = []
+    executable = graphs.capture(Stream(), lambda: recorded.append(True))
+    assert recorded == [True] and executable == 0x5678
+    assert state(0) == graphs.CAPTURE_THREAD_LOCAL
+    assert state(2) == 0 and state(3) == 1          # graph freed once instantiated
+    graphs.launch(executable, Stream())
+    graphs.launch(executable, Stream())
+    assert state(1) == 2
+    with pytest.raises(RuntimeError, match="cuGraphLaunch failed: CUDA_ERROR_INVALID_HANDLE"):
+        graphs.launch(0x1, Stream())
+    graphs.destroy(executable)
+    assert state(3) == 0

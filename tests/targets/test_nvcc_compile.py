@@ -45,12 +45,13 @@ def _build_everything(sim):
         population.record(recordable, sampling_interval=0.2 if name.endswith("alpha") else None)
         if name in SOURCE_TYPES:
             continue
+        current_based = not population.celltype.conductance_based
         for receptor in population.celltype.receptor_types:
-            sign = -1 if receptor == "inhibitory" and not population.celltype.conductance_based else 1
+            sign = -1 if receptor == "inhibitory" and current_based else 1
             for source in (array, poisson):
+                delays = sim.RandomDistribution("uniform", (0.1, 1.5), rng=rng)
                 sim.Projection(source, population, sim.FixedProbabilityConnector(0.5, rng=rng),
-                               sim.StaticSynapse(weight=sign * 0.01,
-                                                 delay=sim.RandomDistribution("uniform", (0.1, 1.5), rng=rng)),
+                               sim.StaticSynapse(weight=sign * 0.01, delay=delays),
                                receptor_type=receptor)
         for cls in _electrode_classes():
             cls().inject_into(population[::2])
