@@ -237,7 +237,7 @@ class CudaTarget(Target):
         self.device = cuda.Device(self.device_index)
         self.block_size = _block_size()
         self.nvcc = find_nvcc()
-        self._programs = []
+        self._programs = weakref.WeakSet()     # programs not yet garbage, freed by close()
         self.context = self.device.make_context()     # created and made current
         _open_targets.add(self)
         self.graphs = _graph_api()
@@ -280,7 +280,7 @@ class CudaTarget(Target):
         with self.activated():
             module = self._cuda.module_from_buffer(binary)
             program = CudaProgram(code, self, module)
-        self._programs.append(program)
+        self._programs.add(program)
         return program
 
     def close(self):
@@ -292,7 +292,7 @@ class CudaTarget(Target):
                 for program in self._programs:
                     program.release()
         finally:
-            self._programs = []
+            self._programs = weakref.WeakSet()
             context, self.context = self.context, None
             _open_targets.discard(self)
             context.detach()
@@ -392,6 +392,15 @@ class CudaProgram(Program):
                 host = self._host[name]
                 if host.nbytes:
                     self._cuda.memcpy_dtoh(host, self._device[name])
+
+    def __del__(self):
+        # a program replaced by a rebuild: free its memory now, not at close()
+        try:
+            if self._device and self.target.context is not None:
+                with self.target.activated():
+                    self.release()
+        except Exception:
+            pass
 
     def release(self):
         """Free device memory and graphs (the target's context must be current)."""

@@ -210,8 +210,18 @@ def test_rebuild_after_run_keeps_device_state(cuda_backend):
 
 def test_context_memory_and_graphs_released(emulate):
     emulator = emulate()
-    simulate("cuda", array_driven, 5.0)
-    assert emulator.graphs_instantiated == 1
+
+    def rebuilt(sim):
+        populations = array_driven(sim)
+        sim.run(5.0)
+        sim.Population(3, sim.IF_cond_alpha())     # rebuild: the old program is dropped
+        sim.run(5.0)
+        # one allocation per array of the new program: the old one's memory is freed
+        assert len(emulator.live) == len(simulator.state.engine.program.array_names)
+        return populations
+
+    simulate("cuda", rebuilt, 5.0)
+    assert emulator.graphs_instantiated == 2      # one per program: 50-step runs only
     assert emulator.contexts == []
     assert emulator.live == {}
     assert emulator.graphs.live == {}
