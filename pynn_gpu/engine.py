@@ -32,6 +32,7 @@ class Engine:
         self.synapse_parts = []     # (SynapseGroup, projection, selection, order)
         self.samples = []           # (SampleRequest, population, variable, recorded ids)
         self.timings = {"codegen": 0.0, "compile": 0.0, "run": 0.0}
+        self.target_ahead = False   # the target holds newer state than the host arrays
 
     # --- building -----------------------------------------------------------------------
 
@@ -40,6 +41,7 @@ class Engine:
             self.build()
 
     def build(self):
+        self.sync_to_host()   # a rebuild pushes host arrays: they must hold the latest state
         t0 = time.perf_counter()
         state = self.state
         old_rings, old_ring_length = self.rings, (self.graph.ring_length if self.graph else None)
@@ -195,6 +197,7 @@ class Engine:
         self.program.run(self.state.step, n_steps, self.state.rng_seed, self.state.threads)
         self.timings["run"] += time.perf_counter() - t0
         self._collect_recordings(n_steps)
+        self.target_ahead = True
         self.state.step += n_steps
 
     def _refresh_changed_arrays(self):
@@ -228,6 +231,8 @@ class Engine:
 
     def _record_initial_samples(self):
         """A segment's signals start with the values at its start time."""
+        if any(population.recorder._needs_initial_sample for _, population, _, _ in self.samples):
+            self.sync_to_host()
         for request, population, variable, ids in self.samples:
             if population.recorder._needs_initial_sample:
                 values = population._data.kernel[variable][ids - int(population.first_id)]
@@ -253,18 +258,29 @@ class Engine:
             population.recorder.store_samples(variable, ids,
                                               self.arrays[f"{request.name}_buffer"][:rows].copy())
 
-    def pull_state(self):
-        """Bring the target's state variables back into the host arrays."""
-        if self.program is None:
+    def sync_to_host(self):
+        """
+        Bring what the target changed during runs (state variables, ring buffers, spike
+        words) back into the host arrays, except arrays the host changed since (those are
+        newer). A no-op for targets that work on the host arrays themselves.
+        """
+        if self.program is None or not self.target_ahead:
             return
         names = []
         for group, population in zip(self.graph.neuron_groups, self.state.populations):
-            names += [f"{group.name}_{s.name}" for s in group.model.state]
+            changed = population._data.changed
+            names += [f"{group.name}_{s.name}" for s in group.model.state if s.name not in changed]
+            names += [f"{group.name}_in_{r}" for r in group.receptors]
+            names.append(f"{group.name}_spikes")
         self.program.pull(names)
+        self.target_ahead = False
+
+    pull_state = sync_to_host
 
     # --- reset --------------------------------------------------------------------------
 
     def reset(self):
+        self.target_ahead = False   # everything below is overwritten on the host and pushed
         for ring in self.rings.values():
             ring[:] = 0
         for words in self.spike_words.values():

@@ -112,9 +112,10 @@ class NeuronData:
 
     # --- state ----------------------------------------------------------------------------
 
-    def set_initial(self, name, values):
-        self.initial[name][:] = values
-        self.kernel[name][:] = values
+    def set_initial(self, name, values, mask=slice(None)):
+        """Set initial and current values of a state variable for the masked neurons."""
+        self.initial[name][mask] = values
+        self.kernel[name][mask] = values
         self.changed.add(name)
 
     def reset_state(self):

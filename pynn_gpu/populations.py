@@ -71,9 +71,10 @@ class _ParameterAccess:
         values = initial_values.evaluate(simplify=False) if hasattr(initial_values, "evaluate") \
             else np.asarray(initial_values)
         values = np.broadcast_to(values, (self.size,))
-        initial = data.initial[variable].copy()
-        initial[self._parent_mask] = values
-        data.set_initial(variable, initial)
+        engine = simulator.state.engine
+        if engine is not None:
+            engine.sync_to_host()   # the other neurons keep their current values
+        data.set_initial(variable, values, self._parent_mask)
 
 
 class PopulationView(_ParameterAccess, common.PopulationView):

@@ -198,9 +198,6 @@ def recording_added_between_runs(sim):
     return {"cells": cells}
 
 
-@pytest.mark.xfail(strict=True, reason="Engine.build() pushes the host copies of state "
-                   "variables and ring buffers, which the CUDA target does not update after "
-                   "a run: the engine must pull them before rebuilding")
 def test_rebuild_after_run_keeps_device_state(cuda_backend):
     cpu = simulate("cpu", recording_added_between_runs, 30.0)
     assert_identical(cpu, simulate("cuda", recording_added_between_runs, 30.0))

@@ -147,3 +147,15 @@ def test_input_in_flight_survives_a_rebuild_that_grows_the_ring_buffer(sim, targ
     rebuilt = cell.get_data().segments[0].filter(name="v")[0].magnitude
     assert reference[106, 0] > -65.0
     np.testing.assert_array_equal(reference, rebuilt)
+
+
+def test_initialize_after_a_run_changes_only_the_given_cells(sim):
+    cells = sim.Population(4, sim.IF_curr_exp(i_offset=0.5, v_thresh=100.0))
+    cells.record("v")
+    sim.run(10.0)
+    cells[1:2].initialize(v=-80.0)
+    sim.run(0.1)
+    v = cells.get_data().segments[0].filter(name="v")[0].magnitude
+    assert v[-1, 1] < -79.0                      # the initialised cell jumped
+    np.testing.assert_allclose(v[-1, [0, 2, 3]], v[-2, [0, 2, 3]], atol=0.1)  # others went on
+    assert v[-2, 0] > -65.0 + 1.0
