@@ -17,6 +17,8 @@ from lazyarray import larray
 from pyNN import connectors, errors
 from pyNN.random import NumpyRNG, RandomDistribution
 
+from .native_connectivity import build_native
+
 # How many random numbers to draw at once when scanning the connection matrix.
 _DRAW_CHUNK = 1 << 22
 
@@ -178,13 +180,18 @@ def build_connections(projection, connector):
     kind = type(connector)
     if kind is connectors.FromListConnector:
         return _from_list(projection, connector)
-    builder = _PAIR_BUILDERS.get(kind)
-    if builder is None:
-        return None
-    parameters = connector._parameters_from_synapse_type(projection)
-    if getattr(connector, "rng", None) is not None and _uses_rng(parameters, connector.rng):
-        return None  # PyNN interleaves those draws with the connection draws: use its path
-    pre_idx, post_idx = builder(projection, connector)
+    native = build_native(projection, connector)
+    if native is not None:
+        pre_idx, post_idx = native
+        parameters = connector._parameters_from_synapse_type(projection)
+    else:
+        builder = _PAIR_BUILDERS.get(kind)
+        if builder is None:
+            return None
+        parameters = connector._parameters_from_synapse_type(projection)
+        if getattr(connector, "rng", None) is not None and _uses_rng(parameters, connector.rng):
+            return None  # PyNN interleaves those draws with the connection draws: use its path
+        pre_idx, post_idx = builder(projection, connector)
     values = {name: evaluate_at(lazy, pre_idx, post_idx) for name, lazy in parameters.items()}
     if connector.callback:
         connector.callback(1.0)

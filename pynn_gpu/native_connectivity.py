@@ -1,0 +1,179 @@
+"""
+Random connectivity with the backend's own generator: fast, with the right statistics.
+
+PyNN's own connector code scans the whole N_pre x N_post matrix (one uniform number per
+potential pair), which is what makes a seeded NumpyRNG give the same network in every
+backend. When no such reproduction is asked for -- a NativeRNG, or a NumpyRNG without a
+seed, whose numbers nobody can reproduce anyway -- the builders here draw only what the
+connectivity needs:
+
+* FixedProbability: the gaps between successive connections in the flattened
+  (pre-major) matrix are geometric with parameter p, so the connections are the partial
+  sums of geometric draws: O(number of synapses), not O(N_pre * N_post).
+* FixedNumberPre / FixedNumberPost: n distinct partners per neuron, drawn with
+  replacement in excess and de-duplicated row by row, keeping the first occurrences (a
+  uniform sample without replacement).
+* FixedTotalNumber: the pairs are drawn uniformly (with replacement) or as distinct flat
+  indices (without).
+
+Connections come out sorted by presynaptic index (the order spike propagation wants).
+"""
+
+import numpy as np
+from pyNN import connectors, errors
+from pyNN.random import NativeRNG as PyNNNativeRNG
+from pyNN.random import NumpyRNG, RandomDistribution
+
+_CHUNK = 1 << 24
+
+
+class NativeRNG(PyNNNativeRNG, NumpyRNG):
+    """
+    pyNN.gpu's own generator. Connectors given a NativeRNG use the fast builders of this
+    module (numpy's Philox bit generator); random parameter values drawn from it come from
+    numpy as with NumpyRNG. With seed=None it is seeded from setup(rng_seed=...).
+    """
+
+    def __init__(self, seed=None, parallel_safe=True):
+        if seed is None:
+            from . import simulator
+            seed = int(simulator.state.rng_seed)
+        NumpyRNG.__init__(self, seed, parallel_safe)
+        self.generator = np.random.Generator(np.random.Philox(seed))
+
+
+def is_native(rng):
+    """True when the connectivity need not reproduce PyNN's own draw sequence."""
+    return isinstance(rng, PyNNNativeRNG) or (isinstance(rng, NumpyRNG) and rng.seed is None)
+
+
+def generator_for(rng, projection):
+    if isinstance(rng, NativeRNG):
+        return rng.generator
+    state = projection._simulator.state
+    return np.random.Generator(np.random.Philox([state.rng_seed, len(state.projections)]))
+
+
+def _fixed_probability(projection, connector, gen):
+    n_pre, n_post, p = projection.pre.size, projection.post.size, connector.p_connect
+    total = n_pre * n_post
+    if p <= 0 or total == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if p >= 1:
+        flat = np.arange(total, dtype=np.int64)
+    else:
+        parts, position = [], -1
+        expected = total * p
+        chunk = int(min(_CHUNK, expected + 10 * np.sqrt(expected) + 100))
+        while position < total:
+            gaps = gen.geometric(p, size=chunk).astype(np.int64)
+            steps = position + np.cumsum(gaps)
+            parts.append(steps[steps < total])
+            position = int(steps[-1])
+        flat = np.concatenate(parts)
+    return flat // n_post, flat % n_post
+
+
+def _distinct_per_row(gen, n_rows, n_choices, n, with_replacement):
+    """An (n_rows, n) array: per row, n draws from range(n_choices)."""
+    if with_replacement or n == 0:
+        return gen.integers(0, n_choices, size=(n_rows, n))
+    if n > n_choices:
+        raise errors.ConnectionError(
+            f"cannot choose {n} distinct neurons out of {n_choices} without replacement")
+    if 2 * n > n_choices:   # dense: a random permutation per row is cheaper
+        return np.argsort(gen.random((n_rows, n_choices)), axis=1)[:, :n]
+    result = np.empty((n_rows, n), dtype=np.int64)
+    pending = np.arange(n_rows)
+    extra = int(2 * n * n / n_choices) + 8
+    while pending.size:
+        draws = gen.integers(0, n_choices, size=(pending.size, n + extra))
+        order = np.argsort(draws, axis=1, kind="stable")
+        sorted_draws = np.take_along_axis(draws, order, axis=1)
+        first = np.ones_like(draws, dtype=bool)
+        first[:, 1:] = sorted_draws[:, 1:] != sorted_draws[:, :-1]
+        keep = np.zeros_like(first)
+        np.put_along_axis(keep, order, first, axis=1)      # first occurrence of each value
+        keep &= np.cumsum(keep, axis=1) <= n
+        enough = keep.sum(axis=1) == n
+        result[pending[enough]] = draws[enough][keep[enough]].reshape(-1, n)
+        pending = pending[~enough]
+        extra *= 2
+    return result
+
+
+def _count(connector, size, gen):
+    if isinstance(connector.n, RandomDistribution):
+        return None
+    return int(connector.n)
+
+
+def _excluding_self(projection, connector):
+    """True when each neuron must choose its n partners among the others."""
+    return connector.allow_self_connections is False and projection.pre == projection.post
+
+
+def _choose(gen, projection, connector, n_rows, n_choices, n):
+    """n partners per row; with self-exclusion, partner i is never row i itself."""
+    if not _excluding_self(projection, connector):
+        return _distinct_per_row(gen, n_rows, n_choices, n, connector.with_replacement)
+    chosen = _distinct_per_row(gen, n_rows, n_choices - 1, n, connector.with_replacement)
+    return chosen + (chosen >= np.arange(n_rows)[:, np.newaxis])
+
+
+def _fixed_number_pre(projection, connector, gen):
+    n = _count(connector, projection.pre.size, gen)
+    if n is None:
+        return None
+    chosen = _choose(gen, projection, connector, projection.post.size, projection.pre.size, n)
+    pre = chosen.ravel()
+    post = np.repeat(np.arange(projection.post.size), n)
+    order = np.argsort(pre, kind="stable")
+    return pre[order], post[order]
+
+
+def _fixed_number_post(projection, connector, gen):
+    n = _count(connector, projection.post.size, gen)
+    if n is None:
+        return None
+    chosen = _choose(gen, projection, connector, projection.pre.size, projection.post.size, n)
+    pre = np.repeat(np.arange(projection.pre.size), n)
+    return pre, np.sort(chosen, axis=1).ravel()
+
+
+def _fixed_total_number(projection, connector, gen):
+    n = _count(connector, 0, gen)
+    if n is None:
+        return None
+    total = projection.pre.size * projection.post.size
+    if connector.with_replacement:
+        flat = np.sort(gen.integers(0, total, size=n))
+    else:
+        if n > total:
+            raise errors.ConnectionError(f"cannot make {n} distinct connections out of {total}")
+        flat = np.sort(_distinct_per_row(gen, 1, total, n, False).ravel())
+    return flat // projection.post.size, flat % projection.post.size
+
+
+NATIVE_BUILDERS = {
+    connectors.FixedProbabilityConnector: _fixed_probability,
+    connectors.FixedNumberPreConnector: _fixed_number_pre,
+    connectors.FixedNumberPostConnector: _fixed_number_post,
+    connectors.FixedTotalNumberConnector: _fixed_total_number,
+}
+
+
+def build_native(projection, connector):
+    """(pre_idx, post_idx) or None when this connector has no native builder."""
+    builder = NATIVE_BUILDERS.get(type(connector))
+    if builder is None or not is_native(getattr(connector, "rng", None)):
+        return None
+    pairs = builder(projection, connector, generator_for(connector.rng, projection))
+    if pairs is None:
+        return None
+    pre_idx, post_idx = pairs
+    from .connectivity import _self_connection_mask
+    keep = _self_connection_mask(projection, pre_idx, post_idx, connector.allow_self_connections)
+    if not keep.all():
+        pre_idx, post_idx = pre_idx[keep], post_idx[keep]
+    return pre_idx, post_idx
