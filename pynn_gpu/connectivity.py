@@ -17,7 +17,7 @@ from lazyarray import larray
 from pyNN import connectors, errors
 from pyNN.random import NumpyRNG, RandomDistribution
 
-from .native_connectivity import build_native
+from .native_connectivity import build_native, drop_self_connections
 
 # How many random numbers to draw at once when scanning the connection matrix.
 _DRAW_CHUNK = 1 << 22
@@ -53,26 +53,11 @@ def _uses_rng(parameter_space, rng):
     return False
 
 
-def _self_connection_mask(projection, pre_idx, post_idx, rule):
-    """Keep-mask implementing allow_self_connections=False or 'NoMutual'."""
-    pre_ids = projection._pre_ids[pre_idx]
-    post_ids = projection._post_ids[post_idx]
-    if rule is False:
-        return pre_ids != post_ids
-    if rule == "NoMutual":
-        if projection.pre != projection.post:
-            raise errors.ConnectionError(
-                "allow_self_connections='NoMutual' needs the same population on both sides")
-        return pre_ids > post_ids
-    return np.ones(len(pre_idx), dtype=bool)
-
-
 def _all_to_all(projection, connector):
     n_pre, n_post = projection.pre.size, projection.post.size
     post_idx = np.repeat(np.arange(n_post), n_pre)
     pre_idx = np.tile(np.arange(n_pre), n_post)
-    keep = _self_connection_mask(projection, pre_idx, post_idx, connector.allow_self_connections)
-    return pre_idx[keep], post_idx[keep]
+    return drop_self_connections(projection, pre_idx, post_idx, connector.allow_self_connections)
 
 
 def _one_to_one(projection, connector):
@@ -100,8 +85,7 @@ def _fixed_probability(projection, connector):
         post_parts.append(columns + first)
     pre_idx = np.concatenate(pre_parts) if pre_parts else np.zeros(0, int)
     post_idx = np.concatenate(post_parts) if post_parts else np.zeros(0, int)
-    keep = _self_connection_mask(projection, pre_idx, post_idx, connector.allow_self_connections)
-    return pre_idx[keep], post_idx[keep]
+    return drop_self_connections(projection, pre_idx, post_idx, connector.allow_self_connections)
 
 
 def _small_world(projection, connector):
@@ -125,8 +109,7 @@ def _small_world(projection, connector):
         pre_idx = pre_idx.copy()
         pre_idx[rewired] = np.asarray(rng.next(n_rewired, "uniform_int",
                                                {"low": 0, "high": projection.pre.size}))
-    keep = _self_connection_mask(projection, pre_idx, post_idx, connector.allow_self_connections)
-    return pre_idx[keep], post_idx[keep]
+    return drop_self_connections(projection, pre_idx, post_idx, connector.allow_self_connections)
 
 
 _PAIR_BUILDERS = {

@@ -121,9 +121,11 @@ class Engine:
                     projection.receptor_type]
                 name = f"sg{len(graph.synapse_groups)}"
                 pre_idx = projection._pre_parent_index[selection]
-                order = np.argsort(pre_idx, kind="stable")
+                # rows must be sorted by presynaptic neuron; native builders already are
+                order = (slice(None) if np.all(pre_idx[:-1] <= pre_idx[1:])
+                         else np.argsort(pre_idx, kind="stable"))
                 group = SynapseGroup(name=name, label=projection.label or name, pre=pre,
-                                     post=post, receptor=receptor, n_synapses=len(order))
+                                     post=post, receptor=receptor, n_synapses=len(pre_idx))
                 graph.synapse_groups.append(group)
                 counts = np.bincount(pre_idx, minlength=pre.size)
                 arrays[f"{name}_row_ptr"] = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)

@@ -42,6 +42,25 @@ class NativeRNG(PyNNNativeRNG, NumpyRNG):
         self.generator = np.random.Generator(np.random.Philox(seed))
 
 
+def drop_self_connections(projection, pre_idx, post_idx, rule):
+    """Apply allow_self_connections=False or 'NoMutual' to (pre, post) index pairs."""
+    if rule is True:
+        return pre_idx, post_idx
+    pre_ids = projection._pre_ids[pre_idx]
+    post_ids = projection._post_ids[post_idx]
+    if rule is False:
+        keep = pre_ids != post_ids
+    elif rule == "NoMutual":
+        if projection.pre != projection.post:
+            raise errors.ConnectionError(
+                "allow_self_connections='NoMutual' needs the same population on both sides")
+        keep = pre_ids > post_ids
+    else:
+        raise errors.ConnectionError(
+            f"allow_self_connections must be True, False or 'NoMutual' (got {rule!r})")
+    return pre_idx[keep], post_idx[keep]
+
+
 def is_native(rng):
     """True when the connectivity need not reproduce PyNN's own draw sequence."""
     return isinstance(rng, PyNNNativeRNG) or (isinstance(rng, NumpyRNG) and rng.seed is None)
@@ -171,9 +190,4 @@ def build_native(projection, connector):
     pairs = builder(projection, connector, generator_for(connector.rng, projection))
     if pairs is None:
         return None
-    pre_idx, post_idx = pairs
-    from .connectivity import _self_connection_mask
-    keep = _self_connection_mask(projection, pre_idx, post_idx, connector.allow_self_connections)
-    if not keep.all():
-        pre_idx, post_idx = pre_idx[keep], post_idx[keep]
-    return pre_idx, post_idx
+    return drop_self_connections(projection, *pairs, connector.allow_self_connections)

@@ -164,7 +164,7 @@ class Projection(common.Projection):
                          | np.isnan(delays)][0]
             raise errors.ConnectionError(
                 f"delay must be in [{low:g}, {high:g}] ms (timestep to max_delay); got {bad:g}")
-        return np.maximum(np.rint(delays / state.dt).astype(np.int64), 1)
+        return np.maximum(np.rint(delays / state.dt).astype(np.int32), 1)
 
     # --- PyNN Projection interface ------------------------------------------------------
 
@@ -197,7 +197,7 @@ class Projection(common.Projection):
     def _get_attributes_as_arrays(self, names, multiple_synapses="sum"):
         shape = (self.pre.size, self.post.size)
         pre, post = self._pre_index, self._post_index
-        duplicates = len(np.unique(pre * shape[1] + post)) < len(pre)
+        duplicates = len(np.unique(pre.astype(np.int64) * shape[1] + post)) < len(pre)
         result = []
         for name in names:
             values = self._attribute_column(name)
