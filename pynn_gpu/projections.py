@@ -112,26 +112,43 @@ class Projection(common.Projection):
     def _set_connections(self, pre_idx, post_idx, values, safe=True):
         n = len(pre_idx)
         self._pre_index, self._post_index = pre_idx, post_idx
-        firsts = _population_lookup(simulator.state)
-        for side, ids in (("pre", self._pre_ids[pre_idx]), ("post", self._post_ids[post_idx])):
-            population = np.searchsorted(firsts, ids, side="right") - 1
+        for side, cells, index in (("pre", self.pre, pre_idx), ("post", self.post, post_idx)):
+            population, parent_index = self._locate(cells, index)
             setattr(self, f"_{side}_population", population)
-            setattr(self, f"_{side}_parent_index", ids - firsts[population] if n else ids)
+            setattr(self, f"_{side}_parent_index", parent_index)
         self._weights = np.zeros(n)
-        self._delay_steps = np.ones(n, dtype=np.int64)
+        self._delay_steps = np.ones(n, dtype=np.int32)
         if "delay" not in values:
             values["delay"] = np.full(n, simulator.state.min_delay)
         self._store_checked(values, np.arange(n), safe)
+
+    def _locate(self, cells, index):
+        """
+        Population number (an int when one population holds all cells, else an array) and
+        index within that population of each connection's cell on one side.
+        """
+        populations = simulator.state.populations
+        if cells in populations:        # a whole Population: nothing to translate
+            return populations.index(cells), index
+        ids = cells.all_cells.astype(np.int64)[index]
+        firsts = _population_lookup(simulator.state)
+        population = np.searchsorted(firsts, ids, side="right") - 1
+        return population, ids - firsts[population] if len(ids) else ids
 
     def _parts(self):
         """(pre population index, post population index, selection) per population pair."""
         if len(self._pre_index) == 0:
             return
-        pairs = self._pre_population * len(simulator.state.populations) + self._post_population
+        pre, post = self._pre_population, self._post_population
+        if np.isscalar(pre) and np.isscalar(post):
+            yield int(pre), int(post), slice(None)
+            return
+        n_populations = len(simulator.state.populations)
+        pairs = (np.broadcast_to(pre, self._pre_index.shape) * n_populations
+                 + np.broadcast_to(post, self._post_index.shape))
         for pair in np.unique(pairs):
             selection = np.nonzero(pairs == pair)[0]
-            yield (int(self._pre_population[selection[0]]),
-                   int(self._post_population[selection[0]]), selection)
+            yield int(pair // n_populations), int(pair % n_populations), selection
 
     # --- checks and storage -------------------------------------------------------------
 
