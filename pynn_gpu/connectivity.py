@@ -24,10 +24,13 @@ _DRAW_CHUNK = 1 << 22
 
 
 def evaluate_at(lazy, pre_idx, post_idx):
-    """Values of a (n_pre, n_post) lazy array at the given index pairs, in that order."""
+    """
+    Values of a (n_pre, n_post) lazy array at the given index pairs, in that order; a
+    single number (0-d array) when all values are the same.
+    """
     n = len(pre_idx)
     if lazy.is_homogeneous:
-        return np.full(n, lazy.evaluate(simplify=True), dtype=float)
+        return np.asarray(lazy.evaluate(simplify=True), dtype=float)
     base = lazy.base_value
     if any(isinstance(arg, larray) for _, arg in lazy.operations):
         return np.asarray(lazy.evaluate(simplify=False))[pre_idx, post_idx]

@@ -90,7 +90,14 @@ def _fixed_probability(projection, connector, gen):
             parts.append(steps[steps < total])
             position = int(steps[-1])
         flat = np.concatenate(parts)
-    return flat // n_post, flat % n_post
+    return _split_flat(flat, n_pre, n_post)
+
+
+def _split_flat(flat, n_pre, n_post):
+    """(pre, post) of sorted flat indices pre * n_post + post, without a division each."""
+    boundaries = np.searchsorted(flat, np.arange(n_pre + 1, dtype=np.int64) * n_post)
+    pre = np.repeat(np.arange(n_pre, dtype=np.int64), np.diff(boundaries))
+    return pre, flat - pre * n_post
 
 
 def _distinct_per_row(gen, n_rows, n_choices, n, with_replacement):
@@ -171,7 +178,7 @@ def _fixed_total_number(projection, connector, gen):
         if n > total:
             raise errors.ConnectionError(f"cannot make {n} distinct connections out of {total}")
         flat = np.sort(_distinct_per_row(gen, 1, total, n, False).ravel())
-    return flat // projection.post.size, flat % projection.post.size
+    return _split_flat(flat, projection.pre.size, projection.post.size)
 
 
 NATIVE_BUILDERS = {

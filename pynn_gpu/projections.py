@@ -120,7 +120,7 @@ class Projection(common.Projection):
         self._delay_steps = np.ones(n, dtype=np.int32)
         if "delay" not in values:
             values["delay"] = np.full(n, simulator.state.min_delay)
-        self._store_checked(values, np.arange(n), safe)
+        self._store_checked(values, slice(None), safe)
 
     def _locate(self, cells, index):
         """
@@ -157,11 +157,12 @@ class Projection(common.Projection):
             if name not in ("weight", "delay"):
                 raise errors.NonExistentParameterError(name, type(self.synapse_type).__name__,
                                                        ["weight", "delay"])
-        if "weight" in values and safe and len(index):
+        if "weight" in values and safe and len(self._weights[index]):
             StandardSynapseType.parameter_checks["weight"](np.asarray(values["weight"]), self)
         if "delay" in values:
             steps = self._checked_delay_steps(np.asarray(values["delay"], dtype=float))
-            grows = steps.size and self._delay_steps.size and steps.max() > self._delay_steps.max()
+            grows = (steps.size and self._delay_steps.size
+                     and steps.max() > self._delay_steps.max())
             self._delay_steps[index] = steps
             if grows:
                 simulator.state.structure_changed()  # the ring buffers must grow
@@ -173,15 +174,16 @@ class Projection(common.Projection):
         self._store_checked({name: values}, index)
 
     def _checked_delay_steps(self, delays):
+        """Delays (ms, any shape) as whole steps, after checking [timestep, max_delay]."""
         state = simulator.state
         low, high = state.dt, state.max_delay_limit
-        if delays.size and (np.any(delays < low - 1e-9 * low) or np.any(delays > high * (1 + 1e-9))
-                            or np.isnan(delays).any()):
-            bad = delays[(delays < low - 1e-9 * low) | (delays > high * (1 + 1e-9))
-                         | np.isnan(delays)][0]
+        bad = (delays < low * (1 - 1e-9)) | (delays > high * (1 + 1e-9)) | np.isnan(delays)
+        if np.any(bad):
+            example = np.atleast_1d(delays)[np.atleast_1d(bad)][0]
             raise errors.ConnectionError(
-                f"delay must be in [{low:g}, {high:g}] ms (timestep to max_delay); got {bad:g}")
-        return np.maximum(np.rint(delays / state.dt).astype(np.int32), 1)
+                f"delay must be in [{low:g}, {high:g}] ms (timestep to max_delay); "
+                f"got {example:g}")
+        return np.maximum(np.rint(delays / state.dt), 1).astype(np.int32)
 
     # --- PyNN Projection interface ------------------------------------------------------
 
@@ -236,7 +238,7 @@ class Projection(common.Projection):
     def _set_attributes(self, parameter_space):
         values = {name: evaluate_at(lazy, self._pre_index, self._post_index)
                   for name, lazy in parameter_space.items()}
-        self._store_checked(values, np.arange(len(self)))
+        self._store_checked(values, slice(None))
 
     def _set_initial_value_array(self, variable, initial_value):
         raise errors.NonExistentParameterError(variable, type(self.synapse_type).__name__, [])
