@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 from . import codegen
+from .hosttools import stable_order
 from .ir.graph import CurrentSourceGroup, NetworkGraph, NeuronGroup, SampleRequest, SynapseGroup
 
 logger = logging.getLogger("PyNN")
@@ -123,7 +124,7 @@ class Engine:
                 pre_idx = projection._pre_parent_index[selection]
                 # rows must be sorted by presynaptic neuron; native builders already are
                 order = (slice(None) if np.all(pre_idx[:-1] <= pre_idx[1:])
-                         else np.argsort(pre_idx, kind="stable"))
+                         else stable_order(pre_idx, pre.size))
                 group = SynapseGroup(name=name, label=projection.label or name, pre=pre,
                                      post=post, receptor=receptor, n_synapses=len(pre_idx))
                 graph.synapse_groups.append(group)

@@ -16,7 +16,8 @@ connectivity needs:
 * FixedTotalNumber: the pairs are drawn uniformly (with replacement) or as distinct flat
   indices (without).
 
-Connections come out sorted by presynaptic index (the order spike propagation wants).
+Connections come out sorted by presynaptic index where that is free (the order spike
+propagation wants), else in PyNN's order (by postsynaptic index).
 """
 
 import numpy as np
@@ -101,31 +102,25 @@ def _split_flat(flat, n_pre, n_post):
 
 
 def _distinct_per_row(gen, n_rows, n_choices, n, with_replacement):
-    """An (n_rows, n) array: per row, n draws from range(n_choices)."""
+    """An (n_rows, n) array: per row, n draws from range(n_choices), distinct unless
+    with_replacement. Repeated values are redrawn until none is left: the same as drawing
+    one by one and rejecting repeats, so each row is a uniform sample without replacement
+    (its values come out sorted)."""
+    dtype = np.int32 if n_choices < 2 ** 31 else np.int64
     if with_replacement or n == 0:
-        return gen.integers(0, n_choices, size=(n_rows, n))
+        return gen.integers(0, n_choices, size=(n_rows, n), dtype=dtype)
     if n > n_choices:
         raise errors.ConnectionError(
             f"cannot choose {n} distinct neurons out of {n_choices} without replacement")
     if 2 * n > n_choices:   # dense: a random permutation per row is cheaper
-        return np.argsort(gen.random((n_rows, n_choices)), axis=1)[:, :n]
-    result = np.empty((n_rows, n), dtype=np.int64)
-    pending = np.arange(n_rows)
-    extra = int(2 * n * n / n_choices) + 8
-    while pending.size:
-        draws = gen.integers(0, n_choices, size=(pending.size, n + extra))
-        order = np.argsort(draws, axis=1, kind="stable")
-        sorted_draws = np.take_along_axis(draws, order, axis=1)
-        first = np.ones_like(draws, dtype=bool)
-        first[:, 1:] = sorted_draws[:, 1:] != sorted_draws[:, :-1]
-        keep = np.zeros_like(first)
-        np.put_along_axis(keep, order, first, axis=1)      # first occurrence of each value
-        keep &= np.cumsum(keep, axis=1) <= n
-        enough = keep.sum(axis=1) == n
-        result[pending[enough]] = draws[enough][keep[enough]].reshape(-1, n)
-        pending = pending[~enough]
-        extra *= 2
-    return result
+        return np.sort(np.argsort(gen.random((n_rows, n_choices)), axis=1)[:, :n], axis=1)
+    draws = gen.integers(0, n_choices, size=(n_rows, n), dtype=dtype)
+    while True:
+        draws.sort(axis=1)
+        rows, columns = np.nonzero(draws[:, 1:] == draws[:, :-1])
+        if rows.size == 0:
+            return draws
+        draws[rows, columns + 1] = gen.integers(0, n_choices, size=rows.size, dtype=dtype)
 
 
 def _count(connector, size, gen):
@@ -152,10 +147,8 @@ def _fixed_number_pre(projection, connector, gen):
     if n is None:
         return None
     chosen = _choose(gen, projection, connector, projection.post.size, projection.pre.size, n)
-    pre = chosen.ravel()
-    post = np.repeat(np.arange(projection.post.size), n)
-    order = np.argsort(pre, kind="stable")
-    return pre[order], post[order]
+    # PyNN's order (by postsynaptic neuron); the engine sorts rows by presynaptic neuron
+    return chosen.ravel().astype(np.int64), np.repeat(np.arange(projection.post.size), n)
 
 
 def _fixed_number_post(projection, connector, gen):

@@ -53,6 +53,10 @@ class CpuTarget(Target):
         return shutil.which(_compiler()) is not None
 
     def compile(self, code):
+        return CpuProgram(code, self.compile_library(code))
+
+    def compile_library(self, code):
+        """Compile C source (through the cache) into a loaded shared library."""
         compiler = _compiler()
         flags = _BASE_FLAGS + _openmp_flags(compiler)
         key = content_key(code.cache_text, compiler, " ".join(flags), _compiler_version(compiler))
@@ -68,8 +72,7 @@ class CpuTarget(Target):
             if result.returncode != 0:
                 raise CompilationError(f"C compilation failed:\n{result.stderr[-4000:]}")
 
-        library = cached_build(key, ".so", build)
-        return CpuProgram(code, ctypes.CDLL(str(library)))
+        return ctypes.CDLL(str(cached_build(key, ".so", build)))
 
 
 class CpuProgram(Program):
