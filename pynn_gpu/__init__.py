@@ -25,7 +25,8 @@ from .projections import Projection                               # noqa: F401
 from .standardmodels import list_standard_models                  # noqa: F401
 from .standardmodels.cells import (IF_cond_alpha, IF_cond_exp, IF_curr_alpha,  # noqa: F401
                                    IF_curr_exp, SpikeSourceArray, SpikeSourcePoisson)
-from .standardmodels.electrodes import DCSource                   # noqa: F401
+from .standardmodels.electrodes import (ACSource, DCSource,  # noqa: F401
+                                        NoisyCurrentSource, StepCurrentSource)
 from .standardmodels.synapses import StaticSynapse                # noqa: F401
 
 __version__ = "0.1.0"
