@@ -131,6 +131,17 @@ def test_small_world_connector(cpu_sim):
     assert 0.01 < moved < 0.2
 
 
+def test_csa_connector(cpu_sim):
+    csa = pytest.importorskip("csa")
+    sim = cpu_sim
+    pre, post = _pair(sim, 50, 40)
+    one_to_one = sim.Projection(pre, post, sim.CSAConnector(csa.cset(csa.oneToOne)),
+                                sim.StaticSynapse(weight=0.1))
+    np.testing.assert_array_equal(_matrix(one_to_one), np.eye(50, 40, dtype=bool))
+    sampled = sim.Projection(pre, post, sim.CSAConnector(csa.cset(csa.random(0.2))))
+    assert 0.1 < len(sampled) / 2000 < 0.3
+
+
 class _SameIndex(pynn_connectors.IndexBasedExpression):
     def __call__(self, i, j):
         return (i == j).astype(float)
