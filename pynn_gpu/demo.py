@@ -1,62 +1,97 @@
 """
-Demo: a Vogels-Abbott style balanced network (conductance-based, 4000 neurons, 2 %
-connectivity), driven by Poisson input for 50 ms, simulated for 1 s on the default target.
+Demo: the Vogels-Abbott balanced network (Brette et al. 2007, benchmarks 1 and 2):
+4000 integrate-and-fire neurons (80 % excitatory), 2 % connectivity, delay 0.2 ms,
+driven by 20 Poisson sources (100 Hz) for the first 50 ms, 1 s simulated on the
+default target. COBA uses conductance-based synapses, CUBA current-based ones.
 
-    python -m pynn_gpu.demo [--target auto|cpu|cuda] [--duration MS]
+    python -m pynn_gpu.demo [--model COBA|CUBA] [--target auto|cpu|cuda] [--duration MS]
 """
 
 import argparse
 import time
 
-import pynn_gpu as sim
 from pyNN.random import NumpyRNG, RandomDistribution
 
+import pynn_gpu as sim
 
-def build_and_run(target="auto", duration=1000.0, n=4000, seed=98765):
-    sim.setup(timestep=0.1, min_delay=0.2, max_delay=1.0, target=target)
-    t0 = time.perf_counter()
-    cell = sim.IF_cond_exp(tau_m=20.0, tau_syn_E=5.0, tau_syn_I=10.0, v_rest=-60.0,
-                           v_reset=-60.0, v_thresh=-50.0, cm=0.2, tau_refrac=5.0,
-                           e_rev_E=0.0, e_rev_I=-80.0)
-    n_exc = n * 4 // 5
-    exc = sim.Population(n_exc, cell, label="excitatory")
-    inh = sim.Population(n - n_exc, cell, label="inhibitory")
+MODELS = {
+    # v_rest (mV), excitatory and inhibitory weights (uS for COBA, nA for CUBA), cell type
+    "COBA": dict(v_rest=-60.0, w_exc=0.004, w_inh=0.051, celltype="IF_cond_exp",
+                 extra=dict(e_rev_E=0.0, e_rev_I=-80.0)),
+    "CUBA": dict(v_rest=-49.0, w_exc=0.27e-3 * 60.0, w_inh=-4.5e-3 * 20.0,
+                 celltype="IF_curr_exp", extra={}),
+}
+
+
+def vogels_abbott(model="COBA", n=4000, seed=98765):
+    """Build the network in the current simulation; return (excitatory, inhibitory)."""
+    p = MODELS[model]
+    celltype = getattr(sim, p["celltype"])(
+        tau_m=20.0, cm=0.2, v_rest=p["v_rest"], v_reset=-60.0, v_thresh=-50.0,
+        tau_refrac=5.0, tau_syn_E=5.0, tau_syn_I=10.0, **p["extra"])
+    n_exc = int(round(n * 0.8))
+    exc = sim.Population(n_exc, celltype, label="excitatory")
+    inh = sim.Population(n - n_exc, celltype, label="inhibitory")
     rng = NumpyRNG(seed=seed)
     for population in (exc, inh):
         population.initialize(v=RandomDistribution("uniform", low=-60.0, high=-50.0, rng=rng))
-    stimulus = sim.Population(20, sim.SpikeSourcePoisson(rate=100.0, duration=50.0))
-    connector = sim.FixedProbabilityConnector(0.02, rng=rng)
-    exc_syn = sim.StaticSynapse(weight=0.004, delay=0.2)
-    inh_syn = sim.StaticSynapse(weight=0.051, delay=0.2)
+    stimulus = sim.Population(20, sim.SpikeSourcePoisson(rate=100.0, duration=50.0),
+                              label="stimulus")
+    # the mean in-degree of the 4000-neuron network is kept when n changes
+    connector = sim.FixedProbabilityConnector(0.02 * 4000 / n, rng=rng)
+    exc_syn = sim.StaticSynapse(weight=p["w_exc"], delay=0.2)
+    inh_syn = sim.StaticSynapse(weight=p["w_inh"], delay=0.2)
     for post in (exc, inh):
         sim.Projection(exc, post, connector, exc_syn, receptor_type="excitatory")
         sim.Projection(inh, post, connector, inh_syn, receptor_type="inhibitory")
         sim.Projection(stimulus, post, sim.FixedProbabilityConnector(0.01, rng=rng),
                        sim.StaticSynapse(weight=0.1), receptor_type="excitatory")
+    return exc, inh
+
+
+def build_and_run(model="COBA", target=None, duration=1000.0, n=4000, threads=0,
+                  precision="double", record_v=True):
+    """Set up, build, run; return timings (s) and rates (Hz)."""
+    sim.setup(timestep=0.1, min_delay=0.2, max_delay=1.0, target=target, threads=threads,
+              precision=precision)
+    t_start = time.perf_counter()
+    exc, inh = vogels_abbott(model, n)
     exc.record("spikes")
     inh.record("spikes")
-    exc[0:2].record("v")
-    t1 = time.perf_counter()
-    sim.run(duration)
-    t2 = time.perf_counter()
+    if record_v:
+        exc[0:2].record("v")
+    t_built = time.perf_counter()
+    sim.run(0.1)        # the first run generates and compiles the code
+    t_compiled = time.perf_counter()
+    sim.run(duration - 0.1)
+    t_done = time.perf_counter()
     rates = [p.mean_spike_count() * 1000.0 / duration for p in (exc, inh)]
-    target_used = sim.simulator.state.target.name
-    timings = sim.simulator.state.engine.timings
+    state = sim.simulator.state
+    result = {
+        "model": model, "target": state.target.name, "neurons": n,
+        "synapses": sum(len(prj) for prj in state.projections), "precision": precision,
+        "construction_s": round(t_built - t_start, 3),
+        "build_s": round(t_compiled - t_built, 3),
+        "simulation_s": round(t_done - t_compiled, 3),
+        "realtime_factor": round((t_done - t_compiled) / (duration / 1000.0), 3),
+        "rate_exc_hz": round(rates[0], 2), "rate_inh_hz": round(rates[1], 2),
+    }
     sim.end()
-    return {"target": target_used, "construction_s": t1 - t0, "run_s": t2 - t1,
-            "compile_s": timings["compile"], "rate_exc_hz": rates[0], "rate_inh_hz": rates[1]}
+    return result
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("--model", choices=sorted(MODELS), default="COBA")
     parser.add_argument("--target", default=None, help="auto, cpu or cuda")
     parser.add_argument("--duration", type=float, default=1000.0, help="simulated ms")
     args = parser.parse_args(argv)
-    result = build_and_run(target=args.target, duration=args.duration)
-    print(f"pyNN.gpu demo on target {result['target']}")
+    result = build_and_run(args.model, target=args.target, duration=args.duration)
+    print(f"pyNN.gpu demo: Vogels-Abbott {result['model']} network on target {result['target']}")
+    print(f"  {result['neurons']} neurons, {result['synapses']} synapses")
     print(f"  network construction : {result['construction_s']:.2f} s")
-    print(f"  run (incl. build)    : {result['run_s']:.2f} s "
-          f"(of which compilation {result['compile_s']:.2f} s)")
+    print(f"  code generation + compilation : {result['build_s']:.2f} s")
+    print(f"  simulation of {args.duration:g} ms : {result['simulation_s']:.2f} s")
     print(f"  excitatory rate      : {result['rate_exc_hz']:.2f} Hz")
     print(f"  inhibitory rate      : {result['rate_inh_hz']:.2f} Hz")
 
