@@ -11,6 +11,10 @@ Integration schemes
   equation, linear in v for given conductances, by the classical 4th-order Runge-Kutta
   scheme using the exact conductance time course inside the step.
 * Refractoriness clamps v at v_reset for round(tau_refrac / dt) steps; synapses keep going.
+
+The other cell types live in neurons_*.py (one module per family, each with its scheme in its
+docstring; measured errors in docs/numerics.md) and are imported here, so that this module
+lists every standard cell type of pyNN.gpu.
 """
 
 import math
@@ -19,17 +23,17 @@ import numpy as np
 from pyNN.standardmodels import build_translations, cells
 
 from ..modeldef import NON_NEGATIVE, POSITIVE, NeuronModelDef, StateVar
+from .neurons_adex import EIF_cond_alpha_isfa_ista, EIF_cond_exp_isfa_ista  # noqa: F401
+from .neurons_common import RECEPTORS as _RECEPTORS
+from .neurons_common import identity_translations as _identity_translations
+from .neurons_common import refractory_steps as _refractory_steps
+from .neurons_gif import GIF_cond_exp  # noqa: F401
+from .neurons_hh import HH_cond_exp  # noqa: F401
+from .neurons_if import IF_cond_exp_gsfa_grr, IF_curr_delta  # noqa: F401
+from .neurons_izhikevich import Izhikevich  # noqa: F401
 from .propagators import curr_alpha_matrix, curr_exp_matrix, propagators
 
 E = math.e
-
-
-def _identity_translations(cls):
-    return build_translations(*[(name, name) for name in cls.default_parameters])
-
-
-def _refractory_steps(params, dt):
-    return np.rint(np.asarray(params["tau_refrac"], dtype=float) / dt).astype(np.int64)
 
 
 _IF_CONSTRAINTS = {
@@ -278,8 +282,6 @@ while (next_spike < spikes_end && spike_steps[next_spike] <= _step) {
 
 # --- PyNN classes --------------------------------------------------------------------------
 
-_RECEPTORS = {"excitatory": "exc", "inhibitory": "inh"}
-
 
 class IF_curr_exp(cells.IF_curr_exp):
     __doc__ = cells.IF_curr_exp.__doc__
@@ -307,6 +309,27 @@ class IF_cond_alpha(cells.IF_cond_alpha):
     translations = _identity_translations(cells.IF_cond_alpha)
     model = IF_COND_ALPHA_MODEL
     receptor_map = _RECEPTORS
+
+
+class IF_facets_hardware1(cells.IF_facets_hardware1):
+    """
+    IF_cond_exp with the values PyNN's IF_facets_hardware1 says a software simulation may
+    assume (cm = 0.2 nF, tau_refrac = 1.0 ms, e_rev_E = 0 mV, no offset current), as
+    pyNN.nest does (iaf_cond_exp with C_m = 200 pF, t_ref = 1 ms, E_ex = 0 mV). The leak
+    conductance g_leak (nS) gives tau_m = cm / g_leak.
+    """
+    FIXED = {"cm": 0.2, "tau_refrac": 1.0, "e_rev_E": 0.0, "i_offset": 0.0}
+    translations = build_translations(
+        ("g_leak", "tau_m", "1e3 * 0.2 / g_leak", "1e3 * 0.2 / tau_m"),
+        *[(name, name) for name in cells.IF_facets_hardware1.default_parameters
+          if name != "g_leak"])
+    model = IF_COND_EXP_MODEL
+    receptor_map = _RECEPTORS
+
+    def translate(self, parameters, copy=True):
+        native = super().translate(parameters, copy=copy)
+        native.update(**self.FIXED)
+        return native
 
 
 class SpikeSourcePoisson(cells.SpikeSourcePoisson):
