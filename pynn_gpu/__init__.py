@@ -23,8 +23,11 @@ from .populations import Assembly, Population, PopulationView    # noqa: F401
 from .procedural_api import connect, create, record, record_gsyn, record_v  # noqa: F401
 from .projections import Projection                               # noqa: F401
 from .standardmodels import list_standard_models                  # noqa: F401
-from .standardmodels.cells import (IF_cond_alpha, IF_cond_exp, IF_curr_alpha,  # noqa: F401
-                                   IF_curr_exp, SpikeSourceArray, SpikeSourcePoisson)
+from .standardmodels.cells import (EIF_cond_alpha_isfa_ista, EIF_cond_exp_isfa_ista,  # noqa: F401
+                                   GIF_cond_exp, HH_cond_exp, IF_cond_alpha, IF_cond_exp,
+                                   IF_cond_exp_gsfa_grr, IF_curr_alpha, IF_curr_delta,
+                                   IF_curr_exp, IF_facets_hardware1, Izhikevich,
+                                   SpikeSourceArray, SpikeSourcePoisson)
 from .standardmodels.electrodes import (ACSource, DCSource,  # noqa: F401
                                         NoisyCurrentSource, StepCurrentSource)
 from .standardmodels.synapses import StaticSynapse                # noqa: F401
