@@ -143,18 +143,26 @@ class Engine:
                                            projection._version))
 
     def _build_current_sources(self, graph, groups, arrays):
-        self.current_parts = []
+        """One kernel per (source, population) part. The first part of each source is the
+        one that records its current (the first target of that part)."""
+        self.current_parts = []     # (CurrentSourceGroup, source, records?)
+        recorder_found = set()
         for source, population, indices in self.state.current_sources:
             index = self.state.populations.index(population)
-            name = f"cs{len(graph.current_sources)}"
+            name = f"cs{len(graph.current_sources)}"    # current_source templates rely on it
             model = source.model
             group = CurrentSourceGroup(name=name, label=type(source).__name__, model=model,
                                        target=groups[index], n_targets=len(indices))
             graph.current_sources.append(group)
             arrays[f"{name}_targets"] = np.ascontiguousarray(indices, dtype=np.int32)
             for pname, values in source.kernel_arrays(self.state.dt, graph.scalar).items():
-                arrays[f"{name}_{pname}"] = values
-            self.current_parts.append((group, source))
+                arrays[f"{name}_{pname}"] = np.ascontiguousarray(values)
+            records = len(indices) > 0 and id(source) not in recorder_found
+            if records:
+                recorder_found.add(id(source))
+            arrays[f"{name}_record"] = np.array([records and source._recording], np.int64)
+            arrays[f"{name}_rec"] = np.zeros(1, dtype=graph.scalar)
+            self.current_parts.append((group, source, records))
 
     def _build_samples(self, graph, groups, arrays):
         self.samples = []
@@ -184,6 +192,9 @@ class Engine:
             dtype = population._data.kernel[variable].dtype
             self.arrays[f"{request.name}_buffer"] = np.zeros((max(n_rows, 1), len(ids)), dtype)
             self.arrays[f"{request.name}_count"][0] = 0
+        for group, source, records in self.current_parts:
+            rows = max(n_steps, 1) if records and source._recording else 1
+            self.arrays[f"{group.name}_rec"] = np.zeros(rows, dtype=self.graph.scalar)
         self.program.bind(self.arrays)
 
     # --- running ------------------------------------------------------------------------
@@ -221,13 +232,21 @@ class Engine:
                     projection._delay_steps[selection][order]
                 names += [f"{group.name}_weight", f"{group.name}_delay"]
                 self.synapse_parts[i] = (group, projection, selection, order, projection._version)
-        changed_sources = {id(source) for _, source in self.current_parts if source._changed}
-        for group, source in self.current_parts:
-            if id(source) in changed_sources:
-                for pname, values in source.kernel_arrays(self.state.dt, self.graph.scalar).items():
-                    self.arrays[f"{group.name}_{pname}"][:] = values
-                    names.append(f"{group.name}_{pname}")
-                source._changed = False
+        changed_sources = {id(s) for _, s, _ in self.current_parts if s._changed}
+        for group, source, records in self.current_parts:
+            if id(source) not in changed_sources:
+                continue
+            updates = dict(source.kernel_arrays(self.state.dt, self.graph.scalar))
+            updates["record"] = np.array([records and source._recording], np.int64)
+            for pname, values in updates.items():
+                key = f"{group.name}_{pname}"
+                if self.arrays[key].shape == np.shape(values):
+                    self.arrays[key][:] = values
+                else:       # a table of another length: a new array, bound below
+                    self.arrays[key] = np.ascontiguousarray(values)
+                names.append(key)
+        for _, source, _ in self.current_parts:
+            source._changed = False
         if names:
             self.program.bind(self.arrays)
             self.program.push(names)
@@ -247,6 +266,9 @@ class Engine:
         names = [f"{g.name}_rec_spikes" for g in self.graph.neuron_groups if g.record_spikes]
         names += [f"{r.name}_buffer" for r, *_ in self.samples]
         names += [f"{r.name}_count" for r, *_ in self.samples]
+        recording_parts = [(g, s) for g, s, records in self.current_parts
+                           if records and s._recording]
+        names += [f"{g.name}_rec" for g, _ in recording_parts]
         self.program.pull(names)
         dt, first = self.state.dt, self.state.step
         for group, population in zip(self.graph.neuron_groups, self.state.populations):
@@ -260,6 +282,9 @@ class Engine:
             rows = int(self.arrays[f"{request.name}_count"][0])
             population.recorder.store_samples(variable, ids,
                                               self.arrays[f"{request.name}_buffer"][:rows].copy())
+        for group, source in recording_parts:
+            source.store_trace(self.state.segment_counter, dt, first,
+                               self.arrays[f"{group.name}_rec"][:n_steps].copy())
 
     def sync_to_host(self):
         """

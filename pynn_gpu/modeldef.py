@@ -109,13 +109,36 @@ class NeuronModelDef:
 
 @dataclass(frozen=True)
 class CurrentSourceDef:
-    """An electrode: computes `amplitude_now` (nA) for the step from its parameters."""
+    """
+    An electrode: `code` sets `amplitude_now` (nA) for the step from its parameters.
+
+    Names the code can use: every parameter and table, `t`, `dt`, `_step` (int64), and
+    when `per_target` is set, `_neuron` (the target neuron's index in its population)
+    and, when `uses_rng` is also set, `NORMAL(n)`: a standard normal number that depends
+    only on (seed, this source and population, `_neuron`, n), the same on every target.
+
+    Without `per_target` the code runs once per step and its value goes to all targets.
+    """
     name: str
     params: Tuple[str, ...]
     int_params: Tuple[str, ...]
     code: str
     constraints: Mapping[str, Constraint] = field(default_factory=dict)
+    # parameters kept in double even in float precision (phases that grow with time)
+    double_params: Tuple[str, ...] = ()
+    tables: Tuple[str, ...] = ()        # scalar arrays of any length
+    int_tables: Tuple[str, ...] = ()    # int64 arrays of any length
+    per_target: bool = False
+    uses_rng: bool = False
+    support: str = ""                   # placed once before the kernels
 
     def __post_init__(self):
-        for name in self.params + self.int_params:
+        for name in self.all_names():
             check_identifier(name, f"{self.name} parameter")
+        if self.uses_rng and not self.per_target:
+            raise ValueError(f"{self.name}: random numbers are drawn per target neuron, "
+                             "so uses_rng needs per_target")
+
+    def all_names(self):
+        return (tuple(self.params) + tuple(self.int_params) + tuple(self.double_params)
+                + tuple(self.tables) + tuple(self.int_tables))

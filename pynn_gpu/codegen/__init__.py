@@ -62,11 +62,20 @@ def array_specs(graph: NetworkGraph) -> List[ArraySpec]:
         add(f"{s.name}_weight", "scalar", "weight of each synapse")
         add(f"{s.name}_delay", "int32_t", "delay of each synapse in steps")
     for c in graph.current_sources:
-        for p in c.model.params:
+        m = c.model
+        for p in m.params:
             add(f"{c.name}_{p}", "scalar", f"parameter {p}")
-        for p in c.model.int_params:
+        for p in m.int_params:
             add(f"{c.name}_{p}", "int64_t", f"parameter {p}")
+        for p in m.double_params:
+            add(f"{c.name}_{p}", "double", f"parameter {p} (double in any precision)")
+        for tname in m.tables:
+            add(f"{c.name}_{tname}", "scalar", f"table {tname}")
+        for tname in m.int_tables:
+            add(f"{c.name}_{tname}", "int64_t", f"table {tname}")
         add(f"{c.name}_targets", "int32_t", "neurons receiving this current")
+        add(f"{c.name}_record", "int64_t", "1: write the current of the first target to rec")
+        add(f"{c.name}_rec", "scalar", "recorded current, one value per step of this run")
     for r in graph.samples:
         add(f"{r.name}_index", "int32_t", f"neurons whose {r.variable} is recorded")
         add(f"{r.name}_buffer", r.ctype, f"samples of {r.variable}, one row per sample")
