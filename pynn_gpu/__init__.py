@@ -22,6 +22,8 @@ from .native_connectivity import NativeRNG                        # noqa: F401
 from .populations import Assembly, Population, PopulationView    # noqa: F401
 from .procedural_api import connect, create, record, record_gsyn, record_v  # noqa: F401
 from .projections import Projection                               # noqa: F401
+from .scaling import (ScalingPolicy, apply_weight_scaling, in_degree,  # noqa: F401
+                      scale_weights, scaling_report)
 from .standardmodels import list_standard_models                  # noqa: F401
 from .standardmodels.cells import (EIF_cond_alpha_isfa_ista, EIF_cond_exp_isfa_ista,  # noqa: F401
                                    GIF_cond_exp, HH_cond_exp, IF_cond_alpha, IF_cond_exp,

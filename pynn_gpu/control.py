@@ -6,7 +6,7 @@ from pyNN import common, errors
 from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
 from pyNN.recording import get_io
 
-from . import simulator
+from . import scaling, simulator
 from .targets import choose_target
 
 logger = logging.getLogger("PyNN")
@@ -23,6 +23,10 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         precision  "double" (default) or "float"
         rng_seed   seed of the counter-based generator used by spike sources (int)
         threads    CPU threads for the C target (0 = all available)
+        weight_scaling  None (default: weights exactly as given), or a policy for every
+                   projection, applied at the first run(): "mean" | "balanced" | "activity",
+                   a dict(policy=..., K0=..., rates=..., ...) or a scaling.ScalingPolicy
+                   (see pynn_gpu.scaling and the README section "Weight scaling")
     Other extra parameters of other backends (e.g. "filename", "label") are accepted
     and ignored, so that scripts written for them run unchanged.
     """
@@ -42,6 +46,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     seed = extra_params.get("rng_seed", extra_params.get("rng_seeds_seed", 1234567))
     if not isinstance(seed, (int,)) or seed < 0:
         raise errors.InvalidParameterValueError(f"rng_seed must be an integer >= 0 (got {seed!r})")
+    weight_scaling = scaling.make_policy(extra_params.get("weight_scaling"))
     target = choose_target(extra_params.get("target"))
 
     common.setup(timestep, min_delay, **extra_params)
@@ -54,6 +59,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     state.precision = precision
     state.threads = threads
     state.rng_seed = int(seed)
+    state.weight_scaling = weight_scaling
     state.set_target(target)
     return rank()
 
@@ -70,7 +76,20 @@ def end(compatible_output=True):
         state.engine = None
 
 
-run, run_until = common.build_run(simulator)
+_run, _run_until = common.build_run(simulator)
+
+
+def run(simtime, callbacks=None):
+    scaling.apply_weight_scaling()   # setup-level weight scaling, if any (no-op when off)
+    return _run(simtime, callbacks)
+
+
+def run_until(time_point, callbacks=None):
+    scaling.apply_weight_scaling()
+    return _run_until(time_point, callbacks)
+
+
+run.__doc__, run_until.__doc__ = _run.__doc__, _run_until.__doc__
 run_for = run
 
 reset = common.build_reset(simulator)

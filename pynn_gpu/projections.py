@@ -150,6 +150,17 @@ class Projection(common.Projection):
             selection = np.nonzero(pairs == pair)[0]
             yield int(pair // n_populations), int(pair % n_populations), selection
 
+    # --- weight scaling (see pynn_gpu.scaling) -------------------------------------------
+
+    scaling = None
+    """ScalingRecord of the weight scaling applied to this projection, or None (off)."""
+
+    @property
+    def in_degree(self):
+        """(mean, per_neuron) in-degree: mean from the connector's density, per neuron built."""
+        from .scaling import in_degree
+        return in_degree(self)
+
     # --- checks and storage -------------------------------------------------------------
 
     def _store_checked(self, values, index, safe=True):

@@ -1,0 +1,839 @@
+"""
+Weight scaling derived from connection densities (opt-in; off by default).
+
+When a network is scaled up or down, the in-degree K of its projections changes, and with
+fixed weights the input each neuron receives changes with it. This module derives K from
+each projection's connector and rescales the weights from a reference in-degree K0:
+
+    "mean"      w = w0 * K0 / K                 keeps the mean input
+    "balanced"  w = w0 * sqrt(K0 / K)           keeps the input variance, plus a DC current
+                I_DC = (K0 - sqrt(K0 K)) * <w0> * nu * Q        into every post-synaptic neuron,
+                which restores the mean input of the reference (van Albada, Helias &
+                Diesmann 2015)
+    "activity"  w such that the mean input of the projection holds the post-synaptic neuron
+                at a chosen fraction of the way from rest to threshold
+
+with nu the presynaptic rate (Hz in the API, 1/ms in the formulas) and Q the charge of one
+unit-weight post-synaptic current (ms): tau_syn for exponential, e * tau_syn for alpha
+synapses. Weights are in PyNN's native units (nA for current-, uS for conductance-based
+synapses). For conductance-based synapses the mean current is taken at an operating
+voltage V_op (default: halfway between v_rest and v_thresh): I = G * (E_rev - V_op).
+
+Rates are given by the user (`rates=`) or measured in short calibration runs of the network
+that this module performs itself (then the simulation is back at t = 0, with the user's
+recording requests and data untouched).
+
+The rescaled weights are written into the projection's weight array, so the generated code
+is the same as for unscaled weights (no per-step cost); the DC compensation is one DCSource
+per post-synaptic cell set. What was applied is logged at INFO level, kept as
+`projection.scaling` (a ScalingRecord), and listed by `scaling_report()`.
+
+References
+----------
+van Albada SJ, Helias M, Diesmann M (2015) Scalability of asynchronous networks is limited by
+    one-to-one mapping between effective connectivity and correlations. PLoS Comput Biol
+    11(9): e1004490. doi:10.1371/journal.pcbi.1004490
+Potjans TC, Diesmann M (2014) The cell-type specific cortical microcircuit: relating structure
+    and activity in a full-scale spiking network model. Cereb Cortex 24(3): 785-806.
+"""
+
+import hashlib
+import json
+import logging
+import math
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+from pyNN import connectors, errors
+
+from . import simulator
+
+logger = logging.getLogger("PyNN")
+
+POLICIES = ("mean", "balanced", "activity")
+
+CALIBRATION_DEFAULTS = {
+    "duration": 300.0,     # ms simulated per calibration run
+    "transient": 100.0,    # ms at the start of each run left out of the rate estimate
+    "iterations": None,    # runs; None: 1 if every rate to measure is a spike source's, else 10
+    "damping": "average",  # "average": the estimate after run n is the average of the
+                           # measurements weighted by run number (step 2 / (n + 1));
+                           # a number d: new estimate = old + d * (measured - old)
+}
+
+
+# --- in-degrees -------------------------------------------------------------------------
+
+class InDegree(NamedTuple):
+    """In-degree of a projection: `mean` from the connector's density where it has a
+    closed form (else from the built connections), `per_neuron` counted in the built
+    connections (one entry per post-synaptic cell of the projection)."""
+    mean: float
+    per_neuron: np.ndarray
+
+
+def expected_in_degree(connector, n_pre, n_post, n_shared=0):
+    """
+    Mean in-degree implied by a connector's density, or None without a closed form.
+
+        FixedProbabilityConnector(p)     p * N_pre   (p * (N_pre - n_shared / N_post) without
+                                                      self-connections; p * (N - 1) / 2 with
+                                                      'NoMutual')
+        AllToAllConnector                N_pre       (same corrections with p = 1)
+        FixedNumberPreConnector(n)       n
+        FixedNumberPostConnector(n)      n * N_pre / N_post
+        FixedTotalNumberConnector(n)     n / N_post
+        OneToOneConnector                1
+
+    `n_shared` is the number of cells that are both pre- and post-synaptic (self-connections
+    excluded with allow_self_connections=False remove that many pairs). Also usable without
+    building anything, e.g. to get K0 of a reference configuration.
+    """
+    if n_post <= 0:
+        return 0.0
+    kind = type(connector)
+    if kind in (connectors.FixedProbabilityConnector, connectors.AllToAllConnector):
+        p = connector.p_connect if kind is connectors.FixedProbabilityConnector else 1.0
+        rule = connector.allow_self_connections
+        if rule == "NoMutual":
+            return p * (n_pre - 1) / 2.0
+        if rule is False:
+            return p * (n_pre - n_shared / n_post)
+        return p * n_pre
+    if kind is connectors.OneToOneConnector:
+        return 1.0
+    if kind in (connectors.FixedNumberPreConnector, connectors.FixedNumberPostConnector,
+                connectors.FixedTotalNumberConnector):
+        n = connector.n
+        if not isinstance(n, numbers.Integral):
+            return None               # n drawn from a distribution: count what was built
+        if kind is connectors.FixedNumberPreConnector:
+            return float(n)
+        if kind is connectors.FixedNumberPostConnector:
+            return n * n_pre / n_post
+        return n / n_post
+    return None
+
+
+def in_degree(projection):
+    """(mean, per_neuron) in-degree of a pyNN.gpu Projection; see InDegree."""
+    n_pre, n_post = projection.pre.size, projection.post.size
+    per_neuron = np.bincount(projection._post_index, minlength=n_post)
+    shared = len(np.intersect1d(projection._pre_ids, projection._post_ids, assume_unique=True))
+    mean = expected_in_degree(projection._connector, n_pre, n_post, shared)
+    if mean is None:
+        mean = len(projection) / n_post if n_post else 0.0
+    return InDegree(float(mean), per_neuron)
+
+
+def reference_in_degrees(projections):
+    """{label: mean in-degree} of built projections: a reference configuration for K0
+    (e.g. saved with json and passed as K0=<file> when the network is rebuilt at another
+    scale)."""
+    return {p.label: in_degree(p).mean for p in _as_list(projections)}
+
+
+# --- what is asked for, and what was applied ---------------------------------------------
+
+@dataclass
+class ScalingPolicy:
+    """
+    A weight-scaling request.
+
+    policy           "mean", "balanced" or "activity"
+    K0               reference in-degree (mean and balanced): a number; a mapping from
+                     projection label (or Projection) to number; a callable(projection);
+                     or the name of a JSON file holding such a mapping
+    rates            presynaptic rates in Hz (balanced and activity): a number; a mapping
+                     whose keys are projections, projection labels, presynaptic populations
+                     or their labels; or a callable(projection). Missing rates are measured
+                     in calibration runs.
+    target_fraction  activity: the mean input brings v to v_rest + f * (v_thresh - v_rest)
+                     (excitatory; inhibitory projections pull it down by the same amount)
+    v_operating      conductance-based synapses: voltage (mV) at which a conductance is
+                     turned into a current for the DC (balanced) and the target (activity
+                     uses its own target voltage); default (v_rest + v_thresh) / 2
+    calibration      dict overriding CALIBRATION_DEFAULTS
+    """
+    policy: str
+    K0: object = None
+    rates: object = None
+    target_fraction: float = 0.8
+    v_operating: object = None
+    calibration: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.policy not in POLICIES:
+            raise errors.InvalidParameterValueError(
+                f"weight scaling policy must be one of {', '.join(POLICIES)} "
+                f"(got {self.policy!r})")
+        if self.policy in ("mean", "balanced") and self.K0 is None:
+            raise errors.InvalidParameterValueError(
+                f"weight scaling policy {self.policy!r} needs a reference in-degree K0 "
+                "(a number, a mapping label -> K0, a callable or a JSON file name)")
+        if isinstance(self.K0, str):
+            with open(self.K0) as f:
+                self.K0 = {str(k): float(v) for k, v in json.load(f).items()}
+        if isinstance(self.K0, numbers.Real) and not self.K0 > 0:
+            raise errors.InvalidParameterValueError(f"K0 must be > 0 (got {self.K0})")
+        if isinstance(self.rates, numbers.Real) and not self.rates >= 0:
+            raise errors.InvalidParameterValueError(f"rates must be >= 0 Hz (got {self.rates})")
+        if not (isinstance(self.target_fraction, numbers.Real) and self.target_fraction > 0):
+            raise errors.InvalidParameterValueError(
+                f"target_fraction must be > 0 (got {self.target_fraction!r})")
+        unknown = set(self.calibration) - set(CALIBRATION_DEFAULTS)
+        if unknown:
+            raise errors.InvalidParameterValueError(
+                f"unknown calibration setting(s) {sorted(unknown)}; "
+                f"known: {sorted(CALIBRATION_DEFAULTS)}")
+        settings = self.calibration_settings()
+        if not (settings["duration"] > settings["transient"] >= 0):
+            raise errors.InvalidParameterValueError(
+                "calibration needs duration > transient >= 0 ms")
+        damping = settings["damping"]
+        if not ((settings["iterations"] is None or int(settings["iterations"]) >= 1)
+                and (damping == "average" or (isinstance(damping, numbers.Real)
+                                              and 0 < damping <= 1))):
+            raise errors.InvalidParameterValueError(
+                "calibration needs iterations >= 1 and 0 < damping <= 1")
+
+    def calibration_settings(self):
+        return dict(CALIBRATION_DEFAULTS, **self.calibration)
+
+
+@dataclass
+class ScalingRecord:
+    """What was applied to one projection (projection.scaling)."""
+    policy: str                   # "mean", "balanced", "activity" or "none"
+    K: float                      # mean in-degree of the projection
+    K0: object = None             # reference in-degree (None for "activity" and "none")
+    factor: float = 1.0           # effective / original weights (activity: ratio of means)
+    dc: float = 0.0               # nA added to every post-synaptic cell for this projection
+    rate: object = None           # presynaptic rate used (Hz)
+    rate_source: object = None    # "given", "calibration" or None
+    w0_mean: float = 0.0          # mean of the original weights (nA or uS)
+    w_mean: float = 0.0           # mean of the effective weights
+    synapse: str = ""             # e.g. "current/exp", "conductance/alpha"
+    v_operating: object = None    # mV, conductance-based DC only
+    target_fraction: object = None
+    dc_source: object = field(default=None, repr=False)  # the shared DCSource, if any
+    note: str = ""
+
+    def summary(self, label=""):
+        parts = [f"policy={self.policy}", f"K={self.K:.4g}"]
+        if self.K0 is not None:
+            parts.append(f"K0={self.K0:.4g}")
+        parts.append(f"factor={self.factor:.6g}")
+        if self.policy in ("balanced", "activity"):
+            parts.append(f"rate={_fmt(self.rate)} Hz ({self.rate_source})")
+        if self.policy == "balanced":
+            parts.append(f"DC={self.dc:.6g} nA")
+        if self.v_operating is not None:
+            parts.append(f"V_op={self.v_operating:.4g} mV")
+        if self.note:
+            parts.append(self.note)
+        return (f"{label}: " if label else "") + ", ".join(parts)
+
+
+def _fmt(value):
+    return "-" if value is None else f"{value:.4g}"
+
+
+def make_policy(value):
+    """setup(weight_scaling=...) -> ScalingPolicy or None (off)."""
+    if value is None or value is False:
+        return None
+    if isinstance(value, ScalingPolicy):
+        return value
+    if isinstance(value, str):
+        return ScalingPolicy(value)
+    if isinstance(value, Mapping):
+        settings = dict(value)
+        if "policy" not in settings:
+            raise errors.InvalidParameterValueError(
+                "weight_scaling needs a 'policy' entry (" + ", ".join(POLICIES) + ")")
+        try:
+            return ScalingPolicy(**settings)
+        except TypeError as exc:
+            raise errors.InvalidParameterValueError(f"weight_scaling: {exc}") from None
+    raise errors.InvalidParameterValueError(
+        "weight_scaling must be None, a policy name, a dict or a ScalingPolicy "
+        f"(got {value!r})")
+
+
+# --- public entry points -----------------------------------------------------------------
+
+def scale_weights(projections, policy="balanced", K0=None, rates=None, target_fraction=0.8,
+                  v_operating=None, calibration=None):
+    """
+    Rescale the weights of one or more projections from their in-degrees; see the module
+    documentation for the formulas and ScalingPolicy for the arguments. `policy` may also be
+    a ScalingPolicy, or None to undo an earlier scaling (the original weights come back, the
+    DC goes, and a setup-level policy leaves the projection alone from then on).
+
+    Scaling always starts from the weights the script gave: applying it again replaces the
+    earlier scaling instead of compounding it (unless the weights were set since, in which
+    case the new weights are the starting point).
+
+    Calibration runs (for rates not given) need the simulation at t = 0: call this after
+    building the network and before run(), or right after reset().
+    Returns the ScalingRecords, one per projection.
+    """
+    projections = _as_list(projections)
+    if policy is None or policy == "none":
+        records = [_unscale(p) for p in projections]
+        _update_dc_sources()
+        return records
+    if isinstance(policy, ScalingPolicy):
+        spec = policy
+    else:
+        spec = ScalingPolicy(policy, K0=K0, rates=rates, target_fraction=target_fraction,
+                             v_operating=v_operating, calibration=dict(calibration or {}))
+    return _apply(projections, spec, strict=True)
+
+
+def apply_weight_scaling():
+    """
+    Apply the setup-level policy (setup(weight_scaling=...)) to every projection that has no
+    scaling yet. run() calls this before simulating; call it yourself to inspect the
+    effective weights before the first run. Returns the new ScalingRecords.
+    """
+    state = simulator.state
+    spec = getattr(state, "weight_scaling", None)
+    if spec is None:
+        return []
+    pending = [p for p in state.projections if getattr(p, "scaling", None) is None]
+    if not pending:
+        return []
+    return _apply(pending, spec, strict=False)
+
+
+def scaling_report(projections=None):
+    """One line per scaled projection (all of the current network by default)."""
+    if projections is None:
+        projections = simulator.state.projections
+    lines = []
+    for p in _as_list(projections):
+        record = getattr(p, "scaling", None)
+        if record is not None:
+            lines.append(record.summary(p.label))
+    return "\n".join(lines)
+
+
+# --- the formulas --------------------------------------------------------------------------
+
+@dataclass
+class _Synapse:
+    """What the formulas need about the post-synaptic side, per post-synaptic cell."""
+    conductance: bool
+    shape: str               # "exp" or "alpha"
+    charge: np.ndarray       # ms: integral of a unit-weight PSC/PSG (tau_syn or e * tau_syn)
+    tau_m: np.ndarray
+    cm: np.ndarray
+    v_rest: np.ndarray
+    v_thresh: np.ndarray
+    e_rev: object            # array or None (current-based)
+
+    @property
+    def label(self):
+        return ("conductance/" if self.conductance else "current/") + self.shape
+
+
+def mean_factor(K0, K):
+    """"mean": w = w0 * K0 / K."""
+    return K0 / K
+
+
+def balanced_factor(K0, K):
+    """"balanced": w = w0 * sqrt(K0 / K)."""
+    return math.sqrt(K0 / K)
+
+
+def balanced_dc(K0, K, w0_mean, rate_hz, charge, drive=1.0):
+    """
+    DC (nA) restoring the mean input of the reference after "balanced" scaling:
+        (K0 * w0 - K * w) * nu * Q * drive,   w = w0 sqrt(K0/K)
+      = (K0 - sqrt(K0 K)) * w0 * nu * Q * drive
+    w0 in nA (current-based, drive = 1) or uS (conductance-based, drive = E_rev - V_op in mV),
+    nu = rate_hz / 1000 per ms, Q in ms.
+    """
+    return (K0 - math.sqrt(K0 * K)) * w0_mean * (rate_hz / 1000.0) * charge * drive
+
+
+def activity_weight(K, rate_hz, charge, tau_m, cm, v_rest, v_thresh, fraction,
+                    inhibitory=False, e_rev=None):
+    """
+    Weight (nA or uS) whose mean input brings v to v_rest +/- fraction * (v_thresh - v_rest).
+
+    Current-based: mean current I = K w nu Q; steady state v - v_rest = I * tau_m / cm, so
+        w = +/- fraction (v_thresh - v_rest) cm / (tau_m K nu Q)
+    Conductance-based: mean conductance G = K w nu Q; steady state
+        v = (g_L v_rest + G E_rev) / (g_L + G), g_L = cm / tau_m, so for the target V_t
+        G = g_L (V_t - v_rest) / (E_rev - V_t),   w = G / (K nu Q)
+    Arguments may be arrays (one value per post-synaptic cell).
+    """
+    nu = rate_hz / 1000.0
+    distance = fraction * (np.asarray(v_thresh, float) - np.asarray(v_rest, float))
+    if e_rev is None:
+        w = distance * np.asarray(cm, float) / (np.asarray(tau_m, float) * K * nu * charge)
+        return -w if inhibitory else w
+    g_leak = np.asarray(cm, float) / np.asarray(tau_m, float)
+    target = np.asarray(v_rest, float) + (-distance if inhibitory else distance)
+    gap = np.asarray(e_rev, float) - target
+    if np.any(gap * (-1 if inhibitory else 1) <= 0):
+        raise errors.InvalidParameterValueError(
+            "activity scaling: the target voltage is beyond the reversal potential "
+            f"({'e_rev_I' if inhibitory else 'e_rev_E'}); lower target_fraction")
+    G = g_leak * (target - np.asarray(v_rest, float)) / gap
+    return G / (K * nu * charge)
+
+
+# --- applying -------------------------------------------------------------------------------
+
+@dataclass(eq=False)
+class _Job:
+    projection: object
+    K: float
+    K0: object
+    w0: np.ndarray
+    synapse: object
+    rate: object
+    rate_source: object
+    note: str = ""
+
+
+def _apply(projections, spec, strict):
+    state = simulator.state
+    jobs = []
+    for p in projections:
+        job = _make_job(p, spec, strict)
+        if job is not None:
+            jobs.append(job)
+    if not jobs:
+        return []
+    previous = {id(j.projection): (getattr(j.projection, "scaling", None),
+                                   j.projection._weights.copy()) for j in jobs}
+    try:
+        missing = [j for j in jobs if _needs_rate(j, spec) and j.rate is None]
+        if missing:
+            if state.step != 0:
+                raise errors.InvalidParameterValueError(
+                    "weight scaling needs presynaptic rates for "
+                    + ", ".join(str(j.projection.label) for j in missing)
+                    + ": give them (rates=...) or let the calibration run measure them, which "
+                    "needs the simulation at t = 0 (scale before run(), or after reset())")
+            _calibrate(jobs, spec)
+        records = [_finish(j, spec) for j in jobs]
+    except BaseException:
+        for j in jobs:
+            record, weights = previous[id(j.projection)]
+            j.projection._store_checked({"weight": weights}, np.arange(len(j.projection)))
+            j.projection.scaling = record
+        _update_dc_sources()
+        raise
+    _update_dc_sources()
+    for j, record in zip(jobs, records):
+        logger.info("pyNN.gpu weight scaling: %s", record.summary(j.projection.label))
+    return records
+
+
+def _make_job(projection, spec, strict):
+    K = in_degree(projection).mean
+    K0 = None
+    if spec.policy in ("mean", "balanced"):
+        K0 = _lookup(spec.K0, projection, by_pre=False)
+        if K0 is None:
+            if strict:
+                raise errors.InvalidParameterValueError(
+                    f"no reference in-degree K0 for projection {projection.label!r}")
+            logger.info("pyNN.gpu weight scaling: no K0 for %s, weights left as given",
+                        projection.label)
+            projection.scaling = ScalingRecord("none", K, note="no K0 given")
+            return None
+        K0 = float(K0)
+        if not K0 > 0:
+            raise errors.InvalidParameterValueError(
+                f"K0 must be > 0 (got {K0} for {projection.label!r})")
+    rate = _lookup(spec.rates, projection, by_pre=True)
+    if rate is not None:
+        rate = float(rate)
+        if not rate >= 0:
+            raise errors.InvalidParameterValueError(
+                f"rate must be >= 0 Hz (got {rate} for {projection.label!r})")
+    synapse = _synapse_info(projection) if spec.policy != "mean" else None
+    return _Job(projection, K, K0, _original_weights(projection), synapse, rate,
+                "given" if rate is not None else None)
+
+
+def _needs_rate(job, spec):
+    if len(job.projection) == 0 or job.K == 0:
+        return False
+    if spec.policy == "activity":
+        return True
+    return spec.policy == "balanced" and job.K0 != job.K
+
+
+def _original_weights(projection):
+    """The weights to scale from: the script's, unless they were set since the last
+    scaling (then the current ones)."""
+    w0 = getattr(projection, "_scaling_w0", None)
+    applied = getattr(projection, "_scaling_applied", None)
+    if (w0 is not None and applied is not None and applied.shape == projection._weights.shape
+            and np.array_equal(applied, projection._weights)):
+        return w0
+    return projection._weights.copy()
+
+
+def _compute(job, spec, rate, mode=None):
+    """(effective weights, DC nA, factor, V_op) for a job at a presynaptic rate (Hz)."""
+    policy = mode or spec.policy
+    w0 = job.w0
+    w0_mean = float(w0.mean()) if w0.size else 0.0
+    if len(job.projection) == 0 or job.K == 0:
+        return w0.copy(), 0.0, 1.0, None
+    if policy == "original":
+        return w0.copy(), 0.0, 1.0, None
+    if policy == "mean":
+        factor = mean_factor(job.K0, job.K)
+        return w0 * factor, 0.0, factor, None
+    syn = job.synapse
+    if policy == "balanced":
+        factor = balanced_factor(job.K0, job.K)
+        v_op = None
+        if syn.conductance:
+            v_op = _operating_voltage(syn, spec)
+            drive = float(np.mean(syn.charge * (syn.e_rev - v_op)))
+            charge = 1.0
+            v_op = float(np.mean(v_op))
+        else:
+            drive, charge = 1.0, float(np.mean(syn.charge))
+        dc = balanced_dc(job.K0, job.K, w0_mean, rate or 0.0, charge, drive)
+        return w0 * factor, dc, factor, v_op
+    # activity
+    if not rate or rate <= 0:
+        raise errors.InvalidParameterValueError(
+            f"activity scaling of {job.projection.label!r}: the presynaptic rate is 0 Hz, "
+            "so no weight can reach the target")
+    inhibitory = job.projection.receptor_type == "inhibitory"
+    target = activity_weight(job.K, rate, syn.charge, syn.tau_m, syn.cm, syn.v_rest,
+                             syn.v_thresh, spec.target_fraction, inhibitory,
+                             syn.e_rev if syn.conductance else None)
+    target_per_synapse = np.broadcast_to(target, syn.charge.shape)[job.projection._post_index]
+    if w0_mean != 0:
+        w = w0 / w0_mean * target_per_synapse      # keeps the relative spread of the weights
+    else:
+        w = np.array(target_per_synapse, dtype=float)
+    factor = float(w.mean() / w0_mean) if w0_mean != 0 else float("nan")
+    return w, 0.0, factor, None
+
+
+def _operating_voltage(syn, spec):
+    if spec.v_operating is None:
+        return 0.5 * (syn.v_rest + syn.v_thresh)
+    return np.full(syn.v_rest.shape, float(spec.v_operating))
+
+
+def _set(job, spec, rate, rate_source, mode=None):
+    """Write one job's weights and its (temporary or final) record."""
+    w, dc, factor, v_op = _compute(job, spec, rate, mode)
+    p = job.projection
+    p._store_checked({"weight": w}, np.arange(len(p)))
+    policy = spec.policy
+    record = ScalingRecord(
+        policy=policy, K=job.K, K0=job.K0, factor=float(factor), dc=float(dc),
+        rate=rate if policy != "mean" else None,
+        rate_source=rate_source if policy != "mean" else None,
+        w0_mean=float(job.w0.mean()) if job.w0.size else 0.0,
+        w_mean=float(w.mean()) if w.size else 0.0,
+        synapse=job.synapse.label if job.synapse is not None else "",
+        v_operating=v_op,
+        target_fraction=spec.target_fraction if policy == "activity" else None)
+    if mode not in (None, spec.policy):
+        record.note = f"calibration stage ({mode} weights)"
+    else:
+        record.note = job.note
+    p.scaling = record
+    p._scaling_w0 = job.w0
+    p._scaling_applied = p._weights.copy()
+    return record
+
+
+def _finish(job, spec):
+    return _set(job, spec, job.rate, job.rate_source)
+
+
+def _unscale(projection):
+    w0 = _original_weights(projection)
+    projection._store_checked({"weight": w0}, np.arange(len(projection)))
+    projection._scaling_w0 = None
+    projection._scaling_applied = None
+    mean = float(w0.mean()) if w0.size else 0.0
+    record = ScalingRecord("none", in_degree(projection).mean, w0_mean=mean, w_mean=mean,
+                           note="scaling switched off for this projection")
+    projection.scaling = record
+    logger.info("pyNN.gpu weight scaling: %s", record.summary(projection.label))
+    return record
+
+
+# --- calibration ----------------------------------------------------------------------------
+
+def _calibrate(jobs, spec):
+    """
+    Measure the presynaptic rates that were not given, in short runs of the whole network
+    from t = 0, and leave the network at t = 0 with the user's recording state as before.
+
+    Rates of spike sources do not depend on the weights: one run measures them. Otherwise
+    the rates wanted are those of the scaled network itself (a fixed point: the DC depends
+    on the rates, the rates on the DC). "balanced": the first run uses "mean"-scaled weights
+    (the reference's mean input, no DC); each later run uses the balanced weights with the
+    DC of the current estimate. "activity": the first run uses the script's weights, later
+    ones the derived weights. Strongly recurrent networks respond very steeply to the DC
+    (a too-inhibitory DC silences them), so plain iteration oscillates; the default
+    "average" damping makes the estimate the run-number-weighted average of the
+    measurements (a Robbins-Monro type scheme), which settles. The last relative change is
+    logged and noted in the ScalingRecords.
+    """
+    state = simulator.state
+    settings = spec.calibration_settings()
+    duration, transient = float(settings["duration"]), float(settings["transient"])
+    unknown = [j for j in jobs if _needs_rate(j, spec) and j.rate is None]
+    populations = _parent_populations([j.projection._pre_ids for j in unknown])
+    iterations = settings["iterations"]
+    if iterations is None:
+        sources_only = all(pop.celltype.model.receptors == () for pop in populations)
+        iterations = 1 if sources_only else 10
+    iterations, damping = int(iterations), settings["damping"]
+    saved = [_save_recorder(pop.recorder) for pop in populations]
+    segment = state.segment_counter
+    first_mode = "mean" if spec.policy == "balanced" else "original"
+    estimates, change = {}, float("nan")
+    try:
+        for pop in populations:
+            pop.recorder.record(["spikes"], pop.all_cells)
+        for iteration in range(iterations):
+            for j in jobs:
+                if iteration == 0 and j in unknown:
+                    _set(j, spec, None, None, mode=first_mode)
+                elif j in unknown:
+                    _set(j, spec, estimates[id(j)], "calibration")
+                else:
+                    _set(j, spec, j.rate, j.rate_source)
+            _update_dc_sources()
+            state.run(duration)
+            counts = _spike_counts(populations, transient)
+            state.reset()
+            state.segment_counter = segment
+            window = (duration - transient) / 1000.0
+            step = 2.0 / (iteration + 2) if damping == "average" else float(damping)
+            changes = []
+            for j in unknown:
+                measured = _mean_rate(counts, j.projection._pre_ids, window)
+                old = estimates.get(id(j))
+                if old is None:
+                    estimates[id(j)] = measured
+                else:
+                    estimates[id(j)] = old + step * (measured - old)
+                    changes.append(abs(measured - old) / max(old, 0.5))
+            change = max(changes) if changes else float("nan")
+            rates = {pop.label: per_cell.sum() / (size * window)
+                     for pop, (size, per_cell) in zip(populations, counts.values())}
+            logger.info("pyNN.gpu weight scaling: calibration run %d/%d (%g ms), measured %s%s",
+                        iteration + 1, iterations, duration,
+                        ", ".join(f"{label} {rate:.3g} Hz" for label, rate in rates.items()),
+                        "" if np.isnan(change) else
+                        f"; largest change against the estimate {100 * change:.0f} %")
+    finally:
+        for pop, snapshot in zip(populations, saved):
+            _restore_recorder(pop.recorder, snapshot)
+        state.segment_counter = segment
+        state.structure_changed()
+    for j in unknown:
+        j.rate = estimates[id(j)]
+        j.rate_source = "calibration"
+        j.note = f"calibrated in {iterations} run(s) of {duration:g} ms" + (
+            "" if np.isnan(change) else f", last change {100 * change:.0f} %")
+
+
+def _save_recorder(recorder):
+    return {
+        "recorded": {variable: set(ids) for variable, ids in recorder.recorded.items()},
+        "sampling_interval": recorder.sampling_interval,
+        "spike_chunks": list(recorder._spike_chunks),
+        "sample_chunks": {k: list(v) for k, v in recorder._sample_chunks.items()},
+        "needs_initial_sample": recorder._needs_initial_sample,
+        "clear_flag": recorder.clear_flag,
+    }
+
+
+def _restore_recorder(recorder, snapshot):
+    recorder.recorded.clear()
+    for variable, ids in snapshot["recorded"].items():
+        recorder.recorded[variable] = ids
+    recorder.sampling_interval = snapshot["sampling_interval"]
+    recorder._spike_chunks = snapshot["spike_chunks"]
+    recorder._sample_chunks = snapshot["sample_chunks"]
+    recorder._needs_initial_sample = snapshot["needs_initial_sample"]
+    recorder.clear_flag = snapshot["clear_flag"]
+
+
+def _parent_populations(id_arrays):
+    ids = np.unique(np.concatenate(id_arrays)) if id_arrays else np.zeros(0, np.int64)
+    found = []
+    for population in simulator.state.populations:
+        first = int(population.first_id)
+        if np.any((ids >= first) & (ids < first + population.size)):
+            found.append(population)
+    return found
+
+
+def _spike_counts(populations, transient):
+    counts = {}
+    for population in populations:
+        indices, times = population.recorder._all_spikes()
+        keep = times > transient
+        counts[int(population.first_id)] = (population.size, np.bincount(
+            indices[keep], minlength=population.size))
+    return counts
+
+
+def _mean_rate(counts, ids, window_s):
+    total = 0
+    for first, (size, per_cell) in counts.items():
+        inside = (ids >= first) & (ids < first + size)
+        total += int(per_cell[ids[inside] - first].sum())
+    return total / (len(ids) * window_s) if len(ids) else 0.0
+
+
+# --- DC compensation ------------------------------------------------------------------------
+
+def _cells_key(cells):
+    ids = np.ascontiguousarray(np.asarray(cells.all_cells, dtype=np.int64))
+    return hashlib.sha1(ids.tobytes()).hexdigest()
+
+
+def _update_dc_sources():
+    """One DCSource per post-synaptic cell set, carrying the sum of the DCs of the
+    "balanced" projections onto it; removed when no such projection is left."""
+    from .standardmodels.electrodes import DCSource
+    state = simulator.state
+    registry = state.__dict__.setdefault("_scaling_dc_sources", {})
+    live = {id(source) for source, _, _ in state.current_sources}
+    for key in [k for k, s in registry.items() if id(s) not in live]:
+        del registry[key]              # setup() discarded it
+    totals, cells = {}, {}
+    for p in state.projections:
+        record = getattr(p, "scaling", None)
+        if record is not None and record.policy == "balanced":
+            key = _cells_key(p.post)
+            totals[key] = totals.get(key, 0.0) + record.dc
+            cells[key] = p.post
+    for key, total in totals.items():
+        source = registry.get(key)
+        if source is None:
+            source = DCSource(amplitude=total, start=0.0)
+            source.inject_into(cells[key])
+            registry[key] = source
+        elif float(source._native["amplitude"]) != total:
+            source.set_parameters(amplitude=total)
+    for key in [k for k in registry if k not in totals]:
+        source = registry.pop(key)
+        state.current_sources = [entry for entry in state.current_sources
+                                 if entry[0] is not source]
+        state.structure_changed()
+    for p in state.projections:
+        record = getattr(p, "scaling", None)
+        if record is not None:
+            record.dc_source = registry.get(_cells_key(p.post)) \
+                if record.policy == "balanced" else None
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def _as_list(projections):
+    if isinstance(projections, (list, tuple, set)):
+        return list(projections)
+    return [projections]
+
+
+def _lookup(table, projection, by_pre):
+    """A value for a projection from a number, a callable or a mapping."""
+    if table is None:
+        return None
+    if isinstance(table, numbers.Real):
+        return float(table)
+    if callable(table) and not isinstance(table, Mapping):
+        return table(projection)
+    if not isinstance(table, Mapping):
+        raise errors.InvalidParameterValueError(
+            f"expected a number, a mapping or a callable (got {table!r})")
+    keys = [projection, projection.label]
+    if by_pre:
+        pre = projection.pre
+        keys += [pre, getattr(pre, "label", None)]
+        parent = getattr(pre, "grandparent", None)
+        if parent is not None:
+            keys += [parent, parent.label]
+    for key in keys:
+        if key is None:
+            continue
+        for candidate, value in table.items():
+            if candidate is key or (isinstance(key, str) and isinstance(candidate, str)
+                                    and candidate == key):
+                return value
+    return None
+
+
+_CELL_PARAMETERS = ("tau_m", "cm", "v_rest", "v_thresh")
+
+
+def _synapse_info(projection):
+    receptor = projection.receptor_type
+    if receptor not in ("excitatory", "inhibitory"):
+        raise errors.InvalidParameterValueError(
+            f"weight scaling knows excitatory and inhibitory receptors (got {receptor!r})")
+    suffix = "E" if receptor == "excitatory" else "I"
+    ids = projection._post_ids
+    kinds = set()
+    values = {}
+    names = _CELL_PARAMETERS + (f"tau_syn_{suffix}",)
+    for population in simulator.state.populations:
+        first = int(population.first_id)
+        inside = (ids >= first) & (ids < first + population.size)
+        if not inside.any():
+            continue
+        celltype = population.celltype
+        conductance = bool(getattr(celltype, "conductance_based", False))
+        shape = "alpha" if "alpha" in type(celltype).__name__.lower() else "exp"
+        kinds.add((conductance, shape))
+        wanted = names + ((f"e_rev_{suffix}",) if conductance else ())
+        known = celltype.get_parameter_names()
+        lacking = [n for n in wanted if n not in known]
+        if lacking:
+            raise errors.InvalidParameterValueError(
+                f"weight scaling needs the parameters {', '.join(lacking)} of "
+                f"{type(celltype).__name__} ({population.label})")
+        for name in wanted:
+            column = values.setdefault(name, np.full(len(ids), np.nan))
+            data = np.broadcast_to(np.asarray(
+                population.get(name, gather=True, simplify=False), dtype=float),
+                (population.size,))
+            column[inside] = data[ids[inside] - first]
+    if len(kinds) != 1:
+        raise errors.InvalidParameterValueError(
+            f"weight scaling of {projection.label!r}: the post-synaptic cells mix synapse kinds")
+    conductance, shape = kinds.pop()
+    tau = values[f"tau_syn_{suffix}"]
+    return _Synapse(conductance=conductance, shape=shape,
+                    charge=tau * (math.e if shape == "alpha" else 1.0),
+                    tau_m=values["tau_m"], cm=values["cm"], v_rest=values["v_rest"],
+                    v_thresh=values["v_thresh"],
+                    e_rev=values.get(f"e_rev_{suffix}") if conductance else None)
+
+
+__all__ = ["InDegree", "ScalingPolicy", "ScalingRecord", "apply_weight_scaling",
+           "expected_in_degree", "in_degree", "make_policy", "reference_in_degrees",
+           "scale_weights", "scaling_report", "mean_factor", "balanced_factor", "balanced_dc",
+           "activity_weight"]

@@ -1,0 +1,247 @@
+"""
+Weight scaling in simulations, on every available target: the default leaves the weights
+alone; the DC of "balanced" scaling restores the mean input (and the weights keep its
+variance); the calibration run measures rates and leaves no trace; population rates of a
+recurrent network are kept when its in-degrees shrink.
+"""
+
+import numpy as np
+import pytest
+from pyNN.random import NumpyRNG, RandomDistribution
+
+import pynn_gpu
+from pynn_gpu import simulator
+
+# --- default: off ---------------------------------------------------------------------------
+
+
+def test_default_off_weights_exactly_as_given(sim):
+    pre = sim.Population(200, sim.SpikeSourcePoisson(rate=20.0))
+    post = sim.Population(30, sim.IF_curr_exp())
+    weight = RandomDistribution("uniform", low=0.1, high=0.3, rng=NumpyRNG(seed=7))
+    proj = sim.Projection(pre, post, sim.FixedProbabilityConnector(0.1, rng=NumpyRNG(seed=3)),
+                          sim.StaticSynapse(weight=weight, delay=1.0))
+    expected = np.asarray(NumpyRNG(seed=7).next(len(proj), "uniform",
+                                                {"low": 0.1, "high": 0.3}))
+    sim.run(50.0)
+    got = np.array(proj.get("weight", format="list", with_address=False))
+    assert np.array_equal(got, expected)                 # bit for bit
+    assert proj.scaling is None and sim.scaling_report() == ""
+    assert simulator.state.current_sources == []
+    assert proj.in_degree.mean == pytest.approx(20.0)   # the in-degree is known all the same
+
+
+# --- DC compensation: mean input restored, variance kept --------------------------------------
+
+K0, W0, RATE = 400, 0.02, 20.0           # reference: 400 inputs of 0.02 nA at 20 Hz
+CELL = dict(tau_m=20.0, cm=1.0, v_rest=-70.0, v_thresh=0.0, tau_syn_E=5.0, tau_refrac=0.1)
+
+
+def _membrane(sim, k, policy):
+    """Mean and temporal s.d. of v of 50 subthreshold cells with k Poisson inputs each."""
+    sim.setup(timestep=0.1, target=sim.simulator.state.target.name)
+    pre = sim.Population(2000, sim.SpikeSourcePoisson(rate=RATE), label="inputs")
+    post = sim.Population(50, sim.IF_curr_exp(**CELL), label="cells")
+    post.initialize(v=-70.0)
+    proj = sim.Projection(pre, post, sim.FixedNumberPreConnector(k, rng=NumpyRNG(seed=11)),
+                          sim.StaticSynapse(weight=W0, delay=1.0), receptor_type="excitatory")
+    if policy is not None:
+        sim.scale_weights(proj, policy, K0=K0, rates=RATE)
+    post.record("v", sampling_interval=1.0)
+    sim.run(2100.0)
+    v = np.asarray(post.get_data().segments[0].filter(name="v")[0])[100:]   # after 100 ms
+    return v.mean(), v.std(axis=0).mean()
+
+
+def test_balanced_dc_restores_mean_input(sim):
+    # mean depolarisation at K0: (tau_m / cm) K0 w0 nu tau_syn = 20 * 400*0.02*0.020*5 = 16 mV
+    mean_ref, sd_ref = _membrane(sim, K0, None)
+    assert mean_ref == pytest.approx(-70.0 + 16.0, abs=0.4)
+    mean_bal, sd_bal = _membrane(sim, K0 // 4, "balanced")
+    mean_avg, sd_avg = _membrane(sim, K0 // 4, "mean")
+    mean_raw, _ = _membrane(sim, K0 // 4, None)
+    # balanced: mean and fluctuations of the reference; the s.d. estimate from 50 cells over
+    # 2 s (about 100 correlation times each) is good to a few per cent
+    assert mean_bal == pytest.approx(mean_ref, abs=0.4)
+    assert sd_bal == pytest.approx(sd_ref, rel=0.1)
+    # mean: the mean input only; fluctuations grow by sqrt(K0 / K) = 2
+    assert mean_avg == pytest.approx(mean_ref, abs=0.4)
+    assert sd_avg / sd_ref == pytest.approx(2.0, rel=0.1)
+    # unscaled: a quarter of the depolarisation
+    assert mean_raw - -70.0 == pytest.approx(4.0, abs=0.4)
+
+
+def test_balanced_dc_conductance_based(sim):
+    """The conductance DC (at V_op) brings the mean back close to the reference."""
+    def mean_v(k, policy):
+        sim.setup(timestep=0.1, target=sim.simulator.state.target.name)
+        pre = sim.Population(2000, sim.SpikeSourcePoisson(rate=RATE))
+        post = sim.Population(20, sim.IF_cond_exp(tau_m=20.0, cm=1.0, v_rest=-70.0,
+                                                   v_thresh=-40.0, e_rev_E=0.0,
+                                                   tau_syn_E=5.0))
+        post.initialize(v=-70.0)
+        proj = sim.Projection(pre, post, sim.FixedNumberPreConnector(k, rng=NumpyRNG(seed=5)),
+                              sim.StaticSynapse(weight=0.0004, delay=1.0),
+                              receptor_type="excitatory")
+        if policy:
+            sim.scale_weights(proj, policy, K0=K0, rates=RATE, v_operating=-55.0)
+        post.record("v", sampling_interval=1.0)
+        sim.run(1100.0)
+        return np.asarray(post.get_data().segments[0].filter(name="v")[0])[100:].mean()
+
+    ref, bal, raw = mean_v(K0, None), mean_v(K0 // 4, "balanced"), mean_v(K0 // 4, None)
+    # G0 = 400 * 0.0004 uS * 0.02 /ms * 5 ms = 0.016 uS, g_L = 0.05 uS -> v = -53 mV
+    assert ref == pytest.approx(-70.0 * 0.05 / 0.066, abs=0.5)
+    assert abs(bal - ref) < 0.1 * abs(raw - ref)        # DC at V_op = -55: within 10 %
+    assert abs(bal - ref) < 1.0
+
+
+# --- calibration ----------------------------------------------------------------------------
+
+def _feedforward(sim, target, rates):
+    sim.setup(timestep=0.1, target=target)
+    pre = sim.Population(300, sim.SpikeSourcePoisson(rate=15.0), label="inputs")
+    post = sim.Population(40, sim.IF_curr_exp(tau_syn_E=2.0), label="cells")
+    proj = sim.Projection(pre, post, sim.FixedNumberPreConnector(25, rng=NumpyRNG(seed=2)),
+                          sim.StaticSynapse(weight=0.3, delay=1.0), receptor_type="excitatory")
+    post.record(["spikes", "v"])
+    (record,) = sim.scale_weights(proj, "balanced", K0=100, rates=rates)
+    sim.run(200.0)
+    block = post.get_data()
+    return record, block, pre
+
+
+def test_calibration_measures_rates_and_leaves_no_trace(sim):
+    target = sim.simulator.state.target.name
+    record, block, pre = _feedforward(sim, target, None)
+    # 300 sources at 15 Hz for 200 ms (300 ms runs, 100 ms transient): s.e. 2.4 %
+    assert record.rate_source == "calibration"
+    assert record.rate == pytest.approx(15.0, rel=0.1)
+    assert "calibrated in 1 run" in record.note         # spike sources: one run is enough
+    # the user's data: one segment, from t = 0, nothing recorded for the sources
+    assert len(block.segments) == 1
+    v = block.segments[0].filter(name="v")[0]
+    assert float(v.t_start) == 0.0 and v.shape[0] == 2001
+    assert all(not ids for ids in pre.recorder.recorded.values())
+    assert sim.get_current_time() == pytest.approx(200.0)
+    spikes_calibrated = [np.asarray(st) for st in block.segments[0].spiketrains]
+    v_calibrated = np.asarray(v)
+    # the same network with that rate given: identical results
+    _, block2, _ = _feedforward(sim, target, record.rate)
+    assert len(block2.segments) == 1
+    for a, b in zip(spikes_calibrated, block2.segments[0].spiketrains):
+        np.testing.assert_array_equal(a, np.asarray(b))
+    np.testing.assert_array_equal(v_calibrated, np.asarray(block2.segments[0].filter(name="v")[0]))
+    assert sum(len(s) for s in spikes_calibrated) > 0
+    pynn_gpu.end()
+
+
+def test_calibration_after_reset_keeps_earlier_segments(cpu_sim):
+    sim = cpu_sim
+    pre = sim.Population(100, sim.SpikeSourcePoisson(rate=10.0), label="inputs")
+    post = sim.Population(10, sim.IF_curr_exp(), label="cells")
+    proj = sim.Projection(pre, post, sim.FixedNumberPreConnector(5, rng=NumpyRNG(seed=2)),
+                          sim.StaticSynapse(weight=0.2), receptor_type="excitatory")
+    pre.record("spikes")
+    sim.run(100.0)
+    with pytest.raises(Exception, match="t = 0"):
+        sim.scale_weights(proj, "balanced", K0=20)             # calibration needs t = 0
+    assert proj.scaling is None
+    sim.reset()
+    (record,) = sim.scale_weights(proj, "balanced", K0=20)
+    assert record.rate == pytest.approx(10.0, rel=0.2)
+    sim.run(100.0)
+    block = pre.get_data()
+    assert len(block.segments) == 2                              # the user's two segments
+    assert all(float(st.t_stop) == 100.0 for st in block.segments[1].spiketrains)
+
+
+def test_setup_level_balanced_with_calibration_on_run(cpu_sim):
+    sim = cpu_sim
+    sim.setup(timestep=0.1, target="cpu",
+              weight_scaling=dict(policy="balanced", K0=100, calibration=dict(duration=200.0)))
+    pre = sim.Population(300, sim.SpikeSourcePoisson(rate=15.0), label="inputs")
+    post = sim.Population(40, sim.IF_curr_exp(tau_syn_E=2.0), label="cells")
+    proj = sim.Projection(pre, post, sim.FixedNumberPreConnector(25, rng=NumpyRNG(seed=2)),
+                          sim.StaticSynapse(weight=0.3, delay=1.0), receptor_type="excitatory")
+    post.record("spikes")
+    sim.run(100.0)
+    assert proj.scaling.policy == "balanced" and proj.scaling.rate_source == "calibration"
+    assert np.allclose(proj.get("weight", format="list", with_address=False), 0.6)
+    assert len(post.get_data().segments) == 1 and sim.get_current_time() == pytest.approx(100.0)
+
+
+# --- rates of a recurrent network ------------------------------------------------------------
+
+N_E, N_I = 800, 200
+KE0, KI0 = 200, 50                      # reference in-degrees (p = 0.25)
+J, G = 0.1, -8.0                         # nA; inhibitory weight = G * J
+EXT_K, EXT_RATE = 200, 20.0              # external inputs per neuron and their rate (Hz)
+
+
+def _ei_network(sim, target, p, scaled):
+    """Inhibition-dominated E/I network of IF_curr_exp cells with Poisson input."""
+    sim.setup(timestep=0.1, target=target, rng_seed=21)
+    cell = sim.IF_curr_exp(tau_m=20.0, cm=0.25, v_rest=-65.0, v_reset=-65.0, v_thresh=-50.0,
+                           tau_refrac=2.0, tau_syn_E=0.5, tau_syn_I=0.5)
+    exc = sim.Population(N_E, cell, label="E")
+    inh = sim.Population(N_I, cell, label="I")
+    ext = sim.Population(1000, sim.SpikeSourcePoisson(rate=EXT_RATE), label="X")
+    rng = NumpyRNG(seed=8)
+    for pop in (exc, inh):
+        pop.initialize(v=RandomDistribution("uniform", low=-65.0, high=-50.0, rng=rng))
+        pop.record("spikes")
+    projections = []
+    for post in (exc, inh):
+        for pre, w, receptor in ((exc, J, "excitatory"), (inh, G * J, "inhibitory")):
+            projections.append(sim.Projection(
+                pre, post, sim.FixedProbabilityConnector(p, rng=rng),
+                sim.StaticSynapse(weight=w, delay=1.5), receptor_type=receptor,
+                label=f"{pre.label}->{post.label}"))
+        sim.Projection(ext, post, sim.FixedNumberPreConnector(EXT_K, rng=rng),
+                       sim.StaticSynapse(weight=0.15, delay=1.5), receptor_type="excitatory")
+    if scaled:
+        sim.scale_weights(projections, "balanced",
+                          K0={"E->E": KE0, "I->E": KI0, "E->I": KE0, "I->I": KI0},
+                          rates=None if scaled == "calibrate" else scaled)
+    sim.run(1100.0)
+    rates = []
+    for pop in (exc, inh):
+        n = sum(int(np.count_nonzero(np.asarray(st) > 100.0))
+                for st in pop.get_data().segments[0].spiketrains)
+        rates.append(n / pop.size)                 # Hz over the last 1000 ms
+    return np.array(rates)
+
+
+def test_balanced_scaling_keeps_population_rates(sim):
+    target = sim.simulator.state.target.name
+    reference = _ei_network(sim, target, 0.25, None)
+    assert np.all(reference > 1.0)
+    reduced = _ei_network(sim, target, 0.0625, None)            # in-degrees / 4, weights as given
+    calibrated = _ei_network(sim, target, 0.0625, "calibrate")
+    given = _ei_network(sim, target, 0.0625, {"E": reference[0], "I": reference[1]})
+    # Tolerance 10 %: the population rate over N cells and 1 s has a sampling s.e. of about
+    # 1 / sqrt(rate * N * 1 s) (1 % for E, 2 % for I at 15 Hz), two networks with different
+    # connectivity differ by a few per cent more, and the DC makes up only the mean of the
+    # lost input (the scaled network's PSPs are twice as large; about 3 % observed).
+    np.testing.assert_allclose(given, reference, rtol=0.1)
+    np.testing.assert_allclose(calibrated, reference, rtol=0.1)
+    # without the compensation, activity departs far beyond that
+    assert np.all(np.abs(reduced - reference) > 0.5 * reference)
+
+
+# --- CUDA target (on a GPU, or its host emulation) agrees with the C target --------------------
+
+def test_cuda_matches_cpu_with_calibration_and_dc(cuda_backend):
+    results = {}
+    for target in ("cpu", "cuda"):
+        record, block, _ = _feedforward(pynn_gpu, target, None)
+        results[target] = (record, block)
+        pynn_gpu.end()
+    (rc, bc), (rg, bg) = results["cpu"], results["cuda"]
+    assert (rc.rate, rc.dc, rc.factor) == (rg.rate, rg.dc, rg.factor)
+    assert sum(len(st) for st in bc.segments[0].spiketrains) > 0
+    for a, b in zip(bc.segments[0].spiketrains, bg.segments[0].spiketrains):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    np.testing.assert_array_equal(np.asarray(bc.segments[0].filter(name="v")[0]),
+                                  np.asarray(bg.segments[0].filter(name="v")[0]))
