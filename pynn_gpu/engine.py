@@ -147,6 +147,7 @@ class Engine:
         one that records its current (the first target of that part)."""
         self.current_parts = []     # (CurrentSourceGroup, source, records?)
         recorder_found = set()
+        scalar = self._scalar_dtype()
         for source, population, indices in self.state.current_sources:
             index = self.state.populations.index(population)
             name = f"cs{len(graph.current_sources)}"    # current_source templates rely on it
@@ -155,14 +156,17 @@ class Engine:
                                        target=groups[index], n_targets=len(indices))
             graph.current_sources.append(group)
             arrays[f"{name}_targets"] = np.ascontiguousarray(indices, dtype=np.int32)
-            for pname, values in source.kernel_arrays(self.state.dt, graph.scalar).items():
+            for pname, values in source.kernel_arrays(self.state.dt, scalar).items():
                 arrays[f"{name}_{pname}"] = np.ascontiguousarray(values)
             records = len(indices) > 0 and id(source) not in recorder_found
             if records:
                 recorder_found.add(id(source))
             arrays[f"{name}_record"] = np.array([records and source._recording], np.int64)
-            arrays[f"{name}_rec"] = np.zeros(1, dtype=graph.scalar)
+            arrays[f"{name}_rec"] = np.zeros(1, dtype=scalar)
             self.current_parts.append((group, source, records))
+
+    def _scalar_dtype(self):
+        return np.float64 if self.state.precision == "double" else np.float32
 
     def _build_samples(self, graph, groups, arrays):
         self.samples = []
@@ -194,7 +198,7 @@ class Engine:
             self.arrays[f"{request.name}_count"][0] = 0
         for group, source, records in self.current_parts:
             rows = max(n_steps, 1) if records and source._recording else 1
-            self.arrays[f"{group.name}_rec"] = np.zeros(rows, dtype=self.graph.scalar)
+            self.arrays[f"{group.name}_rec"] = np.zeros(rows, dtype=self._scalar_dtype())
         self.program.bind(self.arrays)
 
     # --- running ------------------------------------------------------------------------
@@ -236,7 +240,7 @@ class Engine:
         for group, source, records in self.current_parts:
             if id(source) not in changed_sources:
                 continue
-            updates = dict(source.kernel_arrays(self.state.dt, self.graph.scalar))
+            updates = dict(source.kernel_arrays(self.state.dt, self._scalar_dtype()))
             updates["record"] = np.array([records and source._recording], np.int64)
             for pname, values in updates.items():
                 key = f"{group.name}_{pname}"

@@ -11,6 +11,7 @@
  * They are for random-number transforms and phases, not for hot per-neuron dynamics.
  * DEVICE_FN is defined by the including template; philox.h must come first.
  */
+#include <math.h>   /* floor, frexp, ldexp, sqrt (nvcc declares them anyway) */
 
 #define PG_LN2_HI 6.93147180369123816490e-01   /* ln 2, upper bits: k * PG_LN2_HI is exact */
 #define PG_LN2_LO 1.90821492927058770002e-10   /* ln 2 - PG_LN2_HI */

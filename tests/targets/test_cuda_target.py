@@ -116,13 +116,45 @@ def poisson_driven(sim):
     return {"noise": noise, "cells": cells}
 
 
+def electrode_driven(sim):
+    """Every electrode type, into views, an assembly and single cells; noise per target
+    (its numbers come from the portable Box-Muller, the same bits on both targets)."""
+    cells = sim.Population(40, sim.IF_curr_exp(tau_refrac=2.0), label="cells")
+    other = sim.Population(8, sim.IF_cond_exp(), label="other")
+    sim.DCSource(amplitude=0.6, start=5.0, stop=70.0).inject_into(cells[0:10])
+    sim.ACSource(amplitude=1.5, offset=0.5, frequency=37.0, phase=30.0,
+                 start=2.0).inject_into(cells[10:20])
+    sim.StepCurrentSource(times=[3.0, 20.0, 40.3, 60.0],
+                          amplitudes=[1.2, 0.2, 2.0, 0.0]).inject_into(cells[20:30] + other)
+    noise = sim.NoisyCurrentSource(mean=0.8, stdev=1.0, dt=0.3, start=1.0)
+    noise.inject_into(cells[25:40])
+    noise.inject_into([other[0], other[3]])
+    for population in (cells, other):
+        population.record(["spikes", "v"])
+    return {"cells": cells, "other": other}
+
+
+def electrode_changes(sim):
+    """Electrode parameters changed between runs (tables of another length included)."""
+    populations = electrode_driven(sim)
+    sim.run(30.0)
+    sources = {type(s).__name__: s for s, _, _ in simulator.state.current_sources}
+    sources["DCSource"].amplitude = 1.1
+    sources["ACSource"].set_parameters(frequency=80.0, phase=0.0)
+    sources["StepCurrentSource"].set_parameters(times=[35.0, 50.0], amplitudes=[0.7, 1.9])
+    sources["NoisyCurrentSource"].set_parameters(mean=0.2, stdev=2.0)
+    return populations
+
+
 # --- CPU and CUDA agree -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("build, t_stop, label", [
     (single_lif_with_dc, 100.0, "lif"),
     (array_driven, 50.0, "curr"),
     (poisson_driven, 200.0, "cells"),
-], ids=["lif_dc", "array_delays", "poisson"])
+    (electrode_driven, 80.0, "cells"),
+    (electrode_changes, 50.0, "cells"),
+], ids=["lif_dc", "array_delays", "poisson", "electrodes", "electrode_changes"])
 def test_double_precision_identical(cuda_backend, build, t_stop, label):
     cpu = simulate("cpu", build, t_stop)
     assert total_spikes(cpu, label) > 0, "the test network should spike"
