@@ -7,7 +7,7 @@ from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TI
 from pyNN.recording import get_io
 
 from . import scaling, simulator
-from .targets import choose_target
+from .targets import make_target, resolve_target_name
 
 logger = logging.getLogger("PyNN")
 
@@ -47,12 +47,15 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     if not isinstance(seed, (int,)) or seed < 0:
         raise errors.InvalidParameterValueError(f"rng_seed must be an integer >= 0 (got {seed!r})")
     weight_scaling = scaling.make_policy(extra_params.get("weight_scaling"))
-    target = choose_target(extra_params.get("target"))
+    target_name = resolve_target_name(extra_params.get("target"))
 
     common.setup(timestep, min_delay, **extra_params)
     state = simulator.state
-    state.target = None
+    if state.target is not None:      # setup() again without end(): release the old one first
+        state.target.close()
+        state.target = None
     state.clear()
+    target = make_target(target_name)
     state.dt = float(timestep)
     state.min_delay = min_delay
     state.max_delay = max_delay
