@@ -162,14 +162,6 @@ class _CurrentSource:
         return ParameterSpace({name: Sequence(value) if isinstance(value, np.ndarray) else value
                                for name, value in self._native.items()})
 
-    def get_parameters(self):
-        """A dict of plain values (floats, Sequences), so that `source.amplitude` is a
-        number."""
-        parameters = self.reverse_translate(self.get_native_parameters())
-        parameters.shape = (1,)
-        parameters.evaluate(simplify=True)
-        return dict(parameters.items())
-
     # --- recording ----------------------------------------------------------------------
 
     def record(self):

@@ -231,7 +231,8 @@ def test_parameters_change_between_runs_without_recompiling(sim):
     np.testing.assert_allclose(current[second, 2],
                                0.5 * np.sin(2 * np.pi * 50.0 * k * DT / 1000.0), atol=1e-9)
     np.testing.assert_allclose(current[second, 3], -0.4, atol=1e-9)
-    assert float(dc.amplitude) == 0.5 and step.times.value.tolist() == [60.0, 70.0, 80.0]
+    assert dc.amplitude.base_value == 0.5
+    assert step.times.base_value.value.tolist() == [60.0, 70.0, 80.0]
 
 
 def test_source_active_only_in_second_run(sim):
@@ -354,8 +355,8 @@ def test_invalid_change_keeps_the_old_values(cpu_sim):
     step = cpu_sim.StepCurrentSource(times=[1.0], amplitudes=[0.5])
     with pytest.raises(errors.InvalidParameterValueError, match="same length"):
         step.times = [1.0, 2.0]
-    assert float(source.stdev) == 0.0 and float(source.start) == 1.0
-    assert step.times.value.tolist() == [1.0]
+    assert source.stdev.base_value == 0.0 and source.start.base_value == 1.0
+    assert step.times.base_value.value.tolist() == [1.0]
     cpu_sim.run(10.0)
     current = currents_from_v(traces(cells)[1])[:, 0]
     np.testing.assert_allclose(current[10:50], 0.2, atol=1e-9)
@@ -365,7 +366,7 @@ def test_noise_dt_defaults_to_the_timestep():
     import pynn_gpu as sim
     sim.setup(timestep=0.25, target="cpu")
     try:
-        assert float(sim.NoisyCurrentSource().dt) == 0.25
+        assert sim.NoisyCurrentSource().dt.base_value == 0.25
     finally:
         sim.end()
 
