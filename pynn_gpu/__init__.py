@@ -32,6 +32,8 @@ from .standardmodels.cells import (EIF_cond_alpha_isfa_ista, EIF_cond_exp_isfa_i
                                    SpikeSourceArray, SpikeSourcePoisson)
 from .standardmodels.electrodes import (ACSource, DCSource,  # noqa: F401
                                         NoisyCurrentSource, StepCurrentSource)
+from .standardmodels.sources import (SpikeSourceGamma, SpikeSourceInhGamma,  # noqa: F401
+                                     SpikeSourcePoissonRefractory)
 from .standardmodels.synapses import StaticSynapse                # noqa: F401
 
 __version__ = "0.1.0"

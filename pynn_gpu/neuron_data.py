@@ -42,6 +42,10 @@ class NeuronData:
             if name == "spike_times":
                 staged[name] = self._checked_spike_times(value, index)
                 continue
+            if name in getattr(self.model, "sequence_params", ()):
+                # a Sequence per neuron: the model's derive() checks and tabulates them
+                staged[name] = np.atleast_1d(np.asarray(value, dtype=object))
+                continue
             if name not in self.model.params:
                 raise errors.NonExistentParameterError(name, self.model.name,
                                                        list(self.model.params))
@@ -56,7 +60,7 @@ class NeuronData:
             staged[name] = array
         for name, array in staged.items():
             if name not in self.params:
-                self.params[name] = (np.empty(self.size, dtype=object) if name == "spike_times"
+                self.params[name] = (np.empty(self.size, dtype=object) if array.dtype == object
                                      else np.zeros(self.size))
             self.params[name][index] = array
         self.update_derived(current_step)
@@ -91,6 +95,10 @@ class NeuronData:
                 self._store(name, np.asarray(derived[name], dtype=self.scalar))
             for name in model.int_derived:
                 self._store(name, np.asarray(derived[name], dtype=INT_DERIVED))
+            for name in model.tables:     # derive() may also build group-level tables
+                if name in derived:
+                    self.tables[name] = np.asarray(derived[name], dtype=INT_DERIVED)
+                    self.changed.add(name)
 
     def _update_spike_tables(self, current_step):
         table, start, end = spike_source_array_tables(self.params["spike_times"], self.dt)

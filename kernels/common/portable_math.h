@@ -11,7 +11,7 @@
  * They are for random-number transforms and phases, not for hot per-neuron dynamics.
  * DEVICE_FN is defined by the including template; philox.h must come first.
  */
-#include <math.h>   /* floor, frexp, ldexp, sqrt (nvcc declares them anyway) */
+#include <math.h>   /* fabs, floor, frexp, ldexp, sqrt (nvcc declares them anyway) */
 
 #define PG_LN2_HI 6.93147180369123816490e-01   /* ln 2, upper bits: k * PG_LN2_HI is exact */
 #define PG_LN2_LO 1.90821492927058770002e-10   /* ln 2 - PG_LN2_HI */
@@ -125,6 +125,46 @@ DEVICE_FN double pg_normal(uint64_t seed, uint32_t stream, uint32_t neuron, int6
 {
     return pg_box_muller(philox_uniform(seed, stream, neuron, counter, 0u),
                          philox_uniform(seed, stream, neuron, counter, 1u));
+}
+
+/* A double stored as its IEEE bits in an int64 table (neuron-model tables are int64). */
+DEVICE_FN double pg_double_bits(int64_t bits)
+{
+    union { int64_t i; double d; } value;
+    value.i = bits;
+    return value.d;
+}
+
+/* Hazard pdf(z) / sf(z) of the gamma distribution with shape a >= 1 and scale 1, at z > 0,
+   from the regularised incomplete gamma function: its series below z = a + 1, its
+   continued fraction (modified Lentz) above, as in Numerical Recipes' gser and gcf.
+   lgamma_a = ln Gamma(a), computed by the host. For scale b the hazard is this over b. */
+DEVICE_FN double pg_gamma_hazard(double z, double a, double lgamma_a)
+{
+    if (z < a + 1.0) {
+        double term = 1.0 / a, sum = term;
+        for (int n = 1; n < 1000 && term >= sum * 1e-17; ++n) {
+            term *= z / (a + (double) n);
+            sum += term;
+        }
+        const double scaled = pg_exp(-z + a * pg_log(z) - lgamma_a);   /* e^-z z^a / Gamma(a) */
+        return scaled / (z * (1.0 - scaled * sum));
+    }
+    const double tiny = 1e-300;
+    double b = z + 1.0 - a, c = 1.0 / tiny, d = 1.0 / b, cf = d;
+    for (int i = 1; i < 1000; ++i) {
+        const double an = -(double) i * ((double) i - a);
+        b += 2.0;
+        d = an * d + b;
+        if (fabs(d) < tiny) d = tiny;
+        c = b + an / c;
+        if (fabs(c) < tiny) c = tiny;
+        d = 1.0 / d;
+        const double delta = d * c;
+        cf *= delta;
+        if (fabs(delta - 1.0) < 1e-16) break;
+    }
+    return 1.0 / (z * cf);     /* sf = e^-z z^a cf / Gamma(a) */
 }
 
 #endif /* PG_PORTABLE_MATH_H */
