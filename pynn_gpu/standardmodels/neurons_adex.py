@@ -12,8 +12,9 @@ Scheme: n_sub classical RK4 steps on (v, w) per dt (h_sub <= MAX_SUBSTEP["adex"]
 synaptic conductances following their exact time course inside every sub-step. As in NEST:
 * the right-hand side sees v capped at v_spike, so an RK4 stage that overshoots the spike
   cannot overflow exp();
-* the spike is detected after each sub-step (v >= v_spike; v >= v_thresh when delta_T = 0),
-  v is reset and w += b at once, and the rest of the step continues from there;
+* the spike is detected after each sub-step (v >= v_spike; v >= v_thresh when delta_T = 0)
+  and placed inside it by linear interpolation of v; v is reset and w += b there, and the
+  rest of the sub-step and of the step continue from the reset state;
 * refractoriness holds v at v_reset (dv/dt = 0) for the rest of the spike's step and then
   round(tau_refrac / dt) whole steps, while w keeps evolving with v = v_reset.
 Spikes are reported at the end of the step in which they happen (one per step at most).
@@ -35,7 +36,9 @@ _PARAMS = ("cm", "tau_refrac", "v_spike", "v_reset", "v_rest", "tau_m", "i_offse
 _MAX_EXPONENT = float(np.log(np.finfo(float).max / 1e20))
 
 # Right-hand side for (v, w), into DV and DW. `_clamped` (refractory) holds v at v_reset.
-_ADEX_RHS = """
+# One RK4 step of length H on (v, w): conductances GE0/GI0 at its start, GEH/GIH in its middle,
+# GE1/GI1 at its end.
+_ADEX_SUPPORT = """
 #define _ADEX_RHS(V, W, GE, GI, DV, DW) do { \\
     const scalar _vc = _clamped ? v_reset : ((V) < v_spike ? (V) : v_spike); \\
     DV = _clamped ? (scalar) 0 : \\
@@ -43,26 +46,40 @@ _ADEX_RHS = """
          + (GE) * (e_rev_E - _vc) + (GI) * (e_rev_I - _vc) - (W) + _i_drive) / cm; \\
     DW = (a_uS * (_vc - v_rest) - (W)) / tau_w; \\
 } while (0)
+
+#define _ADEX_RK4(H, GE0, GI0, GEH, GIH, GE1, GI1) do { \\
+    scalar _dv1, _dw1, _dv2, _dw2, _dv3, _dw3, _dv4, _dw4; \\
+    const scalar _half = (scalar) 0.5 * (H); \\
+    _ADEX_RHS(v, w, GE0, GI0, _dv1, _dw1); \\
+    _ADEX_RHS(v + _half * _dv1, w + _half * _dw1, GEH, GIH, _dv2, _dw2); \\
+    _ADEX_RHS(v + _half * _dv2, w + _half * _dw2, GEH, GIH, _dv3, _dw3); \\
+    _ADEX_RHS(v + (H) * _dv3, w + (H) * _dw3, GE1, GI1, _dv4, _dw4); \\
+    v += (H) / (scalar) 6.0 * (_dv1 + (scalar) 2.0 * (_dv2 + _dv3) + _dv4); \\
+    w += (H) / (scalar) 6.0 * (_dw1 + (scalar) 2.0 * (_dw2 + _dw3) + _dw4); \\
+} while (0)
 """
 
-# One RK4 sub-step from (v, w) with conductances _ge/_gi at its start, _ge_half/_gi_half in
-# its middle and _ge_end/_gi_end at its end; then the spike test.
-_RK4_SUBSTEP = """
-    scalar _dv1, _dw1, _dv2, _dw2, _dv3, _dw3, _dv4, _dw4;
-    const scalar _hh = (scalar) 0.5 * h_sub;
-    _ADEX_RHS(v, w, _ge, _gi, _dv1, _dw1);
-    _ADEX_RHS(v + _hh * _dv1, w + _hh * _dw1, _ge_half, _gi_half, _dv2, _dw2);
-    _ADEX_RHS(v + _hh * _dv2, w + _hh * _dw2, _ge_half, _gi_half, _dv3, _dw3);
-    _ADEX_RHS(v + h_sub * _dv3, w + h_sub * _dw3, _ge_end, _gi_end, _dv4, _dw4);
-    v += h_sub / (scalar) 6.0 * (_dv1 + (scalar) 2.0 * (_dv2 + _dv3) + _dv4);
-    w += h_sub / (scalar) 6.0 * (_dw1 + (scalar) 2.0 * (_dw2 + _dw3) + _dw4);
+# One sub-step: _ge/_gi at its start, _ge_half/_gi_half in its middle, _ge_end/_gi_end at its
+# end. A spike is placed inside the sub-step by linear interpolation of v; the reset happens
+# there and the rest of the sub-step is integrated from the reset state (resetting at the end
+# of the sub-step instead would delay every reset by h_sub/2 on average, an error that
+# accumulates from spike to spike). For that rest, the conductances are interpolated linearly
+# between the ends of the sub-step (error O((h_sub / tau_syn)^2) relative).
+_SUBSTEP = """
+    const scalar _v0 = v, _w0 = w;
+    _ADEX_RK4(h_sub, _ge, _gi, _ge_half, _gi_half, _ge_end, _gi_end);
     if (!_clamped && v >= v_peak) {
+        const scalar _theta = (v > _v0 && _v0 < v_peak) ? (v_peak - _v0) / (v - _v0) : (scalar) 0;
+        const scalar _mid = (scalar) 0.5 * ((scalar) 1 + _theta);
+        w = _w0 + _theta * (w - _w0) + b;
         v = v_reset;
-        w += b;
         _fired = 1;
         /* +1: the count goes down at the end of this step, as in NEST */
         refractory = refractory_steps > 0 ? (int32_t) refractory_steps + 1 : 0;
         _clamped = refractory > 0;
+        _ADEX_RK4(((scalar) 1 - _theta) * h_sub,
+                  _ge + _theta * (_ge_end - _ge), _gi + _theta * (_gi_end - _gi),
+                  _ge + _mid * (_ge_end - _ge), _gi + _mid * (_gi_end - _gi), _ge_end, _gi_end);
     }
 """
 
@@ -123,13 +140,13 @@ EIF_COND_EXP_MODEL = NeuronModelDef(
     derived=_DERIVED,
     int_derived=("n_sub", "refractory_steps"),
     receptors=("exc", "inh"),
-    support=_ADEX_RHS,
+    support=_ADEX_SUPPORT,
     update=_STEP_START + """
 scalar _ge = gsyn_exc, _gi = gsyn_inh;
 for (int64_t _k = 0; _k < n_sub; ++_k) {
     const scalar _ge_half = _ge * Pe_half, _gi_half = _gi * Pi_half;
     const scalar _ge_end = _ge * Pe_sub, _gi_end = _gi * Pi_sub;
-""" + _RK4_SUBSTEP + """
+""" + _SUBSTEP + """
     _ge = _ge_end;
     _gi = _gi_end;
 }
@@ -150,7 +167,7 @@ EIF_COND_ALPHA_MODEL = NeuronModelDef(
     derived=_DERIVED + ("jump_e", "jump_i"),
     int_derived=("n_sub", "refractory_steps"),
     receptors=("exc", "inh"),
-    support=_ADEX_RHS,
+    support=_ADEX_SUPPORT,
     update=_STEP_START + """
 scalar _ge = gsyn_exc, _gi = gsyn_inh, _dge = dgsyn_exc, _dgi = dgsyn_inh;
 for (int64_t _k = 0; _k < n_sub; ++_k) {
@@ -158,7 +175,7 @@ for (int64_t _k = 0; _k < n_sub; ++_k) {
     const scalar _gi_half = (_gi + (scalar) 0.5 * h_sub * _dgi) * Pi_half;
     const scalar _ge_end = (_ge + h_sub * _dge) * Pe_sub;
     const scalar _gi_end = (_gi + h_sub * _dgi) * Pi_sub;
-""" + _RK4_SUBSTEP + """
+""" + _SUBSTEP + """
     _ge = _ge_end;
     _gi = _gi_end;
     _dge *= Pe_sub;

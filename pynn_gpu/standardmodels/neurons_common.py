@@ -17,7 +17,7 @@ RECEPTORS = {"excitatory": "exc", "inhibitory": "inh"}
 MAX_SUBSTEP = {
     "adex": 0.01,          # ms; EIF_cond_exp_isfa_ista, EIF_cond_alpha_isfa_ista
     "hh": 0.01,            # ms; HH_cond_exp
-    "izhikevich": 0.025,   # ms; Izhikevich
+    "izhikevich": 0.01,    # ms; Izhikevich
 }
 
 

@@ -23,29 +23,40 @@ from .neurons_common import RECEPTORS, as_float, identity_translations, require,
 
 V_PEAK = 30.0   # mV
 
-_IZH_RHS = """
+_IZH_SUPPORT = """
 #define _IZH_RHS(V, U, DV, DU) do { \\
     DV = (scalar) 0.04 * (V) * (V) + (scalar) 5 * (V) + (scalar) 140 - (U) + _drive; \\
     DU = a * (b * (V) - (U)); \\
 } while (0)
+
+/* one RK4 step of length H on (v, u) */
+#define _IZH_RK4(H) do { \\
+    scalar _dv1, _du1, _dv2, _du2, _dv3, _du3, _dv4, _du4; \\
+    const scalar _half = (scalar) 0.5 * (H); \\
+    _IZH_RHS(v, u, _dv1, _du1); \\
+    _IZH_RHS(v + _half * _dv1, u + _half * _du1, _dv2, _du2); \\
+    _IZH_RHS(v + _half * _dv2, u + _half * _du2, _dv3, _du3); \\
+    _IZH_RHS(v + (H) * _dv3, u + (H) * _du3, _dv4, _du4); \\
+    v += (H) / (scalar) 6.0 * (_dv1 + (scalar) 2.0 * (_dv2 + _dv3) + _dv4); \\
+    u += (H) / (scalar) 6.0 * (_du1 + (scalar) 2.0 * (_du2 + _du3) + _du4); \\
+} while (0)
 """
 
+# The cut-off is placed inside the sub-step by linear interpolation of v; the reset happens
+# there and the rest of the sub-step is integrated from (c, u + d), so resets are not
+# delayed to the end of a sub-step (that delay would accumulate from spike to spike).
 _IZH_UPDATE = f"""
 const scalar _drive = (scalar) 1000 * (i_offset + i_inj);   /* nA -> mV/ms through 1 pF */
 int _fired = 0;
 for (int64_t _k = 0; _k < n_sub; ++_k) {{
-    const scalar _hh = (scalar) 0.5 * h_sub;
-    scalar _dv1, _du1, _dv2, _du2, _dv3, _du3, _dv4, _du4;
-    _IZH_RHS(v, u, _dv1, _du1);
-    _IZH_RHS(v + _hh * _dv1, u + _hh * _du1, _dv2, _du2);
-    _IZH_RHS(v + _hh * _dv2, u + _hh * _du2, _dv3, _du3);
-    _IZH_RHS(v + h_sub * _dv3, u + h_sub * _du3, _dv4, _du4);
-    v += h_sub / (scalar) 6.0 * (_dv1 + (scalar) 2.0 * (_dv2 + _dv3) + _dv4);
-    u += h_sub / (scalar) 6.0 * (_du1 + (scalar) 2.0 * (_du2 + _du3) + _du4);
+    const scalar _v0 = v, _u0 = u;
+    _IZH_RK4(h_sub);
     if (v >= (scalar) {V_PEAK}) {{
+        const scalar _theta = _v0 < (scalar) {V_PEAK} ? ((scalar) {V_PEAK} - _v0) / (v - _v0) : (scalar) 0;
+        u = _u0 + _theta * (u - _u0) + d;
         v = c;
-        u += d;
         _fired = 1;
+        _IZH_RK4(((scalar) 1 - _theta) * h_sub);
     }}
 }}
 v += in_exc + in_inh;      /* weights are jumps in mV */
@@ -66,7 +77,7 @@ IZHIKEVICH_MODEL = NeuronModelDef(
     derived=("h_sub",),
     int_derived=("n_sub",),
     receptors=("exc", "inh"),
-    support=_IZH_RHS,
+    support=_IZH_SUPPORT,
     update=_IZH_UPDATE,
     # a jump of input may also carry v over the cut-off at the end of the step
     threshold=f"_fired || v >= (scalar) {V_PEAK}",
