@@ -415,7 +415,9 @@ def _apply(projections, spec, strict):
     if not jobs:
         return []
     previous = {id(j.projection): (getattr(j.projection, "scaling", None),
-                                   j.projection._weights.copy()) for j in jobs}
+                                   j.projection._weights.copy(),
+                                   getattr(j.projection, "_scaling_origin", None))
+                for j in jobs}
     try:
         missing = [j for j in jobs if _needs_rate(j, spec) and j.rate is None]
         if missing:
@@ -429,9 +431,10 @@ def _apply(projections, spec, strict):
         records = [_finish(j, spec) for j in jobs]
     except BaseException:
         for j in jobs:
-            record, weights = previous[id(j.projection)]
+            record, weights, origin = previous[id(j.projection)]
             j.projection._store_checked({"weight": weights}, np.arange(len(j.projection)))
             j.projection.scaling = record
+            j.projection._scaling_origin = origin
         _update_dc_sources()
         raise
     _update_dc_sources()
@@ -479,12 +482,23 @@ def _needs_rate(job, spec):
 def _original_weights(projection):
     """The weights to scale from: the script's, unless they were set since the last
     scaling (then the current ones)."""
-    w0 = getattr(projection, "_scaling_w0", None)
-    applied = getattr(projection, "_scaling_applied", None)
-    if (w0 is not None and applied is not None and applied.shape == projection._weights.shape
-            and np.array_equal(applied, projection._weights)):
-        return w0
+    saved = getattr(projection, "_scaling_origin", None)
+    if saved is not None:
+        w0, version, digest = saved
+        if w0.shape == projection._weights.shape and (
+                version == projection._version or digest == _digest(projection._weights)):
+            return w0
     return projection._weights.copy()
+
+
+def _digest(weights):
+    return hashlib.blake2b(np.ascontiguousarray(weights).tobytes(), digest_size=16).digest()
+
+
+def _remember(projection, w0):
+    """Keep the original weights and a fingerprint of the ones just applied."""
+    projection._scaling_origin = None if w0 is None else (
+        w0, projection._version, _digest(projection._weights))
 
 
 def _compute(job, spec, rate, mode=None):
@@ -556,8 +570,7 @@ def _set(job, spec, rate, rate_source, mode=None):
     else:
         record.note = job.note
     p.scaling = record
-    p._scaling_w0 = job.w0
-    p._scaling_applied = p._weights.copy()
+    _remember(p, job.w0)
     return record
 
 
@@ -568,8 +581,7 @@ def _finish(job, spec):
 def _unscale(projection):
     w0 = _original_weights(projection)
     projection._store_checked({"weight": w0}, np.arange(len(projection)))
-    projection._scaling_w0 = None
-    projection._scaling_applied = None
+    _remember(projection, None)
     mean = float(w0.mean()) if w0.size else 0.0
     record = ScalingRecord("none", in_degree(projection).mean, w0_mean=mean, w_mean=mean,
                            note="scaling switched off for this projection")

@@ -163,11 +163,31 @@ def test_reapplying_replaces_and_none_restores(cpu_sim):
     sim.scale_weights(proj, None)
     assert np.all(np.array(proj.get("weight", format="list", with_address=False)) == 0.1)
     assert _dc_sources(sim) == [] and proj.scaling.policy == "none"
-    # weights set after a scaling become the new starting point
+    # other changes (delays) do not make the scaled weights the new starting point ...
     sim.scale_weights(proj, "mean", K0=8.0)
+    proj.set(delay=2.0)
+    sim.scale_weights(proj, "mean", K0=12.0)
+    assert np.allclose(proj.get("weight", format="list", with_address=False), 0.3)
+    # ... but weights set after a scaling do
     proj.set(weight=0.05)
     sim.scale_weights(proj, "mean", K0=8.0)
     assert np.allclose(proj.get("weight", format="list", with_address=False), 0.1)
+
+
+def test_failed_scaling_changes_nothing(cpu_sim):
+    sim = cpu_sim
+    pre, post = _pair(sim)
+    proj = sim.Projection(pre, post, sim.FixedNumberPreConnector(4, rng=NumpyRNG(seed=1)),
+                          sim.StaticSynapse(weight=0.1))
+    sim.scale_weights(proj, "balanced", K0=16.0, rates=2.0)
+    before = proj.scaling
+    with pytest.raises(errors.InvalidParameterValueError, match="0 Hz"):
+        sim.scale_weights(proj, "activity", rates=0.0)
+    assert proj.scaling is before
+    assert np.allclose(proj.get("weight", format="list", with_address=False), 0.2)
+    assert len(_dc_sources(sim)) == 1
+    sim.scale_weights(proj, "mean", K0=8.0)                     # still from the script's 0.1
+    assert np.allclose(proj.get("weight", format="list", with_address=False), 0.2)
 
 
 # --- "activity" -----------------------------------------------------------------------------
