@@ -142,6 +142,10 @@ def _component_getter(name, k):
     return take
 
 
+def _evaluated(value):
+    return value.evaluate(simplify=True) if hasattr(value, "evaluate") else value
+
+
 class GIF_cond_exp(cells.GIF_cond_exp):
     __doc__ = cells.GIF_cond_exp.__doc__
     translations = identity_translations(cells.GIF_cond_exp)
@@ -180,7 +184,8 @@ class GIF_cond_exp(cells.GIF_cond_exp):
         for name in ARRAY_PARAMETERS:
             parts = _split_names(name)
             if all(part in native_parameters.keys() for part in parts):
-                columns = [np.asarray(native_parameters[part], dtype=float) for part in parts]
+                columns = [np.asarray(_evaluated(native_parameters[part]), dtype=float)
+                           for part in parts]
                 if all(c.ndim == 0 for c in columns):
                     joined[name] = ArrayParameter([float(c) for c in columns])
                 else:
