@@ -21,7 +21,8 @@ pytestmark = [
     pytest.mark.skipif(cuda.find_nvcc() is None, reason="nvcc not found"),
 ]
 
-SOURCE_TYPES = ("SpikeSourceArray", "SpikeSourcePoisson")
+SOURCE_TYPES = ("SpikeSourceArray", "SpikeSourcePoisson", "SpikeSourcePoissonRefractory",
+                "SpikeSourceGamma", "SpikeSourceInhGamma")
 
 
 def _electrode_classes():
@@ -37,7 +38,7 @@ def _build_everything(sim):
     poisson = sim.Population(40, sim.SpikeSourcePoisson(rate=800.0))
     populations = {"SpikeSourceArray": array, "SpikeSourcePoisson": poisson}
     for name in list_standard_models():
-        if name not in SOURCE_TYPES:
+        if name not in SOURCE_TYPES[:2]:
             populations[name] = sim.Population(40, getattr(sim, name)())
     for name, population in populations.items():
         recordable = [v for v in population.celltype.recordable
@@ -74,7 +75,11 @@ def test_every_model_compiles(precision, tmp_path):
     code = _cuda_source(precision)
     graph_models = set(re.findall(r"\d+ x (\w+)", code.source))
     assert {"if_curr_exp", "if_curr_alpha", "if_cond_exp", "if_cond_alpha",
-            "spike_source_poisson", "spike_source_array"} <= graph_models
+            "spike_source_poisson", "spike_source_array", "if_curr_delta",
+            "if_cond_exp_gsfa_grr", "eif_cond_exp_isfa_ista", "eif_cond_alpha_isfa_ista",
+            "hh_cond_exp", "izhikevich", "gif_cond_exp"} <= graph_models
+    assert {getattr(pynn_gpu, name).model.name for name in list_standard_models()} \
+        <= graph_models
     kernels = re.findall(r"^//@launch (\w+) \d+$", code.source, re.M)
     assert any(k.startswith("inject_") for k in kernels)
     assert any(k.startswith("propagate_") for k in kernels)
