@@ -39,6 +39,7 @@ _MAX_EXPONENT = float(np.log(np.finfo(float).max / 1e20))
 # One RK4 step of length H on (v, w): conductances GE0/GI0 at its start, GEH/GIH in its middle,
 # GE1/GI1 at its end.
 _ADEX_SUPPORT = """
+#include <math.h>   /* exp, expm1, fabs: nvcc declares them anyway, host compilers need this */
 #define _ADEX_RHS(V, W, GE, GI, DV, DW) do { \\
     const scalar _vc = _clamped ? v_reset : ((V) < v_spike ? (V) : v_spike); \\
     DV = _clamped ? (scalar) 0 : \\

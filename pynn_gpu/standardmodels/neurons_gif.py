@@ -46,6 +46,7 @@ def _split_names(name):
 _KERNEL_PARAMS = sum((_split_names(name) for name in ARRAY_PARAMETERS), ())
 
 _GIF_DVDT = """
+#include <math.h>   /* exp, expm1, fabs: nvcc declares them anyway, host compilers need this */
 #define _GIF_DVDT(V, GE, GI) \\
     ((g_leak * (v_rest - (V)) + (GE) * (e_rev_E - (V)) + (GI) * (e_rev_I - (V)) + _i_drive) / cm)
 """

@@ -30,6 +30,7 @@ SPIKE_DEAD_TIME = 2.0     # ms, NEST hh_cond_exp_traub's default t_ref
 SPIKE_HEIGHT = 30.0       # mV above v_offset
 
 _HH_SUPPORT = """
+#include <math.h>   /* exp, expm1, fabs: nvcc declares them anyway, host compilers need this */
 /* x / (exp(x) - 1), with its limit 1 - x/2 near the removable singularity at x = 0 */
 DEVICE_FN scalar hh_x_over_expm1(const scalar x)
 {
