@@ -185,6 +185,27 @@ def transcendental_models(sim):
                                  "HH_cond_exp", "GIF_cond_exp"])
 
 
+def random_sources_driven(sim):
+    """The gamma and dead-time sources (their numbers: the portable log/exp/sin, the same
+    bits on both targets) driving cells; InhGamma with bins that change the rate."""
+    from pyNN.parameters import Sequence
+    refractory = sim.Population(30, sim.SpikeSourcePoissonRefractory(rate=60.0, tau_refrac=3.0),
+                                label="refractory")
+    gamma = sim.Population(30, sim.SpikeSourceGamma(alpha=3, beta=150.0, start=10.0),
+                           label="gamma")
+    inh = sim.Population(30, sim.SpikeSourceInhGamma(a=Sequence([2.0, 5.0]),
+                                                     b=Sequence([0.02, 0.002]),
+                                                     tbins=Sequence([0.0, 80.0])), label="inh")
+    cells = sim.Population(20, sim.IF_curr_exp(), label="cells")
+    for source, weight in ((refractory, 0.5), (gamma, 0.75), (inh, 0.25)):
+        sim.Projection(source, cells, sim.FixedProbabilityConnector(0.3, rng=sim.NumpyRNG(seed=5)),
+                       sim.StaticSynapse(weight=weight, delay=0.5))
+    for population in (refractory, gamma, inh, cells):
+        population.record("spikes")
+    cells.record("v")
+    return {"refractory": refractory, "gamma": gamma, "inh": inh, "cells": cells}
+
+
 # --- CPU and CUDA agree -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("build, t_stop, label", [
@@ -194,8 +215,9 @@ def transcendental_models(sim):
     (electrode_driven, 80.0, "cells"),
     (electrode_changes, 50.0, "cells"),
     (polynomial_models, 60.0, "Izhikevich"),
+    (random_sources_driven, 200.0, "cells"),
 ], ids=["lif_dc", "array_delays", "poisson", "electrodes", "electrode_changes",
-        "polynomial_models"])
+        "polynomial_models", "random_sources"])
 def test_double_precision_identical(cuda_backend, build, t_stop, label):
     cpu = simulate("cpu", build, t_stop)
     assert total_spikes(cpu, label) > 0, "the test network should spike"

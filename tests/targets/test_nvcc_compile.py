@@ -56,6 +56,31 @@ def _build_everything(sim):
                                receptor_type=receptor)
         for cls in _electrode_classes():
             cls().inject_into(population[::2])
+    sim.StepCurrentSource(times=[0.2, 0.5], amplitudes=[0.1, 0.0]).inject_into(
+        populations["IF_curr_exp"])
+    populations.update(_random_sources(sim))
+    return populations
+
+
+def _random_sources(sim):
+    """The spike sources of sources.py, recorded and projecting onto a cell population."""
+    from pyNN.parameters import Sequence
+    sources = {
+        "SpikeSourcePoissonRefractory": sim.SpikeSourcePoissonRefractory(rate=500.0,
+                                                                         tau_refrac=1.0),
+        "SpikeSourceGamma": sim.SpikeSourceGamma(alpha=3, beta=900.0),
+        "SpikeSourceInhGamma": sim.SpikeSourceInhGamma(a=Sequence([2.0, 4.0]),
+                                                       b=Sequence([0.01, 0.005]),
+                                                       tbins=Sequence([0.0, 0.5])),
+    }
+    target = sim.Population(10, sim.IF_curr_exp())
+    populations = {}
+    for name, celltype in sources.items():
+        population = sim.Population(20, celltype)
+        population.record("spikes")
+        sim.Projection(population, target, sim.AllToAllConnector(),
+                       sim.StaticSynapse(weight=0.01, delay=0.5))
+        populations[name] = population
     return populations
 
 
@@ -80,6 +105,11 @@ def test_every_model_compiles(precision, tmp_path):
             "hh_cond_exp", "izhikevich", "gif_cond_exp"} <= graph_models
     assert {getattr(pynn_gpu, name).model.name for name in list_standard_models()} \
         <= graph_models
+    assert {"spike_source_poisson_refractory", "spike_source_gamma",
+            "spike_source_inh_gamma"} <= graph_models
+    electrode_models = set(re.findall(r"Current source cs\d+ \(\w+\): (\w+) into", code.source))
+    assert {"dc_source", "ac_source", "step_current_source",
+            "noisy_current_source"} <= electrode_models
     kernels = re.findall(r"^//@launch (\w+) \d+$", code.source, re.M)
     assert any(k.startswith("inject_") for k in kernels)
     assert any(k.startswith("propagate_") for k in kernels)
