@@ -34,6 +34,7 @@ SpikeSourceInhGamma (a, b in s, tbins in ms: a Sequence per neuron)
 """
 
 import math
+import textwrap
 from dataclasses import dataclass
 from typing import Tuple
 
@@ -167,11 +168,12 @@ if (_step >= start_step && _step < stop_step && isi_scale > (scalar) 0) {
     int _fresh = (started == 0);
     started = 1;
     if (_fresh) to_next = (scalar) 0;
-    /* a spike in this step for every interval that ends in it; bounded work per step */
+    /* a spike in this step if an interval ends in it (several count as one); the next
+       interval is drawn at once; bounded work per step */
     for (int _n = 0; (_fresh || to_next < dt) && _n < 64; ++_n) {
         _emit |= !_fresh;
         _fresh = 0;
-""" + "\n".join("        " + line if line else "" for line in _GAMMA_VARIATE.strip().split("\n")) + """
+""" + textwrap.indent(_GAMMA_VARIATE.strip(), " " * 8) + """
         to_next += (scalar) ((double) isi_scale * _g);
     }
     to_next -= dt;
