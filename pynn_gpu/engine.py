@@ -30,7 +30,7 @@ class Engine:
         self.arrays = {}            # name -> host array, for every name in the pointer table
         self.rings = {}             # (population index, receptor) -> ring array
         self.spike_words = {}       # population index -> current-step spike bits
-        self.synapse_parts = []     # (SynapseGroup, projection, selection, order)
+        self.synapse_parts = []     # SynapsePart per synapse group
         self.samples = []           # (SampleRequest, population, variable, recorded ids)
         self.timings = {"codegen": 0.0, "compile": 0.0, "run": 0.0}
         self.target_ahead = False   # the target holds newer state than the host arrays
@@ -114,33 +114,40 @@ class Engine:
 
     def _build_synapses(self, graph, groups, arrays):
         self.synapse_parts = []
-        scalar = np.float64 if graph.precision == "double" else np.float32
+        scalar = self._scalar_dtype()
         for projection in self.state.projections:
+            model = projection.synapse_type.model
             for pre_index, post_index, selection in projection._parts():
                 pre, post = groups[pre_index], groups[post_index]
-                receptor = self.state.populations[post_index].celltype.receptor_map[
-                    projection.receptor_type]
+                post_population = self.state.populations[post_index]
+                receptor = post_population.celltype.receptor_map[projection.receptor_type]
                 name = f"sg{len(graph.synapse_groups)}"
                 pre_idx = projection._pre_parent_index[selection]
                 # rows must be sorted by presynaptic neuron; native builders already are
                 order = (slice(None) if np.all(pre_idx[:-1] <= pre_idx[1:])
                          else stable_order(pre_idx, pre.size))
                 group = SynapseGroup(name=name, label=projection.label or name, pre=pre,
-                                     post=post, receptor=receptor, n_synapses=len(pre_idx))
+                                     post=post, receptor=receptor, n_synapses=len(pre_idx),
+                                     model=model)
                 graph.synapse_groups.append(group)
+                part = SynapsePart(group, projection, selection, order, projection._version)
+                self.synapse_parts.append(part)
                 counts = np.bincount(pre_idx, minlength=pre.size)
                 arrays[f"{name}_row_ptr"] = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-                arrays[f"{name}_post"] = np.ascontiguousarray(
-                    projection._post_parent_index[selection][order], dtype=np.int32)
-                arrays[f"{name}_weight"] = np.ascontiguousarray(
-                    projection._weights[selection][order], dtype=scalar)
-                arrays[f"{name}_delay"] = np.ascontiguousarray(
-                    projection._delay_steps[selection][order], dtype=np.int32)
-                for key in ("post", "weight", "delay"):
-                    if arrays[f"{name}_{key}"].size == 0:
-                        arrays[f"{name}_{key}"] = np.zeros(1, arrays[f"{name}_{key}"].dtype)
-                self.synapse_parts.append((group, projection, selection, order,
-                                           projection._version))
+                post_idx = part.gather(projection._post_parent_index)
+                arrays[f"{name}_post"] = post_idx.astype(np.int32)
+                for key, values in part.synapse_arrays(scalar).items():
+                    arrays[f"{name}_{key}"] = values
+                if model.needs_tau_psc:
+                    arrays[f"{name}_tau_psc"] = _receptor_time_constants(
+                        post_population, receptor, scalar)[post_idx]
+                if model.needs_last_spike:
+                    # shared with the projection, so a rebuild keeps it
+                    arrays[f"{name}_last_spike"] = projection._last_spike.setdefault(
+                        pre_index, np.full(pre.size, -1, dtype=np.int64))
+                for key, values in list(arrays.items()):
+                    if key.startswith(name + "_") and values.size == 0:
+                        arrays[key] = np.zeros(1, values.dtype)
 
     def _build_current_sources(self, graph, groups, arrays):
         """One kernel per (source, population) part. The first part of each source is the
@@ -228,14 +235,14 @@ class Engine:
                     self.arrays[key] = data.tables[name] if data.tables[name].size else np.zeros(1, np.int64)
                 names.append(key)
             data.changed.clear()
-        for i, (group, projection, selection, order, version) in enumerate(self.synapse_parts):
-            if projection._version != version:
-                self.arrays[f"{group.name}_weight"][:group.n_synapses] = \
-                    projection._weights[selection][order]
-                self.arrays[f"{group.name}_delay"][:group.n_synapses] = \
-                    projection._delay_steps[selection][order]
-                names += [f"{group.name}_weight", f"{group.name}_delay"]
-                self.synapse_parts[i] = (group, projection, selection, order, projection._version)
+        changed_parts = [p for p in self.synapse_parts if p.projection._version != p.version]
+        if any(p.group.model.state for p in changed_parts):
+            self.sync_to_host()     # keep the target's synapse state for other projections
+        for part in changed_parts:
+            for key, values in part.synapse_arrays(self._scalar_dtype()).items():
+                self.arrays[f"{part.group.name}_{key}"][:part.group.n_synapses] = values
+                names.append(f"{part.group.name}_{key}")
+            part.version = part.projection._version
         changed_sources = {id(s) for _, s, _ in self.current_parts if s._changed}
         for group, source, records in self.current_parts:
             if id(source) not in changed_sources:
@@ -304,7 +311,16 @@ class Engine:
             names += [f"{group.name}_{s.name}" for s in group.model.state if s.name not in changed]
             names += [f"{group.name}_in_{r}" for r in group.receptors]
             names.append(f"{group.name}_spikes")
+        for part in self.synapse_parts:
+            model = part.group.model
+            names += [f"{part.group.name}_{v.name}" for v in model.state]
+            if model.needs_last_spike:
+                names.append(f"{part.group.name}_last_spike")
         self.program.pull(names)
+        for part in self.synapse_parts:
+            for v in part.group.model.state:
+                part.scatter(part.projection._syn_state[v.name],
+                             self.arrays[f"{part.group.name}_{v.name}"])
         self.target_ahead = False
 
     pull_state = sync_to_host
@@ -319,4 +335,47 @@ class Engine:
             words[:] = 0
         if self.program is not None:
             self.program.push([f"ng{i}_in_{r}" for (i, r) in self.rings]
-                              + [f"ng{i}_spikes" for i in self.spike_words])
+                              + [f"ng{i}_spikes" for i in self.spike_words]
+                              + [f"{p.group.name}_last_spike" for p in self.synapse_parts
+                                 if p.group.model.needs_last_spike])
+
+
+class SynapsePart:
+    """
+    The synapses of one projection between one pair of populations, in the row order of
+    its synapse group: `order` maps row position to the projection's `selection`.
+    """
+
+    def __init__(self, group, projection, selection, order, version):
+        self.group, self.projection = group, projection
+        self.selection, self.order, self.version = selection, order, version
+
+    def gather(self, values):
+        """Per-synapse projection values, in row order."""
+        return np.ascontiguousarray(np.asarray(values)[self.selection][self.order])
+
+    def scatter(self, target, values):
+        """Row-ordered values back into a per-synapse projection array."""
+        positions = np.arange(len(self.projection))[self.selection][self.order]
+        target[positions] = values[:self.group.n_synapses]
+
+    def synapse_arrays(self, scalar):
+        p = self.projection
+        arrays = {"weight": self.gather(p._weights).astype(scalar),
+                  "delay": self.gather(p._delay_steps).astype(np.int32)}
+        for name in self.group.model.params:
+            arrays[name] = self.gather(p._syn_params[name]).astype(scalar)
+        for var in self.group.model.state:
+            dtype = np.int32 if var.ctype == "int32_t" else scalar
+            arrays[var.name] = self.gather(p._syn_state[var.name]).astype(dtype)
+        return arrays
+
+
+def _receptor_time_constants(population, receptor, scalar):
+    """Per neuron: the synaptic time constant of `receptor` (0 where the model has none)."""
+    name = getattr(population.celltype, "receptor_time_constants", {}).get(
+        receptor, {"exc": "tau_syn_E", "inh": "tau_syn_I"}.get(receptor))
+    values = population._data.params.get(name)
+    if values is None:
+        return np.zeros(population.size, dtype=scalar)
+    return np.asarray(values, dtype=scalar)

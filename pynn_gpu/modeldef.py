@@ -142,3 +142,32 @@ class CurrentSourceDef:
     def all_names(self):
         return (tuple(self.params) + tuple(self.int_params) + tuple(self.double_params)
                 + tuple(self.tables) + tuple(self.int_tables))
+
+
+@dataclass(frozen=True)
+class SynapseModelDef:
+    """
+    What a synapse does when a presynaptic spike reaches it.
+
+    `on_pre` runs once per synapse and spike, before the input is queued: it may read the
+    synapse's `weight`, its parameters and state, `h` (ms since the previous spike of the
+    same presynaptic neuron; very large for the first one) and `tau_psc` (the postsynaptic
+    time constant of the receptor), update the state, and set `w_eff`, the amount queued
+    (it starts as `weight`).
+    """
+    name: str
+    params: Tuple[str, ...] = ()
+    state: Tuple[StateVar, ...] = ()
+    on_pre: str = ""
+    support: str = ""
+    needs_last_spike: bool = False
+    needs_tau_psc: bool = False
+    constraints: Mapping[str, Constraint] = field(default_factory=dict)
+
+    def __post_init__(self):
+        for name in self.params + tuple(s.name for s in self.state):
+            check_identifier(name, f"{self.name} synapse variable")
+
+    @property
+    def is_static(self):
+        return not (self.params or self.state or self.on_pre)

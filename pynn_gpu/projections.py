@@ -8,12 +8,19 @@ for spike propagation; `_version` tells it when weights or delays changed.
 
 import numpy as np
 from pyNN import common, errors
+from pyNN.parameters import LazyArray
 from pyNN.space import Space
 from pyNN.standardmodels import StandardSynapseType
 
 from . import simulator
 from .connectivity import build_connections, evaluate_at
-from .standardmodels.synapses import StaticSynapse
+from .standardmodels.synapses import StaticSynapse, TsodyksMarkramSynapse
+
+SYNAPSE_TYPES = (StaticSynapse, TsodyksMarkramSynapse)
+
+
+def available_synapse_types():
+    return [cls.__name__ for cls in SYNAPSE_TYPES]
 
 
 class Connection(common.Connection):
@@ -65,10 +72,10 @@ class Projection(common.Projection):
                  label=None):
         common.Projection.__init__(self, presynaptic_population, postsynaptic_population,
                                    connector, synapse_type, source, receptor_type, space, label)
-        if not isinstance(self.synapse_type, StaticSynapse):
+        if not hasattr(self.synapse_type, "model"):
             raise NotImplementedError(
                 f"{type(self.synapse_type).__name__} is not available in pyNN.gpu yet; "
-                "use StaticSynapse")
+                f"available: {', '.join(available_synapse_types())}")
         for side in (self.pre, self.post):
             for population in _component_populations(side):
                 if not hasattr(population, "_data"):
@@ -118,6 +125,12 @@ class Projection(common.Projection):
             setattr(self, f"_{side}_parent_index", parent_index)
         self._weights = np.zeros(n)
         self._delay_steps = np.ones(n, dtype=np.int32)
+        model = self.synapse_type.model
+        self._syn_params = {name: np.zeros(n) for name in model.params}
+        self._syn_initial = {v.name: np.full(n, float(self.synapse_type.initial_state[v.name]))
+                             for v in model.state}
+        self._syn_state = {name: values.copy() for name, values in self._syn_initial.items()}
+        self._last_spike = {}      # presynaptic population index -> last spike step per neuron
         if "delay" not in values:
             values["delay"] = np.full(n, simulator.state.min_delay)
         self._store_checked(values, slice(None), safe)
@@ -164,10 +177,20 @@ class Projection(common.Projection):
     # --- checks and storage -------------------------------------------------------------
 
     def _store_checked(self, values, index, safe=True):
+        model = self.synapse_type.model
+        allowed = ["weight", "delay", *model.params]
         for name in values:
-            if name not in ("weight", "delay"):
+            if name not in allowed:
                 raise errors.NonExistentParameterError(name, type(self.synapse_type).__name__,
-                                                       ["weight", "delay"])
+                                                       allowed)
+        for name in model.params:
+            constraint = model.constraints.get(name)
+            if name in values and constraint is not None:
+                bad = constraint.violated_by(np.atleast_1d(np.asarray(values[name], float)))
+                if bad.any():
+                    raise errors.InvalidParameterValueError(
+                        f"{name} must be {constraint.describe()} "
+                        f"(got {np.atleast_1d(values[name])[bad][0]:g})")
         if "weight" in values and safe and len(self._weights[index]):
             StandardSynapseType.parameter_checks["weight"](np.asarray(values["weight"]), self)
         if "delay" in values:
@@ -179,6 +202,9 @@ class Projection(common.Projection):
                 simulator.state.structure_changed()  # the ring buffers must grow
         if "weight" in values:
             self._weights[index] = values["weight"]
+        for name in model.params:
+            if name in values:
+                self._syn_params[name][index] = values[name]
         self._version += 1
 
     def _store(self, name, values, index):
@@ -217,6 +243,12 @@ class Projection(common.Projection):
             return self._weights
         if name in ("delay", "delays"):
             return self._delay_steps * simulator.state.dt
+        if name in self._syn_params:
+            return self._syn_params[name]
+        if name in self._syn_state:
+            if simulator.state.engine is not None:
+                simulator.state.engine.sync_to_host()
+            return self._syn_state[name]
         raise errors.NonExistentParameterError(name, type(self.synapse_type).__name__,
                                                ["weight", "delay"])
 
@@ -251,8 +283,34 @@ class Projection(common.Projection):
                   for name, lazy in parameter_space.items()}
         self._store_checked(values, slice(None))
 
+    def initialize(self, **initial_values):
+        """Set initial values of synapse state variables, e.g. prj.initialize(u=0.2)."""
+        for variable, value in initial_values.items():
+            value = LazyArray(value, shape=(len(self),), dtype=float)
+            self._set_initial_value_array(variable, value)
+            self.initial_values[variable] = value
+
     def _set_initial_value_array(self, variable, initial_value):
-        raise errors.NonExistentParameterError(variable, type(self.synapse_type).__name__, [])
+        """initialize(u=...): initial (and current) value of a synapse state variable."""
+        if variable not in self._syn_state:
+            raise errors.NonExistentParameterError(variable, type(self.synapse_type).__name__,
+                                                   list(self._syn_state))
+        if simulator.state.engine is not None:
+            simulator.state.engine.sync_to_host()
+        values = initial_value.evaluate(simplify=False) if hasattr(initial_value, "evaluate") \
+            else np.asarray(initial_value, dtype=float)
+        self._syn_initial[variable][:] = values
+        self._syn_state[variable][:] = values
+        self._version += 1
+
+    def _reset_synapse_state(self):
+        """Back to the initial state (reset()): no spike seen yet."""
+        for name, values in self._syn_initial.items():
+            self._syn_state[name][:] = values
+        for last in self._last_spike.values():
+            last[:] = -1
+        if self._syn_state:
+            self._version += 1
 
 
 def _component_populations(cells):

@@ -86,6 +86,8 @@ class State(common.control.BaseState):
         self.segment_counter += 1
         for population in getattr(self, "populations", []):
             population._data.reset_state()
+        for projection in getattr(self, "projections", []):
+            projection._reset_synapse_state()
         for recorder in self.recorders:
             recorder._clear_current_segment()
         if self.engine is not None:

@@ -61,6 +61,14 @@ def array_specs(graph: NetworkGraph) -> List[ArraySpec]:
         add(f"{s.name}_post", "int32_t", "postsynaptic neuron of each synapse")
         add(f"{s.name}_weight", "scalar", "weight of each synapse")
         add(f"{s.name}_delay", "int32_t", "delay of each synapse in steps")
+        for p in s.model.params:
+            add(f"{s.name}_{p}", "scalar", f"synapse parameter {p}")
+        for v in s.model.state:
+            add(f"{s.name}_{v.name}", v.ctype, f"synapse state variable {v.name}")
+        if s.model.needs_tau_psc:
+            add(f"{s.name}_tau_psc", "scalar", "postsynaptic time constant of each synapse")
+        if s.model.needs_last_spike:
+            add(f"{s.name}_last_spike", "int64_t", "last spike step of each presynaptic neuron")
     for c in graph.current_sources:
         m = c.model
         for p in m.params:
@@ -108,6 +116,7 @@ def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
         graph=graph,
         arrays=arrays,
         models=_models(graph),
+        synapse_models=list({s.model.name: s.model for s in graph.synapse_groups}.values()),
         labels={g.name: comment_text(g.label) for g in graph.neuron_groups
                 + graph.synapse_groups + graph.current_sources},
     )

@@ -10,7 +10,9 @@ import re
 from dataclasses import dataclass, field
 from typing import List, Tuple
 
-from ..modeldef import CurrentSourceDef, NeuronModelDef
+from ..modeldef import CurrentSourceDef, NeuronModelDef, SynapseModelDef
+
+STATIC = SynapseModelDef("static")
 
 
 def comment_text(text) -> str:
@@ -51,6 +53,7 @@ class SynapseGroup:
     post: NeuronGroup
     receptor: str
     n_synapses: int
+    model: SynapseModelDef = STATIC
 
 
 @dataclass

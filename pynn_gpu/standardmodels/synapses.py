@@ -1,8 +1,55 @@
-"""Synapse types for pyNN.gpu."""
+"""
+Synapse types for pyNN.gpu.
+
+A synapse type carries a SynapseModelDef: what happens, per synapse, when a presynaptic
+spike arrives (see modeldef.SynapseModelDef). StaticSynapse does nothing but queue its
+weight; TsodyksMarkramSynapse scales it by the depressing/facilitating resource use.
+"""
 
 from pyNN.standardmodels import build_translations, synapses
 
 from .. import simulator
+from .._paths import kernels_dir
+from ..modeldef import NON_NEGATIVE, POSITIVE, PROBABILITY, StateVar, SynapseModelDef
+
+PORTABLE_MATH = (kernels_dir() / "common" / "portable_math.h").read_text()
+
+STATIC_MODEL = SynapseModelDef("static")
+
+# Tsodyks, Uziel & Markram (2000), in the event-driven form of NEST's tsodyks_synapse:
+# resources are recovered (x), active (y, decaying with the postsynaptic time constant) or
+# inactive (z = 1 - x - y, recovering with tau_rec); u is the utilisation. Between two
+# spikes h ms apart the three states evolve exactly; then a spike uses u * x.
+TSODYKS_MARKRAM_MODEL = SynapseModelDef(
+    name="tsodyks_markram",
+    params=("U", "tau_rec", "tau_facil"),
+    state=(StateVar("u"), StateVar("x"), StateVar("y")),
+    support=PORTABLE_MATH,
+    needs_last_spike=True,
+    needs_tau_psc=True,
+    constraints={"U": PROBABILITY, "tau_rec": POSITIVE, "tau_facil": NON_NEGATIVE},
+    on_pre="""
+const scalar Puu = tau_facil > 0 ? (scalar) pg_exp(-h / tau_facil) : (scalar) 0;
+const scalar Pyy = tau_psc > 0 ? (scalar) pg_exp(-h / tau_psc) : (scalar) 0;
+const scalar Pzz = (scalar) pg_exp(-h / tau_rec);
+/* recovered resources gained from the active pool as it empties into the inactive one */
+scalar Pxy;
+if (fabs(tau_psc - tau_rec) < (scalar) 1e-9 * tau_rec) {
+    Pxy = 1 - Pzz * (1 + h / tau_rec);
+} else {
+    Pxy = ((Pzz - 1) * tau_rec - (Pyy - 1) * tau_psc) / (tau_psc - tau_rec);
+}
+const scalar z = 1 - x - y;
+u = u * Puu;
+x = x + Pxy * y + (1 - Pzz) * z;
+y = y * Pyy;
+u = u + U * (1 - u);
+const scalar used = u * x;
+x = x - used;
+y = y + used;
+w_eff = weight * used;
+""",
+)
 
 
 class StaticSynapse(synapses.StaticSynapse):
@@ -11,6 +58,32 @@ class StaticSynapse(synapses.StaticSynapse):
         ("weight", "weight"),
         ("delay", "delay"),
     )
+    model = STATIC_MODEL
+    initial_state = {}
+
+    def _get_minimum_delay(self):
+        return simulator.state.min_delay
+
+
+class TsodyksMarkramSynapse(synapses.TsodyksMarkramSynapse):
+    __doc__ = synapses.TsodyksMarkramSynapse.__doc__ + """
+    pyNN.gpu follows NEST's tsodyks_synapse: the time constant of the active state is the
+    postsynaptic receptor's synaptic time constant (tau_syn_E or tau_syn_I; 0 for models
+    without one), x starts at 1 and y at 0.
+    """
+    translations = build_translations(
+        ("weight", "weight"),
+        ("delay", "delay"),
+        ("U", "U"),
+        ("tau_rec", "tau_rec"),
+        ("tau_facil", "tau_facil"),
+        # state variables, readable with Projection.get like parameters
+        ("u", "u"),
+        ("x", "x"),
+        ("y", "y"),
+    )
+    model = TSODYKS_MARKRAM_MODEL
+    initial_state = {"u": 0.0, "x": 1.0, "y": 0.0}
 
     def _get_minimum_delay(self):
         return simulator.state.min_delay

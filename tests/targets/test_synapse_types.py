@@ -1,0 +1,188 @@
+"""
+Synapse types with dynamics: TsodyksMarkramSynapse against an independent implementation
+of the same event-driven equations (NEST's tsodyks_synapse), and the closed-form steady
+state of a depressing synapse.
+
+The postsynaptic cell is an IF_curr_delta neuron with a membrane time constant of 1e9 ms
+and an unreachable threshold, so each arriving spike moves v by exactly its effective weight
+(mV) and v stays put in between; the recorded jumps are the effective weights.
+"""
+
+import numpy as np
+import pytest
+from pyNN import errors
+
+DT = 0.1
+
+
+def reference_weights(times, weight, U, tau_rec, tau_facil, tau_psc=0.0):
+    """Effective weights of successive spikes, written out from the model's equations."""
+    u, x, y, last = 0.0, 1.0, 0.0, None
+    result = []
+    for t in times:
+        h = np.inf if last is None else t - last
+        p_uu = np.exp(-h / tau_facil) if tau_facil > 0 else 0.0
+        p_yy = np.exp(-h / tau_psc) if tau_psc > 0 else 0.0
+        p_zz = np.exp(-h / tau_rec)
+        p_xy = ((p_zz - 1) * tau_rec - (p_yy - 1) * tau_psc) / (tau_psc - tau_rec)
+        z = 1 - x - y
+        u *= p_uu
+        x += p_xy * y + (1 - p_zz) * z
+        y *= p_yy
+        u += U * (1 - u)
+        used = u * x
+        x -= used
+        y += used
+        result.append(weight * used)
+        last = t
+    return np.array(result)
+
+
+def _jumps(sim, spike_times, synapse, t_stop):
+    cell = sim.Population(1, sim.IF_curr_delta(tau_m=1e9, v_thresh=1e6, v_rest=0.0,
+                                               v_reset=0.0))
+    cell.initialize(v=0.0)
+    source = sim.Population(1, sim.SpikeSourceArray(spike_times=spike_times))
+    projection = sim.Projection(source, cell, sim.OneToOneConnector(), synapse,
+                                receptor_type="excitatory")
+    cell.record("v")
+    sim.run(t_stop)
+    v = cell.get_data().segments[-1].filter(name="v")[0].magnitude[:, 0]
+    jumps = np.diff(v)
+    # between spikes v drifts by ~1e-10 mV per step (tau_m = 1e9 ms); spikes move it by >1e-3
+    return jumps[np.abs(jumps) > 1e-6], projection, cell
+
+
+@pytest.mark.parametrize("U,tau_rec,tau_facil", [(0.5, 100.0, 0.0), (0.1, 50.0, 200.0),
+                                                 (0.9, 800.0, 0.0)])
+def test_tsodyks_markram_effective_weights(sim, U, tau_rec, tau_facil):
+    times = np.array([5.0, 15.0, 25.0, 35.0, 45.0, 100.0, 102.5, 300.0])
+    synapse = sim.TsodyksMarkramSynapse(weight=2.0, delay=1.0, U=U, tau_rec=tau_rec,
+                                        tau_facil=tau_facil)
+    jumps, _, _ = _jumps(sim, times.tolist(), synapse, 320.0)
+    expected = reference_weights(times, 2.0, U, tau_rec, tau_facil)
+    assert len(jumps) == len(times)
+    # each measured jump also holds one step of membrane decay, v * dt / tau_m < 1e-9 mV
+    np.testing.assert_allclose(jumps, expected, rtol=0, atol=1e-8)
+
+
+def test_depressing_synapse_reaches_the_closed_form_steady_state(sim):
+    U, tau_rec, period = 0.5, 100.0, 20.0
+    times = (np.arange(1, 41) * period).tolist()
+    jumps, _, _ = _jumps(sim, times, sim.TsodyksMarkramSynapse(
+        weight=1.0, U=U, tau_rec=tau_rec, tau_facil=0.0), 820.0)
+    decay = np.exp(-period / tau_rec)
+    x_steady = (1 - decay) / (1 - (1 - U) * decay)
+    assert jumps[0] == pytest.approx(U)
+    assert jumps[-1] == pytest.approx(U * x_steady, abs=1e-8)
+
+
+def test_state_is_readable_resettable_and_initialisable(sim):
+    synapse = sim.TsodyksMarkramSynapse(weight=1.0, U=0.3, tau_rec=100.0, tau_facil=100.0)
+    first, projection, cell = _jumps(sim, [5.0, 10.0], synapse, 20.0)
+    u = projection.get("u", format="list", with_address=False)
+    carried = 0.3 * np.exp(-5.0 / 100.0)          # u left from the first spike
+    assert u[0] == pytest.approx(carried + 0.3 * (1 - carried), rel=1e-12)
+    assert projection.get("U", format="array")[0, 0] == 0.3
+    sim.reset()
+    sim.run(20.0)
+    v = cell.get_data().segments[-1].filter(name="v")[0].magnitude[:, 0]
+    second = np.diff(v)[np.abs(np.diff(v)) > 1e-6]
+    np.testing.assert_allclose(first, second, rtol=1e-12)
+    projection.initialize(u=0.0)
+    with pytest.raises(errors.InvalidParameterValueError, match="U must be"):
+        projection.set(U=1.5)
+    with pytest.raises(errors.InvalidParameterValueError, match="tau_rec must be"):
+        sim.Projection(projection.pre, cell, sim.OneToOneConnector(),
+                       sim.TsodyksMarkramSynapse(tau_rec=0.0))
+
+
+def test_time_constant_of_the_active_state_is_the_receptors(sim):
+    """On IF_curr_exp the active pool decays with tau_syn_E, as in NEST's model."""
+    times = np.array([5.0, 8.0, 11.0, 14.0])
+    cell = sim.Population(1, sim.IF_curr_exp(tau_syn_E=3.0))
+    source = sim.Population(1, sim.SpikeSourceArray(spike_times=times.tolist()))
+    projection = sim.Projection(source, cell, sim.OneToOneConnector(),
+                                sim.TsodyksMarkramSynapse(weight=1.0, U=0.4, tau_rec=30.0),
+                                receptor_type="excitatory")
+    sim.run(20.0)
+    u, x, y = (projection.get(name, format="list", with_address=False)[0]
+               for name in ("u", "x", "y"))
+    used = reference_weights(times, 1.0, 0.4, 30.0, 0.0, tau_psc=3.0)
+    assert u == pytest.approx(0.4)
+    # resources: after the last spike, the active pool holds what the last spike used plus
+    # what is left of the earlier ones
+    assert y == pytest.approx(used[-1] + y_before_last(times, 0.4, 30.0, 3.0), rel=1e-9)
+    assert 0 < x < 1
+
+
+def y_before_last(times, U, tau_rec, tau_psc):
+    u, x, y, last = 0.0, 1.0, 0.0, None
+    for t in times[:-1]:
+        h = np.inf if last is None else t - last
+        p_yy, p_zz = np.exp(-h / tau_psc), np.exp(-h / tau_rec)
+        p_xy = ((p_zz - 1) * tau_rec - (p_yy - 1) * tau_psc) / (tau_psc - tau_rec)
+        z = 1 - x - y
+        x += p_xy * y + (1 - p_zz) * z
+        y *= p_yy
+        u = U
+        x, y = x - u * x, y + u * x
+        last = t
+    return y * np.exp(-(times[-1] - times[-2]) / tau_psc)
+
+
+@pytest.mark.nvcc
+@pytest.mark.parametrize("precision", ["double", "float"])
+def test_generated_cuda_with_synapse_dynamics_compiles(precision, tmp_path):
+    import subprocess
+
+    import pynn_gpu
+    from pynn_gpu import codegen
+    from pynn_gpu.targets import cuda
+    nvcc = cuda.find_nvcc()
+    if nvcc is None:
+        pytest.skip("nvcc not found")
+    pynn_gpu.setup(timestep=0.1, target="cpu", precision=precision)
+    try:
+        cells = pynn_gpu.Population(4, pynn_gpu.IF_curr_exp())
+        source = pynn_gpu.Population(3, pynn_gpu.SpikeSourcePoisson(rate=50.0))
+        pynn_gpu.Projection(source, cells, pynn_gpu.AllToAllConnector(),
+                            pynn_gpu.TsodyksMarkramSynapse(weight=0.5, tau_facil=20.0))
+        pynn_gpu.Projection(source, cells, pynn_gpu.AllToAllConnector(),
+                            pynn_gpu.StaticSynapse(weight=0.5))
+        pynn_gpu.run(1.0)
+        code = codegen.generate(pynn_gpu.simulator.state.engine.graph, "cuda")
+    finally:
+        pynn_gpu.end()
+    assert "tsodyks_markram synapses" in code.source
+    path = tmp_path / "simulation.cu"
+    path.write_text(code.source)
+    result = subprocess.run(cuda.nvcc_command(nvcc, path, tmp_path / "out.cubin", arch="sm_90"),
+                            capture_output=True, text=True)
+    assert result.returncode == 0, f"nvcc failed:\n{result.stderr}"
+
+
+def test_cpu_and_cuda_give_the_same_synapse_dynamics(cuda_backend):
+    """On a GPU, or on the host emulation of the CUDA target (tests/targets/conftest.py)."""
+    import pynn_gpu
+
+    def run(target):
+        pynn_gpu.setup(timestep=0.1, target=target, rng_seed=7)
+        try:
+            cells = pynn_gpu.Population(5, pynn_gpu.IF_curr_exp(tau_syn_E=2.0))
+            source = pynn_gpu.Population(8, pynn_gpu.SpikeSourcePoisson(rate=80.0))
+            pynn_gpu.Projection(source, cells, pynn_gpu.AllToAllConnector(),
+                                pynn_gpu.TsodyksMarkramSynapse(weight=0.25, U=0.3,
+                                                               tau_rec=80.0, tau_facil=40.0))
+            cells.record(["spikes", "v"])
+            pynn_gpu.run(100.0)
+            segment = cells.get_data().segments[0]
+            return segment.filter(name="v")[0].magnitude.copy()
+        finally:
+            pynn_gpu.end()
+
+    cpu, gpu = run("cpu"), run("cuda")
+    assert np.ptp(cpu) > 1.0
+    # weights are sums of powers of two but w_eff is not: the order of atomic additions
+    # into one ring slot may change the last bit on a real GPU
+    np.testing.assert_allclose(cpu, gpu, rtol=0, atol=1e-9)
