@@ -34,6 +34,7 @@ from .standardmodels.electrodes import (ACSource, DCSource,  # noqa: F401
                                         NoisyCurrentSource, StepCurrentSource)
 from .standardmodels.sources import (SpikeSourceGamma, SpikeSourceInhGamma,  # noqa: F401
                                      SpikeSourcePoissonRefractory)
-from .standardmodels.synapses import StaticSynapse, TsodyksMarkramSynapse  # noqa: F401
+from .standardmodels.synapses import (SimpleStochasticSynapse, StaticSynapse,  # noqa: F401
+                                      TsodyksMarkramSynapse)
 
 __version__ = "0.1.0"

@@ -126,9 +126,11 @@ class Engine:
                 # rows must be sorted by presynaptic neuron; native builders already are
                 order = (slice(None) if np.all(pre_idx[:-1] <= pre_idx[1:])
                          else stable_order(pre_idx, pre.size))
+                # random-number keys: neuron groups use 0, 1, ...; synapse groups the top half
                 group = SynapseGroup(name=name, label=projection.label or name, pre=pre,
                                      post=post, receptor=receptor, n_synapses=len(pre_idx),
-                                     model=model)
+                                     model=model,
+                                     rng_key=0x80000000 + len(graph.synapse_groups))
                 graph.synapse_groups.append(group)
                 part = SynapsePart(group, projection, selection, order, projection._version)
                 self.synapse_parts.append(part)

@@ -162,6 +162,7 @@ class SynapseModelDef:
     support: str = ""
     needs_last_spike: bool = False
     needs_tau_psc: bool = False
+    uses_rng: bool = False      # UNIFORM(): keyed by (seed, synapse group, synapse, step)
     constraints: Mapping[str, Constraint] = field(default_factory=dict)
 
     def __post_init__(self):

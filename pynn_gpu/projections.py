@@ -14,9 +14,10 @@ from pyNN.standardmodels import StandardSynapseType
 
 from . import simulator
 from .connectivity import build_connections, evaluate_at
-from .standardmodels.synapses import StaticSynapse, TsodyksMarkramSynapse
+from .standardmodels.synapses import (SimpleStochasticSynapse, StaticSynapse,
+                                      TsodyksMarkramSynapse)
 
-SYNAPSE_TYPES = (StaticSynapse, TsodyksMarkramSynapse)
+SYNAPSE_TYPES = (StaticSynapse, TsodyksMarkramSynapse, SimpleStochasticSynapse)
 
 
 def available_synapse_types():

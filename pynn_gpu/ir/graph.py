@@ -54,6 +54,7 @@ class SynapseGroup:
     receptor: str
     n_synapses: int
     model: SynapseModelDef = STATIC
+    rng_key: int = 0
 
 
 @dataclass

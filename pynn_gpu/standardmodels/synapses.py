@@ -52,6 +52,16 @@ w_eff = weight * used;
 )
 
 
+# NEST's bernoulli_synapse: each spike is transmitted with probability p.
+SIMPLE_STOCHASTIC_MODEL = SynapseModelDef(
+    name="simple_stochastic",
+    params=("p",),
+    uses_rng=True,
+    constraints={"p": PROBABILITY},
+    on_pre="if (UNIFORM() >= p) w_eff = 0;",
+)
+
+
 class StaticSynapse(synapses.StaticSynapse):
     __doc__ = synapses.StaticSynapse.__doc__
     translations = build_translations(
@@ -84,6 +94,20 @@ class TsodyksMarkramSynapse(synapses.TsodyksMarkramSynapse):
     )
     model = TSODYKS_MARKRAM_MODEL
     initial_state = {"u": 0.0, "x": 1.0, "y": 0.0}
+
+    def _get_minimum_delay(self):
+        return simulator.state.min_delay
+
+
+class SimpleStochasticSynapse(synapses.SimpleStochasticSynapse):
+    __doc__ = synapses.SimpleStochasticSynapse.__doc__
+    translations = build_translations(
+        ("weight", "weight"),
+        ("delay", "delay"),
+        ("p", "p"),
+    )
+    model = SIMPLE_STOCHASTIC_MODEL
+    initial_state = {}
 
     def _get_minimum_delay(self):
         return simulator.state.min_delay

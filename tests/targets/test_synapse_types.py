@@ -150,11 +150,14 @@ def test_generated_cuda_with_synapse_dynamics_compiles(precision, tmp_path):
                             pynn_gpu.TsodyksMarkramSynapse(weight=0.5, tau_facil=20.0))
         pynn_gpu.Projection(source, cells, pynn_gpu.AllToAllConnector(),
                             pynn_gpu.StaticSynapse(weight=0.5))
+        pynn_gpu.Projection(source, cells, pynn_gpu.AllToAllConnector(),
+                            pynn_gpu.SimpleStochasticSynapse(weight=0.5, p=0.5))
         pynn_gpu.run(1.0)
         code = codegen.generate(pynn_gpu.simulator.state.engine.graph, "cuda")
     finally:
         pynn_gpu.end()
     assert "tsodyks_markram synapses" in code.source
+    assert "simple_stochastic synapses" in code.source
     path = tmp_path / "simulation.cu"
     path.write_text(code.source)
     result = subprocess.run(cuda.nvcc_command(nvcc, path, tmp_path / "out.cubin", arch="sm_90"),
@@ -174,6 +177,8 @@ def test_cpu_and_cuda_give_the_same_synapse_dynamics(cuda_backend):
             pynn_gpu.Projection(source, cells, pynn_gpu.AllToAllConnector(),
                                 pynn_gpu.TsodyksMarkramSynapse(weight=0.25, U=0.3,
                                                                tau_rec=80.0, tau_facil=40.0))
+            pynn_gpu.Projection(source, cells, pynn_gpu.AllToAllConnector(),
+                                pynn_gpu.SimpleStochasticSynapse(weight=0.125, p=0.5))
             cells.record(["spikes", "v"])
             pynn_gpu.run(100.0)
             segment = cells.get_data().segments[0]
@@ -186,3 +191,24 @@ def test_cpu_and_cuda_give_the_same_synapse_dynamics(cuda_backend):
     # weights are sums of powers of two but w_eff is not: the order of atomic additions
     # into one ring slot may change the last bit on a real GPU
     np.testing.assert_allclose(cpu, gpu, rtol=0, atol=1e-9)
+
+
+def test_simple_stochastic_synapse_transmits_with_probability_p(sim):
+    from scipy import stats
+    n_cells, times = 200, (np.arange(1, 51) * 4.0).tolist()
+    counts = {}
+    for p in (0.0, 0.3, 1.0):
+        cells = sim.Population(n_cells, sim.IF_curr_delta(tau_m=1e9, v_thresh=1e6,
+                                                          v_rest=0.0, v_reset=0.0))
+        cells.initialize(v=0.0)
+        source = sim.Population(1, sim.SpikeSourceArray(spike_times=times))
+        sim.Projection(source, cells, sim.AllToAllConnector(),
+                       sim.SimpleStochasticSynapse(weight=1.0, p=p), receptor_type="excitatory")
+        cells.record("v")
+        sim.run(210.0)
+        v = cells.get_data().segments[-1].filter(name="v")[0].magnitude
+        counts[p] = int(np.round(v[-1]).sum())      # each transmitted spike adds 1 mV
+        sim.reset()
+    total = n_cells * len(times)
+    assert counts[0.0] == 0 and counts[1.0] == total
+    assert stats.binomtest(counts[0.3], total, 0.3).pvalue > 1e-3
