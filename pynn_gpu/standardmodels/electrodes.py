@@ -19,8 +19,9 @@ are on for start <= t_k < stop.
   round to the same step: the later amplitude wins.
 * NoisyCurrentSource: mean + stdev * N(0, 1), a new value every `dt` (a multiple of the
   timestep) counted from `start`, drawn independently for every target neuron and every
-  (source, population) pair: Box-Muller on the Philox numbers keyed by (seed, source part,
-  neuron, interval), so the C and CUDA targets inject the same noise.
+  injection (inject_into, per population): Box-Muller on the Philox numbers keyed by
+  (seed, injection, neuron, interval), with log and sine of portable_math.h, so the C and
+  CUDA targets inject the same noise. The noise of a step is the same after reset().
 
 Recording (`source.record()`, then `get_data()`): the value of every step, written on the
 target during the run and fetched once per run. For NoisyCurrentSource that is the current
