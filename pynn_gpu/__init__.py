@@ -34,7 +34,8 @@ from .standardmodels.electrodes import (ACSource, DCSource,  # noqa: F401
                                         NoisyCurrentSource, StepCurrentSource)
 from .standardmodels.sources import (SpikeSourceGamma, SpikeSourceInhGamma,  # noqa: F401
                                      SpikeSourcePoissonRefractory)
-from .standardmodels.synapses import (SimpleStochasticSynapse, StaticSynapse,  # noqa: F401
-                                      TsodyksMarkramSynapse)
+from .standardmodels.synapses import (MultiQuantalSynapse,  # noqa: F401
+                                      SimpleStochasticSynapse, StaticSynapse,
+                                      StochasticTsodyksMarkramSynapse, TsodyksMarkramSynapse)
 
 __version__ = "0.1.0"

@@ -14,10 +14,12 @@ from pyNN.standardmodels import StandardSynapseType
 
 from . import simulator
 from .connectivity import build_connections, evaluate_at
-from .standardmodels.synapses import (SimpleStochasticSynapse, StaticSynapse,
+from .standardmodels.synapses import (MultiQuantalSynapse, SimpleStochasticSynapse,
+                                      StaticSynapse, StochasticTsodyksMarkramSynapse,
                                       TsodyksMarkramSynapse)
 
-SYNAPSE_TYPES = (StaticSynapse, TsodyksMarkramSynapse, SimpleStochasticSynapse)
+SYNAPSE_TYPES = (StaticSynapse, TsodyksMarkramSynapse, SimpleStochasticSynapse,
+                 StochasticTsodyksMarkramSynapse, MultiQuantalSynapse)
 
 
 def available_synapse_types():
@@ -128,13 +130,17 @@ class Projection(common.Projection):
         self._delay_steps = np.ones(n, dtype=np.int32)
         model = self.synapse_type.model
         self._syn_params = {name: np.zeros(n) for name in model.params}
-        self._syn_initial = {v.name: np.full(n, float(self.synapse_type.initial_state[v.name]))
-                             for v in model.state}
-        self._syn_state = {name: values.copy() for name, values in self._syn_initial.items()}
+        self._syn_initial = {v.name: np.zeros(n) for v in model.state}
+        self._syn_state = {v.name: np.zeros(n) for v in model.state}
         self._last_spike = {}      # presynaptic population index -> last spike step per neuron
         if "delay" not in values:
             values["delay"] = np.full(n, simulator.state.min_delay)
         self._store_checked(values, slice(None), safe)
+        for name, initial in self.synapse_type.initial_state.items():
+            # a number, or the name of a parameter whose value it starts from
+            value = self._syn_params[initial] if isinstance(initial, str) else float(initial)
+            self._syn_initial[name][:] = value
+            self._syn_state[name][:] = value
 
     def _locate(self, cells, index):
         """

@@ -10,7 +10,8 @@ from pyNN.standardmodels import build_translations, synapses
 
 from .. import simulator
 from .._paths import kernels_dir
-from ..modeldef import NON_NEGATIVE, POSITIVE, PROBABILITY, StateVar, SynapseModelDef
+from ..modeldef import (NON_NEGATIVE, POSITIVE, PROBABILITY, Constraint, StateVar,
+                        SynapseModelDef)
 
 PORTABLE_MATH = (kernels_dir() / "common" / "portable_math.h").read_text()
 
@@ -62,6 +63,49 @@ SIMPLE_STOCHASTIC_MODEL = SynapseModelDef(
 )
 
 
+# Fuhrmann et al. (2002), as NEST's quantal_stp_synapse: n release sites; between spikes
+# each empty site refills with probability 1 - exp(-h / tau_rec); at a spike each available
+# site releases with probability u, and the weight is multiplied by the number released.
+_QUANTAL_RELEASE = """
+const scalar refill = 1 - (scalar) pg_exp(-h / tau_rec);
+const scalar u_decay = tau_facil > 0 ? (scalar) pg_exp(-h / tau_facil) : (scalar) 0;
+u = U + u * (1 - U) * u_decay;
+for (int _empty = (int) n - available; _empty > 0; --_empty) {
+    if (UNIFORM() < refill) available += 1;
+}
+int _released = 0;
+for (int _site = available; _site > 0; --_site) {
+    if (UNIFORM() < u) _released += 1;
+}
+available -= _released;
+w_eff = weight * (scalar) _released;
+"""
+
+MULTI_QUANTAL_MODEL = SynapseModelDef(
+    name="multi_quantal",
+    params=("U", "n", "tau_rec", "tau_facil"),
+    state=(StateVar("u"), StateVar("available", "int32_t")),
+    support=PORTABLE_MATH,
+    needs_last_spike=True,
+    uses_rng=True,
+    constraints={"U": PROBABILITY, "n": Constraint(1.0), "tau_rec": POSITIVE,
+                 "tau_facil": NON_NEGATIVE},
+    on_pre=_QUANTAL_RELEASE,
+)
+
+# The stochastic Tsodyks-Markram synapse is the same with a single release site.
+STOCHASTIC_TSODYKS_MARKRAM_MODEL = SynapseModelDef(
+    name="stochastic_tsodyks_markram",
+    params=("U", "tau_rec", "tau_facil"),
+    state=(StateVar("u"), StateVar("available", "int32_t")),
+    support=PORTABLE_MATH,
+    needs_last_spike=True,
+    uses_rng=True,
+    constraints=MULTI_QUANTAL_MODEL.constraints,
+    on_pre="const scalar n = 1;\n" + _QUANTAL_RELEASE,
+)
+
+
 class StaticSynapse(synapses.StaticSynapse):
     __doc__ = synapses.StaticSynapse.__doc__
     translations = build_translations(
@@ -108,6 +152,40 @@ class SimpleStochasticSynapse(synapses.SimpleStochasticSynapse):
     )
     model = SIMPLE_STOCHASTIC_MODEL
     initial_state = {}
+
+    def _get_minimum_delay(self):
+        return simulator.state.min_delay
+
+
+class MultiQuantalSynapse(synapses.MultiQuantalSynapse):
+    __doc__ = """
+    Stochastic release from n sites with short-term depression and facilitation
+    (Fuhrmann et al. 2002), following NEST's quantal_stp_synapse: u starts at 0 (the first
+    spike uses U) and all n sites start available.
+    """
+    translations = build_translations(
+        ("weight", "weight"), ("delay", "delay"), ("U", "U"), ("n", "n"),
+        ("tau_rec", "tau_rec"), ("tau_facil", "tau_facil"),
+        ("u", "u"), ("available", "available"),
+    )
+    model = MULTI_QUANTAL_MODEL
+    initial_state = {"u": 0.0, "available": "n"}
+
+    def _get_minimum_delay(self):
+        return simulator.state.min_delay
+
+
+class StochasticTsodyksMarkramSynapse(synapses.StochasticTsodyksMarkramSynapse):
+    __doc__ = synapses.StochasticTsodyksMarkramSynapse.__doc__ + """
+    pyNN.gpu implements it as MultiQuantalSynapse with a single release site.
+    """
+    translations = build_translations(
+        ("weight", "weight"), ("delay", "delay"), ("U", "U"),
+        ("tau_rec", "tau_rec"), ("tau_facil", "tau_facil"),
+        ("u", "u"), ("available", "available"),
+    )
+    model = STOCHASTIC_TSODYKS_MARKRAM_MODEL
+    initial_state = {"u": 0.0, "available": 1.0}
 
     def _get_minimum_delay(self):
         return simulator.state.min_delay
