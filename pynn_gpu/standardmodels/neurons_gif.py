@@ -156,9 +156,9 @@ class GIF_cond_exp(cells.GIF_cond_exp):
     def translate(self, parameters, copy=True):
         native = super().translate(parameters, copy=copy)
         for kind in ("eta", "gamma"):
-            lengths = {name: native[name].base_value.value.size for name in (f"tau_{kind}", f"a_{kind}")
-                       if name in native.keys()
-                       and isinstance(native[name].base_value, ArrayParameter)}
+            names = [name for name in (f"tau_{kind}", f"a_{kind}") if name in native.keys()
+                     and isinstance(native[name].base_value, ArrayParameter)]
+            lengths = {name: native[name].base_value.value.size for name in names}
             if len(set(lengths.values())) > 1:
                 raise errors.InvalidParameterValueError(
                     f"tau_{kind} and a_{kind} must have the same length (got {lengths})")

@@ -7,9 +7,9 @@ HH_cond_exp: the Traub & Miles (1991) Hodgkin-Huxley variant of NEST's hh_cond_e
     dx/dt = alpha_x(V) (1 - x) - beta_x(V) x  for x in m, h, n,   V = v - v_offset
 
 with NEST's rate functions (1/ms, V in mV):
-    alpha_n = 0.032 (15 - V) / (exp((15 - V)/5) - 1)    beta_n = 0.5 exp((10 - V)/40)
-    alpha_m = 0.32 (13 - V) / (exp((13 - V)/4) - 1)     beta_m = 0.28 (V - 40) / (exp((V - 40)/5) - 1)
-    alpha_h = 0.128 exp((17 - V)/18)                    beta_h = 4 / (1 + exp((40 - V)/5))
+    alpha_n = 0.032 (15 - V) / (exp((15 - V)/5) - 1),  beta_n = 0.5 exp((10 - V)/40),
+    alpha_m = 0.32 (13 - V) / (exp((13 - V)/4) - 1),   beta_m = 0.28 (V - 40) / (exp((V-40)/5) - 1),
+    alpha_h = 0.128 exp((17 - V)/18),                  beta_h = 4 / (1 + exp((40 - V)/5))
 
 Scheme: n_sub classical RK4 steps on (v, m, h, n) per dt (h_sub <= MAX_SUBSTEP["hh"]), the
 synaptic conductances following their exact time course inside every sub-step.

@@ -99,8 +99,10 @@ if (refractory == 0) {
     const scalar _ge_half = gsyn_exc * Pe_half, _gi_half = gsyn_inh * Pi_half;
     const scalar _gs_half = g_s * Ps_half, _gr_half = g_r * Pr_half;
     const scalar _k1 = _GSFA_DVDT(v, gsyn_exc, gsyn_inh, g_s, g_r);
-    const scalar _k2 = _GSFA_DVDT(v + (scalar) 0.5 * dt * _k1, _ge_half, _gi_half, _gs_half, _gr_half);
-    const scalar _k3 = _GSFA_DVDT(v + (scalar) 0.5 * dt * _k2, _ge_half, _gi_half, _gs_half, _gr_half);
+    const scalar _k2 = _GSFA_DVDT(v + (scalar) 0.5 * dt * _k1,
+                                  _ge_half, _gi_half, _gs_half, _gr_half);
+    const scalar _k3 = _GSFA_DVDT(v + (scalar) 0.5 * dt * _k2,
+                                  _ge_half, _gi_half, _gs_half, _gr_half);
     const scalar _k4 = _GSFA_DVDT(v + dt * _k3, gsyn_exc * Pe, gsyn_inh * Pi, g_s * Ps, g_r * Pr);
     v += dt / (scalar) 6.0 * (_k1 + (scalar) 2.0 * (_k2 + _k3) + _k4);
 } else {

@@ -52,7 +52,8 @@ for (int64_t _k = 0; _k < n_sub; ++_k) {{
     const scalar _v0 = v, _u0 = u;
     _IZH_RK4(h_sub);
     if (v >= (scalar) {V_PEAK}) {{
-        const scalar _theta = _v0 < (scalar) {V_PEAK} ? ((scalar) {V_PEAK} - _v0) / (v - _v0) : (scalar) 0;
+        const scalar _theta = _v0 < (scalar) {V_PEAK}
+            ? ((scalar) {V_PEAK} - _v0) / (v - _v0) : (scalar) 0;
         u = _u0 + _theta * (u - _u0) + d;
         v = c;
         _fired = 1;
