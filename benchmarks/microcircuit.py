@@ -17,22 +17,30 @@ pynest/examples/Potjans_2014):
   * Weights: 87.81 pA (0.15 mV PSP), normal with 10 % relative s.d., sign-preserving
     clipping; inhibitory g = -4; L4e -> L2/3e doubled. Delays: normal, 1.5 ms (exc) and
     0.75 ms (inh), relative s.d. 0.5, clipped below at dt.
-  * External (cortico-cortical) drive: the DC equivalent of K_ext Poisson inputs at 8 Hz,
-    I = K_ext * 8 Hz * 87.81 pA * tau_syn (the NEST example's DC option). pyNN.gpu's
-    SpikeSourcePoisson emits at most one spike per 0.1 ms step, so one source per neuron
-    at 8 * K_ext = 12-23 kHz is not possible; the DC drive keeps the external input
-    identical at every scale, so only the recurrent in-degrees change.
+  * External (cortico-cortical) drive, --drive pool (default): K_ext * k Poisson inputs at
+    8 Hz per neuron, drawn with probability --ext-p (0.1) from one pool of SpikeSourcePoisson
+    (pyNN.gpu's SpikeSourcePoisson emits at most one spike per 0.1 ms step, so one source per
+    neuron at 8 * K_ext = 12-23 kHz is not possible; inputs shared through the pool are the
+    price). The external in-degree is scaled with --k-scale, as in the NEST example, and the
+    external projections are scaled like the recurrent ones.
+    --drive dc: the DC equivalent I = K_ext * 8 Hz * 87.81 pA * tau_syn instead (the NEST
+    example's DC option). With a noiseless drive, "balanced" downscaling turns the silent
+    state into a fixed point (the DC replaces the mean recurrent inhibition, which a silent
+    network does not produce), and downscaled networks fall silent: use the pool.
   * Initial membrane potentials: the population-specific normal distributions of the NEST
     example's 'optimized' initial conditions.
 
 --scale scales the neuron numbers, --k-scale the in-degrees (default: same as --scale).
---scaling balanced rescales the recurrent weights with pyNN.gpu.scale_weights against the
-in-degrees of the reference configuration (--reference-k-scale times the full-scale
-in-degrees): w = w0 sqrt(K0/K), plus a DC per population restoring the reference mean input,
+--scaling balanced rescales the weights of all projections (recurrent and external) with
+pyNN.gpu.scale_weights against the in-degrees of the reference configuration
+(--reference-k-scale times the full-scale in-degrees, default 1): w = w0 sqrt(K0/K), plus a
+DC per population restoring the reference mean input,
 with presynaptic rates from --rates (calibrate: measured by pyNN.gpu in short calibration
 runs; nest: the NEST example's full-scale rates; or a JSON file {population: Hz}).
 
-    python benchmarks/microcircuit.py --scale 0.1 --scaling balanced --reference-k-scale 0.5
+    python benchmarks/microcircuit.py --scale 0.1 --scaling balanced             # calibrated
+    python benchmarks/microcircuit.py --scale 0.1 --scaling balanced --rates nest
+    python benchmarks/microcircuit_scaling.py run && ... report   # the whole comparison
 """
 
 import argparse
