@@ -8,6 +8,7 @@ between runs only update arrays.
 """
 
 import logging
+import os
 import time
 
 import numpy as np
@@ -34,6 +35,8 @@ class Engine:
         self.samples = []           # (SampleRequest, population, variable, recorded ids)
         self.timings = {"codegen": 0.0, "compile": 0.0, "run": 0.0}
         self.target_ahead = False   # the target holds newer state than the host arrays
+        # recording buffers of one call into the target; longer runs are cut into chunks
+        self.record_budget = int(os.environ.get("PYNN_GPU_RECORD_BUFFER_MB", "512")) * 2 ** 20
 
     # --- building -----------------------------------------------------------------------
 
@@ -213,19 +216,39 @@ class Engine:
     # --- running ------------------------------------------------------------------------
 
     def run(self, n_steps):
+        """
+        Advance by n_steps: one call into the target, or, when the recording buffers of the
+        whole run would exceed the budget, one call per chunk of steps, each followed by
+        fetching its recordings.
+        """
         if n_steps <= 0:
             return
         self.ensure_built()
         self._refresh_changed_arrays()
         self._record_initial_samples()
-        self._bind_run_buffers(n_steps)
-        self.program.push([f"{r.name}_count" for r, *_ in self.samples])
-        t0 = time.perf_counter()
-        self.program.run(self.state.step, n_steps, self.state.rng_seed, self.state.threads)
-        self.timings["run"] += time.perf_counter() - t0
-        self._collect_recordings(n_steps)
-        self.target_ahead = True
-        self.state.step += n_steps
+        per_step = self._recording_bytes_per_step()
+        chunk = n_steps if per_step == 0 else max(1, int(self.record_budget // per_step))
+        while n_steps > 0:
+            steps = min(chunk, n_steps)
+            self._bind_run_buffers(steps)
+            self.program.push([f"{r.name}_count" for r, *_ in self.samples])
+            t0 = time.perf_counter()
+            self.program.run(self.state.step, steps, self.state.rng_seed, self.state.threads)
+            self.timings["run"] += time.perf_counter() - t0
+            self._collect_recordings(steps)
+            self.target_ahead = True
+            self.state.step += steps
+            n_steps -= steps
+
+    def _recording_bytes_per_step(self):
+        """Bytes of recording buffer one step needs (spike bits, samples, currents)."""
+        total = sum(4.0 * g.n_words for g in self.graph.neuron_groups if g.record_spikes)
+        for request, population, variable, ids in self.samples:
+            itemsize = population._data.kernel[variable].dtype.itemsize
+            total += itemsize * len(ids) / request.every
+        total += sum(8.0 for _, source, records in self.current_parts
+                     if records and source._recording)
+        return total
 
     def _refresh_changed_arrays(self):
         names = []

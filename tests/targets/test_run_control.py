@@ -159,3 +159,30 @@ def test_initialize_after_a_run_changes_only_the_given_cells(sim):
     assert v[-1, 1] < -79.0                      # the initialised cell jumped
     np.testing.assert_allclose(v[-1, [0, 2, 3]], v[-2, [0, 2, 3]], atol=0.1)  # others went on
     assert v[-2, 0] > -65.0 + 1.0
+
+
+def test_long_runs_are_recorded_in_chunks_with_the_same_result(sim, target, monkeypatch):
+    from pynn_gpu.engine import Engine
+    calls = []
+    original = Engine._bind_run_buffers
+    monkeypatch.setattr(Engine, "_bind_run_buffers",
+                        lambda self, n: (calls.append(n), original(self, n)))
+
+    def run(budget):
+        sim.setup(timestep=0.1, target=target)
+        cells = _network(sim)
+        sim.simulator.state.engine.record_budget = budget
+        calls.clear()
+        sim.run(123.4)
+        segment = cells.get_data().segments[0]
+        result = (_spike_times(segment), segment.filter(name="v")[0].magnitude.copy())
+        sim.end()
+        return result, [n for n in calls if n > 0]     # n = 0: binding at build time
+
+    (whole_spikes, whole_v), whole_calls = run(2 ** 30)
+    (chunk_spikes, chunk_v), chunk_calls = run(4000)   # a few dozen steps per chunk
+    assert whole_calls == [1234]
+    assert len(chunk_calls) > 10 and sum(chunk_calls) == 1234
+    for a, b in zip(whole_spikes, chunk_spikes):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(whole_v, chunk_v)
