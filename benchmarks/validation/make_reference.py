@@ -24,6 +24,9 @@ Choices, made so that the reference is accurate rather than fast:
   store the times of the action-potential peaks, from the trace at 1 us resolution.
 * Traces are recorded at every Brian 2 step and subsampled here: pyNN.brian2 labels samples
   as if the monitor step were the simulation step.
+* Two slips of pyNN.brian2 0.13.0 are corrected here (see _fix_pynn_brian2): the input of
+  EIF_cond_alpha_isfa_ista goes to the alpha function's auxiliary variable (not straight into
+  the conductance), and HH's m, h, n can be recorded.
 """
 
 import json
@@ -68,7 +71,7 @@ PROTOCOLS = {
                               inputs=_synaptic(0.02, 0.05, 0.01)),
     "adex_alpha_step": dict(_adex("EIF_cond_alpha_isfa_ista"), dc=[0.8, 20.0, 220.0]),
     "adex_alpha_synaptic": dict(_adex("EIF_cond_alpha_isfa_ista"),
-                                inputs=_synaptic(0.01, 0.03, 0.006)),
+                                inputs=_synaptic(0.02, 0.05, 0.01)),
     "hh_step": dict(_hh(), dc=[0.1, 20.0, 220.0]),
     "hh_strong": dict(_hh(), dc=[0.4, 20.0, 220.0]),
     "hh_synaptic": dict(_hh(), inputs=_synaptic(0.1, 0.2, 0.05)),
@@ -76,17 +79,20 @@ PROTOCOLS = {
 T_STOP = 250.0
 
 
-def build(sim, protocol):
-    """The protocol's network on any PyNN backend `sim`; returns the recorded population."""
+def build(sim, protocol, delay_shift=0.0):
+    """The protocol's network on any PyNN backend `sim`; returns the recorded population.
+    `delay_shift` is taken off every delay (see run_protocol)."""
     celltype = getattr(sim, protocol["celltype"])(**protocol["params"])
     cell = sim.Population(1, celltype)
     if protocol.get("dc"):
         amplitude, start, stop = protocol["dc"]
         sim.DCSource(amplitude=amplitude, start=start, stop=stop).inject_into(cell)
     for spec in protocol.get("inputs", []):
-        source = sim.Population(1, sim.SpikeSourceArray(spike_times=[spec["times"]]))
+        # a second, silent source: pyNN.brian2 fails on a one-cell SpikeSourceArray
+        source = sim.Population(2, sim.SpikeSourceArray(spike_times=[spec["times"], []]))
         sim.Projection(source, cell, sim.AllToAllConnector(),
-                       sim.StaticSynapse(weight=spec["weight"], delay=spec["delay"]),
+                       sim.StaticSynapse(weight=spec["weight"],
+                                         delay=spec["delay"] - delay_shift),
                        receptor_type=spec["receptor"])
     return cell
 
@@ -100,18 +106,36 @@ def peak_times(t, v, height):
 def _use_rk4(brian_cells):
     original = brian_cells.BaseNeuronGroup.__init__
 
-    def init(self, n, equations, threshold, reset=None, refractory=0.0, method=None, **params):
-        kwargs = {} if reset is None else {"reset": reset}
-        original(self, n, equations, threshold, refractory=refractory, method="rk4",
-                 **kwargs, **params)
+    def init(self, *args, **kwargs):
+        kwargs["method"] = "rk4"
+        original(self, *args, **kwargs)
 
     brian_cells.BaseNeuronGroup.__init__ = init
+
+
+def _fix_pynn_brian2(models):
+    """Two slips of pyNN.brian2 0.13.0 that would spoil the reference:
+    * EIF_cond_alpha_isfa_ista sends input to ge, the conductance, instead of ye, the
+      alpha function's auxiliary variable: its conductance would be a decaying exponential.
+      IF_cond_alpha in the same module uses ye/yi; so do we here.
+    * HH_cond_exp translates the recorded m, h, n with a name where a function is needed,
+      so recording them fails; a unit scale factor gives the function."""
+    from pyNN.standardmodels import build_translations
+    models.EIF_cond_alpha_isfa_ista.post_synaptic_variables = {"excitatory": "ye",
+                                                               "inhibitory": "yi"}
+    hh = models.HH_cond_exp
+    hh.state_variable_translations = dict(hh.state_variable_translations)
+    hh.state_variable_translations.update(build_translations(("h", "h", 1), ("m", "m", 1),
+                                                             ("n", "n", 1)))
 
 
 def run_protocol(name, protocol):
     import pyNN.brian2 as sim
     sim.setup(timestep=DT, min_delay=DT)
-    cell = build(sim, protocol)
+    # Brian 2 applies an input after the state update of the step it arrives in, i.e. at the
+    # end of that step; pyNN.gpu and NEST at its start (t_spike + delay). One step less of
+    # delay makes the conductance jump at t_spike + delay in both.
+    cell = build(sim, protocol, delay_shift=DT)
     cell.record(["spikes"] + protocol["record"])
     sim.run(T_STOP)
     segment = cell.get_data().segments[0]
@@ -141,7 +165,10 @@ def main():
     import pyNN
     # (the attribute pyNN.brian2.cells is the standard-models module; the module is not)
     _use_rk4(importlib.import_module("pyNN.brian2.cells"))
+    _fix_pynn_brian2(importlib.import_module("pyNN.brian2.standardmodels.cells"))
     brian2.prefs.codegen.target = "cython"
+    # pyNN.brian2's spike generators run on Brian 2's default clock: give it the same step
+    brian2.defaultclock.dt = DT * brian2.ms
     versions = {"brian2": brian2.__version__, "PyNN": pyNN.__version__,
                 "numpy": np.__version__, "neo": neo.__version__,
                 "python": platform.python_version(), "method": "rk4", "dt_ms": DT,

@@ -398,3 +398,83 @@ def run_protocol(protocol, dt=DT):
                 {s.name: np.asarray(s.magnitude)[:, 0] for s in segment.analogsignals})
     finally:
         sim.end()
+
+
+def compare_with_reference(path, dt=DT):
+    """Differences between pyNN.gpu and the reference of one file."""
+    reference = np.load(path)
+    protocol = json.loads(str(reference["protocol"]))
+    spikes, traces = run_protocol(protocol, dt)
+    hh = protocol["celltype"] == "HH_cond_exp"
+    ref_spikes = reference["ap_peaks"] if hh else reference["spikes"]
+    n = min(len(traces["v"]), len(reference["trace_v"]))
+    t = np.arange(n) * DT
+    away = np.ones(n, dtype=bool)
+    for s in np.concatenate([spikes, ref_spikes]):
+        away &= ~((t > s - 1.0) & (t < s + 0.5))
+    result = {"protocol": protocol, "spikes": spikes, "reference": ref_spikes, "state": {}}
+    for name, values in traces.items():
+        error = np.abs(values[:n] - reference[f"trace_{name}"][:n])
+        result["state"][name] = float(error[away].max())
+    return result
+
+
+# Tolerances (justification in docs/numerics.md):
+# * spikes: pyNN.gpu reports a spike at the end of its step, so against Brian 2's time (at
+#   1 us) it is late by [0, dt); allowed besides: 0.01 ms of integration error (measured
+#   0.002 ms). HH: NEST's detection fires at the first step end after the peak with v lower
+#   than at the step's start: [0, 2 dt) after the peak. With tau_refrac > 0 NEST's (and
+#   pyNN.gpu's) refractoriness ends on the grid, up to dt after Brian 2's, and the lag can
+#   add up from spike to spike: spike k (from 0) may be (k + 1) dt late.
+# * state, away from spikes (1 ms before to 0.5 ms after): a few times the largest measured
+#   difference. For AdEx v that difference (0.057 mV after 17 fast spikes) is the reference's:
+#   Brian 2 resets at the end of its 1 us step, and shrinking pyNN.gpu's sub-step leaves it
+#   at 0.049 mV. Conductances are exact in both (the reference script lands inputs at
+#   t_spike + delay, as pyNN.gpu and NEST do).
+STATE_TOLERANCE = {"EIF": {"v": 0.1, "w": 1e-4, "gsyn_exc": 1e-9, "gsyn_inh": 1e-9},
+                   "HH": {"v": 0.02, "m": 5e-4, "h": 1e-4, "n": 1e-4, "gsyn_exc": 1e-9,
+                          "gsyn_inh": 1e-9}}
+
+
+@pytest.mark.parametrize("path", _reference_files(), ids=lambda p: os.path.basename(p)[:-4])
+def test_agrees_with_brian2(path):
+    result = compare_with_reference(path)
+    protocol, spikes, reference = result["protocol"], result["spikes"], result["reference"]
+    assert len(reference) > 0
+    assert len(spikes) == len(reference)
+    late = spikes - reference
+    if protocol["celltype"] == "HH_cond_exp":
+        assert np.all(late > -0.01) and np.all(late < 2 * DT + 0.01), late
+    elif protocol["params"].get("tau_refrac", 0.0) > 0:
+        assert np.all(late > -0.01) and np.all(late < DT * np.arange(1, len(late) + 1)), late
+        return      # the states are shifted in time by the refractory semantics
+    else:
+        assert np.all(late > -0.01) and np.all(late < DT + 0.01), late
+    tolerances = STATE_TOLERANCE[protocol["celltype"][:3].upper().rstrip("_")]
+    assert set(tolerances) == set(result["state"])
+    for name, tolerance in tolerances.items():
+        assert result["state"][name] < tolerance, (name, result["state"][name])
+
+
+def test_reference_files_cover_adex_and_hh():
+    names = {os.path.basename(p) for p in _reference_files()}
+    for prefix in ("adex_exp_", "adex_alpha_", "hh_"):
+        assert any(name.startswith(prefix) for name in names), prefix
+
+
+def main():
+    """Print the comparison table of docs/numerics.md."""
+    print("| protocol | spikes (Brian 2 / pyNN.gpu) | spike lag min..max (ms) | "
+          "max abs state difference away from spikes |")
+    print("|---|---|---|---|")
+    for path in _reference_files():
+        result = compare_with_reference(path)
+        late = result["spikes"] - result["reference"] if len(result["spikes"]) == len(
+            result["reference"]) else np.array([np.nan])
+        state = ", ".join(f"{k} {v:.1e}" for k, v in sorted(result["state"].items()))
+        print(f"| {os.path.basename(path)[:-4]} | {len(result['reference'])} / "
+              f"{len(result['spikes'])} | {late.min():.3f}..{late.max():.3f} | {state} |")
+
+
+if __name__ == "__main__":
+    main()
