@@ -58,12 +58,24 @@ class NeuronData:
                     raise errors.InvalidParameterValueError(
                         f"{name} must be {constraint.describe()} (got {example:g})")
             staged[name] = array
+        previous = {name: self.params[name].copy() for name in staged if name in self.params}
         for name, array in staged.items():
             if name not in self.params:
                 self.params[name] = (np.empty(self.size, dtype=object) if array.dtype == object
                                      else np.zeros(self.size))
             self.params[name][index] = array
-        self.update_derived(current_step)
+        try:
+            self.update_derived(current_step)
+        except Exception:
+            # a rule across parameters (checked in derive) failed: leave everything as it was
+            for name in staged:
+                if name in previous:
+                    self.params[name] = previous[name]
+                else:
+                    del self.params[name]
+            if previous:
+                self.update_derived(current_step)
+            raise
 
     def _checked_spike_times(self, value, index):
         sequences = np.atleast_1d(np.asarray(value, dtype=object))

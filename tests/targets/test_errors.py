@@ -113,3 +113,11 @@ def test_recorded_data_survive_a_failed_call(sim):
     extended = cells.get_data().segments[0]
     assert extended.filter(name="v")[0].shape[0] == 2001
     assert len(extended.spiketrains[0]) > len(before.spiketrains[0])
+
+
+def test_rejected_cross_parameter_set_changes_nothing(sim):
+    cells = sim.Population(2, sim.EIF_cond_exp_isfa_ista())
+    v_spike = cells.get("v_spike", simplify=False).copy()
+    with pytest.raises(errors.InvalidParameterValueError, match="v_spike must be >= v_thresh"):
+        cells.set(v_spike=-80.0)          # below v_thresh: refused by the model's derive()
+    np.testing.assert_array_equal(cells.get("v_spike", simplify=False), v_spike)
