@@ -106,20 +106,24 @@ STOCHASTIC_TSODYKS_MARKRAM_MODEL = SynapseModelDef(
 )
 
 
-class StaticSynapse(synapses.StaticSynapse):
-    __doc__ = synapses.StaticSynapse.__doc__
-    translations = build_translations(
-        ("weight", "weight"),
-        ("delay", "delay"),
-    )
-    model = STATIC_MODEL
+class _Synapse:
+    """What pyNN.gpu's synapse types share: no delay given means the minimum delay."""
     initial_state = {}
 
     def _get_minimum_delay(self):
         return simulator.state.min_delay
 
 
-class TsodyksMarkramSynapse(synapses.TsodyksMarkramSynapse):
+class StaticSynapse(_Synapse, synapses.StaticSynapse):
+    __doc__ = synapses.StaticSynapse.__doc__
+    translations = build_translations(
+        ("weight", "weight"),
+        ("delay", "delay"),
+    )
+    model = STATIC_MODEL
+
+
+class TsodyksMarkramSynapse(_Synapse, synapses.TsodyksMarkramSynapse):
     __doc__ = synapses.TsodyksMarkramSynapse.__doc__ + """
     pyNN.gpu follows NEST's tsodyks_synapse: the time constant of the active state is the
     postsynaptic receptor's synaptic time constant (tau_syn_E or tau_syn_I; 0 for models
@@ -139,11 +143,8 @@ class TsodyksMarkramSynapse(synapses.TsodyksMarkramSynapse):
     model = TSODYKS_MARKRAM_MODEL
     initial_state = {"u": 0.0, "x": 1.0, "y": 0.0}
 
-    def _get_minimum_delay(self):
-        return simulator.state.min_delay
 
-
-class SimpleStochasticSynapse(synapses.SimpleStochasticSynapse):
+class SimpleStochasticSynapse(_Synapse, synapses.SimpleStochasticSynapse):
     __doc__ = synapses.SimpleStochasticSynapse.__doc__
     translations = build_translations(
         ("weight", "weight"),
@@ -151,13 +152,9 @@ class SimpleStochasticSynapse(synapses.SimpleStochasticSynapse):
         ("p", "p"),
     )
     model = SIMPLE_STOCHASTIC_MODEL
-    initial_state = {}
-
-    def _get_minimum_delay(self):
-        return simulator.state.min_delay
 
 
-class MultiQuantalSynapse(synapses.MultiQuantalSynapse):
+class MultiQuantalSynapse(_Synapse, synapses.MultiQuantalSynapse):
     __doc__ = """
     Stochastic release from n sites with short-term depression and facilitation
     (Fuhrmann et al. 2002), following NEST's quantal_stp_synapse: u starts at 0 (the first
@@ -171,11 +168,8 @@ class MultiQuantalSynapse(synapses.MultiQuantalSynapse):
     model = MULTI_QUANTAL_MODEL
     initial_state = {"u": 0.0, "available": "n"}
 
-    def _get_minimum_delay(self):
-        return simulator.state.min_delay
 
-
-class StochasticTsodyksMarkramSynapse(synapses.StochasticTsodyksMarkramSynapse):
+class StochasticTsodyksMarkramSynapse(_Synapse, synapses.StochasticTsodyksMarkramSynapse):
     __doc__ = synapses.StochasticTsodyksMarkramSynapse.__doc__ + """
     pyNN.gpu implements it as MultiQuantalSynapse with a single release site.
     """
@@ -186,6 +180,3 @@ class StochasticTsodyksMarkramSynapse(synapses.StochasticTsodyksMarkramSynapse):
     )
     model = STOCHASTIC_TSODYKS_MARKRAM_MODEL
     initial_state = {"u": 0.0, "available": 1.0}
-
-    def _get_minimum_delay(self):
-        return simulator.state.min_delay
