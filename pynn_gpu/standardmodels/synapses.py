@@ -66,25 +66,26 @@ SIMPLE_STOCHASTIC_MODEL = SynapseModelDef(
 # Fuhrmann et al. (2002), as NEST's quantal_stp_synapse: n release sites; between spikes
 # each empty site refills with probability 1 - exp(-h / tau_rec); at a spike each available
 # site releases with probability u, and the weight is multiplied by the number released.
+# State: u, and a, the number of available sites (NEST's names).
 _QUANTAL_RELEASE = """
 const scalar refill = 1 - (scalar) pg_exp(-h / tau_rec);
 const scalar u_decay = tau_facil > 0 ? (scalar) pg_exp(-h / tau_facil) : (scalar) 0;
 u = U + u * (1 - U) * u_decay;
-for (int _empty = (int) n - available; _empty > 0; --_empty) {
-    if (UNIFORM() < refill) available += 1;
+for (int _empty = (int) n - a; _empty > 0; --_empty) {
+    if (UNIFORM() < refill) a += 1;
 }
 int _released = 0;
-for (int _site = available; _site > 0; --_site) {
+for (int _site = a; _site > 0; --_site) {
     if (UNIFORM() < u) _released += 1;
 }
-available -= _released;
+a -= _released;
 w_eff = weight * (scalar) _released;
 """
 
 MULTI_QUANTAL_MODEL = SynapseModelDef(
     name="multi_quantal",
     params=("U", "n", "tau_rec", "tau_facil"),
-    state=(StateVar("u"), StateVar("available", "int32_t")),
+    state=(StateVar("u"), StateVar("a", "int32_t")),
     support=PORTABLE_MATH,
     needs_last_spike=True,
     uses_rng=True,
@@ -97,7 +98,7 @@ MULTI_QUANTAL_MODEL = SynapseModelDef(
 STOCHASTIC_TSODYKS_MARKRAM_MODEL = SynapseModelDef(
     name="stochastic_tsodyks_markram",
     params=("U", "tau_rec", "tau_facil"),
-    state=(StateVar("u"), StateVar("available", "int32_t")),
+    state=(StateVar("u"), StateVar("a", "int32_t")),
     support=PORTABLE_MATH,
     needs_last_spike=True,
     uses_rng=True,
@@ -163,10 +164,10 @@ class MultiQuantalSynapse(_Synapse, synapses.MultiQuantalSynapse):
     translations = build_translations(
         ("weight", "weight"), ("delay", "delay"), ("U", "U"), ("n", "n"),
         ("tau_rec", "tau_rec"), ("tau_facil", "tau_facil"),
-        ("u", "u"), ("available", "available"),
+        ("u", "u"), ("a", "a"),
     )
     model = MULTI_QUANTAL_MODEL
-    initial_state = {"u": 0.0, "available": "n"}
+    initial_state = {"u": 0.0, "a": "n"}
 
 
 class StochasticTsodyksMarkramSynapse(_Synapse, synapses.StochasticTsodyksMarkramSynapse):
@@ -176,7 +177,7 @@ class StochasticTsodyksMarkramSynapse(_Synapse, synapses.StochasticTsodyksMarkra
     translations = build_translations(
         ("weight", "weight"), ("delay", "delay"), ("U", "U"),
         ("tau_rec", "tau_rec"), ("tau_facil", "tau_facil"),
-        ("u", "u"), ("available", "available"),
+        ("u", "u"), ("a", "a"),
     )
     model = STOCHASTIC_TSODYKS_MARKRAM_MODEL
-    initial_state = {"u": 0.0, "available": 1.0}
+    initial_state = {"u": 0.0, "a": 1.0}

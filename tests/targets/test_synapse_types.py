@@ -249,5 +249,5 @@ def test_quantal_release_matches_its_expectation(sim, synapse_class, n_sites):
         expected += U * m
         m = m * (1 - U) * (1 - r) + n_sites * r
     assert released == pytest.approx(expected * n_cells, rel=0.06)
-    available = np.array(projection.get("available", format="list", with_address=False))
+    available = np.array(projection.get("a", format="list", with_address=False))
     assert available.min() >= 0 and available.max() <= n_sites
