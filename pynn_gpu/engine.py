@@ -114,6 +114,9 @@ class Engine:
             spikes = np.zeros(group.n_words, dtype=np.uint32)
             self.spike_words[index] = spikes
         arrays[f"{group.name}_spikes"] = spikes
+        # spike list and its counters (CUDA propagation); both counters start at zero
+        arrays[f"{group.name}_spike_count"] = np.zeros(2, dtype=np.int32)
+        arrays[f"{group.name}_spike_list"] = np.zeros(max(group.size, 1), dtype=np.int32)
 
     def _build_synapses(self, graph, groups, arrays):
         self.synapse_parts = []
@@ -130,14 +133,16 @@ class Engine:
                 order = (slice(None) if np.all(pre_idx[:-1] <= pre_idx[1:])
                          else stable_order(pre_idx, pre.size))
                 # random-number keys: neuron groups use 0, 1, ...; synapse groups the top half
+                counts = np.bincount(pre_idx, minlength=pre.size)
                 group = SynapseGroup(name=name, label=projection.label or name, pre=pre,
                                      post=post, receptor=receptor, n_synapses=len(pre_idx),
                                      model=model,
-                                     rng_key=0x80000000 + len(graph.synapse_groups))
+                                     rng_key=0x80000000 + len(graph.synapse_groups),
+                                     max_row=int(counts.max()) if counts.size else 0,
+                                     strategy=projection.propagation)
                 graph.synapse_groups.append(group)
                 part = SynapsePart(group, projection, selection, order, projection._version)
                 self.synapse_parts.append(part)
-                counts = np.bincount(pre_idx, minlength=pre.size)
                 arrays[f"{name}_row_ptr"] = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
                 post_idx = part.gather(projection._post_parent_index)
                 arrays[f"{name}_post"] = post_idx.astype(np.int32)
@@ -358,9 +363,14 @@ class Engine:
             ring[:] = 0
         for words in self.spike_words.values():
             words[:] = 0
+        counters = []
+        if self.graph is not None:
+            for group in self.graph.neuron_groups:
+                self.arrays[f"{group.name}_spike_count"][:] = 0
+                counters.append(f"{group.name}_spike_count")
         if self.program is not None:
             self.program.push([f"ng{i}_in_{r}" for (i, r) in self.rings]
-                              + [f"ng{i}_spikes" for i in self.spike_words]
+                              + [f"ng{i}_spikes" for i in self.spike_words] + counters
                               + [f"{p.group.name}_last_spike" for p in self.synapse_parts
                                  if p.group.model.needs_last_spike])
 

@@ -12,7 +12,7 @@ from pyNN.parameters import LazyArray
 from pyNN.space import Space
 from pyNN.standardmodels import StandardSynapseType
 
-from . import simulator
+from . import planner, simulator
 from .connectivity import build_connections, evaluate_at
 from .standardmodels.synapses import (MultiQuantalSynapse, SimpleStochasticSynapse,
                                       StaticSynapse, StochasticTsodyksMarkramSynapse,
@@ -86,6 +86,7 @@ class Projection(common.Projection):
         self._pre_ids = self.pre.all_cells.astype(np.int64)
         self._post_ids = self.post.all_cells.astype(np.int64)
         self._version = 0
+        self._propagation = "auto"
         self._pending = []
         built = build_connections(self, connector)
         if built is None:
@@ -95,6 +96,18 @@ class Projection(common.Projection):
         self._set_connections(np.asarray(pre_idx, dtype=np.int64),
                               np.asarray(post_idx, dtype=np.int64), values, connector.safe)
         simulator.state.projections.append(self)
+        simulator.state.structure_changed()
+
+    @property
+    def propagation(self):
+        """How the CUDA target propagates this projection's spikes: "auto" (default), "pre"
+        (a thread per spike walks its row) or "post" (a thread per position in the rows);
+        see pynn_gpu.planner. Setting it rebuilds the kernels at the next run."""
+        return self._propagation
+
+    @propagation.setter
+    def propagation(self, strategy):
+        self._propagation = planner.check_strategy(strategy, self.synapse_type.model)
         simulator.state.structure_changed()
 
     # --- construction -------------------------------------------------------------------

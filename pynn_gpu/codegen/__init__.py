@@ -7,13 +7,15 @@ StrictUndefined so that a missing name is an error, never an empty string in the
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import List
 
 import jinja2
 
 from .._paths import kernels_dir
 from ..ir.graph import ArraySpec, NetworkGraph, comment_text
+from ..ir.merge import MergedGroup, merge_neuron_groups, merge_synapse_groups
+from ..planner import plan_propagation
 
 _SCALAR_OR_INT = {"int32_t": "int32_t", "scalar": "scalar"}
 
@@ -23,6 +25,8 @@ class GeneratedCode:
     target: str
     source: str
     arrays: List[ArraySpec]
+    # CUDA: the struct tables of the merged kernels (one row per group), in launch order
+    tables: List[MergedGroup] = field(default_factory=list)
 
     @property
     def cache_text(self) -> str:
@@ -54,6 +58,8 @@ def array_specs(graph: NetworkGraph) -> List[ArraySpec]:
         if g.has_current_input:
             add(f"{g.name}_i_inj", "scalar", "injected current of this step")
         add(f"{g.name}_spikes", "uint32_t", "spike bits of this step")
+        add(f"{g.name}_spike_count", "int32_t", "spikes of this step, of the next (by parity)")
+        add(f"{g.name}_spike_list", "int32_t", "neurons that spiked in this step")
         if g.record_spikes:
             add(f"{g.name}_rec_spikes", "uint32_t", "recorded spike bits, one row per step")
     for s in graph.synapse_groups:
@@ -112,12 +118,18 @@ def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
     """Render the translation unit for `target` ("c" or "cuda")."""
     arrays = array_specs(graph)
     template = _environment().get_template(f"{target}/simulation.{'cu' if target == 'cuda' else 'c'}.j2")
+    merged_neurons = merged_synapses = []
+    if target == "cuda":
+        merged_neurons = merge_neuron_groups(graph)
+        merged_synapses = merge_synapse_groups(graph, plan_propagation(graph))
     source = template.render(
         graph=graph,
         arrays=arrays,
+        merged_neurons=merged_neurons,
+        merged_synapses=merged_synapses,
         models=_models(graph),
         synapse_models=list({s.model.name: s.model for s in graph.synapse_groups}.values()),
         labels={g.name: comment_text(g.label) for g in graph.neuron_groups
                 + graph.synapse_groups + graph.current_sources},
     )
-    return GeneratedCode(target, source, arrays)
+    return GeneratedCode(target, source, arrays, merged_neurons + merged_synapses)

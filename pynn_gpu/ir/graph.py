@@ -55,6 +55,8 @@ class SynapseGroup:
     n_synapses: int
     model: SynapseModelDef = STATIC
     rng_key: int = 0
+    max_row: int = 0           # most synapses of one presynaptic neuron
+    strategy: str = "auto"     # propagation on the CUDA target: "auto", "pre" or "post"
 
 
 @dataclass

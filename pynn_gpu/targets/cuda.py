@@ -31,13 +31,14 @@ import numpy as np
 
 from ..cache import cached_build, content_key
 from .base import Program, Target
+from .occupancy import DeviceLimits, KernelResources, choose_block_size
 
 logger = logging.getLogger("PyNN")
 
 BLOCK_SIZE_ENV = "PYNN_GPU_BLOCK_SIZE"
 DEVICE_ENV = "PYNN_GPU_DEVICE"
 NVCC_ENV = "PYNN_GPU_NVCC"
-DEFAULT_BLOCK_SIZE = 128
+DEFAULT_BLOCK_SIZE = 128        # where the driver reports no kernel resources
 
 # --fmad=false: no fused multiply-add, so double precision results equal the C target's
 # (compiled with -ffp-contract=off). Division and sqrt are IEEE-rounded by default.
@@ -183,9 +184,11 @@ def _launcher(function, grid, block):
 # --- the target -----------------------------------------------------------------------------
 
 def _block_size():
+    """The block size forced by $PYNN_GPU_BLOCK_SIZE, or None: chosen per kernel from its
+    occupancy (pynn_gpu.targets.occupancy)."""
     text = os.environ.get(BLOCK_SIZE_ENV)
     if not text:
-        return DEFAULT_BLOCK_SIZE
+        return None
     try:
         size = int(text)
     except ValueError:
@@ -195,6 +198,37 @@ def _block_size():
         raise ValueError(f"{BLOCK_SIZE_ENV} must be a multiple of 32 from 32 to 1024 "
                          f"(got {text!r})")
     return size
+
+
+def _device_limits(cuda, device):
+    """The device's occupancy limits, as far as the driver reports them."""
+    attribute = cuda.device_attribute
+    defaults = DeviceLimits()
+    names = {
+        "multiprocessors": "MULTIPROCESSOR_COUNT",
+        "max_threads_per_sm": "MAX_THREADS_PER_MULTIPROCESSOR",
+        "max_blocks_per_sm": "MAX_BLOCKS_PER_MULTIPROCESSOR",
+        "registers_per_sm": "MAX_REGISTERS_PER_MULTIPROCESSOR",
+        "shared_per_sm": "MAX_SHARED_MEMORY_PER_MULTIPROCESSOR",
+        "max_threads_per_block": "MAX_THREADS_PER_BLOCK",
+    }
+    values = {}
+    for field, name in names.items():
+        try:
+            values[field] = int(device.get_attribute(getattr(attribute, name)))
+        except Exception:       # an attribute this PyCUDA or driver does not know
+            values[field] = getattr(defaults, field)
+    return DeviceLimits(**values)
+
+
+def _kernel_resources(function):
+    """Registers and static shared memory of a compiled kernel, or None if unknown."""
+    try:
+        return KernelResources(registers_per_thread=int(function.num_regs),
+                               shared_per_block=int(function.shared_size_bytes),
+                               max_threads_per_block=int(function.max_threads_per_block))
+    except Exception:
+        return None
 
 
 class CudaTarget(Target):
@@ -239,6 +273,7 @@ class CudaTarget(Target):
         self.nvcc = find_nvcc()
         self._programs = weakref.WeakSet()     # programs not yet garbage, freed by close()
         self.context = self.device.make_context()     # created and made current
+        self.limits = _device_limits(cuda, self.device)
         _open_targets.add(self)
         self.graphs = _graph_api()
         logger.info("pyNN.gpu CUDA target on device %d (%s, compute capability %d.%d)",
@@ -325,22 +360,37 @@ class CudaProgram(Program):
         self._dtypes = dict(_CTYPES, scalar=np.float64 if scalar == "double" else np.float32)
         self._ctypes = {spec.name: spec.ctype for spec in code.arrays}
         self._launches = []         # launch(stream) of each kernel of one step, in order
+        self.block_sizes = {}       # kernel name -> threads per block
         for name, threads in _LAUNCH_LINE.findall(code.source):
             threads = int(threads)
+            function = module.get_function(name)
+            block = self._block_for(function, threads)
             # whole warps, no more than needed for small kernels
-            block = min(target.block_size, (threads + 31) // 32 * 32)
+            block = min(block, (threads + 31) // 32 * 32)
             grid = (threads + block - 1) // block
-            self._launches.append(_launcher(module.get_function(name), (grid, 1), (block, 1, 1)))
+            self.block_sizes[name] = block
+            self._launches.append(_launcher(function, (grid, 1), (block, 1, 1)))
         self._steps_per_graph = max(1, min(MAX_STEPS_PER_GRAPH,
                                            MAX_NODES_PER_GRAPH // max(len(self._launches), 1)))
         self._clock = {name: module.get_global(name)[0]
                        for name in ("_current_step", "_first_step", "_seed")}
         self._device = {}           # name -> DeviceAllocation
         self._host = {}             # name -> bound host array
+        self._tables = [(table, *module.get_global(f"{table.name}_rows"))
+                        for table in code.tables]
+        self._tables_stale = True   # an allocation moved since the tables were written
         self._stale = set()         # allocated but not yet given the host values
         self._graphs = collections.OrderedDict()   # chunk length -> graph exec handle
         self._capture_works = True
         self.stream = cuda.Stream()
+
+    def _block_for(self, function, threads):
+        if self.target.block_size is not None:
+            return self.target.block_size
+        resources = _kernel_resources(function)
+        if resources is None:
+            return DEFAULT_BLOCK_SIZE
+        return choose_block_size(threads, resources, self.target.limits)
 
     # --- arrays -----------------------------------------------------------------------------
 
@@ -361,6 +411,24 @@ class CudaProgram(Program):
                 if allocation is None or self._host[name].nbytes != host.nbytes:
                     self._allocate(name, host.nbytes)
                 self._host[name] = host
+            if self._tables_stale:
+                self._write_tables()
+
+    def _write_tables(self):
+        """Each merged kernel's struct table: array pointers and int64 values, 8 bytes each."""
+        for table, symbol, size in self._tables:
+            words = np.zeros((len(table.rows), len(table.fields)), dtype=np.uint64)
+            for r, row in enumerate(table.rows):
+                for f, (spec, value) in enumerate(zip(table.fields, row)):
+                    if not spec.is_array:
+                        words[r, f] = np.int64(value).view(np.uint64)
+                    elif value is not None:
+                        words[r, f] = int(self._device[value])
+            if size != words.nbytes:
+                raise RuntimeError(f"table {table.name}_rows has {size} bytes, "
+                                   f"expected {words.nbytes}")
+            self._cuda.memcpy_htod(symbol, words)
+        self._tables_stale = False
 
     def _allocate(self, name, nbytes):
         old = self._device.pop(name, None)
@@ -372,6 +440,7 @@ class CudaProgram(Program):
         assert size == 8, f"pointer {name} has {size} bytes"
         self._cuda.memcpy_htod(symbol, np.array([int(allocation)], dtype=np.uint64))
         self._stale.add(name)
+        self._tables_stale = True
 
     def push(self, names):
         with self.target.activated():

@@ -13,6 +13,7 @@ cannot check is nvcc's device arithmetic and real concurrency (the `cuda` runs d
 
 import ctypes
 import shutil
+import subprocess
 import sys
 import tempfile
 import types
@@ -58,6 +59,14 @@ extern "C" void emu_launch(void (*kernel)(void), unsigned grid, unsigned block)
 """
 
 
+# device attributes the CUDA target asks for (those of an H200)
+_DEVICE_ATTRIBUTES = {
+    "MULTIPROCESSOR_COUNT": 132, "MAX_THREADS_PER_MULTIPROCESSOR": 2048,
+    "MAX_BLOCKS_PER_MULTIPROCESSOR": 32, "MAX_REGISTERS_PER_MULTIPROCESSOR": 65536,
+    "MAX_SHARED_MEMORY_PER_MULTIPROCESSOR": 233472, "MAX_THREADS_PER_BLOCK": 1024,
+}
+
+
 class Emulator:
     """Host memory and counters behind the fake pycuda.driver."""
 
@@ -93,6 +102,9 @@ class Emulator:
 
             def compute_capability(self):
                 return (9, 0)
+
+            def get_attribute(self, attribute):
+                return _DEVICE_ATTRIBUTES[attribute]
 
             def make_context(self):
                 context = Context()
@@ -138,6 +150,9 @@ class Emulator:
             ctypes.memmove(destination.ctypes.data, address(source), destination.nbytes)
 
         class Function:
+            # what the driver reports of a compiled kernel (an H200-like device's values)
+            num_regs, shared_size_bytes, max_threads_per_block = 40, 0, 1024
+
             def __init__(self, library, name):
                 self.launch = library.emu_launch
                 self.kernel = ctypes.cast(getattr(library, name), ctypes.c_void_p)
@@ -158,6 +173,11 @@ class Emulator:
                     f.write(binary)
                 self.library = ctypes.CDLL(path)
                 self.library.emu_launch.argtypes = [ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint]
+                # symbol sizes, as the driver reports them for a module's globals
+                listing = subprocess.run(["nm", "-S", "--defined-only", path],
+                                         capture_output=True, text=True, check=True).stdout
+                self.sizes = {parts[3]: int(parts[1], 16) for parts in map(str.split,
+                              listing.splitlines()) if len(parts) == 4}
 
             def get_function(self, name):
                 return Function(self.library, name)
@@ -165,7 +185,7 @@ class Emulator:
             def get_global(self, name):
                 where = ctypes.addressof(ctypes.c_uint64.in_dll(self.library, name))
                 emu.globals_.add(where)
-                return where, 8
+                return where, self.sizes[name]
 
         class Stream:
             def __init__(self):
@@ -183,6 +203,7 @@ class Emulator:
         module = types.ModuleType("pycuda.driver")
         module.init = lambda flags=0: None
         module.Device, module.Context = Device, Context
+        module.device_attribute = types.SimpleNamespace(**{k: k for k in _DEVICE_ATTRIBUTES})
         module.Stream = Stream
         module.mem_alloc = Allocation
         module.memcpy_htod, module.memcpy_dtoh = memcpy_htod, memcpy_dtoh

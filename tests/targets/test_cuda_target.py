@@ -436,3 +436,60 @@ def test_driver_graph_calls(tmp_path):
         graphs.launch(0x1, Stream())
     graphs.destroy(executable)
     assert state(3) == 0
+
+
+# --- merged kernels and propagation strategies ------------------------------------------------
+
+def _many_populations(strategy):
+    """Three populations of one model (one kernel), a fourth of another, and projections with
+    short and long rows, all propagated with `strategy` ("auto" lets the planner choose)."""
+    def build(sim):
+        times = [[1.0, 4.0, 20.0], [2.0, 2.5, 30.0], [0.1, 9.9, 10.0], [5.0, 15.0]]
+        source = sim.Population(4, sim.SpikeSourceArray(spike_times=times), label="source")
+        cells = [sim.Population(n, sim.IF_curr_exp(tau_m=10.0, v_thresh=-62.0), label=f"c{k}")
+                 for k, n in enumerate((70, 33, 100))]
+        cond = sim.Population(40, sim.IF_cond_exp(v_thresh=-62.0), label="cond")
+        rng = sim.NumpyRNG(seed=11)
+        for k, target in enumerate(cells + [cond]):
+            weight = 0.03125 if target is cond else 2.0 + k
+            projection = sim.Projection(
+                source, target, sim.AllToAllConnector(),
+                sim.StaticSynapse(weight=weight, delay=sim.RandomDistribution(
+                    "uniform", (0.1, 2.0), rng=rng)), receptor_type="excitatory")
+            projection.propagation = strategy
+        for pre, post in ((cells[0], cells[1]), (cells[1], cells[2]), (cells[2], cells[0])):
+            projection = sim.Projection(pre, post, sim.FixedProbabilityConnector(0.5, rng=rng),
+                                        sim.StaticSynapse(weight=0.25, delay=1.5),
+                                        receptor_type="excitatory")
+            projection.propagation = strategy
+        for population in cells + [cond]:
+            population.record(["spikes", "v"])
+        return {p.label: p for p in cells + [cond]}
+    return build
+
+
+@pytest.mark.parametrize("strategy", ["auto", "pre", "post"])
+def test_merged_kernels_and_strategies_match_the_c_target(cuda_backend, strategy):
+    build = _many_populations(strategy)
+    cpu = simulate("cpu", build, 40.0)
+    gpu = simulate("cuda", build, 40.0, runs=[15.0, 25.0])
+    assert_identical(cpu, gpu)
+    assert all(total_spikes(cpu, label) > 0 for label in cpu)
+
+
+def test_merged_kernels_one_launch_per_model(cuda_backend):
+    """Four populations of two models and seven projections: two update kernels, and one
+    propagation kernel per strategy in use."""
+    sim = pynn_gpu
+    sim.setup(timestep=0.1, target="cuda")
+    try:
+        _many_populations("pre")(sim)
+        sim.run(1.0)
+        program = simulator.state.engine.program
+        names = list(program.block_sizes)
+    finally:
+        sim.end()
+    assert sorted(n for n in names if n.startswith("update_")) == [
+        "update_mng0", "update_mng1", "update_mng2"]     # sources, IF_curr_exp, IF_cond_exp
+    assert [n for n in names if n.startswith("propagate_")] == ["propagate_msg0"]
+    assert all(size % 32 == 0 for size in program.block_sizes.values())

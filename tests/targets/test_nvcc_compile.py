@@ -136,15 +136,16 @@ def test_nvcc_command_keeps_double_results_exact():
 
 
 def test_launch_plan_threads():
-    """Neuron kernels get whole warps (the spike ballot needs all lanes)."""
+    """Neuron kernels get whole warps (the spike ballot needs all lanes), per group."""
     sim = pynn_gpu
     sim.setup(timestep=0.1, target="cpu")
     try:
         sim.Population(33, sim.IF_curr_exp())
+        sim.Population(5, sim.IF_curr_exp())
         sim.run(0.1)
         code = codegen.generate(simulator.state.engine.graph, "cuda")
     finally:
         sim.end()
     plan = re.findall(r"^//@launch (\w+) (\d+)$", code.source, re.M)
-    assert plan == [("update_ng0", "64"), ("advance_step", "1")]
-    assert np.all([int(n) > 0 for _, n in plan])
+    assert plan == [("update_mng0", str(64 + 32)), ("advance_step", "1")]
+    assert code.tables[0].firsts == [0, 64]

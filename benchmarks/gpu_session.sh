@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Everything a GPU machine without network access needs, in one go: install the project's
+# dependencies from a wheelhouse (make wheelhouse), build PyCUDA from its source distribution,
+# then run the CUDA tests and the GPU benchmarks. Logs go to $OUT (default ./gpu-logs).
+#
+#   bash benchmarks/gpu_session.sh WHEELHOUSE [STAGE ...]
+#
+# Stages (default: all, in this order): install, tests, float, bench.
+#   install  pip install --no-index the pure-Python dependencies and build PyCUDA
+#   tests    pytest -m cuda (CUDA target on the device, double precision)
+#   float    the CUDA tests again in single precision (PYNN_GPU_PRECISION=float)
+#   bench    benchmarks/microcircuit_gpu.py and benchmarks/vogels_abbott.py on the CUDA target
+#
+# Dependencies already on the machine (numpy, scipy, Jinja2, setuptools) are used as they are.
+set -u
+WHEELHOUSE=${1:?usage: gpu_session.sh WHEELHOUSE [STAGE ...]}
+shift
+STAGES=${*:-install tests float bench}
+OUT=${OUT:-$PWD/gpu-logs}
+SITE=${PYNN_GPU_SITE:-/tmp/pynn-gpu-site}
+mkdir -p "$OUT" "$SITE"
+export PYTHONPATH=$SITE:$PWD PYTHONUNBUFFERED=1
+export PYNN_GPU_CACHE_DIR=${PYNN_GPU_CACHE_DIR:-/tmp/pynn-gpu-cache}
+say() { echo "[$(date +%H:%M:%S)] $*"; }
+
+has_stage() { [[ " $STAGES " == *" $1 "* ]]; }
+
+if has_stage install; then
+    say "machine: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader)"
+    say "$(nvcc --version | tail -1); $(g++ --version | head -1); $(python3 --version)"
+    python3 -m pip install -q --no-index --no-deps --target "$SITE" \
+        "$WHEELHOUSE"/pynn-*.whl "$WHEELHOUSE"/neo-*.whl "$WHEELHOUSE"/quantities-*.whl \
+        "$WHEELHOUSE"/lazyarray-*.whl "$WHEELHOUSE"/pytools-*.whl \
+        "$WHEELHOUSE"/platformdirs-*.whl "$WHEELHOUSE"/mako-*.whl "$WHEELHOUSE"/siphash24-*.whl \
+        || exit 1
+    # PyCUDA reads its build options from ~/.aksetup-defaults.py; build extensions in parallel
+    conf_home=$(mktemp -d)
+    if [ ! -e /usr/local/cuda/include/curand.h ]; then
+        echo "CUDA_ENABLE_CURAND = False" > "$conf_home/.aksetup-defaults.py"
+    fi
+    printf '[build_ext]\nparallel = %s\n' "$(nproc)" > "$conf_home/.pydistutils.cfg"
+    t0=$(date +%s)
+    HOME=$conf_home CUDA_ROOT=/usr/local/cuda python3 -m pip install --no-index --no-deps \
+        --no-build-isolation --target "$SITE" "$WHEELHOUSE"/pycuda-*.tar.gz \
+        > "$OUT/pycuda-build.log" 2>&1 || { tail -40 "$OUT/pycuda-build.log"; exit 1; }
+    say "PyCUDA built in $(( $(date +%s) - t0 )) s"
+    python3 - <<'EOF' || exit 1
+import pycuda.driver as cuda
+cuda.init()
+device = cuda.Device(0)
+print("PyCUDA", __import__("pycuda").VERSION, "device", device.name(),
+      "capability", device.compute_capability(), "driver", cuda.get_driver_version())
+EOF
+fi
+
+if has_stage tests; then
+    say "CUDA tests, double precision"
+    timeout 300 python3 -m pytest -q -m cuda -p no:cacheprovider tests -x \
+        2>&1 | tee "$OUT/cuda-tests-double.log" | tail -25
+fi
+
+if has_stage float; then
+    say "CUDA tests, single precision"
+    PYNN_GPU_PRECISION=float timeout 240 python3 -m pytest -q -m cuda -p no:cacheprovider \
+        tests 2>&1 | tee "$OUT/cuda-tests-float.log" | tail -25
+fi
+
+if has_stage bench; then
+    say "microcircuit"
+    timeout 300 python3 benchmarks/microcircuit_gpu.py --target cuda \
+        ${PYNN_GPU_MICROCIRCUIT_ARGS:---scale 1.0} --json "$OUT/microcircuit.json" \
+        2>&1 | tee "$OUT/microcircuit.log" | tail -20
+    say "Vogels-Abbott COBA"
+    for n in ${PYNN_GPU_VA_SIZES:-4000}; do
+        timeout 200 python3 benchmarks/vogels_abbott.py --target cuda --model COBA --n "$n" \
+            --json 2>&1 | tee -a "$OUT/vogels_abbott.log" | tail -3
+    done
+fi
+say "done"

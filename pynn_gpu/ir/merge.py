@@ -1,0 +1,154 @@
+"""
+Merging groups that share code, so that one kernel serves many populations or projections.
+
+Groups whose generated code would be identical (same model snippets, same receptors, same
+propagation strategy) become one *merged group*. Their per-group differences (array
+pointers, sizes, random-number keys) move into a table of structs, one row per group; the
+kernel finds its row from the thread index. Every member owns a range of threads that starts
+at a multiple of 32, so a warp never spans two groups (the spike ballot needs that).
+
+The number of kernels, and so compile time and per-step launches, then grows with the number
+of distinct models in a network, not with the number of populations (GeNN merges its groups
+for the same reason).
+"""
+
+from dataclasses import dataclass
+from typing import List, Tuple, Union
+
+from .graph import NetworkGraph
+
+WARP = 32
+
+
+def _padded(n):
+    return max(WARP, (n + WARP - 1) // WARP * WARP)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One member of a merged group's struct: an array pointer or an int64 value."""
+    name: str
+    ctype: str            # for arrays: the element type ("scalar", "int32_t", ...)
+    is_array: bool = True
+
+    @property
+    def declaration(self):
+        return f"{self.ctype} *{self.name};" if self.is_array else f"int64_t {self.name};"
+
+
+@dataclass
+class MergedGroup:
+    """Groups with identical code: `rows` gives, per member and field, the name of the array
+    whose pointer goes there (None: no such array, a null pointer) or an int value."""
+    name: str                      # C identifier of the kernel and the struct table
+    role: str                      # "neuron" or "synapse"
+    members: list                  # NeuronGroup or SynapseGroup
+    fields: Tuple[Field, ...]
+    rows: List[List[Union[str, int, None]]]
+    firsts: List[int]              # first thread of each member
+    total_threads: int
+    strategy: str = ""             # synapses: "pre" or "post" (see pynn_gpu.planner)
+
+    @property
+    def model(self):
+        return self.members[0].model
+
+    @property
+    def struct(self):
+        return "_" + self.name.upper()
+
+    @property
+    def first(self):
+        return self.members[0]
+
+
+def neuron_fields(group) -> Tuple[Field, ...]:
+    m = group.model
+    fields = [Field(p, "scalar") for p in m.params + m.derived]
+    fields += [Field(p, "int64_t") for p in m.int_derived]
+    fields += [Field(s.name, s.ctype) for s in m.state]
+    fields += [Field(t, "int64_t") for t in m.tables]
+    fields += [Field(f"in_{r}", "scalar") for r in group.receptors]
+    fields += [Field("i_inj", "scalar"), Field("spikes", "uint32_t"),
+               Field("rec_spikes", "uint32_t"), Field("spike_count", "int32_t"),
+               Field("spike_list", "int32_t")]
+    fields += [Field(v, "int64_t", is_array=False) for v in ("first", "size", "rng_key")]
+    return tuple(fields)
+
+
+def synapse_fields(group) -> Tuple[Field, ...]:
+    m = group.model
+    fields = [Field("row_ptr", "int64_t"), Field("post", "int32_t"),
+              Field("weight", "scalar"), Field("delay", "int32_t")]
+    fields += [Field(p, "scalar") for p in m.params]
+    fields += [Field(v.name, v.ctype) for v in m.state]
+    if m.needs_tau_psc:
+        fields.append(Field("tau_psc", "scalar"))
+    if m.needs_last_spike:
+        fields.append(Field("last_spike", "int64_t"))
+    fields += [Field("pre_spike_count", "int32_t"), Field("pre_spike_list", "int32_t"),
+               Field("post_in", "scalar")]
+    fields += [Field(v, "int64_t", is_array=False)
+               for v in ("first", "pre_size", "post_size", "rng_key")]
+    return tuple(fields)
+
+
+def _neuron_key(group):
+    m = group.model
+    return (m.name, m.update, m.threshold, m.reset, m.params, m.derived, m.int_derived,
+            m.state, m.tables, m.uses_rng, tuple(group.receptors))
+
+
+def _synapse_key(group, strategy):
+    m = group.model
+    return (m.name, m.on_pre, m.params, m.state, m.needs_tau_psc, m.needs_last_spike,
+            m.uses_rng, strategy)
+
+
+def _merge(groups, key, fields_of, row_of, threads_of, role, prefix, strategy_of=None):
+    merged = {}
+    for group in groups:
+        merged.setdefault(key(group), []).append(group)
+    result = []
+    for index, members in enumerate(merged.values()):
+        fields = fields_of(members[0])
+        firsts, rows, first = [], [], 0
+        for member in members:
+            firsts.append(first)
+            rows.append(row_of(member, fields, first))
+            first += _padded(threads_of(member))
+        result.append(MergedGroup(name=f"{prefix}{index}", role=role, members=members,
+                                  fields=fields, rows=rows, firsts=firsts,
+                                  total_threads=first,
+                                  strategy=strategy_of(members[0]) if strategy_of else ""))
+    return result
+
+
+def merge_neuron_groups(graph: NetworkGraph) -> List[MergedGroup]:
+    def row(group, fields, first):
+        optional = {"i_inj": group.has_current_input, "rec_spikes": group.record_spikes}
+        values = {"first": first, "size": group.size, "rng_key": group.rng_key}
+        return [values[f.name] if not f.is_array
+                else (f"{group.name}_{f.name}" if optional.get(f.name, True) else None)
+                for f in fields]
+
+    return _merge(graph.neuron_groups, _neuron_key, neuron_fields, row,
+                  lambda g: g.size, "neuron", "mng")
+
+
+def merge_synapse_groups(graph: NetworkGraph, strategies) -> List[MergedGroup]:
+    """`strategies`: synapse group name -> (strategy, threads per group)."""
+    groups = [s for s in graph.synapse_groups if s.n_synapses > 0]
+
+    def row(group, fields, first):
+        arrays = {"pre_spike_count": f"{group.pre.name}_spike_count",
+                  "pre_spike_list": f"{group.pre.name}_spike_list",
+                  "post_in": f"{group.post.name}_in_{group.receptor}"}
+        values = {"first": first, "pre_size": group.pre.size, "post_size": group.post.size,
+                  "rng_key": group.rng_key}
+        return [values[f.name] if not f.is_array else arrays.get(f.name, f"{group.name}_{f.name}")
+                for f in fields]
+
+    return _merge(groups, lambda g: _synapse_key(g, strategies[g.name][0]), synapse_fields,
+                  row, lambda g: strategies[g.name][1], "synapse", "msg",
+                  strategy_of=lambda g: strategies[g.name][0])

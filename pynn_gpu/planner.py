@@ -1,0 +1,54 @@
+"""
+Planning choices that depend on the shape of the network rather than on its models.
+
+Spike propagation on the CUDA target has two strategies (both read the list of neurons that
+spiked in the step, written by the neuron update):
+
+* "pre": one thread per spike, which walks the whole row of that presynaptic neuron. Cheap
+  when rows are short; a long row is walked by one thread alone.
+* "post": one thread per target position in a row (thread j handles synapse j of every
+  spiking neuron's row, for all spikes of the step). The threads of a warp touch consecutive
+  synapses, so the reads are coalesced and a long row is spread over many threads.
+
+Heuristic: "post" when the mean row holds at least a warp's worth of synapses
+(POST_MIN_MEAN_ROW), "pre" otherwise, and always "pre" for synapse models that keep
+per-presynaptic-neuron state (the time of the last spike), which one thread per spike must
+update. A projection can ask for either with `projection.propagation = "pre" | "post"`.
+The C target walks rows one spike at a time and ignores the choice.
+"""
+
+from pyNN import errors
+
+STRATEGIES = ("auto", "pre", "post")
+POST_MIN_MEAN_ROW = 32
+
+
+def check_strategy(strategy, model):
+    if strategy not in STRATEGIES:
+        raise errors.InvalidParameterValueError(
+            f"propagation must be one of {', '.join(STRATEGIES)} (got {strategy!r})")
+    if strategy == "post" and model.needs_last_spike:
+        raise errors.InvalidParameterValueError(
+            f"propagation 'post' is not available for {model.name} synapses, which keep the "
+            "time of each presynaptic neuron's last spike: use 'pre' or 'auto'")
+    return strategy
+
+
+def propagation_strategy(group):
+    """'pre' or 'post' for a synapse group (see the module docstring)."""
+    if group.strategy != "auto":
+        return check_strategy(group.strategy, group.model)
+    if group.model.needs_last_spike:
+        return "pre"
+    mean_row = group.n_synapses / max(group.pre.size, 1)
+    return "post" if mean_row >= POST_MIN_MEAN_ROW else "pre"
+
+
+def plan_propagation(graph):
+    """Synapse group name -> (strategy, threads the kernel needs for it)."""
+    plan = {}
+    for group in graph.synapse_groups:
+        strategy = propagation_strategy(group)
+        threads = group.pre.size if strategy == "pre" else max(group.max_row, 1)
+        plan[group.name] = (strategy, threads)
+    return plan
