@@ -55,7 +55,8 @@ class Engine:
         groups = []
         for index, population in enumerate(state.populations):
             model = population.celltype.model
-            injected = any(src_pop is population for _, src_pop, _ in state.current_sources)
+            injected = any(src_pop is population and not source.model.into_receptor
+                           for source, src_pop, _ in state.current_sources)
             records_spikes = bool(population.recorder.recorded_ids("spikes"))
             group = NeuronGroup(name=f"ng{index}", label=population.label, size=population.size,
                                 model=model, receptors=model.receptors, rng_key=index,
@@ -169,8 +170,11 @@ class Engine:
             index = self.state.populations.index(population)
             name = f"cs{len(graph.current_sources)}"    # current_source templates rely on it
             model = source.model
+            receptor = (population.celltype.receptor_map[source.receptor_type]
+                        if model.into_receptor else "")
             group = CurrentSourceGroup(name=name, label=type(source).__name__, model=model,
-                                       target=groups[index], n_targets=len(indices))
+                                       target=groups[index], n_targets=len(indices),
+                                       receptor=receptor)
             graph.current_sources.append(group)
             arrays[f"{name}_targets"] = np.ascontiguousarray(indices, dtype=np.int32)
             for pname, values in source.kernel_arrays(self.state.dt, scalar).items():

@@ -115,7 +115,8 @@ class CurrentSourceDef:
     Names the code can use: every parameter and table, `t`, `dt`, `_step` (int64), and
     when `per_target` is set, `_neuron` (the target neuron's index in its population)
     and, when `uses_rng` is also set, `NORMAL(n)`: a standard normal number that depends
-    only on (seed, this source and population, `_neuron`, n), the same on every target.
+    only on (seed, this source and population, `_neuron`, n), the same on every target,
+    and `UNIFORM_AT(n, draw)`, a uniform double in [0, 1) keyed the same way plus `draw`.
 
     Without `per_target` the code runs once per step and its value goes to all targets.
     """
@@ -131,13 +132,16 @@ class CurrentSourceDef:
     per_target: bool = False
     uses_rng: bool = False
     support: str = ""                   # placed once before the kernels
+    # add amplitude_now to a receptor's input of the step (set by the source) instead of
+    # the injected current; needs per_target
+    into_receptor: bool = False
 
     def __post_init__(self):
         for name in self.all_names():
             check_identifier(name, f"{self.name} parameter")
-        if self.uses_rng and not self.per_target:
-            raise ValueError(f"{self.name}: random numbers are drawn per target neuron, "
-                             "so uses_rng needs per_target")
+        if (self.uses_rng or self.into_receptor) and not self.per_target:
+            raise ValueError(f"{self.name}: random numbers and receptor input are per "
+                             "target neuron, so uses_rng and into_receptor need per_target")
 
     def all_names(self):
         return (tuple(self.params) + tuple(self.int_params) + tuple(self.double_params)

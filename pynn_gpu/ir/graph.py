@@ -66,6 +66,7 @@ class CurrentSourceGroup:
     model: CurrentSourceDef
     target: NeuronGroup
     n_targets: int
+    receptor: str = ""         # into_receptor models: the receptor whose input they add to
 
 
 @dataclass

@@ -1,0 +1,91 @@
+"""
+PoissonDrive: independent Poisson spike input into a receptor of every target neuron, without
+spike-source neurons or synapses (a pyNN.gpu extension).
+
+It stands for many independent presynaptic Poisson sources onto each target, as NEST's
+`poisson_generator` connected with a static synapse does, or the cortico-cortical input of
+the Potjans & Diesmann (2014) microcircuit: in every step each target neuron receives
+n ~ Poisson(rate * dt) events of `weight` on `receptor_type` (nA for current-based receptors,
+uS for conductance-based ones), added to the receptor's input of that step exactly as spikes
+arriving in it would be. Unlike a SpikeSourcePoisson, whose single train has at most one spike
+per step, the drive may deliver several events in one step, so `rate` is the total rate of
+all the sources it stands for (e.g. K_ext * 8 Hz).
+
+The counts come from the counter-based generator keyed by (seed, injection, neuron, step),
+so the C and CUDA targets deliver the same events; the draw is Knuth's multiplication method
+on portable exp(), in chunks of mean <= 30, so its cost grows with rate * dt. Active for
+start <= t < stop. `record()` records the input of the first target, weight times count.
+"""
+
+import numpy as np
+from pyNN import errors
+from pyNN.standardmodels import StandardCurrentSource, build_translations
+
+from ..modeldef import CurrentSourceDef
+from .electrodes import (PORTABLE_MATH, _by_population, _check_finite, _check_window,
+                         _CurrentSource, _require, _window_arrays)
+
+_MEAN_PER_CHUNK = 30.0      # e^-30 is far above the smallest double the product can reach
+
+POISSON_DRIVE_MODEL = CurrentSourceDef(
+    name="poisson_drive",
+    params=("weight",),
+    int_params=("start_step", "stop_step"),
+    double_params=("mean",),
+    per_target=True,
+    uses_rng=True,
+    into_receptor=True,
+    code=f"""
+if (_step >= start_step && _step < stop_step) {{
+    int64_t _events = 0;
+    uint32_t _draw = 0u;
+    for (double _left = mean; _left > 0.0; _left -= {_MEAN_PER_CHUNK}) {{
+        const double _limit = pg_exp(-(_left < {_MEAN_PER_CHUNK} ? _left : {_MEAN_PER_CHUNK}));
+        double _product = UNIFORM_AT(_step, _draw++);
+        while (_product > _limit) {{
+            ++_events;
+            _product *= UNIFORM_AT(_step, _draw++);
+        }}
+    }}
+    amplitude_now = weight * (scalar) _events;
+}}
+""",
+    support=PORTABLE_MATH,
+)
+
+
+class PoissonDrive(_CurrentSource, StandardCurrentSource):
+    """Poisson input of total `rate` (Hz) with events of `weight` into `receptor_type` of
+    each target neuron, independently per neuron (see the module docstring)."""
+
+    default_parameters = {"rate": 0.0, "weight": 0.0, "start": 0.0, "stop": 1e12}
+    translations = build_translations(
+        ("rate", "rate"),
+        ("weight", "weight"),
+        ("start", "start"),
+        ("stop", "stop"),
+    )
+    model = POISSON_DRIVE_MODEL
+
+    def __init__(self, receptor_type="excitatory", **parameters):
+        object.__setattr__(self, "receptor_type", receptor_type)
+        super().__init__(**parameters)
+
+    def inject_into(self, cells):
+        for population, _ in _by_population(cells):
+            if self.receptor_type not in population.celltype.receptor_types:
+                raise errors.ConnectionError(
+                    f"PoissonDrive: {population.celltype.__class__.__name__} has no receptor "
+                    f"{self.receptor_type!r} (it has {', '.join(population.celltype.receptor_types)})")
+        super().inject_into(cells)
+
+    def _validate(self, p, dt):
+        _check_finite(p, "rate", "weight")
+        _require(p["rate"] >= 0, f"rate must be >= 0 Hz (got {p['rate']})")
+        _check_window(p)
+
+    def kernel_arrays(self, dt, scalar):
+        p = self._native
+        return {"weight": np.array([p["weight"]], dtype=scalar),
+                "mean": np.array([p["rate"] * dt * 1e-3], dtype=np.float64),
+                **_window_arrays(p, dt)}

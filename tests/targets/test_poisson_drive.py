@@ -1,0 +1,111 @@
+"""PoissonDrive: Poisson event counts per neuron and step, delivered into a receptor."""
+
+import numpy as np
+import pytest
+from pyNN import errors
+from scipy import stats
+
+import pynn_gpu as sim
+
+from test_cuda_target import assert_identical, simulate
+
+DT = 0.1
+
+
+def _counts(rate, steps, weight=0.5, seed=99):
+    """Event counts of the first target of a drive, step by step (from its recording)."""
+    sim.setup(timestep=DT, target="cpu", rng_seed=seed)
+    try:
+        cells = sim.Population(3, sim.IF_curr_exp())
+        drive = sim.PoissonDrive(rate=rate, weight=weight)
+        drive.inject_into(cells)
+        drive.record()
+        sim.run(steps * DT)
+        currents = np.asarray(drive.get_data().magnitude).ravel()[:steps]
+    finally:
+        sim.end()
+    counts = currents / weight
+    assert np.allclose(counts, np.rint(counts))
+    return np.rint(counts).astype(int)
+
+
+@pytest.mark.parametrize("rate", [16000.0, 450000.0])   # means 1.6 and 45 per step
+def test_counts_follow_the_poisson_distribution(rate):
+    steps = 20000
+    counts = _counts(rate, steps)
+    mean = rate * DT * 1e-3
+    # mean and variance within 5 standard errors
+    assert abs(counts.mean() - mean) < 5 * np.sqrt(mean / steps)
+    assert abs(counts.var() - mean) < 5 * mean * np.sqrt(2.0 / steps) * (1 + 1 / np.sqrt(mean))
+    # chi-square against the Poisson pmf, bins with >= 20 expected counts, the rest pooled
+    values = np.arange(counts.max() + 1)
+    expected = stats.poisson.pmf(values, mean) * steps
+    observed = np.bincount(counts, minlength=len(values)).astype(float)
+    keep = expected >= 20
+    observed = np.append(observed[keep], observed[~keep].sum())
+    expected = np.append(expected[keep], steps - expected[keep].sum())
+    assert stats.chisquare(observed, expected, ddof=0).pvalue > 1e-4
+
+
+def test_mean_input_moves_the_membrane_as_predicted():
+    """Subthreshold IF_curr_exp: <v> = v_rest + R * rate * weight * tau_syn."""
+    sim.setup(timestep=DT, target="cpu", rng_seed=5)
+    try:
+        cells = sim.Population(50, sim.IF_curr_exp(tau_m=10.0, cm=0.25, tau_syn_E=0.5,
+                                                   v_thresh=100.0, v_rest=-65.0))
+        cells.initialize(v=-65.0)
+        sim.PoissonDrive(rate=8000.0, weight=0.05, receptor_type="excitatory").inject_into(cells)
+        cells.record("v")
+        sim.run(1000.0)
+        v = np.asarray(cells.get_data().segments[0].filter(name="v")[0].magnitude)
+    finally:
+        sim.end()
+    predicted = -65.0 + (10.0 / 0.25) * 8.0 * 0.05 * 0.5      # 8 events/ms of 0.05 nA
+    measured = v[1000:].mean()                                # after 100 ms
+    assert abs(measured - predicted) < 0.05 * (predicted + 65.0)
+    assert v[1000:].std() > 0.1                                # it is noise, not a DC
+
+
+def test_inhibitory_receptor_and_window():
+    sim.setup(timestep=DT, target="cpu")
+    try:
+        cells = sim.Population(20, sim.IF_cond_exp())
+        drive = sim.PoissonDrive(rate=20000.0, weight=0.002, receptor_type="inhibitory",
+                                 start=10.0, stop=20.0)
+        drive.inject_into(cells)
+        cells.record("gsyn_inh")
+        sim.run(30.0)
+        g = np.asarray(cells.get_data().segments[0].filter(name="gsyn_inh")[0].magnitude)
+    finally:
+        sim.end()
+    assert np.all(g[:100] == 0.0)        # nothing before start
+    assert g[101:201].mean() > 0.0       # input while on
+    assert g[-1].max() < g[200].max() * np.exp(-5.0 / 5.0) + 1e-12   # decays after stop
+
+
+def test_errors():
+    sim.setup(timestep=DT, target="cpu")
+    try:
+        cells = sim.Population(2, sim.IF_curr_exp())
+        with pytest.raises(errors.InvalidParameterValueError, match="rate must be >= 0"):
+            sim.PoissonDrive(rate=-1.0, weight=1.0)
+        with pytest.raises(errors.ConnectionError, match="no receptor 'AMPA'"):
+            sim.PoissonDrive(rate=1.0, weight=1.0, receptor_type="AMPA").inject_into(cells)
+    finally:
+        sim.end()
+
+
+def _driven(sim):
+    cells = sim.Population(40, sim.IF_curr_exp(v_thresh=-60.0), label="cells")
+    sim.PoissonDrive(rate=16000.0, weight=0.0625).inject_into(cells)
+    sim.PoissonDrive(rate=4000.0, weight=-0.125, receptor_type="inhibitory").inject_into(
+        cells[::2])
+    cells.record(["spikes", "v"])
+    return {"cells": cells}
+
+
+def test_cpu_and_cuda_deliver_the_same_events(cuda_backend):
+    cpu = simulate("cpu", _driven, 50.0)
+    gpu = simulate("cuda", _driven, 50.0, runs=[20.0, 30.0])
+    assert_identical(cpu, gpu)
+    assert sum(len(s) for s in cpu["cells"][0]) > 0

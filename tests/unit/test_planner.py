@@ -1,0 +1,90 @@
+"""Propagation strategy, group merging and block sizes: decisions made without a GPU."""
+
+import pytest
+from pyNN import errors
+
+from pynn_gpu import planner
+from pynn_gpu.ir.graph import NetworkGraph, NeuronGroup, SynapseGroup
+from pynn_gpu.ir.merge import merge_neuron_groups, merge_synapse_groups
+from pynn_gpu.standardmodels.cells import IF_cond_exp, IF_curr_exp
+from pynn_gpu.standardmodels.synapses import TsodyksMarkramSynapse
+from pynn_gpu.targets.occupancy import (DeviceLimits, KernelResources, choose_block_size,
+                                        occupancy, resident_blocks)
+
+CURR = IF_curr_exp.model
+COND = IF_cond_exp.model
+
+
+def _group(name, size, model=CURR, key=0):
+    return NeuronGroup(name=name, label=name, size=size, model=model,
+                       receptors=model.receptors, rng_key=key)
+
+
+def _synapses(name, pre, post, n, max_row, model=None, strategy="auto"):
+    extra = {} if model is None else {"model": model}
+    return SynapseGroup(name=name, label=name, pre=pre, post=post, receptor="exc",
+                        n_synapses=n, max_row=max_row, strategy=strategy, **extra)
+
+
+def test_groups_of_one_model_share_a_kernel_with_warp_aligned_ranges():
+    graph = NetworkGraph(dt=0.1, precision="double", ring_length=3)
+    graph.neuron_groups = [_group("ng0", 70), _group("ng1", 5, COND), _group("ng2", 33, key=2)]
+    merged = merge_neuron_groups(graph)
+    assert [[g.name for g in m.members] for m in merged] == [["ng0", "ng2"], ["ng1"]]
+    curr = merged[0]
+    assert curr.firsts == [0, 96] and curr.total_threads == 96 + 64
+    row = dict(zip((f.name for f in curr.fields), curr.rows[1]))
+    assert row["size"] == 33 and row["rng_key"] == 2 and row["first"] == 96
+    assert row["v"] == "ng2_v" and row["in_exc"] == "ng2_in_exc"
+    assert row["i_inj"] is None and row["rec_spikes"] is None   # null pointers: not used
+
+
+def test_strategy_heuristic_and_override():
+    pre, post = _group("ng0", 100), _group("ng1", 1000)
+    short = _synapses("sg0", pre, post, n=100 * 10, max_row=20)
+    long = _synapses("sg1", pre, post, n=100 * 500, max_row=560)
+    assert planner.propagation_strategy(short) == "pre"
+    assert planner.propagation_strategy(long) == "post"
+    forced = _synapses("sg2", pre, post, n=100 * 500, max_row=560, strategy="pre")
+    assert planner.propagation_strategy(forced) == "pre"
+    stp = _synapses("sg3", pre, post, n=100 * 500, max_row=560,
+                    model=TsodyksMarkramSynapse.model)
+    assert planner.propagation_strategy(stp) == "pre"      # per-neuron last-spike state
+    graph = NetworkGraph(dt=0.1, precision="double", ring_length=3,
+                         neuron_groups=[pre, post], synapse_groups=[short, long, forced])
+    plan = planner.plan_propagation(graph)
+    assert plan == {"sg0": ("pre", 100), "sg1": ("post", 560), "sg2": ("pre", 100)}
+    merged = merge_synapse_groups(graph, plan)
+    assert [[g.name for g in m.members] for m in merged] == [["sg0", "sg2"], ["sg1"]]
+    assert merged[1].total_threads == 576 and merged[1].strategy == "post"
+
+
+def test_strategy_errors_name_the_choice():
+    with pytest.raises(errors.InvalidParameterValueError, match="propagation must be one of"):
+        planner.check_strategy("sideways", CURR)
+    with pytest.raises(errors.InvalidParameterValueError, match="tsodyks"):
+        planner.check_strategy("post", TsodyksMarkramSynapse.model)
+
+
+H200 = DeviceLimits(multiprocessors=132)
+
+
+def test_occupancy_limited_by_registers():
+    light = KernelResources(registers_per_thread=32)
+    heavy = KernelResources(registers_per_thread=128)
+    assert occupancy(256, light, H200) == 1.0
+    # 128 registers x 32 lanes = 4096 per warp: 16 warps fit in 65536 registers
+    assert resident_blocks(256, heavy, H200) == 2 and occupancy(256, heavy, H200) == 0.25
+    assert resident_blocks(1024, KernelResources(registers_per_thread=255), H200) == 0
+
+
+def test_block_size_spreads_small_kernels_and_fills_large_ones():
+    kernel = KernelResources(registers_per_thread=32)
+    # 77,169 threads: the largest full-occupancy block that still gives each SM a block
+    assert choose_block_size(77169, kernel, H200) == 512
+    # 4,000 threads cannot give 132 SMs a block at full occupancy: smallest such block
+    assert choose_block_size(4000, kernel, H200) == 64
+    # a register-heavy kernel: blocks whose registers fit
+    heavy = KernelResources(registers_per_thread=200, max_threads_per_block=256)
+    size = choose_block_size(10 ** 6, heavy, H200)
+    assert size <= 256 and resident_blocks(size, heavy, H200) >= 1
