@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from . import codegen
+from . import codegen, procedural
 from .hosttools import stable_order
 from .ir.graph import CurrentSourceGroup, NetworkGraph, NeuronGroup, SampleRequest, SynapseGroup
 
@@ -87,7 +87,9 @@ class Engine:
     def _ring_length(self):
         longest = 1
         for projection in self.state.projections:
-            if projection._delay_steps.size:
+            if projection.is_procedural:
+                longest = max(longest, projection._procedural.max_delay_steps(self.state.dt))
+            elif projection._delay_steps.size:
                 longest = max(longest, int(projection._delay_steps.max()))
         return longest + 1
 
@@ -124,6 +126,9 @@ class Engine:
         scalar = self._scalar_dtype()
         for projection in self.state.projections:
             model = projection.synapse_type.model
+            if projection.is_procedural:
+                self._add_procedural(graph, groups, projection)
+                continue
             for pre_index, post_index, selection in projection._parts():
                 pre, post = groups[pre_index], groups[post_index]
                 post_population = self.state.populations[post_index]
@@ -159,6 +164,20 @@ class Engine:
                 for key, values in list(arrays.items()):
                     if key.startswith(name + "_") and values.size == 0:
                         arrays[key] = np.zeros(1, values.dtype)
+
+    def _add_procedural(self, graph, groups, projection):
+        """A procedural projection: a synapse group with parameters and no arrays."""
+        populations = self.state.populations
+        pre = groups[populations.index(projection.pre)]
+        post_population = projection.post
+        post = groups[populations.index(post_population)]
+        spec = projection._procedural
+        graph.synapse_groups.append(SynapseGroup(
+            name=f"sg{len(graph.synapse_groups)}", label=projection.label or "procedural",
+            pre=pre, post=post,
+            receptor=post_population.celltype.receptor_map[projection.receptor_type],
+            n_synapses=int(round(procedural.expected_synapses(spec, pre.size, post.size))),
+            model=projection.synapse_type.model, procedural=spec))
 
     def _build_current_sources(self, graph, groups, arrays):
         """One kernel per (source, population) part. The first part of each source is the

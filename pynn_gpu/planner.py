@@ -20,6 +20,7 @@ The C target walks rows one spike at a time and ignores the choice.
 from pyNN import errors
 
 STRATEGIES = ("auto", "pre", "post")
+PROCEDURAL_CHUNK = 32       # postsynaptic neurons per thread (PG_PROC_CHUNK)
 POST_MIN_MEAN_ROW = 32
 
 
@@ -48,7 +49,32 @@ def plan_propagation(graph):
     """Synapse group name -> (strategy, threads the kernel needs for it)."""
     plan = {}
     for group in graph.synapse_groups:
+        if group.is_procedural:     # a thread per chunk of postsynaptic neurons
+            plan[group.name] = ("procedural", -(-group.post.size // PROCEDURAL_CHUNK))
+            continue
         strategy = propagation_strategy(group)
         threads = group.pre.size if strategy == "pre" else max(group.max_row, 1)
         plan[group.name] = (strategy, threads)
     return plan
+
+
+# --- connectivity formats ---------------------------------------------------------------------
+
+FORMATS = ("auto", "ragged", "procedural")
+PROCEDURAL_ABOVE_BYTES = 1 << 30
+"""With connectivity_format="auto", a projection that qualifies for procedural connectivity
+(see pynn_gpu.procedural) is generated rather than stored when its stored rows would take more
+than this (about 16 bytes per synapse): above it, construction time and device memory
+dominate, and regenerating a row per spike costs less than fetching it."""
+RAGGED_BYTES_PER_SYNAPSE = 16       # post index, weight (double), delay, and the row pointers
+
+
+def check_format(name):
+    if name not in FORMATS:
+        raise errors.InvalidParameterValueError(
+            f"connectivity_format must be one of {', '.join(FORMATS)} (got {name!r})")
+    return name
+
+
+def prefers_procedural(expected_synapses):
+    return expected_synapses * RAGGED_BYTES_PER_SYNAPSE > PROCEDURAL_ABOVE_BYTES

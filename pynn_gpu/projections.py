@@ -12,7 +12,7 @@ from pyNN.parameters import LazyArray
 from pyNN.space import Space
 from pyNN.standardmodels import StandardSynapseType
 
-from . import planner, simulator
+from . import planner, procedural, simulator
 from .connectivity import build_connections, evaluate_at
 from .standardmodels.synapses import (MultiQuantalSynapse, SimpleStochasticSynapse,
                                       StaticSynapse, StochasticTsodyksMarkramSynapse,
@@ -72,7 +72,7 @@ class Projection(common.Projection):
 
     def __init__(self, presynaptic_population, postsynaptic_population, connector,
                  synapse_type=None, source=None, receptor_type=None, space=Space(),
-                 label=None):
+                 label=None, connectivity_format="auto"):
         common.Projection.__init__(self, presynaptic_population, postsynaptic_population,
                                    connector, synapse_type, source, receptor_type, space, label)
         if not hasattr(self.synapse_type, "model"):
@@ -87,15 +87,89 @@ class Projection(common.Projection):
         self._post_ids = self.post.all_cells.astype(np.int64)
         self._version = 0
         self._propagation = "auto"
+        self._format = planner.check_format(connectivity_format)
+        self._procedural = None     # ProceduralSpec while the synapses are generated
+        self._generating = False
         self._pending = []
-        built = build_connections(self, connector)
-        if built is None:
-            connector.connect(self)
-            built = self._collect_pending()
-        pre_idx, post_idx, values = built
-        self._set_connections(np.asarray(pre_idx, dtype=np.int64),
-                              np.asarray(post_idx, dtype=np.int64), values, connector.safe)
+        if not self._choose_procedural(connector):
+            built = build_connections(self, connector)
+            if built is None:
+                connector.connect(self)
+                built = self._collect_pending()
+            pre_idx, post_idx, values = built
+            self._set_connections(np.asarray(pre_idx, dtype=np.int64),
+                                  np.asarray(post_idx, dtype=np.int64), values, connector.safe)
         simulator.state.projections.append(self)
+        simulator.state.structure_changed()
+
+    # --- procedural connectivity (see pynn_gpu.procedural) --------------------------------
+
+    # what a procedural projection generates on the host the first time it is asked for
+    _GENERATED = frozenset({
+        "_pre_index", "_post_index", "_pre_population", "_post_population",
+        "_pre_parent_index", "_post_parent_index", "_weights", "_delay_steps",
+        "_syn_params", "_syn_initial", "_syn_state", "_last_spike"})
+
+    def _choose_procedural(self, connector):
+        if self._format not in ("auto", "procedural"):
+            return False
+        spec = procedural.spec_for(self, connector, simulator.state)
+        if isinstance(spec, str):
+            if self._format == "procedural":
+                raise errors.ConnectionError(
+                    f"connectivity_format='procedural' is not possible here: {spec}")
+            return False
+        expected = procedural.expected_synapses(spec, self.pre.size, self.post.size)
+        if self._format == "auto" and not planner.prefers_procedural(expected):
+            return False
+        self._procedural = spec
+        self._format = "procedural"
+        return True
+
+    def __getattr__(self, name):
+        if name in Projection._GENERATED and self.__dict__.get("_procedural") is not None:
+            self._generate_on_host()
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _generate_on_host(self):
+        """The synapses a procedural projection stands for, generated as the target does."""
+        state = simulator.state
+        pre, post, weights, delay_steps = procedural.generate(
+            self._procedural, self.pre.size, self.post.size, state.dt)
+        self._generating = True
+        try:
+            self._set_connections(pre, post, {"weight": weights,
+                                              "delay": delay_steps * state.dt})
+        finally:
+            self._generating = False
+
+    def _stop_generating(self):
+        """Weights or delays set by the script: store the synapses from now on."""
+        if self._procedural is not None and not self._generating:
+            if "_weights" not in self.__dict__:
+                self._generate_on_host()
+            self._procedural = None
+            self._format = "ragged"
+            simulator.state.structure_changed()
+
+    @property
+    def connectivity_format(self):
+        """How the target holds this projection's synapses: "ragged" (rows of stored
+        synapses), "procedural" (regenerated when needed), or "auto" (the planner decides
+        when the network is built; see pynn_gpu.planner)."""
+        return self._format
+
+    @connectivity_format.setter
+    def connectivity_format(self, name):
+        name = planner.check_format(name)
+        if name == "procedural" and self._procedural is None:
+            raise errors.ConnectionError(
+                "a projection becomes procedural only when it is created: "
+                "Projection(..., connectivity_format='procedural')")
+        if name != "procedural":
+            self._stop_generating()
+        self._format = name
         simulator.state.structure_changed()
 
     @property
@@ -197,6 +271,7 @@ class Projection(common.Projection):
     # --- checks and storage -------------------------------------------------------------
 
     def _store_checked(self, values, index, safe=True):
+        self._stop_generating()
         model = self.synapse_type.model
         allowed = ["weight", "delay", *model.params]
         for name in values:
@@ -246,6 +321,10 @@ class Projection(common.Projection):
 
     def __len__(self):
         return len(self._pre_index)
+
+    @property
+    def is_procedural(self):
+        return self._procedural is not None
 
     def __getitem__(self, i):
         if isinstance(i, (int, np.integer)):

@@ -6,6 +6,7 @@ The same graph and snippets serve both targets; only the templates differ
 StrictUndefined so that a missing name is an error, never an empty string in the code.
 """
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import List
@@ -63,6 +64,8 @@ def array_specs(graph: NetworkGraph) -> List[ArraySpec]:
         if g.record_spikes:
             add(f"{g.name}_rec_spikes", "uint32_t", "recorded spike bits, one row per step")
     for s in graph.synapse_groups:
+        if s.is_procedural:
+            continue        # nothing stored: the kernels regenerate the synapses
         add(f"{s.name}_row_ptr", "int64_t", "first synapse of each presynaptic neuron")
         add(f"{s.name}_post", "int32_t", "postsynaptic neuron of each synapse")
         add(f"{s.name}_weight", "scalar", "weight of each synapse")
@@ -97,14 +100,26 @@ def array_specs(graph: NetworkGraph) -> List[ArraySpec]:
     return specs
 
 
+def c_double(value) -> str:
+    """A C literal of a double, infinities included (exact: 17 significant digits)."""
+    value = float(value)
+    if math.isnan(value):
+        raise ValueError("NaN cannot be placed in generated code")
+    if math.isinf(value):
+        return "HUGE_VAL" if value > 0 else "(-HUGE_VAL)"
+    return "%.17g" % value
+
+
 def _environment():
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(kernels_dir())),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    environment.filters["c_double"] = c_double
+    return environment
 
 
 def _models(graph):

@@ -57,6 +57,11 @@ class SynapseGroup:
     rng_key: int = 0
     max_row: int = 0           # most synapses of one presynaptic neuron
     strategy: str = "auto"     # propagation on the CUDA target: "auto", "pre" or "post"
+    procedural: object = None  # ProceduralSpec: synapses regenerated, not stored
+
+    @property
+    def is_procedural(self) -> bool:
+        return self.procedural is not None
 
 
 @dataclass

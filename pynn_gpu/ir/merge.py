@@ -26,14 +26,14 @@ def _padded(n):
 
 @dataclass(frozen=True)
 class Field:
-    """One member of a merged group's struct: an array pointer or an int64 value."""
+    """One member of a merged group's struct: an array pointer, an int64 or a double."""
     name: str
-    ctype: str            # for arrays: the element type ("scalar", "int32_t", ...)
+    ctype: str            # the element type of an array, or a value's: int64_t or double
     is_array: bool = True
 
     @property
     def declaration(self):
-        return f"{self.ctype} *{self.name};" if self.is_array else f"int64_t {self.name};"
+        return f"{self.ctype} *{self.name};" if self.is_array else f"{self.ctype} {self.name};"
 
 
 @dataclass
@@ -76,8 +76,28 @@ def neuron_fields(group) -> Tuple[Field, ...]:
     return tuple(fields)
 
 
+PROCEDURAL_INTS = ("conn_seed", "conn_key", "all", "skip_self", "wk", "dk")
+PROCEDURAL_DOUBLES = ("log1m_p", "wa", "wb", "wl", "wh", "da", "db", "dl", "dh")
+
+
+def procedural_values(spec):
+    """The parameters the procedural kernels read, by field name."""
+    w, d = spec.weight, spec.delay
+    log1m_p = spec.log1m_p if not spec.connects_all else 0.0
+    return {"conn_seed": spec.seed, "conn_key": spec.key, "all": int(spec.connects_all),
+            "skip_self": int(spec.skip_self), "wk": w.code, "dk": d.code,
+            "log1m_p": log1m_p, "wa": w.a, "wb": w.b, "wl": w.low, "wh": w.high,
+            "da": d.a, "db": d.b, "dl": d.low, "dh": d.high}
+
+
 def synapse_fields(group) -> Tuple[Field, ...]:
     m = group.model
+    if group.is_procedural:
+        return tuple([Field("pre_spike_count", "int32_t"), Field("pre_spike_list", "int32_t"),
+                      Field("post_in", "scalar")]
+                     + [Field(v, "int64_t", is_array=False)
+                        for v in ("first", "pre_size", "post_size") + PROCEDURAL_INTS]
+                     + [Field(v, "double", is_array=False) for v in PROCEDURAL_DOUBLES])
     fields = [Field("row_ptr", "int64_t"), Field("post", "int32_t"),
               Field("weight", "scalar"), Field("delay", "int32_t")]
     fields += [Field(p, "scalar") for p in m.params]
@@ -102,7 +122,7 @@ def _neuron_key(group):
 def _synapse_key(group, strategy):
     m = group.model
     return (m.name, m.on_pre, m.params, m.state, m.needs_tau_psc, m.needs_last_spike,
-            m.uses_rng, strategy)
+            m.uses_rng, strategy, group.is_procedural)
 
 
 def _merge(groups, key, fields_of, row_of, threads_of, role, prefix, strategy_of=None):
@@ -138,7 +158,7 @@ def merge_neuron_groups(graph: NetworkGraph) -> List[MergedGroup]:
 
 def merge_synapse_groups(graph: NetworkGraph, strategies) -> List[MergedGroup]:
     """`strategies`: synapse group name -> (strategy, threads per group)."""
-    groups = [s for s in graph.synapse_groups if s.n_synapses > 0]
+    groups = [s for s in graph.synapse_groups if s.n_synapses > 0 or s.is_procedural]
 
     def row(group, fields, first):
         arrays = {"pre_spike_count": f"{group.pre.name}_spike_count",
@@ -146,6 +166,8 @@ def merge_synapse_groups(graph: NetworkGraph, strategies) -> List[MergedGroup]:
                   "post_in": f"{group.post.name}_in_{group.receptor}"}
         values = {"first": first, "pre_size": group.pre.size, "post_size": group.post.size,
                   "rng_key": group.rng_key}
+        if group.is_procedural:
+            values.update(procedural_values(group.procedural))
         return [values[f.name] if not f.is_array else arrays.get(f.name, f"{group.name}_{f.name}")
                 for f in fields]
 

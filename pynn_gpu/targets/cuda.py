@@ -420,8 +420,10 @@ class CudaProgram(Program):
             words = np.zeros((len(table.rows), len(table.fields)), dtype=np.uint64)
             for r, row in enumerate(table.rows):
                 for f, (spec, value) in enumerate(zip(table.fields, row)):
-                    if not spec.is_array:
-                        words[r, f] = np.int64(value).view(np.uint64)
+                    if not spec.is_array and spec.ctype == "double":
+                        words[r, f] = np.float64(value).view(np.uint64)
+                    elif not spec.is_array:
+                        words[r, f] = np.uint64(int(value) & 0xFFFFFFFFFFFFFFFF)
                     elif value is not None:
                         words[r, f] = int(self._device[value])
             if size != words.nbytes:

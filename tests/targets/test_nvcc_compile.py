@@ -59,7 +59,21 @@ def _build_everything(sim):
     sim.StepCurrentSource(times=[0.2, 0.5], amplitudes=[0.1, 0.0]).inject_into(
         populations["IF_curr_exp"])
     populations.update(_random_sources(sim))
+    _generated_input(sim, populations["IF_curr_exp"])
     return populations
+
+
+def _generated_input(sim, target):
+    """A PoissonDrive and procedural projections (pre and post-chunk kernels) into `target`."""
+    sim.PoissonDrive(rate=5000.0, weight=0.01).inject_into(target)
+    rng = sim.NativeRNG(seed=9)
+    noise = sim.Population(30, sim.SpikeSourcePoisson(rate=100.0))
+    for p in (0.3, 1.0):
+        sim.Projection(noise, target, sim.FixedProbabilityConnector(p, rng=rng),
+                       sim.StaticSynapse(weight=sim.RandomDistribution(
+                           "normal_clipped", mu=0.01, sigma=0.002, low=0.0, high=1.0, rng=rng),
+                           delay=sim.RandomDistribution("uniform", (0.1, 2.0), rng=rng)),
+                       connectivity_format="procedural")
 
 
 def _random_sources(sim):
@@ -109,7 +123,8 @@ def test_every_model_compiles(precision, tmp_path):
             "spike_source_inh_gamma"} <= graph_models
     electrode_models = set(re.findall(r"Current source cs\d+ \(\w+\): (\w+) into", code.source))
     assert {"dc_source", "ac_source", "step_current_source",
-            "noisy_current_source"} <= electrode_models
+            "noisy_current_source", "poisson_drive"} <= electrode_models
+    assert "procedural: thread j regenerates" in code.source
     kernels = re.findall(r"^//@launch (\w+) \d+$", code.source, re.M)
     assert any(k.startswith("inject_") for k in kernels)
     assert any(k.startswith("propagate_") for k in kernels)

@@ -1,0 +1,209 @@
+"""
+Procedural connectivity: FixedProbabilityConnector projections whose synapses are never
+stored, but regenerated from the counter-based generator each time a spike needs them
+(kernels/common/procedural.h says how). They cost no memory on the target and nothing to
+construct; the host generates them with the same C code only when a script asks for them
+(Projection.get, save, len, ...).
+
+A projection can be procedural when
+  * its connector is a FixedProbabilityConnector whose rng is a pyNN.gpu NativeRNG (a
+    seeded NumpyRNG asks for PyNN's own realisation, which only PyNN's scan of the matrix
+    gives), between two whole Populations;
+  * its synapse type is a StaticSynapse whose weight and delay are numbers or
+    RandomDistributions ("uniform", "normal", "normal_clipped") drawn from a NativeRNG, with
+    delays bounded by [timestep, max_delay] ("normal" delays are unbounded: use
+    "normal_clipped").
+Ask for it with `Projection(..., connectivity_format="procedural")`; with "auto" (default)
+a projection is procedural when it qualifies and storing it would take more than
+PROCEDURAL_ABOVE_BYTES (see pynn_gpu.planner). Setting weights or delays afterwards turns it
+into a stored ("ragged") projection.
+"""
+
+import ctypes
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from pyNN import connectors, errors
+from pyNN.random import RandomDistribution
+
+from ._paths import kernels_dir
+from .native_connectivity import NativeRNG
+
+CHUNK = 32                       # PG_PROC_CHUNK
+KEY_BASE = 0x40000000            # random-number keys: below the synapse groups' 0x80000000
+DISTRIBUTIONS = {"constant": 0, "uniform": 1, "normal": 2, "normal_clipped": 3}
+
+
+@dataclass(frozen=True)
+class ValueSpec:
+    """A weight or delay: kind and (a, b, low, high) as pg_proc_value reads them."""
+    kind: str
+    a: float
+    b: float = 0.0
+    low: float = -math.inf
+    high: float = math.inf
+
+    @property
+    def code(self):
+        return DISTRIBUTIONS[self.kind]
+
+
+@dataclass(frozen=True)
+class ProceduralSpec:
+    p: float
+    seed: int
+    key: int
+    skip_self: bool          # pre and post are one population and self-connections are off
+    weight: ValueSpec
+    delay: ValueSpec         # in ms
+
+    @property
+    def log1m_p(self):
+        return math.log1p(-self.p) if self.p < 1 else -math.inf
+
+    @property
+    def connects_all(self):
+        return self.p >= 1
+
+    def max_delay_steps(self, dt):
+        return max(1, int(np.rint(self.delay.high if self.delay.kind != "constant"
+                                  else self.delay.a) / dt))
+
+
+def _value_spec(lazy, name, rng):
+    """ValueSpec of a synapse parameter, or a reason (str) why it cannot be generated."""
+    if lazy.operations:
+        return f"{name} is an expression (operations on a value)"
+    base = lazy.base_value
+    if isinstance(base, (int, float, np.number)):
+        return ValueSpec("constant", float(base))
+    if not isinstance(base, RandomDistribution):
+        return f"{name} is a {type(base).__name__}, not a number or RandomDistribution"
+    if not isinstance(base.rng, NativeRNG):
+        return f"{name} draws from {type(base.rng).__name__}, not a NativeRNG"
+    p = base.parameters
+    if base.name == "uniform":
+        return ValueSpec("uniform", float(p["low"]), float(p["high"]), float(p["low"]),
+                         float(p["high"]))
+    if base.name == "normal":
+        return ValueSpec("normal", float(p["mu"]), float(p["sigma"]))
+    if base.name == "normal_clipped":
+        return ValueSpec("normal_clipped", float(p["mu"]), float(p["sigma"]), float(p["low"]),
+                         float(p["high"]))
+    return f"{name} has distribution {base.name!r} (procedural: uniform, normal, normal_clipped)"
+
+
+def spec_for(projection, connector, state):
+    """ProceduralSpec of a projection, or a reason (str) why it cannot be procedural."""
+    if type(connector) is not connectors.FixedProbabilityConnector:
+        return f"its connector is a {type(connector).__name__}, not a FixedProbabilityConnector"
+    if not isinstance(connector.rng, NativeRNG):
+        return "its connector's rng is not a NativeRNG"
+    if projection.pre not in state.populations or projection.post not in state.populations:
+        return "pre and post must be whole Populations"
+    if type(projection.synapse_type).__name__ != "StaticSynapse":
+        return f"its synapse type is {type(projection.synapse_type).__name__}, not StaticSynapse"
+    if connector.allow_self_connections == "NoMutual":
+        return "allow_self_connections='NoMutual' is not available procedurally"
+    # StaticSynapse translates weight and delay one to one; the untranslated space keeps the
+    # distributions' own rng (translation copies them with a plain NumpyRNG)
+    parameters = projection.synapse_type.parameter_space
+    values = {}
+    for name in ("weight", "delay"):
+        values[name] = _value_spec(parameters[name], name, connector.rng)
+        if isinstance(values[name], str):
+            return values[name]
+    weight, delay = values["weight"], values["delay"]
+    low, high = (delay.a, delay.a) if delay.kind == "constant" else (delay.low, delay.high)
+    if not (low >= state.dt * (1 - 1e-9) and high <= state.max_delay_limit * (1 + 1e-9)
+            and math.isfinite(high)):
+        return (f"its delays must lie in [timestep, max_delay] = [{state.dt:g}, "
+                f"{state.max_delay_limit:g}] ms by their distribution's bounds "
+                f"(got [{low:g}, {high:g}]; use normal_clipped with such low and high)")
+    same = projection.pre is projection.post
+    return ProceduralSpec(p=float(connector.p_connect), seed=int(connector.rng.seed),
+                          key=KEY_BASE + len(state.projections),
+                          skip_self=same and connector.allow_self_connections is False,
+                          weight=weight, delay=delay)
+
+
+def expected_synapses(spec, n_pre, n_post):
+    pairs = n_pre * n_post - (min(n_pre, n_post) if spec.skip_self else 0)
+    return spec.p * pairs
+
+
+# --- generating the synapses on the host ---------------------------------------------------
+
+_HOST_SOURCE = r"""
+#include <stdint.h>
+#include <math.h>
+#define DEVICE_FN static inline
+
+/* Walk every synapse of the projection, pre-major; with out arrays given, fill them.
+   Returns the number of synapses. */
+int64_t pg_generate(int64_t n_pre, int64_t n_post, double p_log1m, int all, int skip_self,
+                    uint64_t seed, uint32_t key,
+                    int64_t wk, double wa, double wb, double wl, double wh,
+                    int64_t dk, double da, double db, double dl, double dh, double dt,
+                    int64_t *pre_out, int64_t *post_out, double *weight_out, int32_t *delay_out)
+{
+    int64_t n = 0;
+    for (int64_t pre = 0; pre < n_pre; ++pre) {
+        for (int64_t chunk = 0; chunk * PG_PROC_CHUNK < n_post; ++chunk) {
+            const int64_t lo = chunk * PG_PROC_CHUNK;
+            const int64_t hi = lo + PG_PROC_CHUNK < n_post ? lo + PG_PROC_CHUNK : n_post;
+            uint32_t draw = 0u;
+            for (int64_t post = pg_proc_next(lo - 1, hi, p_log1m, all, seed, key, (uint32_t) pre, chunk, &draw);
+                 post < hi;
+                 post = pg_proc_next(post, hi, p_log1m, all, seed, key, (uint32_t) pre, chunk, &draw)) {
+                if (skip_self && post == pre) continue;
+                const double w = pg_proc_value(wk, wa, wb, wl, wh, seed, key, (uint32_t) pre, chunk, &draw);
+                const double d = pg_proc_value(dk, da, db, dl, dh, seed, key, (uint32_t) pre, chunk, &draw);
+                if (pre_out) {
+                    pre_out[n] = pre; post_out[n] = post; weight_out[n] = w;
+                    delay_out[n] = pg_proc_delay_steps(d, dt);
+                }
+                ++n;
+            }
+        }
+    }
+    return n;
+}
+"""
+
+
+@functools.lru_cache(maxsize=None)
+def _host_library():
+    from .codegen import GeneratedCode
+    from .targets.cpu import CpuTarget
+    common = kernels_dir() / "common"
+    headers = [(common / name).read_text()
+               for name in ("philox.h", "portable_math.h", "procedural.h")]
+    head, body = _HOST_SOURCE.split("#define DEVICE_FN static inline\n")
+    source = head + "#define DEVICE_FN static inline\n" + "\n".join(headers) + body
+    library = CpuTarget().compile_library(GeneratedCode("c", source, []))
+    function = library.pg_generate
+    function.restype = ctypes.c_int64
+    d, i64, vp = ctypes.c_double, ctypes.c_int64, ctypes.c_void_p
+    function.argtypes = [i64, i64, d, ctypes.c_int, ctypes.c_int, ctypes.c_uint64,
+                         ctypes.c_uint32, i64, d, d, d, d, i64, d, d, d, d, d, vp, vp, vp, vp]
+    return function
+
+
+def generate(spec, n_pre, n_post, dt):
+    """(pre, post, weights, delay steps) of every synapse, sorted by pre then post."""
+    function = _host_library()
+    w, d = spec.weight, spec.delay
+    arguments = [n_pre, n_post, spec.log1m_p, int(spec.connects_all), int(spec.skip_self),
+                 spec.seed & 0xFFFFFFFFFFFFFFFF, spec.key,
+                 w.code, w.a, w.b, w.low, w.high, d.code, d.a, d.b, d.low, d.high, dt]
+    n = function(*arguments, None, None, None, None)
+    pre = np.empty(n, np.int64)
+    post = np.empty(n, np.int64)
+    weights = np.empty(n, np.float64)
+    delays = np.empty(n, np.int32)
+    function(*arguments, pre.ctypes.data, post.ctypes.data, weights.ctypes.data,
+             delays.ctypes.data)
+    return pre, post, weights, delays

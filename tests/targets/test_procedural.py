@@ -1,0 +1,183 @@
+"""
+Procedural connectivity: synapses regenerated from the counter-based generator, never stored.
+The same synapses on the C target, the CUDA target and in the host's view of the projection,
+with the statistics of a FixedProbabilityConnector and of the weight and delay distributions.
+"""
+
+import numpy as np
+import pytest
+from pyNN import errors
+from scipy import stats
+
+import pynn_gpu as sim
+from pynn_gpu import simulator
+
+from test_cuda_target import assert_identical, simulate
+
+
+def _random_synapse(rng, mu_w=0.5):
+    return sim.StaticSynapse(
+        weight=sim.RandomDistribution("normal_clipped", mu=mu_w, sigma=0.2, low=0.0,
+                                      high=np.inf, rng=rng),
+        delay=sim.RandomDistribution("normal_clipped", mu=1.5, sigma=0.75, low=0.1, high=10.0,
+                                     rng=rng))
+
+
+def test_statistics_of_a_large_procedural_projection():
+    sim.setup(timestep=0.1, target="cpu")
+    try:
+        rng = sim.NativeRNG(seed=12)
+        pre = sim.Population(400, sim.SpikeSourceArray())
+        post = sim.Population(1000, sim.IF_curr_exp())
+        p = 0.1
+        prj = sim.Projection(pre, post, sim.FixedProbabilityConnector(p, rng=rng),
+                             _random_synapse(rng), receptor_type="excitatory",
+                             connectivity_format="procedural")
+        assert prj.is_procedural and prj.connectivity_format == "procedural"
+        assert "_weights" not in prj.__dict__       # nothing generated until asked for
+        pairs = prj.get(["weight", "delay"], format="array")
+        pre_idx, post_idx = prj._pre_index, prj._post_index
+    finally:
+        sim.end()
+    # in-degrees: Binomial(400, p); chi-square over the central bins
+    in_degree = np.bincount(post_idx, minlength=1000)
+    edges = np.arange(25, 56, 3)
+    observed = np.histogram(in_degree, bins=edges)[0]
+    cdf = stats.binom.cdf(edges - 1, 400, p)
+    expected = np.diff(cdf) * 1000
+    observed = np.append(observed, 1000 - observed.sum())
+    expected = np.append(expected, 1000 - expected.sum())
+    assert stats.chisquare(observed, expected).pvalue > 1e-4
+    # no pair twice, rows sorted
+    assert len(np.unique(pre_idx * 1000 + post_idx)) == len(pre_idx)
+    assert np.all(np.diff(pre_idx) >= 0)
+    # weights: normal(0.5, 0.2) clipped to >= 0 (a 0.6 % tail redrawn); delays on the grid
+    weights = pairs[0][~np.isnan(pairs[0])]
+    truncated = stats.truncnorm(-0.5 / 0.2, np.inf, loc=0.5, scale=0.2)
+    assert stats.kstest(weights, truncated.cdf).pvalue > 1e-4
+    delays = pairs[1][~np.isnan(pairs[1])]
+    assert delays.min() >= 0.1 - 1e-12 and delays.max() <= 10.0 + 1e-12
+    assert np.allclose(delays * 10, np.rint(delays * 10))
+    clipped = stats.truncnorm((0.1 - 1.5) / 0.75, (10.0 - 1.5) / 0.75, loc=1.5, scale=0.75)
+    assert abs(delays.mean() - clipped.mean()) < 0.01      # 3 standard errors
+
+
+def test_no_self_connections_and_all_to_all():
+    sim.setup(timestep=0.1, target="cpu")
+    try:
+        rng = sim.NativeRNG(seed=5)
+        cells = sim.Population(100, sim.IF_curr_exp())
+        none_self = sim.Projection(
+            cells, cells, sim.FixedProbabilityConnector(0.5, allow_self_connections=False,
+                                                        rng=rng),
+            sim.StaticSynapse(weight=0.1, delay=1.0), connectivity_format="procedural")
+        full = sim.Projection(cells, cells, sim.FixedProbabilityConnector(1.0, rng=rng),
+                              sim.StaticSynapse(weight=0.1, delay=1.0),
+                              connectivity_format="procedural")
+        assert not np.any(none_self._pre_index == none_self._post_index)
+        assert len(full) == 100 * 100
+    finally:
+        sim.end()
+
+
+def _network(fmt):
+    """Poisson input and recurrent connections, procedural or stored (the same synapses)."""
+    def build(sim):
+        rng = sim.NativeRNG(seed=21)
+        noise = sim.Population(60, sim.SpikeSourcePoisson(rate=40.0), label="noise")
+        cells = sim.Population(150, sim.IF_curr_exp(v_thresh=-58.0), label="cells")
+        inh = sim.Population(40, sim.IF_curr_exp(v_thresh=-58.0), label="inh")
+        specs = [(noise, cells, 0.25, 0.5, "excitatory"), (cells, cells, 0.05, 0.25, "excitatory"),
+                 (cells, inh, 0.2, 0.5, "excitatory"), (inh, cells, 0.3, -1.0, "inhibitory")]
+        for pre, post, p, w, receptor in specs:
+            delay = sim.RandomDistribution("uniform", (0.1, 3.0), rng=rng)
+            sim.Projection(pre, post, sim.FixedProbabilityConnector(
+                p, rng=rng, allow_self_connections=False), sim.StaticSynapse(weight=w, delay=delay),
+                receptor_type=receptor, connectivity_format="procedural")
+        if fmt == "ragged":
+            for projection in list(simulator.state.projections):
+                projection.connectivity_format = "ragged"    # stores what it generated
+        for population in (cells, inh):
+            population.record(["spikes", "v"])
+        return {"cells": cells, "inh": inh}
+    return build
+
+
+def test_procedural_and_stored_synapses_give_the_same_run():
+    procedural = simulate("cpu", _network("procedural"), 100.0)
+    stored = simulate("cpu", _network("ragged"), 100.0)
+    assert_identical(procedural, stored)
+    assert sum(len(s) for s in procedural["cells"][0]) > 20
+
+
+def test_cpu_and_cuda_regenerate_the_same_synapses(cuda_backend):
+    cpu = simulate("cpu", _network("procedural"), 60.0)
+    gpu = simulate("cuda", _network("procedural"), 60.0, runs=[25.0, 35.0])
+    assert_identical(cpu, gpu)
+
+
+def test_setting_weights_stores_the_synapses():
+    sim.setup(timestep=0.1, target="cpu")
+    try:
+        rng = sim.NativeRNG(seed=3)
+        source = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]))
+        cells = sim.Population(64, sim.IF_curr_exp())
+        prj = sim.Projection(source, cells, sim.FixedProbabilityConnector(1.0, rng=rng),
+                             sim.StaticSynapse(weight=0.5, delay=1.0),
+                             connectivity_format="procedural")
+        cells.record("v")
+        sim.run(5.0)
+        prj.set(weight=2.0)
+        assert not prj.is_procedural and prj.connectivity_format == "ragged"
+        assert np.all(prj.get("weight", format="array") == 2.0)
+        sim.run(5.0)
+        v = cells.get_data().segments[0].filter(name="v")[0].magnitude
+    finally:
+        sim.end()
+    assert v[40, 0] > -65.0       # the first spike arrived with the generated weight
+
+
+def test_auto_chooses_procedural_only_for_huge_projections(monkeypatch):
+    from pynn_gpu import planner
+    sim.setup(timestep=0.1, target="cpu")
+    try:
+        rng = sim.NativeRNG(seed=3)
+        cells = sim.Population(200, sim.IF_curr_exp())
+        small = sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.1, rng=rng),
+                               sim.StaticSynapse(weight=0.1, delay=1.0))
+        assert not small.is_procedural
+        monkeypatch.setattr(planner, "PROCEDURAL_ABOVE_BYTES", 1000)
+        large = sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.1, rng=rng),
+                               sim.StaticSynapse(weight=0.1, delay=1.0))
+        assert large.is_procedural
+        seeded = sim.Projection(cells, cells, sim.FixedProbabilityConnector(
+            0.1, rng=sim.NumpyRNG(seed=1)), sim.StaticSynapse(weight=0.1, delay=1.0))
+        assert not seeded.is_procedural          # PyNN's own realisation was asked for
+    finally:
+        sim.end()
+
+
+@pytest.mark.parametrize("connector,synapse,match", [
+    (lambda rng: sim.AllToAllConnector(), lambda rng: sim.StaticSynapse(weight=0.1),
+     "not a FixedProbabilityConnector"),
+    (lambda rng: sim.FixedProbabilityConnector(0.1, rng=sim.NumpyRNG(seed=1)),
+     lambda rng: sim.StaticSynapse(weight=0.1), "rng is not a NativeRNG"),
+    (lambda rng: sim.FixedProbabilityConnector(0.1, rng=rng),
+     lambda rng: sim.StaticSynapse(weight=0.1, delay=sim.RandomDistribution(
+         "normal", mu=1.0, sigma=0.2, rng=rng)), "delays must lie in"),
+    (lambda rng: sim.FixedProbabilityConnector(0.1, rng=rng),
+     lambda rng: sim.StaticSynapse(weight=sim.RandomDistribution(
+         "gamma", k=2.0, theta=1.0, rng=rng)), "distribution 'gamma'"),
+])
+def test_errors_say_why_a_projection_cannot_be_procedural(connector, synapse, match):
+    sim.setup(timestep=0.1, target="cpu")
+    try:
+        rng = sim.NativeRNG(seed=1)
+        cells = sim.Population(10, sim.IF_curr_exp())
+        with pytest.raises(errors.ConnectionError, match=match):
+            sim.Projection(cells, cells, connector(rng), synapse(rng),
+                           connectivity_format="procedural")
+        with pytest.raises(errors.InvalidParameterValueError, match="connectivity_format"):
+            sim.Projection(cells, cells, sim.AllToAllConnector(), connectivity_format="bits")
+    finally:
+        sim.end()
