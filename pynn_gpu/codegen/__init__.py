@@ -15,7 +15,8 @@ import jinja2
 
 from .._paths import kernels_dir
 from ..ir.graph import ArraySpec, NetworkGraph, comment_text
-from ..ir.merge import MergedGroup, merge_neuron_groups, merge_synapse_groups
+from ..ir.merge import (MergedGroup, merge_current_sources, merge_neuron_groups,
+                        merge_synapse_groups)
 from ..planner import plan_propagation
 
 _SCALAR_OR_INT = {"int32_t": "int32_t", "scalar": "scalar"}
@@ -133,8 +134,9 @@ def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
     """Render the translation unit for `target` ("c" or "cuda")."""
     arrays = array_specs(graph)
     template = _environment().get_template(f"{target}/simulation.{'cu' if target == 'cuda' else 'c'}.j2")
-    merged_neurons = merged_synapses = []
+    merged_neurons = merged_synapses = merged_sources = []
     if target == "cuda":
+        merged_sources = merge_current_sources(graph)
         merged_neurons = merge_neuron_groups(graph)
         merged_synapses = merge_synapse_groups(graph, plan_propagation(graph))
     source = template.render(
@@ -142,9 +144,10 @@ def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
         arrays=arrays,
         merged_neurons=merged_neurons,
         merged_synapses=merged_synapses,
+        merged_sources=merged_sources,
         models=_models(graph),
         synapse_models=list({s.model.name: s.model for s in graph.synapse_groups}.values()),
         labels={g.name: comment_text(g.label) for g in graph.neuron_groups
                 + graph.synapse_groups + graph.current_sources},
     )
-    return GeneratedCode(target, source, arrays, merged_neurons + merged_synapses)
+    return GeneratedCode(target, source, arrays, merged_sources + merged_neurons + merged_synapses)

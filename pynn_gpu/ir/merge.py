@@ -113,6 +113,18 @@ def synapse_fields(group) -> Tuple[Field, ...]:
     return tuple(fields)
 
 
+def current_source_fields(source) -> Tuple[Field, ...]:
+    m = source.model
+    fields = [Field(p, "scalar") for p in m.params + m.tables]
+    fields += [Field(p, "int64_t") for p in m.int_params + m.int_tables]
+    fields += [Field(p, "double") for p in m.double_params]
+    fields += [Field("targets", "int32_t"), Field("record", "int64_t"), Field("rec", "scalar"),
+               Field("destination", "scalar")]
+    fields += [Field(v, "int64_t", is_array=False)
+               for v in ("first", "n_targets", "target_size", "rng_stream")]
+    return tuple(fields)
+
+
 def _neuron_key(group):
     m = group.model
     return (m.name, m.update, m.threshold, m.reset, m.params, m.derived, m.int_derived,
@@ -154,6 +166,26 @@ def merge_neuron_groups(graph: NetworkGraph) -> List[MergedGroup]:
 
     return _merge(graph.neuron_groups, _neuron_key, neuron_fields, row,
                   lambda g: g.size, "neuron", "mng")
+
+
+def merge_current_sources(graph: NetworkGraph) -> List[MergedGroup]:
+    """Injections of one electrode model share a kernel: one thread per target neuron."""
+    sources = [c for c in graph.current_sources if c.n_targets > 0]
+
+    def row(source, fields, first):
+        # the random-number stream of an injection: above every neuron group's key
+        values = {"first": first, "n_targets": source.n_targets,
+                  "target_size": source.target.size,
+                  "rng_stream": 2147483648 + int(source.name[2:])}
+        destination = (f"{source.target.name}_in_{source.receptor}" if source.receptor
+                       else f"{source.target.name}_i_inj")
+        return [values[f.name] if not f.is_array
+                else destination if f.name == "destination" else f"{source.name}_{f.name}"
+                for f in fields]
+
+    return _merge(sources, lambda c: (c.model.name, c.model.code, bool(c.receptor)),
+                  current_source_fields, row,
+                  lambda c: c.n_targets, "current", "mcs")
 
 
 def merge_synapse_groups(graph: NetworkGraph, strategies) -> List[MergedGroup]:
