@@ -30,6 +30,12 @@ from .standardmodels.cells import (EIF_cond_alpha_isfa_ista, EIF_cond_exp_isfa_i
                                    IF_cond_exp_gsfa_grr, IF_curr_alpha, IF_curr_delta,
                                    IF_curr_exp, IF_facets_hardware1, Izhikevich,
                                    SpikeSourceArray, SpikeSourcePoisson)
+from .standardmodels.point_neuron import AdExp, LIF, PointNeuron  # noqa: F401
+from .standardmodels.receptors import (AlphaPSR, BetaPSR,  # noqa: F401
+                                       CondAlphaPostSynapticResponse,
+                                       CondBetaPostSynapticResponse,
+                                       CondExpPostSynapticResponse,
+                                       CurrExpPostSynapticResponse, ExpPSR)
 from .standardmodels.electrodes import (ACSource, DCSource,  # noqa: F401
                                         NoisyCurrentSource, StepCurrentSource)
 from .standardmodels.sources import (SpikeSourceGamma, SpikeSourceInhGamma,  # noqa: F401
