@@ -326,6 +326,10 @@ class PointNeuron(cells.PointNeuron):
                                            "e.g. PointNeuron(LIF(), excitatory=CurrExp...(...))")
         responses = []
         for name in sorted(post_synaptic_receptors):     # PyNN's order of receptor_types
+            if name in membrane.params or name in ("v", "w", "spikes"):
+                raise errors.InvalidModelError(
+                    f"receptor name {name!r} is also a variable of {type(neuron).__name__}: "
+                    "choose another name")
             try:
                 check_identifier(name, "receptor")
             except ValueError as err:
