@@ -31,6 +31,12 @@ from .standardmodels.cells import (EIF_cond_alpha_isfa_ista, EIF_cond_exp_isfa_i
                                    IF_curr_exp, IF_facets_hardware1, Izhikevich,
                                    SpikeSourceArray, SpikeSourcePoisson)
 from .standardmodels.drives import PoissonDrive                     # noqa: F401
+from .standardmodels.point_neuron import AdExp, LIF, PointNeuron  # noqa: F401
+from .standardmodels.receptors import (AlphaPSR, BetaPSR,  # noqa: F401
+                                       CondAlphaPostSynapticResponse,
+                                       CondBetaPostSynapticResponse,
+                                       CondExpPostSynapticResponse,
+                                       CurrExpPostSynapticResponse, ExpPSR)
 from .standardmodels.electrodes import (ACSource, DCSource,  # noqa: F401
                                         NoisyCurrentSource, StepCurrentSource)
 from .standardmodels.sources import (SpikeSourceGamma, SpikeSourceInhGamma,  # noqa: F401

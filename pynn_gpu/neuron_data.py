@@ -55,8 +55,9 @@ class NeuronData:
                 bad = constraint.violated_by(np.atleast_1d(array))
                 if bad.any():
                     example = np.atleast_1d(array)[bad][0]
+                    label = getattr(self.model, "pynn_names", {}).get(name, name)
                     raise errors.InvalidParameterValueError(
-                        f"{name} must be {constraint.describe()} (got {example:g})")
+                        f"{label} must be {constraint.describe()} (got {example:g})")
             staged[name] = array
         previous = {name: self.params[name].copy() for name in staged if name in self.params}
         for name, array in staged.items():

@@ -35,15 +35,25 @@ class Recorder(recording.Recorder):
     def _reset(self):
         self._simulator.state.structure_changed()
 
+    def _native(self, variable_name):
+        """The model's name of a recorded variable: composed models record 'AMPA.gsyn' from
+        their state variable 'AMPA_gsyn' (celltype.variable_map); others use PyNN's names."""
+        return getattr(self.population.celltype, "variable_map", {}).get(variable_name,
+                                                                         variable_name)
+
     def recorded_ids(self, variable_name):
+        """Ids recording a variable, given by its PyNN or its native name."""
+        wanted = self._native(variable_name)
         ids = set()
         for variable, recorded in self.recorded.items():
-            if variable.name == variable_name:
+            if self._native(variable.name) == wanted:
                 ids |= recorded
         return ids
 
     def sampled_variables(self):
-        return sorted({v.name for v, ids in self.recorded.items() if v.name != "spikes" and ids})
+        """Native names of the state variables to sample."""
+        return sorted({self._native(v.name) for v, ids in self.recorded.items()
+                       if v.name != "spikes" and ids})
 
     # --- data handed over by the engine -------------------------------------------------
 
@@ -58,6 +68,7 @@ class Recorder(recording.Recorder):
                                        np.asarray(times, dtype=float)))
 
     def store_samples(self, variable, ids, rows):
+        """Samples of a state variable, by its native name."""
         self._sample_chunks.setdefault(variable, []).append((np.asarray(ids), np.asarray(rows)))
 
     def _all_spikes(self):
@@ -80,7 +91,8 @@ class Recorder(recording.Recorder):
         return result
 
     def _get_all_signals(self, variable, ids, clear=False):
-        chunks = self._sample_chunks.get(variable.name, [])
+        native = self._native(variable.name)
+        chunks = self._sample_chunks.get(native, [])
         ids = np.asarray(ids, dtype=np.int64)
         blocks = []
         for chunk_ids, rows in chunks:
@@ -92,7 +104,7 @@ class Recorder(recording.Recorder):
             blocks.append(block)
         values = np.vstack(blocks) if blocks else np.zeros((0, len(ids)))
         if clear:
-            self._sample_chunks[variable.name] = []
+            self._sample_chunks[native] = []
         return values, None
 
     def _local_count(self, variable, filter_ids=None):

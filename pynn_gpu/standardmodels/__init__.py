@@ -19,6 +19,10 @@ parameters); the integration scheme of each model is in its module's docstring
 (cells.py, neurons_*.py) and its measured error in docs/numerics.md. The sub-step length of the
 sub-stepped models can be changed through `neurons_common.MAX_SUBSTEP` before a network is
 built.
+
+PyNN's composable `PointNeuron` (a LIF or AdExp membrane with any number of named
+receptors) is in point_neuron.py and receptors.py: each composition generates its own
+NeuronModelDef (`celltype.model`), so it is not among the classes listed here.
 """
 
 from pyNN.standardmodels import StandardCellType

@@ -97,7 +97,9 @@ if (refractory > 0) {
 """
 
 
-def _derive(params, dt):
+def adex_constants(params, dt):
+    """The membrane's derived constants (and checks across its parameters); the composed
+    PointNeuron(AdExp, ...) uses them too."""
     cm, tau_m = as_float(params, "cm"), as_float(params, "tau_m")
     delta_t = as_float(params, "delta_T")
     v_spike, v_thresh = as_float(params, "v_spike"), as_float(params, "v_thresh")
@@ -119,6 +121,12 @@ def _derive(params, dt):
         "h_sub": h_sub, "n_sub": n_sub,
         "refractory_steps": refractory_steps(params, dt),
     }
+    return derived
+
+
+def _derive(params, dt):
+    derived = adex_constants(params, dt)
+    h_sub = derived["h_sub"]
     for short, tau in (("e", "tau_syn_E"), ("i", "tau_syn_I")):
         tau = as_float(params, tau)
         derived[f"P{short}_sub"] = np.exp(-h_sub / tau)

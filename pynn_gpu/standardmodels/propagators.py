@@ -50,3 +50,18 @@ def curr_alpha_matrix(tau_m, cm, tau_syn_E, tau_syn_I):
     a[4, 1] = a[4, 3] = a[4, 5] = 1.0 / cm
     a[4, 4] = -1.0 / tau_m
     return a
+
+
+def curr_exp_receptors_matrix(tau_m, cm, *tau_syn):
+    """
+    State (I_1, ..., I_n, y = v - v_rest, u = constant drive): n exponential currents into
+    one membrane. With n = 2 this is curr_exp_matrix, entry for entry.
+    """
+    n = len(tau_syn)
+    a = np.zeros((n + 2, n + 2))
+    for k, tau in enumerate(tau_syn):
+        a[k, k] = -1.0 / tau
+        a[n, k] = 1.0 / cm
+    a[n, n] = -1.0 / tau_m
+    a[n, n + 1] = 1.0 / cm
+    return a

@@ -30,6 +30,22 @@ def _electrode_classes():
             if cls.__module__ == electrodes.__name__ and hasattr(cls, "model")]
 
 
+def _compositions(sim):
+    """PointNeuron compositions: one per integration scheme, every receptor kind."""
+    curr = sim.CurrExpPostSynapticResponse
+    return {
+        "PointNeuron_lif_curr": sim.PointNeuron(sim.LIF(), excitatory=curr(), inhibitory=curr(),
+                                                slow=curr(tau_syn=20.0)),
+        "PointNeuron_lif_cond": sim.PointNeuron(sim.LIF(), AMPA=sim.ExpPSR(), NMDA=sim.BetaPSR(),
+                                                GABAA=sim.AlphaPSR(e_syn=-70.0)),
+        "PointNeuron_adexp_cond": sim.PointNeuron(sim.AdExp(), AMPA=sim.ExpPSR(),
+                                                  NMDA=sim.BetaPSR(),
+                                                  GABAA=sim.AlphaPSR(e_syn=-70.0)),
+        "PointNeuron_adexp_curr": sim.PointNeuron(sim.AdExp(), excitatory=curr(),
+                                                  inhibitory=curr()),
+    }
+
+
 def _build_everything(sim):
     """One population of every standard cell type, driven through every receptor by both
     spike source types with heterogeneous delays, every electrode, every recordable."""
@@ -40,9 +56,13 @@ def _build_everything(sim):
     for name in list_standard_models():
         if name not in SOURCE_TYPES[:2]:
             populations[name] = sim.Population(40, getattr(sim, name)())
+    for name, celltype in _compositions(sim).items():
+        populations[name] = sim.Population(40, celltype)
     for name, population in populations.items():
-        recordable = [v for v in population.celltype.recordable
-                      if v == "spikes" or v in population.celltype.model.state_names]
+        celltype = population.celltype
+        recordable = [v for v in celltype.recordable if v == "spikes"
+                      or getattr(celltype, "variable_map", {}).get(v, v)
+                      in celltype.model.state_names]
         population.record(recordable, sampling_interval=0.2 if name.endswith("alpha") else None)
         if name in SOURCE_TYPES:
             continue
@@ -118,6 +138,8 @@ def test_every_model_compiles(precision, tmp_path):
             "if_cond_exp_gsfa_grr", "eif_cond_exp_isfa_ista", "eif_cond_alpha_isfa_ista",
             "hh_cond_exp", "izhikevich", "gif_cond_exp"} <= graph_models
     assert {getattr(pynn_gpu, name).model.name for name in list_standard_models()} \
+        <= graph_models
+    assert {celltype.model.name for celltype in _compositions(pynn_gpu).values()} \
         <= graph_models
     assert {"spike_source_poisson_refractory", "spike_source_gamma",
             "spike_source_inh_gamma"} <= graph_models
