@@ -21,10 +21,14 @@ def main():
     parser.add_argument("--duration", type=float, default=1000.0)
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--precision", default="double")
+    parser.add_argument("--native-rng", action="store_true",
+                        help="connectivity from NativeRNG (needed for large --n)")
+    parser.add_argument("--connectivity", default="auto", choices=["auto", "ragged", "procedural"])
     parser.add_argument("--json", action="store_true", help="print one JSON line")
     args = parser.parse_args()
     result = build_and_run(args.model, args.target, args.duration, args.n, args.threads,
-                           args.precision)
+                           args.precision, native_rng=args.native_rng,
+                           connectivity=args.connectivity)
     if args.json:
         print(json.dumps(result))
     else:

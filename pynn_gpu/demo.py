@@ -23,8 +23,10 @@ MODELS = {
 }
 
 
-def vogels_abbott(model="COBA", n=4000, seed=98765):
-    """Build the network in the current simulation; return (excitatory, inhibitory)."""
+def vogels_abbott(model="COBA", n=4000, seed=98765, native_rng=False, connectivity="auto"):
+    """Build the network in the current simulation; return (excitatory, inhibitory).
+    native_rng: draw connectivity with pyNN.gpu's NativeRNG (fast, O(synapses)) instead of a
+    seeded NumpyRNG (PyNN's own realisation, which scans all n^2 pairs)."""
     p = MODELS[model]
     celltype = getattr(sim, p["celltype"])(
         tau_m=20.0, cm=0.2, v_rest=p["v_rest"], v_reset=-60.0, v_thresh=-50.0,
@@ -32,7 +34,7 @@ def vogels_abbott(model="COBA", n=4000, seed=98765):
     n_exc = int(round(n * 0.8))
     exc = sim.Population(n_exc, celltype, label="excitatory")
     inh = sim.Population(n - n_exc, celltype, label="inhibitory")
-    rng = NumpyRNG(seed=seed)
+    rng = sim.NativeRNG(seed=seed) if native_rng else NumpyRNG(seed=seed)
     for population in (exc, inh):
         population.initialize(v=RandomDistribution("uniform", low=-60.0, high=-50.0, rng=rng))
     stimulus = sim.Population(20, sim.SpikeSourcePoisson(rate=100.0, duration=50.0),
@@ -42,20 +44,22 @@ def vogels_abbott(model="COBA", n=4000, seed=98765):
     exc_syn = sim.StaticSynapse(weight=p["w_exc"], delay=0.2)
     inh_syn = sim.StaticSynapse(weight=p["w_inh"], delay=0.2)
     for post in (exc, inh):
-        sim.Projection(exc, post, connector, exc_syn, receptor_type="excitatory")
-        sim.Projection(inh, post, connector, inh_syn, receptor_type="inhibitory")
+        sim.Projection(exc, post, connector, exc_syn, receptor_type="excitatory",
+                       connectivity_format=connectivity)
+        sim.Projection(inh, post, connector, inh_syn, receptor_type="inhibitory",
+                       connectivity_format=connectivity)
         sim.Projection(stimulus, post, sim.FixedProbabilityConnector(0.01, rng=rng),
                        sim.StaticSynapse(weight=0.1), receptor_type="excitatory")
     return exc, inh
 
 
 def build_and_run(model="COBA", target=None, duration=1000.0, n=4000, threads=0,
-                  precision="double", record_v=True):
+                  precision="double", record_v=True, native_rng=False, connectivity="auto"):
     """Set up, build, run; return timings (s) and rates (Hz)."""
     sim.setup(timestep=0.1, min_delay=0.2, max_delay=1.0, target=target, threads=threads,
               precision=precision)
     t_start = time.perf_counter()
-    exc, inh = vogels_abbott(model, n)
+    exc, inh = vogels_abbott(model, n, native_rng=native_rng, connectivity=connectivity)
     exc.record("spikes")
     inh.record("spikes")
     if record_v:
@@ -67,17 +71,31 @@ def build_and_run(model="COBA", target=None, duration=1000.0, n=4000, threads=0,
     t_done = time.perf_counter()
     rates = [p.mean_spike_count() * 1000.0 / duration for p in (exc, inh)]
     state = sim.simulator.state
+    engine = state.engine
     result = {
         "model": model, "target": state.target.name, "neurons": n,
-        "synapses": sum(len(prj) for prj in state.projections), "precision": precision,
+        "synapses": sum(_synapse_count(prj) for prj in state.projections),
+        "precision": precision,
         "construction_s": round(t_built - t_start, 3),
         "build_s": round(t_compiled - t_built, 3),
+        "codegen_s": round(engine.timings["codegen"], 3),
+        "compile_s": round(engine.timings["compile"], 3),
         "simulation_s": round(t_done - t_compiled, 3),
         "realtime_factor": round((t_done - t_compiled) / (duration / 1000.0), 3),
         "rate_exc_hz": round(rates[0], 2), "rate_inh_hz": round(rates[1], 2),
     }
     sim.end()
     return result
+
+
+def _synapse_count(projection):
+    """Synapses of a projection; for a procedural one the expected number (counting would
+    mean generating them all on the host)."""
+    if projection.is_procedural:
+        from pynn_gpu.procedural import expected_synapses
+        return int(round(expected_synapses(projection._procedural, projection.pre.size,
+                                           projection.post.size)))
+    return len(projection)
 
 
 def main(argv=None):
