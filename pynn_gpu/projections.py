@@ -177,7 +177,7 @@ class Projection(common.Projection):
         self._syn_state = {v.name: np.zeros(n) for v in model.state}
         self._last_spike = {}      # presynaptic population index -> last spike step per neuron
         if "delay" not in values:
-            values["delay"] = np.full(n, simulator.state.min_delay)
+            values["delay"] = np.full(n, simulator.state.default_delay)
         self._store_checked(values, slice(None), safe)
         for name, initial in self.synapse_type.initial_state.items():
             # a number, or the name of a parameter whose value it starts from

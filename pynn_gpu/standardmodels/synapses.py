@@ -112,7 +112,7 @@ class _Synapse:
     initial_state = {}
 
     def _get_minimum_delay(self):
-        return simulator.state.min_delay
+        return simulator.state.default_delay
 
 
 class StaticSynapse(_Synapse, synapses.StaticSynapse):
