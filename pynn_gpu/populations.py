@@ -130,7 +130,8 @@ class Population(_ParameterAccess, common.Population):
         parameter_space = self.celltype.native_parameters
         parameter_space.shape = (self.size,)
         parameter_space.evaluate(simplify=False)
-        self._data = NeuronData(self.celltype.model, self.size, _scalar_dtype(), state.dt)
+        self._data = NeuronData(self.celltype.model, self.size, _scalar_dtype(), state.dt,
+                                off_grid=state.spike_precision == "off_grid")
         self._data.set_parameters(dict(parameter_space.items()), current_step=state.step)
         state.populations.append(self)
         state.structure_changed()

@@ -31,6 +31,7 @@ class State(common.control.BaseState):
         self.dt = 0.1
         self.precision = "double"
         self.rng_seed = 1234567
+        self.spike_precision = "on_grid"
         self.threads = 0
         self.target = None
         self.engine = None

@@ -15,8 +15,9 @@ are on for start <= t_k < stop.
 
 * ACSource: offset + amplitude * sin(2 pi frequency (t_k - start) + phase), the phase
   measured from `start` (PyNN's convention); zero outside [start, stop).
-* StepCurrentSource: amplitudes[i] from times[i] on; zero before times[0]. Two times that
-  round to the same step: the later amplitude wins.
+* StepCurrentSource: amplitudes[i] from times[i] on; zero before times[0]. The times are
+  stored rounded to the nearest step (source.times shows them so); two times that round to
+  the same step: the later one and its amplitude are kept.
 * NoisyCurrentSource: mean + stdev * N(0, 1), a new value every `dt` (a multiple of the
   timestep) counted from `start`, drawn independently for every target neuron and every
   injection (inject_into, per population): Box-Muller on the Philox numbers keyed by
