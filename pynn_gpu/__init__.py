@@ -37,5 +37,10 @@ from .standardmodels.sources import (SpikeSourceGamma, SpikeSourceInhGamma,  # n
 from .standardmodels.synapses import (MultiQuantalSynapse,  # noqa: F401
                                       SimpleStochasticSynapse, StaticSynapse,
                                       StochasticTsodyksMarkramSynapse, TsodyksMarkramSynapse)
+# not available yet: constructing one raises NotImplementedError with the reason
+from .standardmodels.synapses import (AdditivePotentiationMultiplicativeDepression,  # noqa: F401
+                                      AdditiveWeightDependence, ElectricalSynapse,
+                                      GutigWeightDependence, MultiplicativeWeightDependence,
+                                      SpikePairRule, STDPMechanism, Vogels2011Rule)
 
 __version__ = "0.1.0"
