@@ -18,6 +18,7 @@ from pyNN.space import Space                                      # noqa: F401
 from .control import (end, get_current_time, get_max_delay, get_min_delay,  # noqa: F401
                       get_time_step, initialize, num_processes, rank, reset, run, run_for,
                       run_until, setup)
+from .native_cells import native_cell_type, native_models        # noqa: F401
 from .native_connectivity import NativeRNG                        # noqa: F401
 from .populations import Assembly, Population, PopulationView    # noqa: F401
 from .procedural_api import connect, create, record, record_gsyn, record_v  # noqa: F401
