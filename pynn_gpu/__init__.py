@@ -31,6 +31,11 @@ from .standardmodels.cells import (EIF_cond_alpha_isfa_ista, EIF_cond_exp_isfa_i
                                    IF_cond_exp_gsfa_grr, IF_curr_alpha, IF_curr_delta,
                                    IF_curr_exp, IF_facets_hardware1, Izhikevich,
                                    SpikeSourceArray, SpikeSourcePoisson)
+from .standardmodels.point_neuron import (AdExp, AlphaPSR, BetaPSR,  # noqa: F401
+                                          CondAlphaPostSynapticResponse,
+                                          CondBetaPostSynapticResponse,
+                                          CondExpPostSynapticResponse,
+                                          CurrExpPostSynapticResponse, ExpPSR, LIF, PointNeuron)
 from .standardmodels.electrodes import (ACSource, DCSource,  # noqa: F401
                                         NoisyCurrentSource, StepCurrentSource)
 from .standardmodels.sources import (SpikeSourceGamma, SpikeSourceInhGamma,  # noqa: F401

@@ -10,6 +10,11 @@ from .neuron_data import NeuronData
 from .recording import Recorder
 
 
+def state_name(celltype, variable):
+    """The native state variable behind a PyNN variable name (e.g. "AMPA.gsyn")."""
+    return getattr(celltype, "state_variable_map", {}).get(variable, variable)
+
+
 def _scalar_dtype():
     return np.float64 if simulator.state.precision == "double" else np.float32
 
@@ -65,6 +70,7 @@ class _ParameterAccess:
 
     def _set_initial_value_array(self, variable, initial_values):
         data = self._neuron_data
+        variable = state_name(self.celltype, variable)
         if variable not in data.initial:
             raise errors.NonExistentParameterError(variable, self.celltype.__class__.__name__,
                                                    list(data.initial))
@@ -87,7 +93,8 @@ class PopulationView(_ParameterAccess, common.PopulationView):
             value = LazyArray(value, shape=(self.size,), dtype=float)
             self._set_initial_value_array(variable, value)
             self.grandparent.initial_values[variable] = LazyArray(
-                self._neuron_data.initial[variable].astype(float).copy())
+                self._neuron_data.initial[state_name(self.celltype, variable)]
+                .astype(float).copy())
 
     @property
     def initial_values(self):

@@ -35,15 +35,23 @@ class Recorder(recording.Recorder):
     def _reset(self):
         self._simulator.state.structure_changed()
 
+    def _state_name(self, variable_name):
+        """The native state variable recorded for a PyNN variable name (e.g. "AMPA.gsyn")."""
+        celltype = self.population.celltype
+        return getattr(celltype, "state_variable_map", {}).get(variable_name, variable_name)
+
     def recorded_ids(self, variable_name):
+        """IDs recorded for a native state variable (the name sampled_variables gives)."""
         ids = set()
         for variable, recorded in self.recorded.items():
-            if variable.name == variable_name:
+            if self._state_name(variable.name) == variable_name:
                 ids |= recorded
         return ids
 
     def sampled_variables(self):
-        return sorted({v.name for v, ids in self.recorded.items() if v.name != "spikes" and ids})
+        """Native names of the state variables to sample."""
+        return sorted({self._state_name(v.name) for v, ids in self.recorded.items()
+                       if v.name != "spikes" and ids})
 
     # --- data handed over by the engine -------------------------------------------------
 
@@ -84,7 +92,8 @@ class Recorder(recording.Recorder):
         return result
 
     def _get_all_signals(self, variable, ids, clear=False):
-        chunks = self._sample_chunks.get(variable.name, [])
+        name = self._state_name(variable.name)
+        chunks = self._sample_chunks.get(name, [])
         ids = np.asarray(ids, dtype=np.int64)
         blocks = []
         for chunk_ids, rows in chunks:
@@ -96,7 +105,7 @@ class Recorder(recording.Recorder):
             blocks.append(block)
         values = np.vstack(blocks) if blocks else np.zeros((0, len(ids)))
         if clear:
-            self._sample_chunks[variable.name] = []
+            self._sample_chunks[name] = []
         return values, None
 
     def _local_count(self, variable, filter_ids=None):
