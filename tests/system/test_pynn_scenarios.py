@@ -8,11 +8,13 @@ benchmarks/_work/ (shared with that script). Without network access and without 
 copy, the whole module is skipped with the reason.
 
 In PyNN each scenario is a function `test_x(sim)` marked with
-`@run_with_simulators("nest", ...)`; PyNN's test_nest.py runs those that name "nest" with
-pyNN.nest. Here the same functions run with pyNN.gpu in their place: every scenario PyNN
-runs for NEST, except those listed in NOT_APPLICABLE with the reason.
+`@run_with_simulators("nest", ...)`; PyNN's pytest run executes it once per simulator named.
+Here the same functions run with pyNN.gpu in their place: every scenario PyNN runs for one
+of its point-neuron simulators, NEST or Brian 2 (those it runs only for NEURON or Arbor
+are multicompartment scenarios), except those listed in NOT_APPLICABLE with the reason.
 """
 
+import functools
 import importlib
 import importlib.util
 import logging
@@ -28,6 +30,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("PYNN_GPU_SDIST_DIR", ROOT / "benchmarks" / "_work"))
 PACKAGE = "pynn_system_scenarios"
+POINT_NEURON_SIMULATORS = {"nest", "brian2"}
 
 # Scenarios PyNN runs for NEST that cannot apply to pyNN.gpu yet, with the reason; each is
 # expected to fail with the given error (strict: a scenario that starts passing is reported).
@@ -81,16 +84,18 @@ def _simulators(function):
     return names
 
 
+@functools.lru_cache(maxsize=None)
 def collect():
-    """pytest params: one per scenario PyNN runs for NEST (or one skip saying why none)."""
+    """pytest params: one per scenario PyNN runs for NEST or Brian 2 (or one skip saying
+    why there are none)."""
     try:
         directory = scenarios_dir()
     except (OSError, subprocess.SubprocessError, tarfile.TarError, IndexError) as error:
         detail = getattr(error, "stderr", "") or str(error)
         reason = (f"PyNN {pyNN.__version__} source distribution could not be fetched into "
                   f"{CACHE}: {detail.strip().splitlines()[-1] if detail.strip() else error}")
-        return [pytest.param(None, None, marks=pytest.mark.skip(reason=reason),
-                             id="scenarios-unavailable")]
+        return (pytest.param(None, None, marks=pytest.mark.skip(reason=reason),
+                             id="scenarios-unavailable"),)
     _load_package(directory)
     params = []
     for path in sorted(directory.glob("test_*.py")):
@@ -102,7 +107,7 @@ def collect():
             continue
         for name, function in sorted(vars(module).items()):
             if not (name.startswith("test") and callable(function)
-                    and "nest" in _simulators(function)):
+                    and POINT_NEURON_SIMULATORS & set(_simulators(function))):
                 continue
             key = f"{module_name}::{name}"
             marks = []
@@ -110,7 +115,7 @@ def collect():
                 error_type, reason = NOT_APPLICABLE[key]
                 marks = [pytest.mark.xfail(raises=error_type, reason=reason, strict=True)]
             params.append(pytest.param(module_name, name, marks=marks, id=key))
-    return params
+    return tuple(params)
 
 
 @pytest.fixture
@@ -142,11 +147,11 @@ def test_scenario(module_name, function_name, isolated):
     getattr(module, function_name)(pynn_gpu)
 
 
-def test_every_nest_scenario_is_collected():
+def test_every_point_neuron_scenario_is_collected():
     """The list above names real scenarios (a renamed one must not hide silently)."""
     collected = [p.id for p in collect()]
     if collected == ["scenarios-unavailable"]:
         pytest.skip("PyNN's source distribution is not available")
     assert len(collected) > 50
     for key in NOT_APPLICABLE:
-        assert key in collected, f"{key} is not a scenario PyNN runs for NEST"
+        assert key in collected, f"{key} is not a scenario PyNN runs for NEST or Brian 2"
