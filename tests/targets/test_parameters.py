@@ -62,6 +62,18 @@ def test_set_with_every_kind_of_value_on_populations_views_and_assemblies(cpu_si
         cells.get("tau_mem")
 
 
+def test_sequence_parameters_from_a_function_of_the_cell_index(sim):
+    """PyNN: a function of the index may return a "single value" such as spike times."""
+    sources = sim.Population(3, sim.SpikeSourceArray(spike_times=lambda i: Sequence([2.0 + i,
+                                                                                     5.0])))
+    assert [s.value.tolist() for s in sources.get("spike_times")] == [[2, 5], [3, 5], [4, 5]]
+    sources[1:].set(spike_times=lambda i: Sequence([7.0 + i]))
+    sources.record("spikes")
+    sim.run(10.0)
+    trains = sources.get_data().segments[0].spiketrains
+    assert [t.magnitude.tolist() for t in trains] == [[2.0, 5.0], [7.0], [8.0]]
+
+
 def test_initial_values_of_every_kind(cpu_sim):
     sim = cpu_sim
     cells = sim.Population(4, sim.IF_cond_exp(), initial_values={"v": lambda i: -70.0 + i})
