@@ -6,7 +6,7 @@ NEST: a cell type whose parameters and state variables are those of the backend 
 here a :class:`pynn_gpu.modeldef.NeuronModelDef`::
 
     import pyNN.gpu as sim
-    sim.native_models()                          # ['eif_cond_alpha_isfa_ista', ..., 'if_curr_exp', ...]
+    sim.native_models()                  # ['eif_cond_alpha_isfa_ista', ..., 'if_curr_exp', ...]
     lif = sim.native_cell_type("if_curr_exp")
     cells = sim.Population(10, lif(tau_m=15.0))  # native names and units
     cells.record(["v", "isyn_exc"])              # every state variable can be recorded
