@@ -2,7 +2,8 @@
 Run PyNN's own example scripts, unchanged, with pyNN.gpu as the simulator.
 
 The scripts come from the PyNN source distribution of the installed PyNN version, fetched
-with pip into benchmarks/_work/ (once). Each example is run in a subprocess as
+with pip into $PYNN_GPU_SDIST_DIR, else benchmarks/_work/ (once; tests/system uses the same
+copy for PyNN's system test scenarios). Each example is run in a subprocess as
 `python <example>.py gpu [args...]`, exactly as a user would; its exit status, wall time
 and the lines it prints about rates and timings are collected.
 
@@ -12,6 +13,7 @@ and the lines it prints about rates and timings are collected.
 """
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import pyNN
 
-WORK = Path(__file__).resolve().parent / "_work"
+WORK = Path(os.environ.get("PYNN_GPU_SDIST_DIR", Path(__file__).resolve().parent / "_work"))
 DEFAULT = ["VAbenchmarks.py:COBA", "VAbenchmarks.py:CUBA"]
 REPORTED = re.compile(r"(rate|time)\s*:", re.IGNORECASE)
 

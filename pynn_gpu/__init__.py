@@ -18,6 +18,7 @@ from pyNN.space import Space                                      # noqa: F401
 from .control import (end, get_current_time, get_max_delay, get_min_delay,  # noqa: F401
                       get_time_step, initialize, num_processes, rank, reset, run, run_for,
                       run_until, setup)
+from .native_cells import native_cell_type, native_models        # noqa: F401
 from .native_connectivity import NativeRNG                        # noqa: F401
 from .populations import Assembly, Population, PopulationView    # noqa: F401
 from .procedural_api import connect, create, record, record_gsyn, record_v  # noqa: F401
@@ -44,5 +45,10 @@ from .standardmodels.sources import (SpikeSourceGamma, SpikeSourceInhGamma,  # n
 from .standardmodels.synapses import (MultiQuantalSynapse,  # noqa: F401
                                       SimpleStochasticSynapse, StaticSynapse,
                                       StochasticTsodyksMarkramSynapse, TsodyksMarkramSynapse)
+# not available yet: constructing one raises NotImplementedError with the reason
+from .standardmodels.synapses import (AdditivePotentiationMultiplicativeDepression,  # noqa: F401
+                                      AdditiveWeightDependence, ElectricalSynapse,
+                                      GutigWeightDependence, MultiplicativeWeightDependence,
+                                      SpikePairRule, STDPMechanism, Vogels2011Rule)
 
 __version__ = "0.1.0"

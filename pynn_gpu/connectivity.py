@@ -39,12 +39,31 @@ def evaluate_at(lazy, pre_idx, post_idx):
     elif isinstance(base, np.ndarray) and base.ndim == 2:
         values = base[pre_idx, post_idx]
     elif callable(base):
-        values = np.broadcast_to(np.asarray(base(pre_idx, post_idx), dtype=float), (n,))
+        values = _call_by_column(base, np.asarray(pre_idx), np.asarray(post_idx))
     else:
         return np.asarray(lazy.evaluate(simplify=False))[pre_idx, post_idx]
     for function, arg in lazy.operations:
         values = function(values) if arg is None else function(values, arg)
     return np.asarray(values, dtype=float)
+
+
+def _call_by_column(function, pre_idx, post_idx):
+    """
+    A function of (pre indices, post index) at the given pairs, called as lazyarray calls it
+    (an array of rows and one column at a time), once per run of equal postsynaptic indices.
+    With two index arrays, PyNN's distance functions return the whole (n, n) outer product.
+    """
+    n = len(pre_idx)
+    values = np.empty(n)
+    if n == 0:
+        return values
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(post_idx)) + 1))
+    ends = np.concatenate((starts[1:], [n]))
+    for start, end in zip(starts, ends):
+        column = np.asarray(function(pre_idx[start:end], int(post_idx[start])), dtype=float)
+        values[start:end] = np.broadcast_to(np.reshape(column, (-1,)) if column.size == end - start
+                                            else column, (end - start,))
+    return values
 
 
 def _uses_rng(parameter_space, rng):

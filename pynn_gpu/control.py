@@ -12,6 +12,7 @@ from .targets import make_target, resolve_target_name
 logger = logging.getLogger("PyNN")
 
 PRECISIONS = ("double", "float")
+SPIKE_PRECISIONS = ("on_grid", "off_grid")
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
@@ -23,6 +24,11 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         precision  "double" (default) or "float"
         rng_seed   seed of the counter-based generator used by spike sources (int)
         threads    CPU threads for the C target (0 = all available)
+        spike_precision  "on_grid" (default) or "off_grid": with "off_grid", the spikes of
+                   a SpikeSourceArray are recorded at the exact times given and emitted in
+                   the step that contains them (t in (t_k, t_k + dt]); with "on_grid" a
+                   spike time is rounded to the nearest step. Neurons spike on the grid
+                   in both cases.
         weight_scaling  None (default: weights exactly as given), or a policy for every
                    projection, applied at the first run(): "mean" | "balanced" | "activity",
                    a dict(policy=..., K0=..., rates=..., ...) or a scaling.ScalingPolicy
@@ -46,6 +52,10 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     seed = extra_params.get("rng_seed", extra_params.get("rng_seeds_seed", 1234567))
     if not isinstance(seed, (int,)) or seed < 0:
         raise errors.InvalidParameterValueError(f"rng_seed must be an integer >= 0 (got {seed!r})")
+    spike_precision = extra_params.get("spike_precision", "on_grid")
+    if spike_precision not in SPIKE_PRECISIONS:
+        raise errors.InvalidParameterValueError(
+            f"spike_precision must be 'on_grid' or 'off_grid' (got {spike_precision!r})")
     weight_scaling = scaling.make_policy(extra_params.get("weight_scaling"))
     target_name = resolve_target_name(extra_params.get("target"))
 
@@ -62,6 +72,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     state.precision = precision
     state.threads = threads
     state.rng_seed = int(seed)
+    state.spike_precision = spike_precision
     state.weight_scaling = weight_scaling
     state.set_target(target)
     return rank()

@@ -17,8 +17,9 @@ INT_DERIVED = np.int64
 
 class NeuronData:
 
-    def __init__(self, model, size, scalar_dtype, dt):
+    def __init__(self, model, size, scalar_dtype, dt, off_grid=False):
         self.model = model
+        self.off_grid = off_grid    # spike sources emit in the step containing the time
         self.size = size
         self.scalar = np.dtype(scalar_dtype)
         self.dt = dt
@@ -114,7 +115,8 @@ class NeuronData:
                     self.changed.add(name)
 
     def _update_spike_tables(self, current_step):
-        table, start, end = spike_source_array_tables(self.params["spike_times"], self.dt)
+        table, start, end = spike_source_array_tables(self.params["spike_times"], self.dt,
+                                                      self.off_grid)
         self.tables["spike_steps"] = table
         self._store("spikes_end", end.astype(INT_DERIVED))
         self.initial["next_spike"][:] = start

@@ -2,7 +2,8 @@
 
 import numpy as np
 from pyNN import common, errors
-from pyNN.parameters import LazyArray, ParameterSpace, simplify
+from pyNN.parameters import ArrayParameter, LazyArray, ParameterSpace, Sequence, simplify
+from pyNN.random import RandomDistribution
 from pyNN.standardmodels import StandardCellType
 
 from . import simulator
@@ -13,6 +14,20 @@ from .recording import Recorder
 def state_name(celltype, variable):
     """The native name of a state variable (composed models name 'AMPA.gsyn' 'AMPA_gsyn')."""
     return getattr(celltype, "variable_map", {}).get(variable, variable)
+
+
+def evaluate_per_cell(parameter_space, size):
+    """
+    Evaluate a ParameterSpace of `size` cells. A function of the cell index that gives a
+    Sequence (spike times, ...) is called once per cell, as PyNN documents; lazyarray would
+    call it once with the array of all indices.
+    """
+    for name, value in list(parameter_space.items()):
+        base = value.base_value
+        if (value.dtype in (Sequence, ArrayParameter) and callable(base)
+                and not isinstance(base, RandomDistribution) and not value.operations):
+            parameter_space[name] = [base(i) for i in range(size)]
+    parameter_space.evaluate(simplify=False)
 
 
 def _scalar_dtype():
@@ -63,7 +78,7 @@ class _ParameterAccess:
         return ParameterSpace(values, shape=(self.size,))
 
     def _set_parameters(self, parameter_space):
-        parameter_space.evaluate(simplify=False)
+        evaluate_per_cell(parameter_space, self.size)
         values = dict(parameter_space.items())
         self._neuron_data.set_parameters(values, mask=self._parent_mask,
                                          current_step=simulator.state.step)
@@ -136,8 +151,9 @@ class Population(_ParameterAccess, common.Population):
 
         parameter_space = self.celltype.native_parameters
         parameter_space.shape = (self.size,)
-        parameter_space.evaluate(simplify=False)
-        self._data = NeuronData(self.celltype.model, self.size, _scalar_dtype(), state.dt)
+        evaluate_per_cell(parameter_space, self.size)
+        self._data = NeuronData(self.celltype.model, self.size, _scalar_dtype(), state.dt,
+                                off_grid=state.spike_precision == "off_grid")
         self._data.set_parameters(dict(parameter_space.items()), current_step=state.step)
         state.populations.append(self)
         state.structure_changed()

@@ -27,11 +27,14 @@ def available_synapse_types():
 
 
 class Connection(common.Connection):
-    """One connection of a Projection, as returned by projection[i]."""
+    """
+    One connection of a Projection (projection[i], or an item of projection.connections):
+    its weight, delay and synapse parameters, readable and writable.
+    """
 
     def __init__(self, projection, index):
-        self.projection = projection
-        self.index = index
+        object.__setattr__(self, "projection", projection)
+        object.__setattr__(self, "index", index)
 
     @property
     def presynaptic_index(self):
@@ -40,6 +43,46 @@ class Connection(common.Connection):
     @property
     def postsynaptic_index(self):
         return int(self.projection._post_index[self.index])
+
+    @property
+    def presynaptic_cell(self):
+        """The ID of the presynaptic neuron."""
+        return self.projection.pre[self.presynaptic_index]
+
+    @property
+    def postsynaptic_cell(self):
+        """The ID of the postsynaptic neuron."""
+        return self.projection.post[self.postsynaptic_index]
+
+    source, target = presynaptic_cell, postsynaptic_cell
+
+    def _native_name(self, name):
+        translations = self.projection.synapse_type.translations
+        if name in translations:
+            return translations[name]["translated_name"]
+        return name
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        native = self._native_name(name)
+        projection = self.projection
+        if native not in projection._syn_params and native not in projection._syn_state:
+            raise AttributeError(
+                f"{type(projection.synapse_type).__name__} connections have no attribute "
+                f"{name!r}")
+        return float(projection._attribute_column(native)[self.index])
+
+    def __setattr__(self, name, value):
+        if name in ("weight", "delay") or name.startswith("_") or name in vars(type(self)):
+            object.__setattr__(self, name, value)
+            return
+        native = self._native_name(name)
+        if native not in self.projection._syn_params:
+            raise errors.NonExistentParameterError(
+                name, type(self.projection.synapse_type).__name__,
+                list(self.projection.synapse_type.get_parameter_names()))
+        self.projection._store(native, np.array([float(value)]), np.array([self.index]))
 
     def _get_weight(self):
         return float(self.projection._weights[self.index])
@@ -221,7 +264,7 @@ class Projection(common.Projection):
         self._syn_state = {v.name: np.zeros(n) for v in model.state}
         self._last_spike = {}      # presynaptic population index -> last spike step per neuron
         if "delay" not in values:
-            values["delay"] = np.full(n, simulator.state.min_delay)
+            values["delay"] = np.full(n, simulator.state.default_delay)
         self._store_checked(values, slice(None), safe)
         for name, initial in self.synapse_type.initial_state.items():
             # a number, or the name of a parameter whose value it starts from
@@ -325,6 +368,11 @@ class Projection(common.Projection):
     @property
     def is_procedural(self):
         return self._procedural is not None
+
+    @property
+    def connections(self):
+        """An iterator over the connections of this projection, as Connection objects."""
+        return (Connection(self, i) for i in range(len(self)))
 
     def __getitem__(self, i):
         if isinstance(i, (int, np.integer)):

@@ -63,6 +63,10 @@ class Recorder(recording.Recorder):
         self._needs_initial_sample = True
 
     def store_spikes(self, neuron_indices, times):
+        data = getattr(self.population, "_data", None)
+        if len(times) and data is not None and data.off_grid and "spike_times" in data.params:
+            neuron_indices, times = _exact_source_times(data, np.asarray(neuron_indices),
+                                                        np.asarray(times, dtype=float))
         if len(times):
             self._spike_chunks.append((np.asarray(neuron_indices, dtype=np.int64),
                                        np.asarray(times, dtype=float)))
@@ -116,3 +120,22 @@ class Recorder(recording.Recorder):
 
     def _clear_simulator(self):
         self._clear_current_segment()
+
+
+def _exact_source_times(data, neurons, times):
+    """
+    The spikes a spike source emitted in the recorded steps, at the exact times it was
+    given (setup(spike_precision="off_grid")) instead of the end of their step.
+    """
+    from .standardmodels.cells import spike_emission_steps
+    dt = data.dt
+    indices, exact = [], []
+    for neuron in np.unique(neurons):
+        given = data.params["spike_times"][neuron]
+        given = np.asarray(given.value if hasattr(given, "value") else given, dtype=float)
+        emitted = spike_emission_steps(given, dt, off_grid=True) + 1
+        recorded = np.rint(times[neurons == neuron] / dt).astype(np.int64)
+        keep = np.isin(emitted, recorded)
+        indices.append(np.full(int(keep.sum()), neuron, dtype=np.int64))
+        exact.append(given[keep])
+    return np.concatenate(indices), np.concatenate(exact)

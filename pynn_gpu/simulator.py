@@ -31,6 +31,7 @@ class State(common.control.BaseState):
         self.dt = 0.1
         self.precision = "double"
         self.rng_seed = 1234567
+        self.spike_precision = "on_grid"
         self.threads = 0
         self.target = None
         self.engine = None
@@ -97,6 +98,19 @@ class State(common.control.BaseState):
 
     @property
     def min_delay(self):
+        """setup's min_delay; with "auto", the shortest delay of any connection (else dt)."""
+        if self._min_delay != "auto":
+            return self._min_delay
+        shortest = 0
+        for projection in self.projections:
+            if projection._delay_steps.size:
+                steps = int(projection._delay_steps.min())
+                shortest = steps if not shortest else min(shortest, steps)
+        return max(shortest, 1) * self.dt
+
+    @property
+    def default_delay(self):
+        """The delay of a connection made without one: min_delay, or dt with "auto"."""
         return self.dt if self._min_delay == "auto" else self._min_delay
 
     @min_delay.setter

@@ -246,16 +246,25 @@ SPIKE_SOURCE_POISSON_MODEL = NeuronModelDef(
 )
 
 
-def spike_source_array_tables(spike_times, dt):
+def spike_emission_steps(times, dt, off_grid=False):
     """
-    Flatten per-neuron spike times into one sorted table of emission steps.
+    The step in which a spike source emits a spike at time t. On the grid (default), the
+    step that ends at t rounded to the nearest step (round(t/dt) - 1), so that it is
+    recorded at that time and delivered at it + delay, as in NEST; off the grid
+    (setup(spike_precision="off_grid")), the step that contains t, t in (t_k, t_k + dt].
+    Spikes at t < dt are emitted in the first step.
+    """
+    times = np.asarray(times, dtype=float)
+    if off_grid:
+        steps = np.ceil(times / dt * (1 - 1e-12) - 1e-9).astype(np.int64)
+    else:
+        steps = _time_to_step(times, dt)
+    return np.maximum(steps - 1, 0)
 
-    A spike at time t is emitted in the step that ends at t (step round(t/dt) - 1), so that
-    it is recorded at t and delivered at t + delay, as in NEST. Spikes at t < dt are emitted
-    in the first step.
-    """
-    steps = [np.maximum(_time_to_step(np.asarray(seq.value if hasattr(seq, "value") else seq,
-                                                 dtype=float), dt) - 1, 0)
+
+def spike_source_array_tables(spike_times, dt, off_grid=False):
+    """Flatten per-neuron spike times into one sorted table of emission steps."""
+    steps = [spike_emission_steps(seq.value if hasattr(seq, "value") else seq, dt, off_grid)
              for seq in spike_times]
     counts = np.array([len(s) for s in steps], dtype=np.int64)
     end = np.cumsum(counts)

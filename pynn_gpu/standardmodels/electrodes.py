@@ -15,8 +15,9 @@ are on for start <= t_k < stop.
 
 * ACSource: offset + amplitude * sin(2 pi frequency (t_k - start) + phase), the phase
   measured from `start` (PyNN's convention); zero outside [start, stop).
-* StepCurrentSource: amplitudes[i] from times[i] on; zero before times[0]. Two times that
-  round to the same step: the later amplitude wins.
+* StepCurrentSource: amplitudes[i] from times[i] on; zero before times[0]. The times are
+  stored rounded to the nearest step (source.times shows them so); two times that round to
+  the same step: the later one and its amplitude are kept.
 * NoisyCurrentSource: mean + stdev * N(0, 1), a new value every `dt` (a multiple of the
   timestep) counted from `start`, drawn independently for every target neuron and every
   injection (inject_into, per population): Box-Muller on the Philox numbers keyed by
@@ -155,12 +156,14 @@ class _CurrentSource:
             staged[name] = _plain(value)
         if all(name in staged for name in self.get_native_names()):
             self._validate(staged, simulator.state.dt)
+            self._normalise(staged, simulator.state.dt)
         self._native.clear()
         self._native.update(staged)
         object.__setattr__(self, "_changed", True)
 
     def get_native_parameters(self):
-        return ParameterSpace({name: Sequence(value) if isinstance(value, np.ndarray) else value
+        # tables as arrays (as pyNN.nest gives them): source.times[0], len(...) work
+        return ParameterSpace({name: value.copy() if isinstance(value, np.ndarray) else value
                                for name, value in self._native.items()})
 
     # --- recording ----------------------------------------------------------------------
@@ -182,6 +185,9 @@ class _CurrentSource:
     def _validate(self, p, dt):
         """Raise InvalidParameterValueError if the native parameters `p` are not usable."""
         raise NotImplementedError
+
+    def _normalise(self, p, dt):
+        """Bring valid native parameters `p` into the form they are stored in (in place)."""
 
     def kernel_arrays(self, dt, scalar):
         """The arrays the kernel reads, by parameter or table name."""
@@ -291,6 +297,16 @@ class StepCurrentSource(_CurrentSource, electrodes.StepCurrentSource):
                  f"times must be strictly increasing (got {times.tolist()[:10]})")
         _require(np.all(np.isfinite(amplitudes)),
                  f"amplitudes must be finite numbers (got {amplitudes.tolist()[:10]})")
+
+    def _normalise(self, p, dt):
+        """Times to the nearest step (as PyNN's NEURON and Brian 2 backends do); of several
+        times that land on the same step, the last one and its amplitude are kept."""
+        times = np.atleast_1d(np.asarray(p["times"], dtype=float))
+        amplitudes = np.atleast_1d(np.asarray(p["amplitudes"], dtype=float))
+        steps = np.rint(np.minimum(times, _FOREVER_MS) / dt)
+        last = np.append(steps[1:] != steps[:-1], True) if steps.size else np.zeros(0, bool)
+        p["times"] = np.where(times < _FOREVER_MS, steps * dt, times)[last]
+        p["amplitudes"] = amplitudes[last]
 
     def kernel_arrays(self, dt, scalar):
         times = np.atleast_1d(self._native["times"])

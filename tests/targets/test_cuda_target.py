@@ -185,6 +185,33 @@ def transcendental_models(sim):
                                  "HH_cond_exp", "GIF_cond_exp"])
 
 
+def composed_models(sim):
+    """PointNeuron compositions: LIF with three current receptors, LIF with alpha
+    conductances, AdExp with an alpha and an exponential conductance receptor."""
+    compositions = {
+        "lif_curr": (sim.LIF(), {r: sim.CurrExpPostSynapticResponse(tau_syn=t)
+                                 for r, t in (("AMPA", 1.0), ("NMDA", 20.0), ("GABAA", 1.5))}),
+        "lif_alpha": (sim.LIF(), {"AMPA": sim.AlphaPSR(tau_syn=1.0, e_syn=0.0),
+                                  "GABAA": sim.AlphaPSR(tau_syn=3.0, e_syn=-70.0)}),
+        "adexp": (sim.AdExp(), {"AMPA": sim.AlphaPSR(tau_syn=1.0, e_syn=0.0),
+                                "GABAA": sim.ExpPSR(tau_syn=3.0, e_syn=-70.0)}),
+    }
+    times = [[1.0, 4.0, 4.1, 20.0, 33.3], [2.0, 2.5, 30.0], [0.1, 9.9, 41.0]]
+    source = sim.Population(3, sim.SpikeSourceArray(spike_times=times), label="source")
+    populations = {}
+    for label, (neuron, receptors) in compositions.items():
+        cells = sim.Population(20, sim.PointNeuron(neuron, **receptors), label=label)
+        cells.set(i_offset=np.linspace(0.0, 1.5, 20))
+        for receptor in cells.celltype.receptor_types:
+            weight = 0.0625 if cells.celltype.conductance_based else \
+                (-1.0 if receptor == "GABAA" else 2.0)
+            sim.Projection(source, cells, sim.AllToAllConnector(),
+                           sim.StaticSynapse(weight=weight, delay=1.0), receptor_type=receptor)
+        cells.record(cells.celltype.recordable, sampling_interval=0.2)
+        populations[label] = cells
+    return populations
+
+
 def random_sources_driven(sim):
     """The gamma and dead-time sources (their numbers: the portable log/exp/sin, the same
     bits on both targets) driving cells; InhGamma with bins that change the rate."""
@@ -230,11 +257,13 @@ def test_double_precision_identical(cuda_backend, build, t_stop, label):
 TRANSCENDENTAL_TOLERANCE = dict(rtol=1e-9, atol=1e-9)    # in each variable's PyNN unit
 
 
-def test_transcendental_models_agree(cuda_backend):
-    cpu = simulate("cpu", transcendental_models, 60.0)
+@pytest.mark.parametrize("build", [transcendental_models, composed_models],
+                         ids=["standard", "point_neuron"])
+def test_transcendental_models_agree(cuda_backend, build):
+    cpu = simulate("cpu", build, 60.0)
     for label in cpu:
         assert total_spikes(cpu, label) > 0, f"{label} should spike"
-    gpu = simulate("cuda", transcendental_models, 60.0)
+    gpu = simulate("cuda", build, 60.0)
     if cuda_backend is not None:
         assert_identical(cpu, gpu)      # the emulation computes exp() with the host's libm
         return

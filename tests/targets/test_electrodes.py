@@ -232,7 +232,7 @@ def test_parameters_change_between_runs_without_recompiling(sim):
                                0.5 * np.sin(2 * np.pi * 50.0 * k * DT / 1000.0), atol=1e-9)
     np.testing.assert_allclose(current[second, 3], -0.4, atol=1e-9)
     assert dc.amplitude.base_value == 0.5
-    assert step.times.base_value.value.tolist() == [60.0, 70.0, 80.0]
+    assert step.times.base_value.tolist() == [60.0, 70.0, 80.0]
 
 
 def test_source_active_only_in_second_run(sim):
@@ -356,10 +356,22 @@ def test_invalid_change_keeps_the_old_values(cpu_sim):
     with pytest.raises(errors.InvalidParameterValueError, match="same length"):
         step.times = [1.0, 2.0]
     assert source.stdev.base_value == 0.0 and source.start.base_value == 1.0
-    assert step.times.base_value.value.tolist() == [1.0]
+    assert step.times.base_value.tolist() == [1.0]
     cpu_sim.run(10.0)
     current = currents_from_v(traces(cells)[1])[:, 0]
     np.testing.assert_allclose(current[10:50], 0.2, atol=1e-9)
+
+
+def test_step_times_are_stored_on_the_grid_without_duplicates(cpu_sim):
+    """As in PyNN's NEURON and Brian 2 backends: nearest step, the last of equal steps wins."""
+    step = cpu_sim.StepCurrentSource(times=[0.41, 0.42, 0.86], amplitudes=[0.5, -0.5, 0.7])
+    assert step.times.shape == step.amplitudes.shape == (2,)
+    np.testing.assert_allclose(step.times.evaluate(), [0.4, 0.9], atol=1e-12)
+    assert (step.amplitudes[0], step.amplitudes[1]) == (-0.5, 0.7)
+    step.set_parameters(times=[0.04, 0.16], amplitudes=[0.1, 0.2])
+    np.testing.assert_allclose(step.times.evaluate(), [0.0, 0.2], atol=1e-12)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        cpu_sim.StepCurrentSource(times=[0.5, 0.4999, 0.8], amplitudes=[0.5, -0.5, 0.5])
 
 
 def test_noise_dt_defaults_to_the_timestep():

@@ -90,3 +90,40 @@ def test_population_view_parameters(sim):
     sim.run(0.1)
     v0 = cells.get_data().segments[0].filter(name="v")[0].magnitude[0]
     np.testing.assert_array_equal(v0, [-65, -65, -55, -55, -65, -65])
+
+
+def test_connections_iterator_reads_and_writes_single_connections(sim):
+    pre = sim.Population(4, sim.SpikeSourceArray())
+    post = sim.Population(3, sim.IF_cond_exp())
+    prj = sim.Projection(pre, post, sim.AllToAllConnector(),
+                         sim.TsodyksMarkramSynapse(weight=0.05, delay=0.5, U=0.3))
+    connections = list(prj.connections)
+    assert len(connections) == len(prj) == 12
+    third = connections[2]
+    assert (third.presynaptic_index, third.postsynaptic_index) == (2, 0)
+    assert third.presynaptic_cell == pre[2] and third.postsynaptic_cell == post[0]
+    assert (third.weight, third.delay, third.U) == (0.05, 0.5, 0.3)
+    third.U = 0.7
+    third.weight = 0.2
+    third.delay = 1.0
+    listed = prj.get(["weight", "delay", "U"], format="list")
+    assert listed[2] == (2, 0, 0.2, 1.0, 0.7)
+    assert all(row[2:] == (0.05, 0.5, 0.3) for k, row in enumerate(listed) if k != 2)
+    with pytest.raises(sim.errors.NonExistentParameterError):
+        third.tau_foo = 1.0
+    with pytest.raises(AttributeError):
+        third.tau_foo
+
+
+def test_distance_dependent_synapse_parameters(sim):
+    """A string of d or a function of d is evaluated at each connection's distance."""
+    cells = sim.Population(5, sim.IF_cond_exp(), structure=sim.space.Line(dx=1.0))
+    prj = sim.Projection(cells, cells, sim.AllToAllConnector(allow_self_connections=False),
+                         sim.StaticSynapse(weight=lambda d: 0.01 * d, delay="0.2+0.3*d"))
+    i, j, w, d = np.array(prj.get(["weight", "delay"], format="list")).T
+    assert len(i) == 20
+    np.testing.assert_allclose(w, 0.01 * abs(i - j))
+    np.testing.assert_allclose(d, 0.2 + 0.3 * abs(i - j), atol=1e-9)
+    prj.set(weight=lambda d: 0.02 * d)
+    np.testing.assert_allclose(prj.get("weight", format="list", with_address=False),
+                               0.02 * abs(i - j))

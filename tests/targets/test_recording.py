@@ -115,3 +115,42 @@ def test_recording_an_unrecordable_variable_is_an_error(sim):
     cells = sim.Population(2, sim.IF_curr_exp())
     with pytest.raises(errors.RecordingError):
         cells.record("gsyn_exc")
+
+
+@pytest.mark.parametrize("precision", ["on_grid", "off_grid"])
+def test_spike_source_array_times_on_and_off_the_grid(target, precision):
+    """on_grid: nearest step; off_grid: exact times, emitted in the step containing them."""
+    import pynn_gpu as sim
+    sim.setup(timestep=0.05, spike_precision=precision, target=target)
+    try:
+        source = sim.Population(1, sim.SpikeSourceArray(
+            spike_times=[0.075, 10.025, 12.34, 1000.025]))
+        cell = sim.Population(1, sim.IF_curr_exp(tau_syn_E=1.0))
+        sim.Projection(source, cell, sim.OneToOneConnector(),
+                       sim.StaticSynapse(weight=0.5, delay=1.0), receptor_type="excitatory")
+        source.record("spikes")
+        cell.record("v")
+        runs = []
+        for _ in range(3):
+            sim.run(10.0)
+            runs.append(source.get_data("spikes", clear=True).segments[0]
+                        .spiketrains[0].rescale("ms").magnitude.tolist())
+        v = cell.get_data().segments[0].filter(name="v")[0].magnitude[:, 0]
+    finally:
+        sim.end()
+    if precision == "off_grid":
+        assert runs == [[0.075], [10.025, 12.34], []]
+        arrival = 0.1 + 1.0          # 0.075 lies in the step (0.05, 0.1]
+    else:
+        np.testing.assert_allclose(runs[0], [0.05, 10.0], atol=1e-12)   # round(1.5 - eps)
+        np.testing.assert_allclose(runs[1], [12.35], atol=1e-12)
+        assert runs[2] == []
+        arrival = 0.05 + 1.0
+    k = int(round(arrival / 0.05))
+    assert v[k] == v[0] and v[k + 1] > v[0]      # the input arrives at spike + delay
+
+
+def test_unknown_spike_precision_is_an_error():
+    import pynn_gpu as sim
+    with pytest.raises(sim.errors.InvalidParameterValueError, match="spike_precision"):
+        sim.setup(spike_precision="exact", target="cpu")

@@ -123,6 +123,28 @@ def test_state_queries(sim):
     assert sim.get_max_delay() == 4.0
 
 
+def test_auto_min_delay_is_the_shortest_connection_delay(cpu_sim):
+    sim = cpu_sim
+    sim.setup(timestep=0.1, min_delay="auto", target="cpu")
+    a, b = sim.Population(3, sim.IF_cond_exp()), sim.Population(4, sim.IF_cond_exp())
+    assert sim.get_min_delay() == 0.1                  # no connection yet: the timestep
+    sim.Projection(a, b, sim.AllToAllConnector(), sim.StaticSynapse(delay=0.5))
+    assert sim.get_min_delay() == pytest.approx(0.5)
+    sim.Projection(b, a, sim.AllToAllConnector(), sim.StaticSynapse(delay=0.3))
+    assert sim.get_min_delay() == pytest.approx(0.3)
+    # a connection made without a delay gets the timestep, and is then the shortest
+    default = sim.Projection(a, a, sim.OneToOneConnector(), sim.StaticSynapse())
+    assert set(default.get("delay", format="list", with_address=False)) == {0.1}
+    assert sim.get_min_delay() == pytest.approx(0.1)
+    sim.setup(timestep=0.1, min_delay=0.2, target="cpu")
+    a = sim.Population(2, sim.IF_cond_exp())
+    explicit = sim.Projection(a, a, sim.AllToAllConnector(), sim.StaticSynapse(delay=1.0))
+    fallback = sim.Projection(a, a, sim.AllToAllConnector(), sim.StaticSynapse())
+    assert sim.get_min_delay() == 0.2
+    assert set(fallback.get("delay", format="list", with_address=False)) == {0.2}
+    assert explicit.get("delay", format="array")[0, 0] == 1.0
+
+
 def test_input_in_flight_survives_a_rebuild_that_grows_the_ring_buffer(sim, target):
     def network():
         cell = sim.Population(1, sim.IF_curr_exp(tau_syn_E=1.0, v_thresh=100.0))

@@ -1,0 +1,211 @@
+"""
+Parameters everywhere PyNN allows them: get/set with numbers, arrays, RandomDistribution,
+lazy arrays and functions of the index, on populations, views and assemblies; heterogeneous
+values in the simulation; describe(); native cell types (native_cell_type).
+"""
+
+import numpy as np
+import pytest
+from pyNN import errors
+from pyNN.parameters import LazyArray, Sequence
+from pyNN.random import NumpyRNG, RandomDistribution
+
+from pynn_gpu.modeldef import NeuronModelDef, StateVar
+
+
+def test_cell_parameters_of_every_kind_at_creation(cpu_sim):
+    sim = cpu_sim
+    rng = NumpyRNG(seed=11)
+    expected_tau = RandomDistribution("uniform", low=10.0, high=20.0,
+                                      rng=NumpyRNG(seed=11)).next(6)
+    cells = sim.Population(6, sim.IF_cond_exp(
+        tau_m=RandomDistribution("uniform", low=10.0, high=20.0, rng=rng),
+        cm=lambda i: 0.5 + 0.1 * i,
+        v_rest=np.linspace(-70.0, -60.0, 6),
+        v_thresh=LazyArray(np.full(6, -52.0)),
+        e_rev_I=-75.0))
+    tau_m, cm, v_rest, v_thresh, e_rev_i = cells.get(
+        ["tau_m", "cm", "v_rest", "v_thresh", "e_rev_I"])
+    np.testing.assert_allclose(tau_m, expected_tau)
+    np.testing.assert_allclose(cm, 0.5 + 0.1 * np.arange(6))
+    np.testing.assert_allclose(v_rest, np.linspace(-70.0, -60.0, 6))
+    assert v_thresh == -52.0 and e_rev_i == -75.0      # homogeneous: one number
+    np.testing.assert_array_equal(cells.get("e_rev_I", simplify=False), np.full(6, -75.0))
+
+
+def test_set_with_every_kind_of_value_on_populations_views_and_assemblies(cpu_sim):
+    sim = cpu_sim
+    cells = sim.Population(5, sim.IF_curr_exp())
+    cells.set(tau_m=12.0)
+    assert cells.get("tau_m") == 12.0
+    cells.set(tau_m=np.arange(5.0) + 10.0)
+    np.testing.assert_array_equal(cells.get("tau_m"), np.arange(5.0) + 10.0)
+    cells.set(tau_m=LazyArray(np.arange(5.0)) * 2 + 30.0)          # lazy arithmetic
+    np.testing.assert_array_equal(cells.get("tau_m"), np.arange(5.0) * 2 + 30.0)
+    cells.set(tau_m=lambda i: 40.0 + i)
+    np.testing.assert_array_equal(cells.get("tau_m"), 40.0 + np.arange(5.0))
+    cells[1:3].set(cm=RandomDistribution("normal", mu=1.0, sigma=0.1, rng=NumpyRNG(seed=2)))
+    cm = cells.get("cm")
+    np.testing.assert_allclose(cm[1:3], RandomDistribution(
+        "normal", mu=1.0, sigma=0.1, rng=NumpyRNG(seed=2)).next(2))
+    assert cm[0] == cm[3] == cm[4] == 1.0
+    cells[0].tau_m = 11.0                                           # through the ID
+    assert cells[0].tau_m == 11.0 and cells.get("tau_m")[0] == 11.0
+    others = sim.Population(3, sim.IF_curr_exp(tau_m=25.0))
+    both = cells + others
+    np.testing.assert_array_equal(both.get("tau_m")[-3:], [25.0] * 3)
+    both.set(v_thresh=-48.0)
+    assert both.get("v_thresh") == -48.0 and others.get("v_thresh") == -48.0
+    with pytest.raises(errors.NonExistentParameterError):
+        cells.set(tau_mem=10.0)
+    with pytest.raises(errors.NonExistentParameterError):
+        cells.get("tau_mem")
+
+
+def test_sequence_parameters_from_a_function_of_the_cell_index(sim):
+    """PyNN: a function of the index may return a "single value" such as spike times."""
+    sources = sim.Population(3, sim.SpikeSourceArray(spike_times=lambda i: Sequence([2.0 + i,
+                                                                                     5.0])))
+    assert [s.value.tolist() for s in sources.get("spike_times")] == [[2, 5], [3, 5], [4, 5]]
+    sources[1:].set(spike_times=lambda i: Sequence([7.0 + i]))
+    sources.record("spikes")
+    sim.run(10.0)
+    trains = sources.get_data().segments[0].spiketrains
+    assert [t.magnitude.tolist() for t in trains] == [[2.0, 5.0], [7.0], [8.0]]
+
+
+def test_initial_values_of_every_kind(cpu_sim):
+    sim = cpu_sim
+    cells = sim.Population(4, sim.IF_cond_exp(), initial_values={"v": lambda i: -70.0 + i})
+    cells.record("v")
+    cells[2:].initialize(v=RandomDistribution("uniform", low=-60.0, high=-59.0,
+                                              rng=NumpyRNG(seed=3)))
+    cells.initialize(gsyn_exc=np.array([0.0, 0.01, 0.0, 0.0]))
+    sim.run(0.1)
+    first = cells.get_data().segments[0].filter(name="v")[0].magnitude[0]
+    assert first[0] == -70.0 and first[1] == -69.0
+    assert np.all((first[2:] >= -60.0) & (first[2:] <= -59.0)) and first[2] != first[3]
+
+
+def test_heterogeneous_parameters_act_per_neuron(sim):
+    """Per-neuron values reach the kernels: f-I curve of a current sweep, and
+    per-neuron thresholds in a population that shares one compiled group."""
+    currents = np.array([0.0, 0.5, 1.0, 2.0])
+    cells = sim.Population(4, sim.IF_curr_exp(i_offset=currents, tau_refrac=2.0))
+    same = sim.Population(4, sim.IF_curr_exp(i_offset=2.0, tau_refrac=2.0,
+                                             v_thresh=[-50.0, -40.0, -30.0, -20.0]))
+    cells.record("spikes")
+    same.record("spikes")
+    sim.run(200.0)
+    counts = [len(st) for st in cells.get_data().segments[0].spiketrains]
+    assert counts[0] == 0 and counts[1] < counts[2] < counts[3]
+    # analytic period: tau_refrac + tau_m ln(R I / (R I - theta)), R = tau_m / cm
+    tau_m, theta = 20.0, 15.0
+    for current, count in zip(currents[2:], counts[2:]):
+        period = 2.0 + tau_m * np.log(tau_m * current / (tau_m * current - theta))
+        assert abs(count - 200.0 / period) <= 1.5
+    later = [len(st) for st in same.get_data().segments[0].spiketrains]
+    assert later[0] > later[1] > later[2] > later[3] == 0
+
+
+def test_describe_cells_populations_and_projections(cpu_sim):
+    sim = cpu_sim
+    cells = sim.Population(3, sim.IF_cond_exp(tau_m=12.5), label="cortex")
+    prj = sim.Projection(cells, cells, sim.AllToAllConnector(),
+                         sim.StaticSynapse(weight=0.01), label="recurrent")
+    text = cells.describe()
+    assert "cortex" in text and "IF_cond_exp" in text and "3" in text
+    context = cells.describe(template=None)
+    assert context["celltype"]["name"] == "IF_cond_exp" and context["size"] == 3
+    assert context["celltype"]["parameters"]["tau_m"].base_value == 12.5
+    assert "recurrent" in prj.describe() and "AllToAllConnector" in prj.describe()
+    assert prj.describe(template=None)["size"] == 9
+    assert "cortex" in (cells + cells[0:1]).describe()
+
+
+# --- native cell types --------------------------------------------------------------------
+
+def test_native_models_cover_every_standard_model(cpu_sim):
+    sim = cpu_sim
+    standard = {getattr(sim, name).model.name for name in sim.list_standard_models()}
+    assert set(sim.native_models()) == standard
+    for name in sim.native_models():
+        celltype = sim.native_cell_type(name)
+        assert celltype.model.name == name
+        population = sim.Population(2, celltype())
+        assert set(population.celltype.get_parameter_names()) >= set(celltype.model.params)
+
+
+def test_native_gif_has_the_translated_defaults(cpu_sim):
+    defaults = cpu_sim.native_cell_type("gif_cond_exp").default_parameters
+    assert (defaults["tau_eta0"], defaults["tau_eta1"], defaults["tau_eta2"]) == (1.0, 10.0, 100.0)
+    assert "tau_eta" not in defaults
+
+
+def test_native_type_runs_like_its_standard_type_and_records_internal_state(sim):
+    lif = sim.native_cell_type("if_curr_exp")
+    assert lif.__name__ == "if_curr_exp" and "isyn_exc" in lif.recordable
+    assert lif.receptor_types == ["excitatory", "inhibitory"]
+    offsets = np.array([0.0, 1.0, 2.0])
+    native = sim.Population(3, lif(tau_m=15.0, i_offset=offsets))
+    standard = sim.Population(3, sim.IF_curr_exp(tau_m=15.0, i_offset=offsets))
+    source = sim.Population(1, sim.native_cell_type("spike_source_array")(
+        spike_times=Sequence([5.0, 7.0])))
+    for target in (native, standard):
+        sim.Projection(source, target, sim.AllToAllConnector(),
+                       sim.StaticSynapse(weight=1.0, delay=1.0), receptor_type="excitatory")
+    native.record(["v", "isyn_exc", "spikes"])
+    standard.record(["v", "spikes"])
+    sim.run(40.0)
+    a, b = native.get_data().segments[0], standard.get_data().segments[0]
+    np.testing.assert_array_equal(a.filter(name="v")[0].magnitude, b.filter(name="v")[0].magnitude)
+    assert [len(s) for s in a.spiketrains] == [len(s) for s in b.spiketrains]
+    isyn = a.filter(name="isyn_exc")[0]
+    assert isyn.units.dimensionality.string == "nA"
+    assert isyn.magnitude[59, 0] == 0.0 and isyn.magnitude[60, 0] == pytest.approx(1.0)
+    assert isyn.magnitude[61, 0] == pytest.approx(np.exp(-0.1 / 5.0))   # decays with tau_syn_E
+    assert native.get("tau_m") == 15.0
+    native.set(tau_m=RandomDistribution("uniform", low=10.0, high=11.0, rng=NumpyRNG(seed=5)))
+    assert np.all((native.get("tau_m") >= 10.0) & (native.get("tau_m") <= 11.0))
+    assert native.celltype.describe(template=None)["model"] == "if_curr_exp"
+
+
+def test_native_type_from_a_model_definition(sim):
+    model = NeuronModelDef(
+        name="test_leaky_counter", params=("tau", "v_rest", "v_thresh", "v_reset"),
+        state=(StateVar("v"),), receptors=("AMPA", "GABA"),
+        update="v += dt / tau * (v_rest - v) + in_AMPA + in_GABA;",
+        threshold="v >= v_thresh", reset="v = v_reset;")
+    counter = sim.native_cell_type(
+        model, default_parameters=dict(tau=20.0, v_rest=-65.0, v_thresh=-50.0, v_reset=-65.0),
+        default_initial_values=dict(v=-65.0), units=dict(v="mV"))
+    assert counter.receptor_types == ["AMPA", "GABA"] and not counter.injectable
+    cells = sim.Population(2, counter(v_thresh=-60.0))
+    source = sim.Population(1, sim.SpikeSourceArray(spike_times=[5.0, 6.0, 7.0]))
+    sim.Projection(source, cells, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=2.0, delay=1.0), receptor_type="AMPA")
+    sim.Projection(source, cells[1:], sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=-3.0, delay=1.0), receptor_type="GABA")
+    cells.record(["v", "spikes"])
+    sim.run(20.0)
+    segment = cells.get_data().segments[0]
+    v = segment.filter(name="v")[0]
+    assert v.units.dimensionality.string == "mV"
+    assert v.magnitude[60, 0] == pytest.approx(-63.0) and v.magnitude[60, 1] == pytest.approx(-66.0)
+    # cell 0 gets +2 mV per spike: the third one (8.0 ms) crosses -60 mV; cell 1 never fires
+    assert segment.spiketrains[0].magnitude.tolist() == [8.0]
+    assert len(segment.spiketrains[1]) == 0
+    with pytest.raises(errors.NonExistentParameterError):
+        counter(tau_m=3.0)
+
+
+def test_native_cell_type_errors(cpu_sim):
+    sim = cpu_sim
+    with pytest.raises(errors.InvalidModelError, match="if_curr_exp"):
+        sim.native_cell_type("iaf_psc_exp")
+    model = NeuronModelDef(name="half_defined", params=("a", "b"), state=(StateVar("v"),))
+    with pytest.raises(errors.InvalidParameterValueError, match="missing: b"):
+        sim.native_cell_type(model, default_parameters=dict(a=1.0))
+    with pytest.raises(errors.NonExistentParameterError):
+        sim.native_cell_type(model, default_parameters=dict(a=1.0, b=2.0),
+                             default_initial_values=dict(w=0.0))
