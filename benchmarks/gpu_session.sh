@@ -5,17 +5,22 @@
 #
 #   bash benchmarks/gpu_session.sh WHEELHOUSE [STAGE ...]
 #
-# Stages (default: all, in this order): install, tests, float, bench.
-#   install  pip install --no-index the pure-Python dependencies and build PyCUDA
-#   tests    pytest -m cuda (CUDA target on the device, double precision)
-#   float    the CUDA tests again in single precision (PYNN_GPU_PRECISION=float)
-#   bench    benchmarks/microcircuit_gpu.py and benchmarks/vogels_abbott.py on the CUDA target
+# Stages (default: all, in this order): install, tests, float, micro, va, build.
+#   install  pip install --no-index the pure-Python dependencies, and PyCUDA: from a wheel in
+#            WHEELHOUSE if there is one, else built from its sdist (the wheel is kept in
+#            $OUT/wheels: copy it into WHEELHOUSE to skip the build next time)
+#   tests    pytest -m cuda (CUDA target on the device)
+#   float    the float-precision validation tests (pytest -m cuda -k float)
+#   micro    benchmarks/microcircuit_gpu.py, once per ';'-separated argument list in
+#            $PYNN_GPU_MICRO_RUNS (default: procedural, then stored connectivity)
+#   va       benchmarks/vogels_abbott_scaling.py (sizes: $PYNN_GPU_VA_SIZES)
+#   build    benchmarks/build_time.py on the CUDA target
 #
 # Dependencies already on the machine (numpy, scipy, Jinja2, setuptools) are used as they are.
 set -u
 WHEELHOUSE=${1:?usage: gpu_session.sh WHEELHOUSE [STAGE ...]}
 shift
-STAGES=${*:-install tests float bench}
+STAGES=${*:-install tests float micro va build}
 OUT=${OUT:-$PWD/gpu-logs}
 SITE=${PYNN_GPU_SITE:-/tmp/pynn-gpu-site}
 mkdir -p "$OUT" "$SITE"
@@ -40,10 +45,17 @@ if has_stage install; then
     fi
     printf '[build_ext]\nparallel = %s\n' "$(nproc)" > "$conf_home/.pydistutils.cfg"
     t0=$(date +%s)
-    HOME=$conf_home CUDA_ROOT=/usr/local/cuda python3 -m pip install --no-index --no-deps \
-        --no-build-isolation --target "$SITE" "$WHEELHOUSE"/pycuda-*.tar.gz \
-        > "$OUT/pycuda-build.log" 2>&1 || { tail -40 "$OUT/pycuda-build.log"; exit 1; }
-    say "PyCUDA built in $(( $(date +%s) - t0 )) s"
+    if ls "$WHEELHOUSE"/pycuda-*.whl > /dev/null 2>&1; then
+        python3 -m pip install -q --no-index --no-deps --target "$SITE" "$WHEELHOUSE"/pycuda-*.whl \
+            || exit 1
+    else    # build a wheel (kept in $OUT/wheels for the next machine) and install it
+        HOME=$conf_home CUDA_ROOT=/usr/local/cuda python3 -m pip wheel --no-index --no-deps \
+            --no-build-isolation -w "$OUT/wheels" "$WHEELHOUSE"/pycuda-*.tar.gz \
+            > "$OUT/pycuda-build.log" 2>&1 || { tail -40 "$OUT/pycuda-build.log"; exit 1; }
+        python3 -m pip install -q --no-index --no-deps --target "$SITE" "$OUT"/wheels/pycuda-*.whl \
+            || exit 1
+    fi
+    say "PyCUDA installed in $(( $(date +%s) - t0 )) s"
     python3 - <<'EOF' || exit 1
 import pycuda.driver as cuda
 cuda.init()
@@ -55,25 +67,35 @@ fi
 
 if has_stage tests; then
     say "CUDA tests, double precision"
-    timeout 300 python3 -m pytest -q -m cuda -p no:cacheprovider tests -x \
+    timeout 300 python3 -m pytest -q -m cuda -p no:cacheprovider tests \
         2>&1 | tee "$OUT/cuda-tests-double.log" | tail -25
 fi
 
 if has_stage float; then
     say "CUDA tests, single precision"
-    PYNN_GPU_PRECISION=float timeout 240 python3 -m pytest -q -m cuda -p no:cacheprovider \
-        tests 2>&1 | tee "$OUT/cuda-tests-float.log" | tail -25
+    timeout 240 python3 -m pytest -q -m cuda -k float -p no:cacheprovider tests 2>&1 \
+        | tee "$OUT/cuda-tests-float.log" | tail -25
 fi
 
-if has_stage bench; then
-    say "microcircuit"
-    timeout 300 python3 benchmarks/microcircuit_gpu.py --target cuda \
-        ${PYNN_GPU_MICROCIRCUIT_ARGS:---scale 1.0} --json "$OUT/microcircuit.json" \
-        2>&1 | tee "$OUT/microcircuit.log" | tail -20
-    say "Vogels-Abbott COBA"
-    for n in ${PYNN_GPU_VA_SIZES:-4000}; do
-        timeout 200 python3 benchmarks/vogels_abbott.py --target cuda --model COBA --n "$n" \
-            --json 2>&1 | tee -a "$OUT/vogels_abbott.log" | tail -3
+if has_stage micro; then
+    # one microcircuit run per ';'-separated argument list
+    IFS=';' read -ra runs <<< "${PYNN_GPU_MICRO_RUNS:---connectivity procedural;--connectivity ragged}"
+    for i in "${!runs[@]}"; do
+        say "microcircuit ${runs[$i]}"
+        timeout 300 python3 benchmarks/microcircuit_gpu.py --target cuda ${runs[$i]} \
+            --json "$OUT/microcircuit-$i.json" 2>&1 | tee -a "$OUT/microcircuit.log" | tail -3
     done
+fi
+
+if has_stage va; then
+    say "Vogels-Abbott COBA scaling"
+    timeout 400 python3 benchmarks/vogels_abbott_scaling.py run --target cuda \
+        --connectivity "${PYNN_GPU_VA_CONNECTIVITY:-ragged}" --out "$OUT/vogels_abbott.jsonl" \
+        ${PYNN_GPU_VA_SIZES:+--sizes $PYNN_GPU_VA_SIZES} 2>&1 | tail -8
+fi
+
+if has_stage build; then
+    say "build time against populations"
+    timeout 200 python3 benchmarks/build_time.py --target cuda 2>&1 | tee "$OUT/build_time.log"
 fi
 say "done"

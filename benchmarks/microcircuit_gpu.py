@@ -32,6 +32,7 @@ from pyNN.random import RandomDistribution
 
 import pynn_gpu as sim
 from pynn_gpu import simulator
+from pynn_gpu.demo import _synapse_count
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from microcircuit import (BG_RATE, CONN_PROBS, DELAY_E, DELAY_I, DELAY_REL_SD, DT,  # noqa: E402
@@ -39,7 +40,10 @@ from microcircuit import (BG_RATE, CONN_PROBS, DELAY_E, DELAY_I, DELAY_REL_SD, D
                           W_REL_SD, full_in_degrees, psc_from_psp)
 
 
-def build(scale, seed, drive, propagation="auto"):
+MAX_DELAY = 10.0    # ms: delays are normal, clipped to [dt, MAX_DELAY] (beyond it: p < 1e-29)
+
+
+def build(scale, seed, drive, propagation="auto", connectivity="auto"):
     w_e = psc_from_psp(PSP_E)
     sizes = np.maximum(np.rint(N_FULL * scale).astype(int), 1)
     K_full = full_in_degrees()
@@ -68,13 +72,14 @@ def build(scale, seed, drive, propagation="auto"):
                                           low=0.0 if excitatory else -np.inf,
                                           high=np.inf if excitatory else 0.0, rng=rng),
                 delay=RandomDistribution("normal_clipped", mu=d, sigma=d * DELAY_REL_SD,
-                                         low=DT, high=np.inf, rng=rng))
+                                         low=DT, high=MAX_DELAY, rng=rng))
             projection = sim.Projection(
                 source, target, sim.FixedProbabilityConnector(min(K / source.size, 1.0),
                                                               rng=rng),
                 synapse, receptor_type="excitatory" if excitatory else "inhibitory",
-                label=f"{source.label}->{target.label}")
-            projection.propagation = propagation
+                label=f"{source.label}->{target.label}", connectivity_format=connectivity)
+            if not projection.is_procedural:
+                projection.propagation = propagation
             projections.append(projection)
     return pops, projections
 
@@ -115,13 +120,17 @@ def main(argv=None):
     parser.add_argument("--target", default="cuda")
     parser.add_argument("--precision", default="double", choices=["double", "float"])
     parser.add_argument("--propagation", default="auto", choices=["auto", "pre", "post"])
+    parser.add_argument("--connectivity", default="ragged",
+                        choices=["auto", "ragged", "procedural"])
     parser.add_argument("--seed", type=int, default=55)
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
-    sim.setup(timestep=DT, target=args.target, precision=args.precision, rng_seed=args.seed)
-    pops, projections = build(args.scale, args.seed, args.drive, args.propagation)
+    sim.setup(timestep=DT, target=args.target, precision=args.precision, rng_seed=args.seed,
+              max_delay=MAX_DELAY)
+    pops, projections = build(args.scale, args.seed, args.drive, args.propagation,
+                              args.connectivity)
     t_constructed = time.perf_counter()
     sim.run(args.transient)
     t_first = time.perf_counter()
@@ -135,9 +144,9 @@ def main(argv=None):
             sys.argv[1:] if argv is None else argv),
         "commit": _commit(), "device": _gpu_description(), "target": args.target,
         "precision": args.precision, "drive": args.drive, "scale": args.scale,
-        "propagation": args.propagation,
+        "propagation": args.propagation, "connectivity": args.connectivity,
         "neurons": int(sum(p.size for p in pops)),
-        "synapses": int(sum(len(p) for p in projections)),
+        "synapses": int(sum(_synapse_count(p) for p in projections)),
         "construction_s": t_constructed - t0,
         "codegen_s": engine.timings["codegen"], "compile_s": engine.timings["compile"],
         "first_run_s": t_first - t_constructed,
