@@ -338,9 +338,7 @@ class Engine:
         for group, population in zip(self.graph.neuron_groups, self.state.populations):
             if not group.record_spikes:
                 continue
-            words = self.arrays[f"{group.name}_rec_spikes"][:n_steps]
-            bits = np.unpackbits(words.view(np.uint8), axis=1, bitorder="little")[:, :group.size]
-            steps, neurons = np.nonzero(bits)
+            steps, neurons = spikes_from_words(self.arrays[f"{group.name}_rec_spikes"][:n_steps])
             population.recorder.store_spikes(neurons, (first + steps + 1) * dt)
         for request, population, variable, ids in self.samples:
             rows = int(self.arrays[f"{request.name}_count"][0])
@@ -427,6 +425,16 @@ class SynapsePart:
             dtype = np.int32 if var.ctype == "int32_t" else scalar
             arrays[var.name] = self.gather(p._syn_state[var.name]).astype(dtype)
         return arrays
+
+
+def spikes_from_words(words):
+    """(steps, neurons) of the set bits of a (steps, words) array of spike bits, in step
+    order. Spikes are sparse: only the words holding any are unpacked."""
+    steps, word_index = np.nonzero(words)
+    bits = np.unpackbits(words[steps, word_index].view(np.uint8).reshape(-1, 4), axis=1,
+                         bitorder="little")
+    which, bit = np.nonzero(bits)
+    return steps[which], word_index[which] * 32 + bit
 
 
 def _receptor_time_constants(population, receptor, scalar):

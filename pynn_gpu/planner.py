@@ -6,9 +6,11 @@ spiked in the step, written by the neuron update):
 
 * "pre": one thread per spike, which walks the whole row of that presynaptic neuron. Cheap
   when rows are short; a long row is walked by one thread alone.
-* "post": one thread per target position in a row (thread j handles synapse j of every
-  spiking neuron's row, for all spikes of the step). The threads of a warp touch consecutive
-  synapses, so the reads are coalesced and a long row is spread over many threads.
+* "post": one thread per target position in a row (thread j handles synapse j of the row of
+  each spiking neuron). The threads of a warp touch consecutive synapses, so the reads are
+  coalesced and a long row is spread over many threads. The spikes of a step are shared out
+  over SPIKE_LANES copies of the row's threads (lane l takes spikes l, l + lanes, ...), so that
+  a step with many spikes is not walked by one thread per position alone.
 
 Heuristic: "post" when the mean row holds at least a warp's worth of synapses
 (POST_MIN_MEAN_ROW), "pre" otherwise, and always "pre" for synapse models that keep
@@ -17,11 +19,32 @@ update. A projection can ask for either with `projection.propagation = "pre" | "
 The C target walks rows one spike at a time and ignores the choice.
 """
 
+from dataclasses import dataclass
+
 from pyNN import errors
 
 STRATEGIES = ("auto", "pre", "post")
 PROCEDURAL_CHUNK = 32       # postsynaptic neurons per thread (PG_PROC_CHUNK)
 POST_MIN_MEAN_ROW = 32
+SPIKE_LANES = 16            # "post" and procedural: spikes of a step shared over this many
+
+
+@dataclass(frozen=True)
+class Propagation:
+    """How one synapse group's spikes are propagated on the CUDA target: thread j of the
+    group handles position j % width of a row (a synapse, or a chunk of 32 postsynaptic
+    neurons when procedural) for the spikes of lane j // width."""
+    strategy: str           # "pre", "post" or "procedural"
+    width: int              # threads per lane, a multiple of 32
+    lanes: int = 1
+
+    @property
+    def threads(self):
+        return self.width * self.lanes
+
+
+def _warps(n):
+    return max(32, -(-n // 32) * 32)
 
 
 def check_strategy(strategy, model):
@@ -46,15 +69,19 @@ def propagation_strategy(group):
 
 
 def plan_propagation(graph):
-    """Synapse group name -> (strategy, threads the kernel needs for it)."""
+    """Synapse group name -> Propagation."""
     plan = {}
     for group in graph.synapse_groups:
+        lanes = min(SPIKE_LANES, max(group.pre.size, 1))
         if group.is_procedural:     # a thread per chunk of postsynaptic neurons
-            plan[group.name] = ("procedural", -(-group.post.size // PROCEDURAL_CHUNK))
+            chunks = -(-group.post.size // PROCEDURAL_CHUNK)
+            plan[group.name] = Propagation("procedural", _warps(chunks), lanes)
             continue
         strategy = propagation_strategy(group)
-        threads = group.pre.size if strategy == "pre" else max(group.max_row, 1)
-        plan[group.name] = (strategy, threads)
+        if strategy == "pre":
+            plan[group.name] = Propagation("pre", _warps(group.pre.size))
+        else:
+            plan[group.name] = Propagation("post", _warps(max(group.max_row, 1)), lanes)
     return plan
 
 

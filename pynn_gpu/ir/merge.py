@@ -96,7 +96,8 @@ def synapse_fields(group) -> Tuple[Field, ...]:
         return tuple([Field("pre_spike_count", "int32_t"), Field("pre_spike_list", "int32_t"),
                       Field("post_in", "scalar")]
                      + [Field(v, "int64_t", is_array=False)
-                        for v in ("first", "pre_size", "post_size") + PROCEDURAL_INTS]
+                        for v in ("first", "pre_size", "post_size", "width", "lanes")
+                        + PROCEDURAL_INTS]
                      + [Field(v, "double", is_array=False) for v in PROCEDURAL_DOUBLES])
     fields = [Field("row_ptr", "int64_t"), Field("post", "int32_t"),
               Field("weight", "scalar"), Field("delay", "int32_t")]
@@ -109,7 +110,7 @@ def synapse_fields(group) -> Tuple[Field, ...]:
     fields += [Field("pre_spike_count", "int32_t"), Field("pre_spike_list", "int32_t"),
                Field("post_in", "scalar")]
     fields += [Field(v, "int64_t", is_array=False)
-               for v in ("first", "pre_size", "post_size", "rng_key")]
+               for v in ("first", "pre_size", "post_size", "rng_key", "width", "lanes")]
     return tuple(fields)
 
 
@@ -188,21 +189,23 @@ def merge_current_sources(graph: NetworkGraph) -> List[MergedGroup]:
                   lambda c: c.n_targets, "current", "mcs")
 
 
-def merge_synapse_groups(graph: NetworkGraph, strategies) -> List[MergedGroup]:
-    """`strategies`: synapse group name -> (strategy, threads per group)."""
+def merge_synapse_groups(graph: NetworkGraph, plan) -> List[MergedGroup]:
+    """`plan`: synapse group name -> planner.Propagation."""
     groups = [s for s in graph.synapse_groups if s.n_synapses > 0 or s.is_procedural]
 
     def row(group, fields, first):
         arrays = {"pre_spike_count": f"{group.pre.name}_spike_count",
                   "pre_spike_list": f"{group.pre.name}_spike_list",
                   "post_in": f"{group.post.name}_in_{group.receptor}"}
+        propagation = plan[group.name]
         values = {"first": first, "pre_size": group.pre.size, "post_size": group.post.size,
-                  "rng_key": group.rng_key}
+                  "rng_key": group.rng_key, "width": propagation.width,
+                  "lanes": propagation.lanes}
         if group.is_procedural:
             values.update(procedural_values(group.procedural))
         return [values[f.name] if not f.is_array else arrays.get(f.name, f"{group.name}_{f.name}")
                 for f in fields]
 
-    return _merge(groups, lambda g: _synapse_key(g, strategies[g.name][0]), synapse_fields,
-                  row, lambda g: strategies[g.name][1], "synapse", "msg",
-                  strategy_of=lambda g: strategies[g.name][0])
+    return _merge(groups, lambda g: _synapse_key(g, plan[g.name].strategy), synapse_fields,
+                  row, lambda g: plan[g.name].threads, "synapse", "msg",
+                  strategy_of=lambda g: plan[g.name].strategy)

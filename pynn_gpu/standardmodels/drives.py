@@ -12,10 +12,13 @@ per step, the drive may deliver several events in one step, so `rate` is the tot
 all the sources it stands for (e.g. K_ext * 8 Hz).
 
 The counts come from the counter-based generator keyed by (seed, injection, neuron, step),
-so the C and CUDA targets deliver the same events; the draw is Knuth's multiplication method
-on portable exp(), in chunks of mean <= 30, so its cost grows with rate * dt. Active for
+so the C and CUDA targets deliver the same events; the draw is Knuth's multiplication method,
+in chunks of mean <= 30 (their exp(-mean) computed once by the host), so its cost grows with
+rate * dt. Active for
 start <= t < stop. `record()` records the input of the first target, weight times count.
 """
+
+import math
 
 import numpy as np
 from pyNN import errors
@@ -30,8 +33,9 @@ _MEAN_PER_CHUNK = 30.0      # e^-30 is far above the smallest double the product
 POISSON_DRIVE_MODEL = CurrentSourceDef(
     name="poisson_drive",
     params=("weight",),
-    int_params=("start_step", "stop_step"),
-    double_params=("mean",),
+    int_params=("start_step", "stop_step", "full_chunks"),
+    # e^-30 and e^-(the rest of the mean), computed once by the host for both targets
+    double_params=("limit_full", "limit_last"),
     per_target=True,
     uses_rng=True,
     into_receptor=True,
@@ -39,8 +43,8 @@ POISSON_DRIVE_MODEL = CurrentSourceDef(
 if (_step >= start_step && _step < stop_step) {{
     int64_t _events = 0;
     uint32_t _draw = 0u;
-    for (double _left = mean; _left > 0.0; _left -= {_MEAN_PER_CHUNK}) {{
-        const double _limit = pg_exp(-(_left < {_MEAN_PER_CHUNK} ? _left : {_MEAN_PER_CHUNK}));
+    for (int64_t _chunk = 0; _chunk <= full_chunks; ++_chunk) {{
+        const double _limit = _chunk < full_chunks ? limit_full : limit_last;
         double _product = UNIFORM_AT(_step, _draw++);
         while (_product > _limit) {{
             ++_events;
@@ -52,6 +56,15 @@ if (_step >= start_step && _step < stop_step) {{
 """,
     support=PORTABLE_MATH,
 )
+
+
+def _chunk_limits(mean):
+    """The mean split into chunks of _MEAN_PER_CHUNK and a rest, as exp(-chunk) limits."""
+    full = int(mean // _MEAN_PER_CHUNK)
+    rest = mean - full * _MEAN_PER_CHUNK
+    return {"full_chunks": np.array([full], dtype=np.int64),
+            "limit_full": np.array([math.exp(-_MEAN_PER_CHUNK)], dtype=np.float64),
+            "limit_last": np.array([math.exp(-rest)], dtype=np.float64)}
 
 
 class PoissonDrive(_CurrentSource, StandardCurrentSource):
@@ -87,5 +100,5 @@ class PoissonDrive(_CurrentSource, StandardCurrentSource):
     def kernel_arrays(self, dt, scalar):
         p = self._native
         return {"weight": np.array([p["weight"]], dtype=scalar),
-                "mean": np.array([p["rate"] * dt * 1e-3], dtype=np.float64),
+                **_chunk_limits(p["rate"] * dt * 1e-3),
                 **_window_arrays(p, dt)}

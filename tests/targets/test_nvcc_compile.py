@@ -146,7 +146,7 @@ def test_every_model_compiles(precision, tmp_path):
     electrode_models = set(re.findall(r"Current source cs\d+ \(\w+\): (\w+) into", code.source))
     assert {"dc_source", "ac_source", "step_current_source",
             "noisy_current_source", "poisson_drive"} <= electrode_models
-    assert "procedural: thread j regenerates" in code.source
+    assert "procedural: thread (lane, j) regenerates" in code.source
     kernels = re.findall(r"^//@launch (\w+) \d+$", code.source, re.M)
     assert any(k.startswith("inject_") for k in kernels)
     assert any(k.startswith("propagate_") for k in kernels)

@@ -53,10 +53,14 @@ def test_strategy_heuristic_and_override():
     graph = NetworkGraph(dt=0.1, precision="double", ring_length=3,
                          neuron_groups=[pre, post], synapse_groups=[short, long, forced])
     plan = planner.plan_propagation(graph)
-    assert plan == {"sg0": ("pre", 100), "sg1": ("post", 560), "sg2": ("pre", 100)}
+    assert plan == {"sg0": planner.Propagation("pre", 128),
+                    "sg1": planner.Propagation("post", 576, planner.SPIKE_LANES),
+                    "sg2": planner.Propagation("pre", 128)}
     merged = merge_synapse_groups(graph, plan)
     assert [[g.name for g in m.members] for m in merged] == [["sg0", "sg2"], ["sg1"]]
-    assert merged[1].total_threads == 576 and merged[1].strategy == "post"
+    assert merged[1].total_threads == 576 * planner.SPIKE_LANES and merged[1].strategy == "post"
+    row = dict(zip((f.name for f in merged[1].fields), merged[1].rows[0]))
+    assert row["width"] == 576 and row["lanes"] == planner.SPIKE_LANES
 
 
 def test_strategy_errors_name_the_choice():

@@ -1,0 +1,82 @@
+"""
+Single precision (setup(precision="float")) against closed-form solutions, on every target.
+
+Tolerances for float: the state is stored in 32-bit floats (about 7 significant digits, so
+a potential near -65 mV is held to ~4e-6 mV), and every step rounds again; over the few
+hundred steps of these responses the errors add up to a few 1e-5 mV. We allow 1e-4 mV on
+membrane traces (double: 1e-9 mV) and, for spike times, one step plus 1e-3 ms (a crossing
+that float rounding moves across a step boundary).
+"""
+
+import numpy as np
+import pytest
+
+import pynn_gpu
+
+from test_analytic import _isi, _psp_alpha, _psp_exp
+
+DT = 0.1
+FLOAT_V_ATOL = 1e-4       # mV
+FLOAT_SPIKE_SLACK = 1e-3  # ms beyond one step
+
+
+@pytest.fixture
+def float_sim(target):
+    pynn_gpu.setup(timestep=DT, target=target, precision="float")
+    yield pynn_gpu
+    pynn_gpu.end()
+
+
+@pytest.mark.parametrize("celltype,closed_form", [("IF_curr_exp", _psp_exp),
+                                                  ("IF_curr_alpha", _psp_alpha)])
+def test_float_postsynaptic_potential(float_sim, celltype, closed_form):
+    sim = float_sim
+    tau_m, cm, tau_s, v_rest, weight, delay = 20.0, 0.25, 3.0, -65.0, 0.8, 1.5
+    cell = sim.Population(1, getattr(sim, celltype)(tau_m=tau_m, cm=cm, v_rest=v_rest,
+                                                    v_thresh=0.0, tau_syn_E=tau_s))
+    source = sim.Population(1, sim.SpikeSourceArray(spike_times=[10.0]))
+    sim.Projection(source, cell, sim.OneToOneConnector(),
+                   sim.StaticSynapse(weight=weight, delay=delay), receptor_type="excitatory")
+    cell.record("v")
+    sim.run(80.0)
+    signal = cell.get_data().segments[0].filter(name="v")[0]
+    times = signal.times.rescale("ms").magnitude
+    expected = v_rest + closed_form(times - (10.0 + delay), weight, cm, tau_m, tau_s)
+    error = np.abs(signal.magnitude[:, 0] - expected).max()
+    assert error < FLOAT_V_ATOL
+    assert error > 1e-9       # float arithmetic really ran (double: ~1e-13 mV)
+
+
+@pytest.mark.parametrize("celltype", ["IF_curr_exp", "IF_cond_exp"])
+def test_float_interspike_interval(float_sim, celltype):
+    sim = float_sim
+    params = dict(tau_m=15.0, cm=0.5, v_rest=-70.0, v_reset=-65.0, v_thresh=-52.0,
+                  tau_refrac=2.0)
+    currents = np.array([0.7, 1.6, 3.0])
+    cells = sim.Population(len(currents), getattr(sim, celltype)(i_offset=currents, **params))
+    cells.initialize(v=params["v_reset"])
+    cells.record("spikes")
+    sim.run(200.0)
+    for current, train in zip(currents, cells.get_data().segments[0].spiketrains):
+        t_cross = _isi(params["tau_m"], params["cm"], params["v_rest"], params["v_reset"],
+                       params["v_thresh"], current)
+        times = np.asarray(train.magnitude)
+        assert len(times) > 3
+        assert -FLOAT_SPIKE_SLACK <= times[0] - t_cross < DT + FLOAT_SPIKE_SLACK
+        expected_isi = np.ceil((t_cross - 1e-9) / DT) * DT + params["tau_refrac"]
+        assert np.all(np.abs(np.diff(times) - expected_isi) <= DT + FLOAT_SPIKE_SLACK)
+
+
+def test_float_exponential_decay_of_dc_response(float_sim):
+    sim = float_sim
+    cell = sim.Population(1, sim.IF_curr_exp(v_thresh=100.0, tau_m=10.0, cm=1.0))
+    sim.DCSource(amplitude=0.5, start=20.0, stop=60.0).inject_into(cell)
+    cell.record("v")
+    sim.run(100.0)
+    signal = cell.get_data().segments[0].filter(name="v")[0]
+    t = signal.times.rescale("ms").magnitude
+    on = np.clip(t - 20.0, 0, 40.0)
+    charged = -65.0 + 5.0 * (1 - np.exp(-on / 10.0))
+    expected = np.where(t > 60.0, -65.0 + 5.0 * (1 - np.exp(-4.0)) * np.exp(-(t - 60.0) / 10.0),
+                        charged)
+    np.testing.assert_allclose(signal.magnitude[:, 0], expected, atol=FLOAT_V_ATOL)
