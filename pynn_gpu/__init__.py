@@ -15,9 +15,9 @@ from pyNN.random import GSLRNG, NumpyRNG, RandomDistribution      # noqa: F401
 from pyNN.recording import *                                       # noqa: F401,F403
 from pyNN.space import Space                                      # noqa: F401
 
-from .control import (end, get_current_time, get_max_delay, get_min_delay,  # noqa: F401
-                      get_time_step, initialize, num_processes, rank, reset, run, run_for,
-                      run_until, setup)
+from .control import (connectivity_report, end, get_current_time,  # noqa: F401
+                      get_max_delay, get_min_delay, get_time_step, initialize, num_processes,
+                      rank, reset, run, run_for, run_until, setup)
 from .native_cells import native_cell_type, native_models        # noqa: F401
 from .native_connectivity import NativeRNG                        # noqa: F401
 from .populations import Assembly, Population, PopulationView    # noqa: F401

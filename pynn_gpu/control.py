@@ -112,3 +112,15 @@ initialize = common.initialize
 
 get_current_time, get_time_step, get_min_delay, get_max_delay, \
     num_processes, rank = common.build_state_queries(simulator)
+
+
+def connectivity_report():
+    """
+    How the target holds each projection's synapses, as built by the last run(): a list of
+    dicts with the synapse group, the projection's label, the format (ragged, dense, bitmask,
+    procedural), the synapse count and the bytes on the target (and per synapse).
+    """
+    engine = simulator.state.engine
+    if engine is None or engine.graph is None:
+        return []
+    return engine.connectivity_report()

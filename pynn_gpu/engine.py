@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from . import codegen, procedural
+from . import codegen, planner, procedural
 from .hosttools import stable_order
 from .ir.graph import CurrentSourceGroup, NetworkGraph, NeuronGroup, SampleRequest, SynapseGroup
 
@@ -41,6 +41,11 @@ class Engine:
     # --- building -----------------------------------------------------------------------
 
     def ensure_built(self):
+        # a bitmask holds one weight and one delay: new values that differ need another format
+        for part in self.synapse_parts:
+            if (part.group.format == "bitmask" and part.projection._version != part.version
+                    and not part.uniform()):
+                self.state.structure_changed()
         if self.program is None or self.built_version != self.state.structure_version:
             self.build()
 
@@ -83,6 +88,24 @@ class Engine:
         logger.info("pyNN.gpu built %d neuron groups, %d synapse groups for target %s "
                     "(codegen %.3f s, compile %.3f s)", len(graph.neuron_groups),
                     len(graph.synapse_groups), self.target.name, t1 - t0, t2 - t1)
+        for row in self.connectivity_report():
+            logger.info("pyNN.gpu %(group)s %(label)s: %(synapses)d synapses, %(format)s, "
+                        "%(bytes)d bytes (%(bytes_per_synapse).3g per synapse)", row)
+
+    def connectivity_report(self):
+        """Per synapse group: its projection's label, format, synapse count (expected, for
+        procedural groups) and the bytes its connectivity takes on the target."""
+        rows = []
+        for group in self.graph.synapse_groups:
+            names = [spec.name for spec in codegen.array_specs(self.graph)
+                     if spec.name.startswith(group.name + "_")]
+            size = sum(self.arrays[name].nbytes for name in names
+                       if not name.endswith("_last_spike"))
+            rows.append({"group": group.name, "label": group.label, "format": group.format,
+                         "synapses": group.n_synapses, "bytes": size,
+                         "bytes_per_synapse": size / group.n_synapses if group.n_synapses
+                         else 0.0})
+        return rows
 
     def _ring_length(self):
         longest = 1
@@ -140,18 +163,28 @@ class Engine:
                          else stable_order(pre_idx, pre.size))
                 # random-number keys: neuron groups use 0, 1, ...; synapse groups the top half
                 counts = np.bincount(pre_idx, minlength=pre.size)
+                post_all = projection._post_parent_index
+                post_of_part = (post_all if np.isscalar(post_all) or np.ndim(post_all) == 0
+                                else np.asarray(post_all)[selection])
+                fmt = planner.stored_format(
+                    projection._format,
+                    _connectivity(model, pre.size, post.size, pre_idx, post_of_part,
+                                  projection, selection),
+                    label=f"projection {projection.label!r}")
                 group = SynapseGroup(name=name, label=projection.label or name, pre=pre,
                                      post=post, receptor=receptor, n_synapses=len(pre_idx),
                                      model=model,
                                      rng_key=0x80000000 + len(graph.synapse_groups),
                                      max_row=int(counts.max()) if counts.size else 0,
-                                     strategy=projection.propagation)
+                                     strategy=projection.propagation, format=fmt)
                 graph.synapse_groups.append(group)
                 part = SynapsePart(group, projection, selection, order, projection._version)
                 self.synapse_parts.append(part)
-                arrays[f"{name}_row_ptr"] = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
                 post_idx = part.gather(projection._post_parent_index)
-                arrays[f"{name}_post"] = post_idx.astype(np.int32)
+                if fmt == "ragged":
+                    arrays[f"{name}_row_ptr"] = np.concatenate(
+                        ([0], np.cumsum(counts))).astype(np.int64)
+                    arrays[f"{name}_post"] = post_idx.astype(np.int32)
                 for key, values in part.synapse_arrays(scalar).items():
                     arrays[f"{name}_{key}"] = values
                 if model.needs_tau_psc:
@@ -177,7 +210,7 @@ class Engine:
             pre=pre, post=post,
             receptor=post_population.celltype.receptor_map[projection.receptor_type],
             n_synapses=int(round(procedural.expected_synapses(spec, pre.size, post.size))),
-            model=projection.synapse_type.model, procedural=spec))
+            model=projection.synapse_type.model, procedural=spec, format="procedural"))
 
     def _build_current_sources(self, graph, groups, arrays):
         """One kernel per (source, population) part. The first part of each source is the
@@ -293,7 +326,7 @@ class Engine:
             self.sync_to_host()     # keep the target's synapse state for other projections
         for part in changed_parts:
             for key, values in part.synapse_arrays(self._scalar_dtype()).items():
-                self.arrays[f"{part.group.name}_{key}"][:part.group.n_synapses] = values
+                self.arrays[f"{part.group.name}_{key}"][...] = values
                 names.append(f"{part.group.name}_{key}")
             part.version = part.projection._version
         changed_sources = {id(s) for _, s, _ in self.current_parts if s._changed}
@@ -415,8 +448,40 @@ class SynapsePart:
         positions = np.arange(len(self.projection))[self.selection][self.order]
         target[positions] = values[:self.group.n_synapses]
 
+    def uniform(self):
+        """All weights equal and all delays equal."""
+        weights = np.asarray(self.projection._weights)[self.selection]
+        delays = np.asarray(self.projection._delay_steps)[self.selection]
+        return bool(weights.size == 0 or (np.all(weights == weights[0])
+                                          and np.all(delays == delays[0])))
+
+    def pair_index(self):
+        """pre * n_post + post of each synapse, in row order."""
+        p = self.projection
+        pre = self.gather(p._pre_parent_index).astype(np.int64)
+        post = self.gather(p._post_parent_index).astype(np.int64)
+        return pre * self.group.post.size + post
+
     def synapse_arrays(self, scalar):
         p = self.projection
+        if self.group.format == "dense":
+            pairs = self.group.pre.size * self.group.post.size
+            weight = np.zeros(max(pairs, 1), dtype=scalar)
+            delay = np.ones(max(pairs, 1), dtype=np.int32)
+            index = self.pair_index()
+            weight[index] = self.gather(p._weights)
+            delay[index] = self.gather(p._delay_steps)
+            return {"dense_weight": weight, "dense_delay": delay}
+        if self.group.format == "bitmask":
+            pairs = self.group.pre.size * self.group.post.size
+            bits = np.zeros(max(pairs, 1), dtype=np.uint8)
+            bits[self.pair_index()] = 1
+            mask = np.packbits(bits, bitorder="little")
+            mask = np.pad(mask, (0, -len(mask) % 4)).view(np.uint32)
+            weights, delays = self.gather(p._weights), self.gather(p._delay_steps)
+            return {"mask": mask,
+                    "weight": np.array(weights[:1] if weights.size else [0.0], dtype=scalar),
+                    "delay": np.array(delays[:1] if delays.size else [1], dtype=np.int32)}
         arrays = {"weight": self.gather(p._weights).astype(scalar),
                   "delay": self.gather(p._delay_steps).astype(np.int32)}
         for name in self.group.model.params:
@@ -425,6 +490,23 @@ class SynapsePart:
             dtype = np.int32 if var.ctype == "int32_t" else scalar
             arrays[var.name] = self.gather(p._syn_state[var.name]).astype(dtype)
         return arrays
+
+
+def _connectivity(model, n_pre, n_post, pre_idx, post_idx, projection, selection):
+    """planner.Connectivity of one projection part (pairs and uniformity checked only when
+    the density could make dense or bitmask worth it, or when the script asked for them)."""
+    n = len(pre_idx)
+    static = model.is_static
+    worth_checking = (projection._format in ("dense", "bitmask")
+                      or n >= planner.BITMASK_MIN_DENSITY * n_pre * n_post)
+    one_per_pair = uniform = False
+    if static and worth_checking and n:
+        pairs = np.asarray(pre_idx, np.int64) * n_post + np.asarray(post_idx, np.int64)
+        one_per_pair = len(np.unique(pairs)) == n
+        weights = np.asarray(projection._weights)[selection]
+        delays = np.asarray(projection._delay_steps)[selection]
+        uniform = bool(np.all(weights == weights[0]) and np.all(delays == delays[0]))
+    return planner.Connectivity(n_pre, n_post, n, static, one_per_pair, uniform)
 
 
 def spikes_from_words(words):

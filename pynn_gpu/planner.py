@@ -77,6 +77,9 @@ def plan_propagation(graph):
             chunks = -(-group.post.size // PROCEDURAL_CHUNK)
             plan[group.name] = Propagation("procedural", _warps(chunks), lanes)
             continue
+        if group.format in ("dense", "bitmask"):     # a thread per postsynaptic neuron
+            plan[group.name] = Propagation(group.format, _warps(group.post.size), lanes)
+            continue
         strategy = propagation_strategy(group)
         if strategy == "pre":
             plan[group.name] = Propagation("pre", _warps(group.pre.size))
@@ -87,7 +90,8 @@ def plan_propagation(graph):
 
 # --- connectivity formats ---------------------------------------------------------------------
 
-FORMATS = ("auto", "ragged", "procedural")
+FORMATS = ("auto", "ragged", "dense", "bitmask", "procedural")
+STORED_FORMATS = ("ragged", "dense", "bitmask")
 PROCEDURAL_ABOVE_BYTES = 1 << 30
 """With connectivity_format="auto", a projection that qualifies for procedural connectivity
 (see pynn_gpu.procedural) is generated rather than stored when its stored rows would take more
@@ -105,3 +109,70 @@ def check_format(name):
 
 def prefers_procedural(expected_synapses):
     return expected_synapses * RAGGED_BYTES_PER_SYNAPSE > PROCEDURAL_ABOVE_BYTES
+
+
+# Stored formats, chosen when the network is built (the engine knows the synapses then):
+#   ragged   rows of (post index, weight, delay) per presynaptic neuron: any connectivity;
+#            RAGGED_BYTES_PER_SYNAPSE bytes per synapse.
+#   dense    an n_pre x n_post matrix of weights and one of delays (12 bytes per pair in
+#            double, 8 in float, connected or not); one thread per postsynaptic neuron, no
+#            row walking. Static synapses, at most one synapse per pair.
+#   bitmask  one bit per pair, with one weight and one delay for the whole projection
+#            (1/8 byte per pair). Static synapses, at most one per pair, all weights equal
+#            and all delays equal.
+# "auto" takes bitmask from density BITMASK_MIN_DENSITY on (it then holds fewer bytes than
+# ragged and its work per spike, n_post bit tests, is at most 1/density times ragged's) and
+# dense from DENSE_MIN_DENSITY on; ragged otherwise.
+BITMASK_MIN_DENSITY = 0.1
+DENSE_MIN_DENSITY = 0.5
+
+
+@dataclass(frozen=True)
+class Connectivity:
+    """What the engine knows of a projection part's synapses when it chooses a format."""
+    n_pre: int
+    n_post: int
+    n_synapses: int
+    static: bool
+    one_per_pair: bool
+    uniform: bool               # all weights equal and all delays equal
+
+    @property
+    def density(self):
+        return self.n_synapses / max(self.n_pre * self.n_post, 1)
+
+
+def stored_format(requested, connectivity, label="projection"):
+    """The stored format of a projection part: the requested one if it can hold these
+    synapses (else an error saying why), or the planner's choice for "auto"."""
+    c = connectivity
+    reasons = {
+        "dense": None if c.static and c.one_per_pair else
+        "it needs static synapses and at most one synapse per (pre, post) pair",
+        "bitmask": None if c.static and c.one_per_pair and c.uniform else
+        "it needs static synapses, at most one per pair, and one weight and one delay",
+    }
+    if requested in ("dense", "bitmask"):
+        if reasons[requested] is not None:
+            raise errors.ConnectionError(
+                f"{label}: connectivity_format={requested!r} is not possible: "
+                f"{reasons[requested]}")
+        return requested
+    if requested == "ragged":
+        return "ragged"
+    if reasons["bitmask"] is None and c.density >= BITMASK_MIN_DENSITY:
+        return "bitmask"
+    if reasons["dense"] is None and c.density >= DENSE_MIN_DENSITY:
+        return "dense"
+    return "ragged"
+
+
+def format_bytes(fmt, connectivity, scalar_bytes):
+    """Bytes a stored format takes on the target."""
+    c = connectivity
+    pairs = c.n_pre * c.n_post
+    if fmt == "dense":
+        return pairs * (scalar_bytes + 4)
+    if fmt == "bitmask":
+        return 4 * (-(-pairs // 32)) + scalar_bytes + 4
+    return c.n_synapses * (4 + scalar_bytes + 4) + 8 * (c.n_pre + 1)

@@ -67,6 +67,15 @@ def array_specs(graph: NetworkGraph) -> List[ArraySpec]:
     for s in graph.synapse_groups:
         if s.is_procedural:
             continue        # nothing stored: the kernels regenerate the synapses
+        if s.format == "dense":
+            add(f"{s.name}_dense_weight", "scalar", "weight of each (pre, post) pair, 0: none")
+            add(f"{s.name}_dense_delay", "int32_t", "delay in steps of each (pre, post) pair")
+            continue
+        if s.format == "bitmask":
+            add(f"{s.name}_mask", "uint32_t", "bit pre * n_post + post: connected")
+            add(f"{s.name}_weight", "scalar", "the weight of every synapse")
+            add(f"{s.name}_delay", "int32_t", "the delay of every synapse, in steps")
+            continue
         add(f"{s.name}_row_ptr", "int64_t", "first synapse of each presynaptic neuron")
         add(f"{s.name}_post", "int32_t", "postsynaptic neuron of each synapse")
         add(f"{s.name}_weight", "scalar", "weight of each synapse")

@@ -58,6 +58,7 @@ class SynapseGroup:
     max_row: int = 0           # most synapses of one presynaptic neuron
     strategy: str = "auto"     # propagation on the CUDA target: "auto", "pre" or "post"
     procedural: object = None  # ProceduralSpec: synapses regenerated, not stored
+    format: str = "ragged"     # "ragged", "dense", "bitmask" or "procedural"
 
     @property
     def is_procedural(self) -> bool:

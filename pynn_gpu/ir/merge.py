@@ -99,8 +99,13 @@ def synapse_fields(group) -> Tuple[Field, ...]:
                         for v in ("first", "pre_size", "post_size", "width", "lanes")
                         + PROCEDURAL_INTS]
                      + [Field(v, "double", is_array=False) for v in PROCEDURAL_DOUBLES])
-    fields = [Field("row_ptr", "int64_t"), Field("post", "int32_t"),
-              Field("weight", "scalar"), Field("delay", "int32_t")]
+    if group.format == "dense":
+        fields = [Field("dense_weight", "scalar"), Field("dense_delay", "int32_t")]
+    elif group.format == "bitmask":
+        fields = [Field("mask", "uint32_t"), Field("weight", "scalar"), Field("delay", "int32_t")]
+    else:
+        fields = [Field("row_ptr", "int64_t"), Field("post", "int32_t"),
+                  Field("weight", "scalar"), Field("delay", "int32_t")]
     fields += [Field(p, "scalar") for p in m.params]
     fields += [Field(v.name, v.ctype) for v in m.state]
     if m.needs_tau_psc:

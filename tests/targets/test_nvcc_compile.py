@@ -94,6 +94,9 @@ def _generated_input(sim, target):
                            "normal_clipped", mu=0.01, sigma=0.002, low=0.0, high=1.0, rng=rng),
                            delay=sim.RandomDistribution("uniform", (0.1, 2.0), rng=rng)),
                        connectivity_format="procedural")
+    for fmt in ("dense", "bitmask"):
+        sim.Projection(noise, target, sim.AllToAllConnector(),
+                       sim.StaticSynapse(weight=0.01, delay=1.0), connectivity_format=fmt)
 
 
 def _random_sources(sim):
@@ -143,10 +146,12 @@ def test_every_model_compiles(precision, tmp_path):
         <= graph_models
     assert {"spike_source_poisson_refractory", "spike_source_gamma",
             "spike_source_inh_gamma"} <= graph_models
-    electrode_models = set(re.findall(r"Current source cs\d+ \(\w+\): (\w+) into", code.source))
+    electrode_models = set(re.findall(r"Current sources [^(]*\(\d+ x (\w+)\)", code.source))
     assert {"dc_source", "ac_source", "step_current_source",
             "noisy_current_source", "poisson_drive"} <= electrode_models
     assert "procedural: thread (lane, j) regenerates" in code.source
+    assert "dense connectivity: thread" in code.source
+    assert "bitmask connectivity: thread" in code.source
     kernels = re.findall(r"^//@launch (\w+) \d+$", code.source, re.M)
     assert any(k.startswith("inject_") for k in kernels)
     assert any(k.startswith("propagate_") for k in kernels)
