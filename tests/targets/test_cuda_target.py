@@ -484,12 +484,13 @@ def _many_populations(strategy):
             projection = sim.Projection(
                 source, target, sim.AllToAllConnector(),
                 sim.StaticSynapse(weight=weight, delay=sim.RandomDistribution(
-                    "uniform", (0.1, 2.0), rng=rng)), receptor_type="excitatory")
+                    "uniform", (0.1, 2.0), rng=rng)), receptor_type="excitatory",
+                connectivity_format="ragged")      # rows: the strategies apply to them
             projection.propagation = strategy
         for pre, post in ((cells[0], cells[1]), (cells[1], cells[2]), (cells[2], cells[0])):
             projection = sim.Projection(pre, post, sim.FixedProbabilityConnector(0.5, rng=rng),
                                         sim.StaticSynapse(weight=0.25, delay=1.5),
-                                        receptor_type="excitatory")
+                                        receptor_type="excitatory", connectivity_format="ragged")
             projection.propagation = strategy
         for population in cells + [cond]:
             population.record(["spikes", "v"])
