@@ -255,3 +255,27 @@ def test_unstable_coupling_is_reported(cpu_sim, caplog):
     with caplog.at_level(logging.WARNING, logger="PyNN"):
         sim.run(1.0)
     assert "reaches 1.2" in caplog.text     # neuron 0: dt (0.6 + 0.6) / 0.1
+
+
+def test_weight_scaling_leaves_gap_junctions_alone(cpu_sim):
+    sim = cpu_sim
+    cells = sim.Population(4, sim.IF_curr_exp())
+    junctions = sim.Projection(cells, cells, sim.AllToAllConnector(),
+                               sim.ElectricalSynapse(weight=0.01))
+    with pytest.raises(errors.InvalidParameterValueError, match="not scaled"):
+        sim.scale_weights(junctions, policy="mean", K0=2)
+    assert np.all(junctions.get("weight", format="array") == 0.01)
+
+
+def test_setup_level_weight_scaling_skips_gap_junctions():
+    sim = pynn_gpu
+    sim.setup(timestep=0.1, target="cpu", weight_scaling={"policy": "mean", "K0": 2})
+    try:
+        cells = sim.Population(4, sim.IF_curr_exp())
+        junctions = sim.Projection(cells, cells, sim.AllToAllConnector(),
+                                   sim.ElectricalSynapse(weight=0.01))
+        sim.run(1.0)
+        assert junctions.scaling.policy == "none" and junctions.scaling.K == 4
+        assert np.all(junctions.get("weight", format="array") == 0.01)
+    finally:
+        sim.end()
