@@ -203,7 +203,7 @@ def test_spike_sources_cannot_be_coupled(cpu_sim):
                                sim.ElectricalSynapse(weight=0.01))
 
 
-def test_cells_without_membrane_potential_cannot_be_coupled(cpu_sim):
+def test_cells_without_membrane_potential_or_current_input_cannot_be_coupled(cpu_sim):
     sim = cpu_sim
     model = NeuronModelDef(name="test_counter", params=("tau",), state=(StateVar("x"),),
                            receptors=("AMPA",), update="x += dt / tau * (i_inj - x) + in_AMPA;")
@@ -211,6 +211,12 @@ def test_cells_without_membrane_potential_cannot_be_coupled(cpu_sim):
     counters, cells = sim.Population(2, counter()), sim.Population(2, sim.IF_curr_exp())
     with pytest.raises(errors.ConnectionError, match="no membrane potential v"):
         sim.Projection(cells, counters, sim.OneToOneConnector(),
+                       sim.ElectricalSynapse(weight=0.01))
+    deaf = NeuronModelDef(name="test_deaf", params=("tau",), state=(StateVar("v"),),
+                          receptors=("AMPA",), update="v += -dt / tau * v + in_AMPA;")
+    deaf_cells = sim.Population(2, sim.native_cell_type(deaf, default_parameters=dict(tau=10.0))())
+    with pytest.raises(errors.ConnectionError, match="cannot receive current"):
+        sim.Projection(deaf_cells, cells, sim.OneToOneConnector(),
                        sim.ElectricalSynapse(weight=0.01))
 
 
