@@ -61,8 +61,8 @@ def main():
         print(f"   {dt:<8g}  {difference:.12f}  {exact:.12f}  {difference / exact - 1:+.3e}"
               f"       {-predicted:+.3e}")
     for number, drive in ((2, 0.5), (3, 0.15)):
-        print(f"{number}. driver i_offset = {drive} nA: silent neuron's v against dt = {REFERENCE_DT} "
-              "ms (0-100 ms)")
+        print(f"{number}. driver i_offset = {drive} nA: silent neuron's v against "
+              f"dt = {REFERENCE_DT} ms (0-100 ms)")
         reference, reference_spikes = driven_pair(REFERENCE_DT, drive)
         print(f"   reference: {reference_spikes} driver spikes, "
               f"mean v of the silent neuron {reference.mean():.4f} mV")
