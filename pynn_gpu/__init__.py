@@ -42,12 +42,12 @@ from .standardmodels.electrodes import (ACSource, DCSource,  # noqa: F401
                                         NoisyCurrentSource, StepCurrentSource)
 from .standardmodels.sources import (SpikeSourceGamma, SpikeSourceInhGamma,  # noqa: F401
                                      SpikeSourcePoissonRefractory)
-from .standardmodels.synapses import (MultiQuantalSynapse,  # noqa: F401
+from .standardmodels.synapses import (ElectricalSynapse, MultiQuantalSynapse,  # noqa: F401
                                       SimpleStochasticSynapse, StaticSynapse,
                                       StochasticTsodyksMarkramSynapse, TsodyksMarkramSynapse)
 # not available yet: constructing one raises NotImplementedError with the reason
 from .standardmodels.synapses import (AdditivePotentiationMultiplicativeDepression,  # noqa: F401
-                                      AdditiveWeightDependence, ElectricalSynapse,
+                                      AdditiveWeightDependence,
                                       GutigWeightDependence, MultiplicativeWeightDependence,
                                       SpikePairRule, STDPMechanism, Vogels2011Rule)
 

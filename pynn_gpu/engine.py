@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from . import codegen, planner, procedural
+from . import codegen, gap_junctions, planner, procedural
 from .hosttools import stable_order
 from .ir.graph import CurrentSourceGroup, NetworkGraph, NeuronGroup, SampleRequest, SynapseGroup
 
@@ -32,6 +32,7 @@ class Engine:
         self.rings = {}             # (population index, receptor) -> ring array
         self.spike_words = {}       # population index -> current-step spike bits
         self.synapse_parts = []     # SynapsePart per synapse group
+        self.gap_parts = []         # GapJunctionPart per gap junction group
         self.samples = []           # (SampleRequest, population, variable, recorded ids)
         self.timings = {"codegen": 0.0, "compile": 0.0, "run": 0.0}
         self.target_ahead = False   # the target holds newer state than the host arrays
@@ -58,10 +59,12 @@ class Engine:
                              ring_length=self._ring_length())
         arrays = {}
         groups = []
+        coupled = gap_junctions.coupled_populations(state)
         for index, population in enumerate(state.populations):
             model = population.celltype.model
-            injected = any(src_pop is population and not source.model.into_receptor
-                           for source, src_pop, _ in state.current_sources)
+            injected = index in coupled or any(
+                src_pop is population and not source.model.into_receptor
+                for source, src_pop, _ in state.current_sources)
             records_spikes = bool(population.recorder.recorded_ids("spikes"))
             group = NeuronGroup(name=f"ng{index}", label=population.label, size=population.size,
                                 model=model, receptors=model.receptors, rng_key=index,
@@ -71,6 +74,7 @@ class Engine:
             self._bind_population(index, group, population, arrays, graph.ring_length,
                                   old_rings, old_ring_length)
         self._build_synapses(graph, groups, arrays)
+        self.gap_parts = gap_junctions.build(state, graph, groups, arrays, self._scalar_dtype())
         self._build_current_sources(graph, groups, arrays)
         self._build_samples(graph, groups, arrays)
         code = codegen.generate(graph, "cuda" if self.target.name == "cuda" else "c")
@@ -149,6 +153,8 @@ class Engine:
         scalar = self._scalar_dtype()
         for projection in self.state.projections:
             model = projection.synapse_type.model
+            if gap_junctions.is_gap_junction(projection):
+                continue        # not spike-driven: gap_junctions.build adds them
             if projection.is_procedural:
                 self._add_procedural(graph, groups, projection)
                 continue
@@ -344,6 +350,8 @@ class Engine:
                 names.append(key)
         for _, source, _ in self.current_parts:
             source._changed = False
+        names += gap_junctions.refresh(self.state, self.gap_parts, self.arrays,
+                                       self._scalar_dtype())
         if names:
             self.program.bind(self.arrays)
             self.program.push(names)

@@ -12,14 +12,14 @@ from pyNN.parameters import LazyArray
 from pyNN.space import Space
 from pyNN.standardmodels import StandardSynapseType
 
-from . import planner, procedural, simulator
+from . import gap_junctions, planner, procedural, simulator
 from .connectivity import build_connections, evaluate_at
-from .standardmodels.synapses import (MultiQuantalSynapse, SimpleStochasticSynapse,
-                                      StaticSynapse, StochasticTsodyksMarkramSynapse,
-                                      TsodyksMarkramSynapse)
+from .standardmodels.synapses import (ElectricalSynapse, MultiQuantalSynapse,
+                                      SimpleStochasticSynapse, StaticSynapse,
+                                      StochasticTsodyksMarkramSynapse, TsodyksMarkramSynapse)
 
 SYNAPSE_TYPES = (StaticSynapse, TsodyksMarkramSynapse, SimpleStochasticSynapse,
-                 StochasticTsodyksMarkramSynapse, MultiQuantalSynapse)
+                 StochasticTsodyksMarkramSynapse, MultiQuantalSynapse, ElectricalSynapse)
 
 
 def available_synapse_types():
@@ -116,6 +116,11 @@ class Projection(common.Projection):
     def __init__(self, presynaptic_population, postsynaptic_population, connector,
                  synapse_type=None, source=None, receptor_type=None, space=Space(),
                  label=None, connectivity_format="auto"):
+        if getattr(synapse_type, "is_gap_junction", False):
+            # before PyNN's checks, which fail obscurely for spike sources
+            for side in (presynaptic_population, postsynaptic_population):
+                for population in _component_populations(side):
+                    gap_junctions.check_population(population)
         common.Projection.__init__(self, presynaptic_population, postsynaptic_population,
                                    connector, synapse_type, source, receptor_type, space, label)
         if not hasattr(self.synapse_type, "model"):
@@ -263,7 +268,7 @@ class Projection(common.Projection):
         self._syn_initial = {v.name: np.zeros(n) for v in model.state}
         self._syn_state = {v.name: np.zeros(n) for v in model.state}
         self._last_spike = {}      # presynaptic population index -> last spike step per neuron
-        if "delay" not in values:
+        if "delay" not in values and not self.is_gap_junction:
             values["delay"] = np.full(n, simulator.state.default_delay)
         self._store_checked(values, slice(None), safe)
         for name, initial in self.synapse_type.initial_state.items():
@@ -329,7 +334,9 @@ class Projection(common.Projection):
                     raise errors.InvalidParameterValueError(
                         f"{name} must be {constraint.describe()} "
                         f"(got {np.atleast_1d(values[name])[bad][0]:g})")
-        if "weight" in values and safe and len(self._weights[index]):
+        if self.is_gap_junction:
+            gap_junctions.check_values(values)
+        elif "weight" in values and safe and len(self._weights[index]):
             StandardSynapseType.parameter_checks["weight"](np.asarray(values["weight"]), self)
         if "delay" in values:
             steps = self._checked_delay_steps(np.asarray(values["delay"], dtype=float))
@@ -364,6 +371,11 @@ class Projection(common.Projection):
 
     def __len__(self):
         return len(self._pre_index)
+
+    @property
+    def is_gap_junction(self):
+        """True for ElectricalSynapse projections (see pynn_gpu.gap_junctions)."""
+        return gap_junctions.is_gap_junction(self)
 
     @property
     def is_procedural(self):

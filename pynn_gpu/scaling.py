@@ -444,6 +444,14 @@ def _apply(projections, spec, strict):
 
 
 def _make_job(projection, spec, strict):
+    if getattr(projection, "is_gap_junction", False):
+        # conductances between membranes, not spike input: the rules above do not apply
+        if strict:
+            raise errors.InvalidParameterValueError(
+                f"gap junction weights are not scaled (projection {projection.label!r})")
+        projection.scaling = ScalingRecord("none", in_degree(projection).mean,
+                                           note="gap junctions are not scaled")
+        return None
     K = in_degree(projection).mean
     K0 = None
     if spec.policy in ("mean", "balanced"):

@@ -15,8 +15,8 @@ import jinja2
 
 from .._paths import kernels_dir
 from ..ir.graph import ArraySpec, NetworkGraph, comment_text
-from ..ir.merge import (MergedGroup, merge_current_sources, merge_neuron_groups,
-                        merge_synapse_groups)
+from ..ir.merge import (MergedGroup, merge_current_sources, merge_gap_junctions,
+                        merge_neuron_groups, merge_synapse_groups)
 from ..planner import plan_propagation
 
 _SCALAR_OR_INT = {"int32_t": "int32_t", "scalar": "scalar"}
@@ -88,6 +88,10 @@ def array_specs(graph: NetworkGraph) -> List[ArraySpec]:
             add(f"{s.name}_tau_psc", "scalar", "postsynaptic time constant of each synapse")
         if s.model.needs_last_spike:
             add(f"{s.name}_last_spike", "int64_t", "last spike step of each presynaptic neuron")
+    for j in graph.gap_junctions:
+        add(f"{j.name}_pre", "int32_t", "presynaptic neuron of each gap junction")
+        add(f"{j.name}_post", "int32_t", "postsynaptic neuron of each gap junction")
+        add(f"{j.name}_weight", "scalar", "conductance of each gap junction (uS)")
     for c in graph.current_sources:
         m = c.model
         for p in m.params:
@@ -143,9 +147,10 @@ def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
     """Render the translation unit for `target` ("c" or "cuda")."""
     arrays = array_specs(graph)
     template = _environment().get_template(f"{target}/simulation.{'cu' if target == 'cuda' else 'c'}.j2")
-    merged_neurons = merged_synapses = merged_sources = []
+    merged_neurons = merged_synapses = merged_sources = merged_gaps = []
     if target == "cuda":
         merged_sources = merge_current_sources(graph)
+        merged_gaps = merge_gap_junctions(graph)
         merged_neurons = merge_neuron_groups(graph)
         merged_synapses = merge_synapse_groups(graph, plan_propagation(graph))
     source = template.render(
@@ -154,9 +159,11 @@ def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
         merged_neurons=merged_neurons,
         merged_synapses=merged_synapses,
         merged_sources=merged_sources,
+        merged_gaps=merged_gaps,
         models=_models(graph),
         synapse_models=list({s.model.name: s.model for s in graph.synapse_groups}.values()),
         labels={g.name: comment_text(g.label) for g in graph.neuron_groups
-                + graph.synapse_groups + graph.current_sources},
+                + graph.synapse_groups + graph.current_sources + graph.gap_junctions},
     )
-    return GeneratedCode(target, source, arrays, merged_sources + merged_neurons + merged_synapses)
+    return GeneratedCode(target, source, arrays,
+                         merged_sources + merged_gaps + merged_neurons + merged_synapses)

@@ -1,5 +1,6 @@
 """
-Graph dataclasses: neuron groups, synapse groups, current sources and record requests.
+Graph dataclasses: neuron groups, synapse groups, gap junctions, current sources and record
+requests.
 
 Nothing here holds code or device handles. Names (`ng0`, `sg3`, ...) are generated from
 positions, never from user labels, so they are always safe C identifiers; labels appear
@@ -66,6 +67,17 @@ class SynapseGroup:
 
 
 @dataclass
+class GapJunctionGroup:
+    """Gap junctions of one projection between two neuron groups: each couples neuron
+    pre[k] of `pre` and post[k] of `post` both ways (see pynn_gpu.gap_junctions)."""
+    name: str
+    label: str
+    pre: NeuronGroup
+    post: NeuronGroup
+    n_junctions: int
+
+
+@dataclass
 class CurrentSourceGroup:
     name: str
     label: str
@@ -93,6 +105,7 @@ class NetworkGraph:
     neuron_groups: List[NeuronGroup] = field(default_factory=list)
     synapse_groups: List[SynapseGroup] = field(default_factory=list)
     current_sources: List[CurrentSourceGroup] = field(default_factory=list)
+    gap_junctions: List[GapJunctionGroup] = field(default_factory=list)
     samples: List[SampleRequest] = field(default_factory=list)
 
     @property

@@ -1,5 +1,6 @@
 """
-Merging groups that share code, so that one kernel serves many populations or projections.
+Merging groups that share code, so that one kernel serves many populations or projections
+(gap junctions, which all share their code, always become a single kernel).
 
 Groups whose generated code would be identical (same model snippets, same receptors, same
 propagation strategy) become one *merged group*. Their per-group differences (array
@@ -214,3 +215,27 @@ def merge_synapse_groups(graph: NetworkGraph, plan) -> List[MergedGroup]:
     return _merge(groups, lambda g: _synapse_key(g, plan[g.name].strategy), synapse_fields,
                   row, lambda g: plan[g.name].threads, "synapse", "msg",
                   strategy_of=lambda g: plan[g.name].strategy)
+
+
+GAP_JUNCTION_FIELDS = (
+    Field("pre", "int32_t"), Field("post", "int32_t"), Field("weight", "scalar"),
+    Field("pre_v", "scalar"), Field("post_v", "scalar"),
+    Field("pre_i_inj", "scalar"), Field("post_i_inj", "scalar"),
+    Field("first", "int64_t", is_array=False), Field("n_junctions", "int64_t", is_array=False))
+
+
+def merge_gap_junctions(graph: NetworkGraph) -> List[MergedGroup]:
+    """Gap junctions all run the same code: every projection's junctions share one kernel,
+    one thread per junction."""
+    groups = [j for j in graph.gap_junctions if j.n_junctions > 0]
+
+    def row(group, fields, first):
+        arrays = {"pre_v": f"{group.pre.name}_v", "post_v": f"{group.post.name}_v",
+                  "pre_i_inj": f"{group.pre.name}_i_inj",
+                  "post_i_inj": f"{group.post.name}_i_inj"}
+        values = {"first": first, "n_junctions": group.n_junctions}
+        return [values[f.name] if not f.is_array else arrays.get(f.name, f"{group.name}_{f.name}")
+                for f in fields]
+
+    return _merge(groups, lambda j: "gap_junction", lambda j: GAP_JUNCTION_FIELDS, row,
+                  lambda j: j.n_junctions, "gap_junction", "mgj")

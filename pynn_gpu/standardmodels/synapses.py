@@ -4,8 +4,10 @@ Synapse types for pyNN.gpu.
 A synapse type carries a SynapseModelDef: what happens, per synapse, when a presynaptic
 spike arrives (see modeldef.SynapseModelDef). StaticSynapse does nothing but queue its
 weight; TsodyksMarkramSynapse scales it by the depressing/facilitating resource use.
+ElectricalSynapse (gap junctions) is not spike-driven: pynn_gpu.gap_junctions runs it.
 """
 
+from pyNN import errors
 from pyNN.standardmodels import build_translations, synapses
 
 from .. import simulator
@@ -183,6 +185,45 @@ class StochasticTsodyksMarkramSynapse(_Synapse, synapses.StochasticTsodyksMarkra
     initial_state = {"u": 0.0, "a": 1.0}
 
 
+# A gap junction has no spike-triggered action: the engine builds its own kernel for it
+# (see pynn_gpu.gap_junctions). The model carries no parameters beyond the weight.
+GAP_JUNCTION_MODEL = SynapseModelDef("gap_junction")
+
+
+class ElectricalSynapse(synapses.ElectricalSynapse):
+    __doc__ = synapses.ElectricalSynapse.__doc__ + """
+    Each connection (pre, post, weight g in uS) is one bidirectional junction: the
+    postsynaptic neuron receives g (v_pre - v_post) nA and the presynaptic neuron the
+    opposite current, computed from the membrane potentials at the start of every step.
+    Gap junctions act at once: they have no delay. See pynn_gpu.gap_junctions.
+    """
+    translations = build_translations(
+        ("weight", "weight"),
+    )
+    model = GAP_JUNCTION_MODEL
+    is_gap_junction = True
+    initial_state = {}
+
+    def __init__(self, **parameters):
+        if "delay" in parameters:   # PyNN's ParameterSpace would keep it silently
+            raise errors.NonExistentParameterError("delay", type(self).__name__, ["weight"])
+        super().__init__(**parameters)
+
+    # Projection.get("delay"), set(delay=...) and the like: PyNN's error, not a KeyError
+    def _check_names(self, names):
+        for name in names:
+            if name not in self.translations:
+                raise errors.NonExistentParameterError(name, type(self).__name__, ["weight"])
+
+    def get_native_names(self, *names):
+        self._check_names(names)
+        return super().get_native_names(*names)
+
+    def translate(self, parameters, copy=True):
+        self._check_names(parameters.keys())
+        return super().translate(parameters, copy)
+
+
 # --- PyNN synapse types pyNN.gpu does not have yet ------------------------------------------
 # Defined so that scripts using them fail where they are used, with the reason, as PyNN's
 # ModelNotAvailable does for other backends.
@@ -197,7 +238,8 @@ class _NotAvailable:
 
 _PLASTICITY = "synaptic plasticity (STDPMechanism and its weight and timing rules) is not " \
               "implemented; available synapse types: StaticSynapse, TsodyksMarkramSynapse, " \
-              "SimpleStochasticSynapse, StochasticTsodyksMarkramSynapse, MultiQuantalSynapse"
+              "SimpleStochasticSynapse, StochasticTsodyksMarkramSynapse, MultiQuantalSynapse, " \
+              "ElectricalSynapse"
 
 
 def _not_available(name, reason):
@@ -213,4 +255,3 @@ AdditivePotentiationMultiplicativeDepression = _not_available(
 GutigWeightDependence = _not_available("GutigWeightDependence", _PLASTICITY)
 SpikePairRule = _not_available("SpikePairRule", _PLASTICITY)
 Vogels2011Rule = _not_available("Vogels2011Rule", _PLASTICITY)
-ElectricalSynapse = _not_available("ElectricalSynapse", "gap junctions are not implemented")

@@ -123,10 +123,8 @@ def test_rejected_cross_parameter_set_changes_nothing(sim):
     np.testing.assert_array_equal(cells.get("v_spike", simplify=False), v_spike)
 
 
-@pytest.mark.parametrize("name", ["STDPMechanism", "SpikePairRule", "AdditiveWeightDependence",
-                                  "ElectricalSynapse"])
+@pytest.mark.parametrize("name", ["STDPMechanism", "SpikePairRule", "AdditiveWeightDependence"])
 def test_synapse_types_not_available_say_so(cpu_sim, name):
     """PyNN names pyNN.gpu lacks exist, and fail where used with the reason."""
     with pytest.raises(NotImplementedError, match=f"{name} is not available in pyNN.gpu"):
-        getattr(cpu_sim, name)(weight=0.1) if name == "ElectricalSynapse" else \
-            getattr(cpu_sim, name)()
+        getattr(cpu_sim, name)()

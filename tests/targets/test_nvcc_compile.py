@@ -80,7 +80,17 @@ def _build_everything(sim):
         populations["IF_curr_exp"])
     populations.update(_random_sources(sim))
     _generated_input(sim, populations["IF_curr_exp"])
+    _gap_junctions(sim, populations)
     return populations
+
+
+def _gap_junctions(sim, populations):
+    """Gap junctions within one population and between populations of different models."""
+    sim.Projection(populations["IF_curr_exp"], populations["IF_curr_exp"],
+                   sim.FixedProbabilityConnector(0.1, rng=sim.NumpyRNG(seed=3)),
+                   sim.ElectricalSynapse(weight=0.001))
+    sim.Projection(populations["HH_cond_exp"], populations["EIF_cond_exp_isfa_ista"],
+                   sim.OneToOneConnector(), sim.ElectricalSynapse(weight=0.002))
 
 
 def _generated_input(sim, target):
@@ -156,6 +166,7 @@ def test_every_model_compiles(precision, tmp_path):
     assert any(k.startswith("inject_") for k in kernels)
     assert any(k.startswith("propagate_") for k in kernels)
     assert any(k.startswith("sample_") for k in kernels)
+    assert [k for k in kernels if k.startswith("couple_")] == ["couple_mgj0"]
     assert kernels[-1] == "advance_step"
     assert f"typedef {precision} scalar;" in code.source
 

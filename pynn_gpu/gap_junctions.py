@@ -1,0 +1,176 @@
+"""
+Gap junctions: PyNN's ElectricalSynapse.
+
+What a connection means
+-----------------------
+A Projection with `ElectricalSynapse(weight=g)` makes one junction per connection, between
+the presynaptic neuron i and the postsynaptic neuron j, of conductance g (uS). It is
+bidirectional, as PyNN documents it and as its NEURON backend builds it (a `Gap` at each end,
+sharing g); NEST's `gap_junction` gives the same coupling when connected with
+make_symmetric=True. (PyNN 0.13's NEST backend does not offer ElectricalSynapse.) So
+
+    I_j += g (v_i - v_j)      and      I_i += g (v_j - v_i)      [nA = uS x mV]
+
+A pair listed twice (i -> j and j -> i) is two junctions, twice the coupling, as in NEURON.
+The currents enter the neurons where electrodes' currents do (`i_inj`), so every cell type
+that accepts current injection and has a membrane potential `v` can be coupled; spike
+sources cannot. The receptor_type of the projection plays no part. Gap junctions act at once:
+ElectricalSynapse has no delay parameter, and giving one is an error.
+
+The coupling scheme
+-------------------
+At the start of every step, before any neuron is updated, each junction's current is
+computed from the membrane potentials at that moment and held constant over the step, like
+an electrode's current; then every neuron advances with its own scheme. For neurons that are
+linear below threshold and integrated exactly (IF_curr_exp, ...) this is exact for each
+neuron and explicit (forward Euler) in the coupling only: for two identical passive
+compartments (time constant tau_m, capacitance cm) coupled by g, the difference of their
+potentials decays per step by
+
+    r = exp(-dt/tau_m) - (2 g tau_m / cm) (1 - exp(-dt/tau_m))
+
+instead of exp(-dt k), k = 1/tau_m + 2 g/cm (their mean is not affected). The error is of
+first order: after time t the difference is too small by the fraction
+t dt (2 g/cm) (1/(2 tau_m) + g/cm), to leading order. The scheme is stable while r > -1, i.e.
+dt (g_total / cm) < about 1, g_total being the summed conductance of a neuron's junctions;
+`check_stability` warns when a network exceeds it. Measured (docs/numerics.md,
+benchmarks/validation/gap_junction_error.py): with tau_m = 20 ms, cm = 0.5 nF, g = 0.005 uS
+and dt = 0.1 ms the difference is 0.28 % too small after 40 ms; a neuron coupled to a
+subthreshold driven one is within 3.4e-3 mV of a dt = 0.001 ms reference.
+
+NEST instead iterates each communication interval until the potentials exchanged converge
+(waveform relaxation, Hahne et al. 2015), which removes most of this error at the cost of
+repeating the neuron updates; pyNN.gpu does one pass per step, which keeps a step to one
+launch more on the GPU and no Python in the loop.
+
+Targets: the C target adds the currents one junction after another; the CUDA target runs one
+thread per junction and adds them atomically (all gap projections share one kernel, merged
+as in pynn_gpu.ir.merge), so where three or more currents reach one neuron in a step their
+sum may differ from the C target's in the last bit.
+"""
+
+import logging
+
+import numpy as np
+from pyNN import errors
+
+from .ir.graph import GapJunctionGroup
+
+logger = logging.getLogger("PyNN")
+
+
+def is_gap_junction(projection):
+    return getattr(projection.synapse_type, "is_gap_junction", False)
+
+
+def check_population(population):
+    """A population whose neurons a gap junction can couple, or a ConnectionError why not."""
+    model = population.celltype.model
+    name = type(population.celltype).__name__
+    if model.receptors == ():
+        raise errors.ConnectionError(
+            f"gap junctions couple membrane potentials: {population.label} ({name}) is a "
+            "spike source, which has none")
+    v = next((s for s in model.state if s.name == "v"), None)
+    if v is None or v.ctype != "scalar":
+        raise errors.ConnectionError(
+            f"gap junctions couple membrane potentials: {population.label} ({name}) has no "
+            "membrane potential v")
+    if not population.celltype.injectable:
+        raise errors.ConnectionError(
+            f"gap junctions inject current: {population.label} ({name}) cannot receive current")
+
+
+def check_values(values):
+    """Connection values of a gap projection: non-negative weights and no delay."""
+    if "delay" in values:
+        raise errors.ConnectionError(
+            "gap junctions act instantaneously: ElectricalSynapse connections have no delay")
+    weights = np.atleast_1d(np.asarray(values.get("weight", []), dtype=float))
+    bad = ~(weights >= 0)
+    if bad.any():
+        raise errors.InvalidParameterValueError(
+            f"a gap junction's weight is a conductance (uS) and must be >= 0 "
+            f"(got {weights[bad][0]:g})")
+
+
+class GapJunctionPart:
+    """The junctions of one projection between one pair of populations."""
+
+    def __init__(self, group, projection, selection, populations):
+        self.group, self.projection, self.selection = group, projection, selection
+        self.populations = populations      # (pre, post) population indices
+        self.version = projection._version
+
+    def arrays(self, scalar):
+        p, s = self.projection, self.selection
+        return {"pre": np.ascontiguousarray(p._pre_parent_index[s], dtype=np.int32),
+                "post": np.ascontiguousarray(p._post_parent_index[s], dtype=np.int32),
+                "weight": np.ascontiguousarray(p._weights[s], dtype=scalar)}
+
+
+def coupled_populations(state):
+    """Indices of the populations that gap junctions reach (they need `i_inj`)."""
+    indices = set()
+    for projection in state.projections:
+        if is_gap_junction(projection):
+            for pre, post, _ in projection._parts():
+                indices.update((pre, post))
+    return indices
+
+
+def build(state, graph, groups, arrays, scalar):
+    """Add a GapJunctionGroup per projection and population pair; return their parts."""
+    parts = []
+    for projection in state.projections:
+        if not is_gap_junction(projection):
+            continue
+        for pre_index, post_index, selection in projection._parts():
+            name = f"gj{len(graph.gap_junctions)}"
+            group = GapJunctionGroup(name=name, label=projection.label or name,
+                                     pre=groups[pre_index], post=groups[post_index],
+                                     n_junctions=len(projection._pre_index[selection]))
+            graph.gap_junctions.append(group)
+            part = GapJunctionPart(group, projection, selection, (pre_index, post_index))
+            parts.append(part)
+            for key, values in part.arrays(scalar).items():
+                arrays[f"{name}_{key}"] = values if values.size else np.zeros(1, values.dtype)
+    check_stability(state, parts)
+    return parts
+
+
+def refresh(state, parts, arrays, scalar):
+    """Weights set since the last run: update the arrays; return the names to push."""
+    names = []
+    for part in parts:
+        if part.projection._version == part.version:
+            continue
+        name = f"{part.group.name}_weight"
+        arrays[name][:part.group.n_junctions] = part.arrays(scalar)["weight"]
+        names.append(name)
+        part.version = part.projection._version
+    if names:
+        check_stability(state, parts)
+    return names
+
+
+def check_stability(state, parts):
+    """Warn where dt * (summed junction conductance) / cm reaches 1 for some neuron: there
+    the explicit coupling may oscillate or diverge (see the module docstring)."""
+    totals = {}     # population index -> summed conductance per neuron
+    for part in parts:
+        junctions = part.arrays(np.float64)
+        for index, side in zip(part.populations, ("pre", "post")):
+            size = state.populations[index].size
+            totals[index] = totals.get(index, 0) + np.bincount(
+                junctions[side], junctions["weight"], minlength=size)
+    for index, total in totals.items():
+        cm = state.populations[index]._data.params.get("cm")
+        if cm is None:
+            continue
+        worst = float(np.max(state.dt * total / np.asarray(cm, dtype=float)))
+        if worst >= 1.0:
+            logger.warning(
+                "pyNN.gpu gap junctions onto %s: dt * (summed conductance) / cm reaches %.3g; "
+                "the explicit coupling is stable only below about 1: reduce the timestep",
+                state.populations[index].label, worst)
