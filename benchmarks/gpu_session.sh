@@ -27,6 +27,8 @@ mkdir -p "$OUT" "$SITE"
 export PYTHONPATH=$SITE:$PWD PYTHONUNBUFFERED=1
 export PYNN_GPU_CACHE_DIR=${PYNN_GPU_CACHE_DIR:-/tmp/pynn-gpu-cache}
 say() { echo "[$(date +%H:%M:%S)] $*"; }
+# the commit the results belong to (pass it when the tree was copied without its history)
+export PYNN_GPU_COMMIT=${PYNN_GPU_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null)}
 
 has_stage() { [[ " $STAGES " == *" $1 "* ]]; }
 

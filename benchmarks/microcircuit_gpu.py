@@ -104,6 +104,8 @@ def _gpu_description():
 
 
 def _commit():
+    if os.environ.get("PYNN_GPU_COMMIT"):     # a copied tree may carry a stale .git
+        return os.environ["PYNN_GPU_COMMIT"]
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                               text=True, cwd=os.path.dirname(__file__)).stdout.strip()
