@@ -5,7 +5,7 @@
 # connectivity. Usage: OUT=... bash benchmarks/gpu_final_check.sh WHEELHOUSE
 set -u
 W=${1:?wheelhouse}
-export PYNN_GPU_MICRO_RUNS="--connectivity procedural;--connectivity procedural --precision float"
+export PYNN_GPU_MICRO_RUNS="--connectivity procedural --profile-steps 200;--connectivity procedural --precision float --profile-steps 200"
 bash benchmarks/gpu_session.sh "$W" install micro || exit 1
 export PYTHONPATH=/tmp/pynn-gpu-site:$PWD PYTHONUNBUFFERED=1 PYNN_GPU_CACHE_DIR=/tmp/pynn-gpu-cache
 echo "[$(date +%T)] CUDA tests of the changed parts"

@@ -125,6 +125,8 @@ def main(argv=None):
     parser.add_argument("--connectivity", default="ragged",
                         choices=["auto", "ragged", "procedural"])
     parser.add_argument("--seed", type=int, default=55)
+    parser.add_argument("--profile-steps", type=int, default=0,
+                        help="afterwards, time each kernel over this many steps (CUDA)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
 
@@ -143,6 +145,7 @@ def main(argv=None):
     device_s = engine.timings["run"] - device_before
     program = engine.program
     spike_rates = rates(pops, args.transient, args.transient + args.duration)
+    profile = engine.profile(args.profile_steps) if args.profile_steps else {}
     result = {
         "command": "python benchmarks/microcircuit_gpu.py " + " ".join(
             sys.argv[1:] if argv is None else argv),
@@ -162,6 +165,7 @@ def main(argv=None):
         "device_realtime_factor": device_s / (args.duration / 1000.0),
         "kernels": dict(getattr(program, "block_sizes", {})),
         "rates_hz": dict(zip(POPULATIONS, spike_rates)),
+        "kernel_us_per_step": profile,
     }
     sim.end()
     print(f"{result['neurons']} neurons, {result['synapses']:.3g} synapses, {args.target} "
@@ -171,6 +175,8 @@ def main(argv=None):
           f"{result['simulation_s']:.2f} s: real-time factor {result['realtime_factor']:.3f} "
           f"(target alone {result['device_realtime_factor']:.3f})")
     print("rates (Hz): " + " ".join(f"{n}={r:.2f}" for n, r in result["rates_hz"].items()))
+    if profile:
+        print("us per step: " + " ".join(f"{k}={v:.1f}" for k, v in profile.items()))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=1)

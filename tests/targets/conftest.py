@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import types
 
 import numpy as np
@@ -187,6 +188,20 @@ class Emulator:
                 emu.globals_.add(where)
                 return where, self.sizes[name]
 
+        class Event:
+            """Records the host clock when the stream reaches it (streams run at once)."""
+            def __init__(self):
+                self.when = None
+
+            def record(self, stream):
+                stream.submit(lambda: setattr(self, "when", time.perf_counter()))
+
+            def synchronize(self):
+                pass
+
+            def time_since(self, earlier):
+                return (self.when - earlier.when) * 1000.0      # ms, as CUDA events
+
         class Stream:
             def __init__(self):
                 self.captured = None
@@ -204,7 +219,7 @@ class Emulator:
         module.init = lambda flags=0: None
         module.Device, module.Context = Device, Context
         module.device_attribute = types.SimpleNamespace(**{k: k for k in _DEVICE_ATTRIBUTES})
-        module.Stream = Stream
+        module.Stream, module.Event = Stream, Event
         module.mem_alloc = Allocation
         module.memcpy_htod, module.memcpy_dtoh = memcpy_htod, memcpy_dtoh
         module.module_from_buffer = Module

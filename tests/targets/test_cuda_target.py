@@ -523,3 +523,21 @@ def test_merged_kernels_one_launch_per_model(cuda_backend):
         "update_mng0", "update_mng1", "update_mng2"]     # sources, IF_curr_exp, IF_cond_exp
     assert [n for n in names if n.startswith("propagate_")] == ["propagate_msg0"]
     assert all(size % 32 == 0 for size in program.block_sizes.values())
+
+
+def test_kernel_profile_times_every_kernel_and_advances(emulate):
+    emulate()
+    sim = pynn_gpu
+    sim.setup(timestep=0.1, target="cuda")
+    try:
+        _many_populations("auto")(sim)
+        sim.run(1.0)
+        engine = simulator.state.engine
+        profile = engine.profile(20)
+        assert list(profile) == list(engine.program.block_sizes)
+        assert all(value >= 0.0 for value in profile.values())
+        assert sim.get_current_time() == pytest.approx(3.0)
+        sim.run(1.0)                    # and the simulation goes on from there
+        assert sim.get_current_time() == pytest.approx(4.0)
+    finally:
+        sim.end()
