@@ -17,7 +17,7 @@ from .._paths import kernels_dir
 from ..ir.graph import ArraySpec, NetworkGraph, comment_text
 from ..ir.merge import (MergedGroup, merge_current_sources, merge_gap_junctions,
                         merge_neuron_groups, merge_synapse_groups)
-from ..planner import plan_propagation
+from ..planner import Propagation, plan_propagation
 
 _SCALAR_OR_INT = {"int32_t": "int32_t", "scalar": "scalar"}
 
@@ -133,6 +133,7 @@ def _environment():
         keep_trailing_newline=True,
     )
     environment.filters["c_double"] = c_double
+    environment.globals["zip"] = zip
     return environment
 
 
@@ -148,6 +149,12 @@ def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
     arrays = array_specs(graph)
     template = _environment().get_template(f"{target}/simulation.{'cu' if target == 'cuda' else 'c'}.j2")
     merged_neurons = merged_synapses = merged_sources = merged_gaps = []
+    if target == "c":
+        # the C target walks spike bits group by group: merge by code and format alone;
+        # procedural groups keep one function each (their parameters are literals there)
+        formats = {s.name: Propagation(s.format, 32) for s in graph.synapse_groups}
+        merged_neurons = merge_neuron_groups(graph)
+        merged_synapses = merge_synapse_groups(graph, formats, include_procedural=False)
     if target == "cuda":
         merged_sources = merge_current_sources(graph)
         merged_gaps = merge_gap_junctions(graph)
@@ -159,6 +166,7 @@ def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
         merged_neurons=merged_neurons,
         merged_synapses=merged_synapses,
         merged_sources=merged_sources,
+        array_index={spec.name: i for i, spec in enumerate(arrays)},
         merged_gaps=merged_gaps,
         models=_models(graph),
         synapse_models=list({s.model.name: s.model for s in graph.synapse_groups}.values()),

@@ -114,7 +114,7 @@ def synapse_fields(group) -> Tuple[Field, ...]:
     if m.needs_last_spike:
         fields.append(Field("last_spike", "int64_t"))
     fields += [Field("pre_spike_count", "int32_t"), Field("pre_spike_list", "int32_t"),
-               Field("post_in", "scalar")]
+               Field("pre_spikes", "uint32_t"), Field("post_in", "scalar")]
     fields += [Field(v, "int64_t", is_array=False)
                for v in ("first", "pre_size", "post_size", "rng_key", "width", "lanes")]
     return tuple(fields)
@@ -195,13 +195,16 @@ def merge_current_sources(graph: NetworkGraph) -> List[MergedGroup]:
                   lambda c: c.n_targets, "current", "mcs")
 
 
-def merge_synapse_groups(graph: NetworkGraph, plan) -> List[MergedGroup]:
+def merge_synapse_groups(graph: NetworkGraph, plan, include_procedural=True) -> List[MergedGroup]:
     """`plan`: synapse group name -> planner.Propagation."""
     groups = [s for s in graph.synapse_groups if s.n_synapses > 0 or s.is_procedural]
+    if not include_procedural:
+        groups = [s for s in groups if not s.is_procedural]
 
     def row(group, fields, first):
         arrays = {"pre_spike_count": f"{group.pre.name}_spike_count",
                   "pre_spike_list": f"{group.pre.name}_spike_list",
+                  "pre_spikes": f"{group.pre.name}_spikes",
                   "post_in": f"{group.post.name}_in_{group.receptor}"}
         propagation = plan[group.name]
         values = {"first": first, "pre_size": group.pre.size, "post_size": group.post.size,
