@@ -41,6 +41,14 @@ class NativeRNG(PyNNNativeRNG, NumpyRNG):
             seed = int(simulator.state.rng_seed)
         NumpyRNG.__init__(self, seed, parallel_safe)
         self.generator = np.random.Generator(np.random.Philox(seed))
+        self.streams_used = 0       # generator streams handed to projections (procedural.py)
+
+    def next_stream(self):
+        """The next stream of the counter-based connectivity generator: each projection
+        drawn from this rng gets its own, in order, so a script builds the same network
+        every time, and a fresh NativeRNG(seed) starts from the same first stream."""
+        self.streams_used += 1
+        return self.streams_used - 1
 
 
 def drop_self_connections(projection, pre_idx, post_idx, rule):

@@ -17,6 +17,11 @@ Ask for it with `Projection(..., connectivity_format="procedural")`; with "auto"
 a projection is procedural when it qualifies and storing it would take more than
 PROCEDURAL_ABOVE_BYTES (see pynn_gpu.planner). Setting weights or delays afterwards turns it
 into a stored ("ragged") projection.
+
+A qualifying projection in a stored format takes its synapses from the same generator: they
+are not built when the Projection is created, but generated once, in compiled code and in
+parallel over rows, when the network is first built (or a script asks for them), so the
+same NativeRNG seed gives the same synapses in every format.
 """
 
 import ctypes
@@ -124,7 +129,7 @@ def spec_for(projection, connector, state):
                 f"(got [{low:g}, {high:g}]; use normal_clipped with such low and high)")
     same = projection.pre is projection.post
     return ProceduralSpec(p=float(connector.p_connect), seed=int(connector.rng.seed),
-                          key=KEY_BASE + len(state.projections),
+                          key=KEY_BASE + connector.rng.next_stream(),
                           skip_self=same and connector.allow_self_connections is False,
                           weight=weight, delay=delay)
 
@@ -138,40 +143,73 @@ def expected_synapses(spec, n_pre, n_post):
 
 _HOST_SOURCE = r"""
 #include <stdint.h>
+#include <string.h>
 #include <math.h>
 #define DEVICE_FN static inline
 
-/* Walk every synapse of the projection, pre-major; with out arrays given, fill them.
-   Returns the number of synapses. */
-int64_t pg_generate(int64_t n_pre, int64_t n_post, double p_log1m, int all, int skip_self,
-                    uint64_t seed, uint32_t key,
-                    int64_t wk, double wa, double wb, double wl, double wh,
-                    int64_t dk, double da, double db, double dl, double dh, double dt,
-                    int64_t *pre_out, int64_t *post_out, double *weight_out, int32_t *delay_out)
+/* The parameters of one projection's generator. */
+typedef struct {
+    int64_t n_pre, n_post, wk, dk;
+    double log1m_p, wa, wb, wl, wh, da, db, dl, dh, dt;
+    uint64_t seed;
+    uint32_t key;
+    int all, skip_self;
+} pg_generator;
+
+/* Walk the synapses of one presynaptic neuron, chunk by chunk; with out arrays given,
+   write them from position `at`. Returns the number of synapses. */
+static int64_t pg_row(const pg_generator *g, int64_t pre, int64_t at, int64_t *post_out,
+                      double *weight_out, int32_t *delay_out)
 {
     int64_t n = 0;
-    for (int64_t pre = 0; pre < n_pre; ++pre) {
-        for (int64_t chunk = 0; chunk * PG_PROC_CHUNK < n_post; ++chunk) {
-            const int64_t lo = chunk * PG_PROC_CHUNK;
-            const int64_t hi = lo + PG_PROC_CHUNK < n_post ? lo + PG_PROC_CHUNK : n_post;
-            uint32_t draw = 0u;
-            for (int64_t post = pg_proc_next(lo - 1, hi, p_log1m, all, seed, key, (uint32_t) pre, chunk, &draw);
-                 post < hi;
-                 post = pg_proc_next(post, hi, p_log1m, all, seed, key, (uint32_t) pre, chunk, &draw)) {
-                if (skip_self && post == pre) continue;
-                const double w = pg_proc_value(wk, wa, wb, wl, wh, seed, key, (uint32_t) pre, chunk, &draw);
-                const double d = pg_proc_value(dk, da, db, dl, dh, seed, key, (uint32_t) pre, chunk, &draw);
-                if (pre_out) {
-                    pre_out[n] = pre; post_out[n] = post; weight_out[n] = w;
-                    delay_out[n] = pg_proc_delay_steps(d, dt);
-                }
-                ++n;
+    for (int64_t chunk = 0; chunk * PG_PROC_CHUNK < g->n_post; ++chunk) {
+        const int64_t lo = chunk * PG_PROC_CHUNK;
+        const int64_t hi = lo + PG_PROC_CHUNK < g->n_post ? lo + PG_PROC_CHUNK : g->n_post;
+        uint32_t draw = 0u;
+        for (int64_t post = pg_proc_next(lo - 1, hi, g->log1m_p, g->all, g->seed, g->key, (uint32_t) pre, chunk, &draw);
+             post < hi;
+             post = pg_proc_next(post, hi, g->log1m_p, g->all, g->seed, g->key, (uint32_t) pre, chunk, &draw)) {
+            if (g->skip_self && post == pre) continue;
+            const double w = pg_proc_value(g->wk, g->wa, g->wb, g->wl, g->wh, g->seed, g->key, (uint32_t) pre, chunk, &draw);
+            const double d = pg_proc_value(g->dk, g->da, g->db, g->dl, g->dh, g->seed, g->key, (uint32_t) pre, chunk, &draw);
+            if (post_out) {
+                post_out[at + n] = post;
+                weight_out[at + n] = w;
+                delay_out[at + n] = pg_proc_delay_steps(d, g->dt);
             }
+            ++n;
         }
     }
     return n;
 }
+
+/* Synapses per presynaptic neuron (rows are independent: in parallel). */
+void pg_count(const pg_generator *g, int64_t *counts)
+{
+    #pragma omp parallel for schedule(dynamic, 64)
+    for (int64_t pre = 0; pre < g->n_pre; ++pre) counts[pre] = pg_row(g, pre, 0, 0, 0, 0);
+}
+
+/* Every synapse, row after row from row_ptr (the running sum of the counts). */
+void pg_fill(const pg_generator *g, const int64_t *row_ptr, int64_t *pre_out,
+             int64_t *post_out, double *weight_out, int32_t *delay_out)
+{
+    #pragma omp parallel for schedule(dynamic, 64)
+    for (int64_t pre = 0; pre < g->n_pre; ++pre) {
+        pg_row(g, pre, row_ptr[pre], post_out, weight_out, delay_out);
+        for (int64_t k = row_ptr[pre]; k < row_ptr[pre + 1]; ++k) pre_out[k] = pre;
+    }
+}
 """
+
+
+class _Generator(ctypes.Structure):
+    _fields_ = [("n_pre", ctypes.c_int64), ("n_post", ctypes.c_int64), ("wk", ctypes.c_int64),
+                ("dk", ctypes.c_int64)] + [(name, ctypes.c_double) for name in
+                                            ("log1m_p", "wa", "wb", "wl", "wh", "da", "db",
+                                             "dl", "dh", "dt")] + [
+        ("seed", ctypes.c_uint64), ("key", ctypes.c_uint32), ("all", ctypes.c_int),
+        ("skip_self", ctypes.c_int)]
 
 
 @functools.lru_cache(maxsize=None)
@@ -184,26 +222,30 @@ def _host_library():
     head, body = _HOST_SOURCE.split("#define DEVICE_FN static inline\n")
     source = head + "#define DEVICE_FN static inline\n" + "\n".join(headers) + body
     library = CpuTarget().compile_library(GeneratedCode("c", source, []))
-    function = library.pg_generate
-    function.restype = ctypes.c_int64
-    d, i64, vp = ctypes.c_double, ctypes.c_int64, ctypes.c_void_p
-    function.argtypes = [i64, i64, d, ctypes.c_int, ctypes.c_int, ctypes.c_uint64,
-                         ctypes.c_uint32, i64, d, d, d, d, i64, d, d, d, d, d, vp, vp, vp, vp]
-    return function
+    library.pg_count.argtypes = [ctypes.POINTER(_Generator), ctypes.c_void_p]
+    library.pg_fill.argtypes = [ctypes.POINTER(_Generator)] + [ctypes.c_void_p] * 5
+    return library
 
 
 def generate(spec, n_pre, n_post, dt):
-    """(pre, post, weights, delay steps) of every synapse, sorted by pre then post."""
-    function = _host_library()
+    """(pre, post, weights, delay steps) of every synapse, sorted by pre then post; rows are
+    generated in parallel (OpenMP) where the compiler has it."""
+    library = _host_library()
     w, d = spec.weight, spec.delay
-    arguments = [n_pre, n_post, spec.log1m_p, int(spec.connects_all), int(spec.skip_self),
-                 spec.seed & 0xFFFFFFFFFFFFFFFF, spec.key,
-                 w.code, w.a, w.b, w.low, w.high, d.code, d.a, d.b, d.low, d.high, dt]
-    n = function(*arguments, None, None, None, None)
+    generator = _Generator(
+        n_pre=n_pre, n_post=n_post, wk=w.code, dk=d.code,
+        log1m_p=spec.log1m_p if not spec.connects_all else 0.0, wa=w.a, wb=w.b, wl=w.low,
+        wh=w.high, da=d.a, db=d.b, dl=d.low, dh=d.high, dt=dt,
+        seed=spec.seed & 0xFFFFFFFFFFFFFFFF, key=spec.key, all=int(spec.connects_all),
+        skip_self=int(spec.skip_self))
+    counts = np.zeros(max(n_pre, 1), np.int64)
+    library.pg_count(ctypes.byref(generator), counts.ctypes.data)
+    row_ptr = np.concatenate(([0], np.cumsum(counts[:n_pre]))).astype(np.int64)
+    n = int(row_ptr[-1])
     pre = np.empty(n, np.int64)
     post = np.empty(n, np.int64)
     weights = np.empty(n, np.float64)
     delays = np.empty(n, np.int32)
-    function(*arguments, pre.ctypes.data, post.ctypes.data, weights.ctypes.data,
-             delays.ctypes.data)
+    library.pg_fill(ctypes.byref(generator), row_ptr.ctypes.data, pre.ctypes.data,
+                    post.ctypes.data, weights.ctypes.data, delays.ctypes.data)
     return pre, post, weights, delays

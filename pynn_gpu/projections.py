@@ -159,8 +159,9 @@ class Projection(common.Projection):
         "_syn_params", "_syn_initial", "_syn_state", "_last_spike"})
 
     def _choose_procedural(self, connector):
-        if self._format not in ("auto", "procedural"):
-            return False
+        """True when the synapses come from the counter-based generator (see
+        pynn_gpu.procedural): regenerated per spike when the format is "procedural", else
+        generated once (in compiled code, in parallel) when first needed, and stored."""
         spec = procedural.spec_for(self, connector, simulator.state)
         if isinstance(spec, str):
             if self._format == "procedural":
@@ -168,14 +169,14 @@ class Projection(common.Projection):
                     f"connectivity_format='procedural' is not possible here: {spec}")
             return False
         expected = procedural.expected_synapses(spec, self.pre.size, self.post.size)
-        if self._format == "auto" and not planner.prefers_procedural(expected):
-            return False
+        if self._format == "auto" and planner.prefers_procedural(expected):
+            self._format = "procedural"
         self._procedural = spec
-        self._format = "procedural"
         return True
 
     def __getattr__(self, name):
-        if name in Projection._GENERATED and self.__dict__.get("_procedural") is not None:
+        if name in Projection._GENERATED and self.__dict__.get("_procedural") is not None \
+                and "_weights" not in self.__dict__:
             self._generate_on_host()
             return self.__dict__[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
@@ -191,15 +192,17 @@ class Projection(common.Projection):
                                               "delay": delay_steps * state.dt})
         finally:
             self._generating = False
+        self._generated_version = self._version
 
     def _stop_generating(self):
-        """Weights or delays set by the script: store the synapses from now on."""
+        """Weights or delays set by the script: the generated synapses are stored from now
+        on (and changed there)."""
         if self._procedural is not None and not self._generating:
             if "_weights" not in self.__dict__:
                 self._generate_on_host()
-            self._procedural = None
-            self._format = "ragged"
-            simulator.state.structure_changed()
+            if self._format == "procedural":
+                self._format = "ragged"
+                simulator.state.structure_changed()
 
     @property
     def connectivity_format(self):
@@ -211,10 +214,12 @@ class Projection(common.Projection):
     @connectivity_format.setter
     def connectivity_format(self, name):
         name = planner.check_format(name)
-        if name == "procedural" and self._procedural is None:
+        unchanged = ("_weights" not in self.__dict__
+                     or self._version == self.__dict__.get("_generated_version"))
+        if name == "procedural" and (self._procedural is None or not unchanged):
             raise errors.ConnectionError(
-                "a projection becomes procedural only when it is created: "
-                "Projection(..., connectivity_format='procedural')")
+                "only a projection whose synapses come from the generator, unchanged since, "
+                "can be procedural: Projection(..., connectivity_format='procedural')")
         if name != "procedural":
             self._stop_generating()
         self._format = name
@@ -379,7 +384,8 @@ class Projection(common.Projection):
 
     @property
     def is_procedural(self):
-        return self._procedural is not None
+        """Synapses regenerated per spike on the target, not stored."""
+        return self._format == "procedural"
 
     @property
     def connections(self):
