@@ -146,42 +146,8 @@ _HOST_SOURCE = r"""
 #include <string.h>
 #include <math.h>
 #define DEVICE_FN static inline
-
-/* The parameters of one projection's generator. */
-typedef struct {
-    int64_t n_pre, n_post, wk, dk;
-    double log1m_p, wa, wb, wl, wh, da, db, dl, dh, dt;
-    uint64_t seed;
-    uint32_t key;
-    int all, skip_self;
-} pg_generator;
-
-/* Walk the synapses of one presynaptic neuron, chunk by chunk; with out arrays given,
-   write them from position `at`. Returns the number of synapses. */
-static int64_t pg_row(const pg_generator *g, int64_t pre, int64_t at, int64_t *post_out,
-                      double *weight_out, int32_t *delay_out)
-{
-    int64_t n = 0;
-    for (int64_t chunk = 0; chunk * PG_PROC_CHUNK < g->n_post; ++chunk) {
-        const int64_t lo = chunk * PG_PROC_CHUNK;
-        const int64_t hi = lo + PG_PROC_CHUNK < g->n_post ? lo + PG_PROC_CHUNK : g->n_post;
-        uint32_t draw = 0u;
-        for (int64_t post = pg_proc_next(lo - 1, hi, g->log1m_p, g->all, g->seed, g->key, (uint32_t) pre, chunk, &draw);
-             post < hi;
-             post = pg_proc_next(post, hi, g->log1m_p, g->all, g->seed, g->key, (uint32_t) pre, chunk, &draw)) {
-            if (g->skip_self && post == pre) continue;
-            const double w = pg_proc_value(g->wk, g->wa, g->wb, g->wl, g->wh, g->seed, g->key, (uint32_t) pre, chunk, &draw);
-            const double d = pg_proc_value(g->dk, g->da, g->db, g->dl, g->dh, g->seed, g->key, (uint32_t) pre, chunk, &draw);
-            if (post_out) {
-                post_out[at + n] = post;
-                weight_out[at + n] = w;
-                delay_out[at + n] = pg_proc_delay_steps(d, g->dt);
-            }
-            ++n;
-        }
-    }
-    return n;
-}
+#define PG_POST_T int64_t
+#define PG_WEIGHT_T double
 
 /* Synapses per presynaptic neuron (rows are independent: in parallel). */
 void pg_count(const pg_generator *g, int64_t *counts)
@@ -219,25 +185,31 @@ def _host_library():
     common = kernels_dir() / "common"
     headers = [(common / name).read_text()
                for name in ("philox.h", "portable_math.h", "procedural.h")]
-    head, body = _HOST_SOURCE.split("#define DEVICE_FN static inline\n")
-    source = head + "#define DEVICE_FN static inline\n" + "\n".join(headers) + body
+    marker = "#define PG_WEIGHT_T double\n"
+    head, body = _HOST_SOURCE.split(marker)
+    source = head + marker + "\n".join(headers) + body
     library = CpuTarget().compile_library(GeneratedCode("c", source, []))
     library.pg_count.argtypes = [ctypes.POINTER(_Generator), ctypes.c_void_p]
     library.pg_fill.argtypes = [ctypes.POINTER(_Generator)] + [ctypes.c_void_p] * 5
     return library
 
 
-def generate(spec, n_pre, n_post, dt):
-    """(pre, post, weights, delay steps) of every synapse, sorted by pre then post; rows are
-    generated in parallel (OpenMP) where the compiler has it."""
-    library = _host_library()
+def generator_struct(spec, n_pre, n_post, dt):
+    """The pg_generator struct of kernels/common/procedural.h for a projection."""
     w, d = spec.weight, spec.delay
-    generator = _Generator(
+    return _Generator(
         n_pre=n_pre, n_post=n_post, wk=w.code, dk=d.code,
         log1m_p=spec.log1m_p if not spec.connects_all else 0.0, wa=w.a, wb=w.b, wl=w.low,
         wh=w.high, da=d.a, db=d.b, dl=d.low, dh=d.high, dt=dt,
         seed=spec.seed & 0xFFFFFFFFFFFFFFFF, key=spec.key, all=int(spec.connects_all),
         skip_self=int(spec.skip_self))
+
+
+def generate(spec, n_pre, n_post, dt):
+    """(pre, post, weights, delay steps) of every synapse, sorted by pre then post; rows are
+    generated in parallel (OpenMP) where the compiler has it."""
+    library = _host_library()
+    generator = generator_struct(spec, n_pre, n_post, dt)
     counts = np.zeros(max(n_pre, 1), np.int64)
     library.pg_count(ctypes.byref(generator), counts.ctypes.data)
     row_ptr = np.concatenate(([0], np.cumsum(counts[:n_pre]))).astype(np.int64)

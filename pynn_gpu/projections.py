@@ -348,7 +348,7 @@ class Projection(common.Projection):
             grows = (steps.size and self._delay_steps.size
                      and steps.max() > self._delay_steps.max())
             self._delay_steps[index] = steps
-            if grows:
+            if grows and not self._generating:   # generated delays stay within their bounds
                 simulator.state.structure_changed()  # the ring buffers must grow
         if "weight" in values:
             self._weights[index] = values["weight"]

@@ -58,4 +58,44 @@ DEVICE_FN int pg_proc_delay_steps(double delay, double dt)
     return steps < 1.0 ? 1 : (int) steps;
 }
 
+#ifdef PG_WEIGHT_T
+/* Generating a projection's synapses to store them (host and CUDA generation): the
+   includer defines PG_POST_T and PG_WEIGHT_T, the types of the stored post indices and
+   weights. The struct's layout is mirrored by pynn_gpu.procedural._Generator. */
+typedef struct {
+    int64_t n_pre, n_post, wk, dk;
+    double log1m_p, wa, wb, wl, wh, da, db, dl, dh, dt;
+    uint64_t seed;
+    uint32_t key;
+    int all, skip_self;
+} pg_generator;
+
+/* Walk the synapses of one presynaptic neuron, chunk by chunk, as the procedural kernels
+   do; with out arrays given, write them from position `at`. Returns their number. */
+DEVICE_FN int64_t pg_row(const pg_generator *g, int64_t pre, int64_t at, PG_POST_T *post_out,
+                         PG_WEIGHT_T *weight_out, int32_t *delay_out)
+{
+    int64_t n = 0;
+    for (int64_t chunk = 0; chunk * PG_PROC_CHUNK < g->n_post; ++chunk) {
+        const int64_t lo = chunk * PG_PROC_CHUNK;
+        const int64_t hi = lo + PG_PROC_CHUNK < g->n_post ? lo + PG_PROC_CHUNK : g->n_post;
+        uint32_t draw = 0u;
+        for (int64_t post = pg_proc_next(lo - 1, hi, g->log1m_p, g->all, g->seed, g->key, (uint32_t) pre, chunk, &draw);
+             post < hi;
+             post = pg_proc_next(post, hi, g->log1m_p, g->all, g->seed, g->key, (uint32_t) pre, chunk, &draw)) {
+            if (g->skip_self && post == pre) continue;
+            const double w = pg_proc_value(g->wk, g->wa, g->wb, g->wl, g->wh, g->seed, g->key, (uint32_t) pre, chunk, &draw);
+            const double d = pg_proc_value(g->dk, g->da, g->db, g->dl, g->dh, g->seed, g->key, (uint32_t) pre, chunk, &draw);
+            if (post_out) {
+                post_out[at + n] = (PG_POST_T) post;
+                weight_out[at + n] = (PG_WEIGHT_T) w;
+                delay_out[at + n] = pg_proc_delay_steps(d, g->dt);
+            }
+            ++n;
+        }
+    }
+    return n;
+}
+#endif /* PG_WEIGHT_T */
+
 #endif /* PG_PROCEDURAL_H */

@@ -33,6 +33,15 @@ from ..cache import cached_build, content_key
 from .base import Program, Target
 from .occupancy import DeviceLimits, KernelResources, choose_block_size
 
+
+class DeviceResident:
+    """An array that exists on the device only (synapses generated there): the engine puts
+    it among its host arrays, the program adopts its memory instead of copying."""
+
+    def __init__(self, allocation, size, dtype):
+        self.allocation, self.size, self.dtype = allocation, int(size), np.dtype(dtype)
+        self.nbytes = self.size * self.dtype.itemsize
+
 logger = logging.getLogger("PyNN")
 
 BLOCK_SIZE_ENV = "PYNN_GPU_BLOCK_SIZE"
@@ -291,6 +300,14 @@ class CudaTarget(Target):
             self._cuda.Context.pop()
 
     def compile(self, code):
+        module = self.load_module(code)
+        with self.activated():
+            program = CudaProgram(code, self, module)
+        self._programs.add(program)
+        return program
+
+    def load_module(self, code):
+        """Compile CUDA source (through the cache) and load it into this target's context."""
         if self.nvcc is None:
             raise CompilationError("nvcc not found (set $PYNN_GPU_NVCC or put nvcc on PATH)")
         arch, ptx = _arch_for(self.nvcc, self.device.compute_capability())
@@ -313,10 +330,7 @@ class CudaTarget(Target):
         if ptx:
             binary += b"\0"      # cuModuleLoadData reads PTX as a C string
         with self.activated():
-            module = self._cuda.module_from_buffer(binary)
-            program = CudaProgram(code, self, module)
-        self._programs.add(program)
-        return program
+            return self._cuda.module_from_buffer(binary)
 
     def close(self):
         """Free device memory, then destroy the context (detach pops it if current)."""
@@ -401,6 +415,9 @@ class CudaProgram(Program):
         with self.target.activated():
             for name in self.array_names:
                 host = arrays[name]
+                if isinstance(host, DeviceResident):
+                    self._adopt(name, host)
+                    continue
                 if not host.flags.c_contiguous:
                     raise ValueError(f"array {name} must be contiguous")
                 expected = self._dtypes[self._ctypes[name]]
@@ -432,6 +449,22 @@ class CudaProgram(Program):
             self._cuda.memcpy_htod(symbol, words)
         self._tables_stale = False
 
+    def _adopt(self, name, resident):
+        """Use memory the target filled itself (generated synapses): nothing to push."""
+        expected = np.dtype(self._dtypes[self._ctypes[name]])
+        if resident.dtype != expected:
+            raise TypeError(f"array {name} is {resident.dtype}, the kernels use {expected}")
+        if self._device.get(name) is not resident.allocation:
+            old = self._device.pop(name, None)
+            if old is not None and not isinstance(self._host.get(name), DeviceResident):
+                old.free()
+            self._device[name] = resident.allocation
+            symbol, _ = self.module.get_global(name)
+            self._cuda.memcpy_htod(symbol, np.array([int(resident.allocation)], np.uint64))
+            self._tables_stale = True
+        self._host[name] = resident
+        self._stale.discard(name)
+
     def _allocate(self, name, nbytes):
         old = self._device.pop(name, None)
         if old is not None:
@@ -448,6 +481,8 @@ class CudaProgram(Program):
         with self.target.activated():
             for name in names:
                 host = self._host[name]
+                if isinstance(host, DeviceResident):
+                    continue        # only on the device
                 if host.nbytes:
                     self._cuda.memcpy_htod(self._device[name], host)
                 self._stale.discard(name)
@@ -461,7 +496,7 @@ class CudaProgram(Program):
             self._push_stale()
             for name in names:
                 host = self._host[name]
-                if host.nbytes:
+                if host.nbytes and not isinstance(host, DeviceResident):
                     self._cuda.memcpy_dtoh(host, self._device[name])
 
     def __del__(self):

@@ -202,3 +202,16 @@ def test_launch_plan_threads():
     plan = re.findall(r"^//@launch (\w+) (\d+)$", code.source, re.M)
     assert plan == [("update_mng0", str(64 + 32)), ("advance_step", "1")]
     assert code.tables[0].firsts == [0, 64]
+
+
+@pytest.mark.parametrize("scalar", ["double", "float"])
+def test_connectivity_generation_kernels_compile(tmp_path, scalar):
+    """The kernels that build generated projections' rows on the GPU."""
+    from pynn_gpu.targets import cuda_generation
+    source = tmp_path / "generation.cu"
+    source.write_text(cuda_generation._source(scalar))
+    cubin = tmp_path / "generation.cubin"
+    result = subprocess.run(cuda.nvcc_command(cuda.find_nvcc(), source, cubin, arch="sm_90"),
+                            capture_output=True, text=True)
+    assert result.returncode == 0, f"nvcc failed:\n{result.stderr}"
+    assert b"count_rows" in cubin.read_bytes() and b"fill_rows" in cubin.read_bytes()

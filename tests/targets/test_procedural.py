@@ -81,7 +81,8 @@ def test_no_self_connections_and_all_to_all():
 
 
 def _network(fmt):
-    """Poisson input and recurrent connections, procedural or stored (the same synapses)."""
+    """Poisson input and recurrent connections, procedural or stored (the same synapses:
+    a stored generated projection takes them from the same generator)."""
     def build(sim):
         rng = sim.NativeRNG(seed=21)
         noise = sim.Population(60, sim.SpikeSourcePoisson(rate=40.0), label="noise")
@@ -93,10 +94,7 @@ def _network(fmt):
             delay = sim.RandomDistribution("uniform", (0.1, 3.0), rng=rng)
             sim.Projection(pre, post, sim.FixedProbabilityConnector(
                 p, rng=rng, allow_self_connections=False), sim.StaticSynapse(weight=w, delay=delay),
-                receptor_type=receptor, connectivity_format="procedural")
-        if fmt == "ragged":
-            for projection in list(simulator.state.projections):
-                projection.connectivity_format = "ragged"    # stores what it generated
+                receptor_type=receptor, connectivity_format=fmt)
         for population in (cells, inh):
             population.record(["spikes", "v"])
         return {"cells": cells, "inh": inh}
@@ -181,3 +179,30 @@ def test_errors_say_why_a_projection_cannot_be_procedural(connector, synapse, ma
             sim.Projection(cells, cells, sim.AllToAllConnector(), connectivity_format="bits")
     finally:
         sim.end()
+
+
+def test_stored_rows_generated_on_the_cuda_target(emulate):
+    """A generated projection in ragged format: the CUDA target builds its rows itself (the
+    host holds none until asked), and runs as the C target does with host-built rows."""
+    emulator = emulate()
+    build = _network("ragged")
+    cpu = simulate("cpu", build, 60.0)
+    sim.setup(timestep=0.1, target="cuda", rng_seed=4242)       # simulate()'s seed
+    try:
+        populations = build(sim)
+        sim.run(60.0)
+        projections = simulator.state.projections
+        assert len(simulator.state.engine.device_generated) == len(projections)
+        assert all("_weights" not in p.__dict__ for p in projections)
+        from test_cuda_target import _recordings
+        gpu = _recordings(populations)
+        # asking for the synapses generates them on the host: the same ones
+        assert len(projections[0]) > 0
+        report = sim.connectivity_report()
+        assert [row["synapses"] for row in report] == [len(p) for p in projections]
+        sim.run(10.0)        # reading them does not rebuild
+        assert len(simulator.state.engine.device_generated) == len(projections)
+    finally:
+        sim.end()
+    assert_identical(cpu, gpu)
+    assert emulator.kernel_launches > 0
