@@ -12,6 +12,6 @@ echo "[$(date +%T)] CUDA tests of the changed parts"
 timeout 150 python3 -m pytest -q -m cuda -p no:cacheprovider tests/targets/test_cuda_target.py \
     tests/targets/test_procedural.py tests/targets/test_poisson_drive.py \
     tests/targets/test_connectivity_formats.py tests/validation/test_float_precision.py \
-    tests/targets/test_point_neuron.py 2>&1 | tee "$OUT/cuda-tests.log" | tail -15
+    tests/targets/test_point_neuron.py tests/targets/test_gap_junctions.py 2>&1 | tee "$OUT/cuda-tests.log" | tail -15
 PYNN_GPU_VA_SIZES="4000 16000 64000 256000 1000000" bash benchmarks/gpu_session.sh "$W" va build
 echo "[$(date +%T)] done"
