@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 from . import codegen, gap_junctions, planner, procedural
+from . import hosttools
 from .hosttools import stable_order
 from .ir.graph import CurrentSourceGroup, NetworkGraph, NeuronGroup, SampleRequest, SynapseGroup
 
@@ -198,11 +199,11 @@ class Engine:
                 graph.synapse_groups.append(group)
                 part = SynapsePart(group, projection, selection, order, projection._version)
                 self.synapse_parts.append(part)
-                post_idx = part.gather(projection._post_parent_index)
+                post_idx = part.gather(projection._post_parent_index, np.int32)
                 if fmt == "ragged":
                     arrays[f"{name}_row_ptr"] = np.concatenate(
                         ([0], np.cumsum(counts))).astype(np.int64)
-                    arrays[f"{name}_post"] = post_idx.astype(np.int32)
+                    arrays[f"{name}_post"] = post_idx
                 for key, values in part.synapse_arrays(scalar).items():
                     arrays[f"{name}_{key}"] = values
                 if model.needs_tau_psc:
@@ -507,9 +508,14 @@ class SynapsePart:
         self.group, self.projection = group, projection
         self.selection, self.order, self.version = selection, order, version
 
-    def gather(self, values):
-        """Per-synapse projection values, in row order."""
-        return np.ascontiguousarray(np.asarray(values)[self.selection][self.order])
+    def gather(self, values, dtype=None):
+        """Per-synapse projection values, in row order (as `dtype` if given)."""
+        values = np.asarray(values)
+        dtype = values.dtype if dtype is None else np.dtype(dtype)
+        if isinstance(self.selection, slice) and self.selection == slice(None) \
+                and not isinstance(self.order, slice):
+            return hosttools.gather(values, self.order, dtype)
+        return np.ascontiguousarray(values[self.selection][self.order], dtype=dtype)
 
     def scatter(self, target, values):
         """Row-ordered values back into a per-synapse projection array."""
@@ -550,8 +556,8 @@ class SynapsePart:
             return {"mask": mask,
                     "weight": np.array(weights[:1] if weights.size else [0.0], dtype=scalar),
                     "delay": np.array(delays[:1] if delays.size else [1], dtype=np.int32)}
-        arrays = {"weight": self.gather(p._weights).astype(scalar),
-                  "delay": self.gather(p._delay_steps).astype(np.int32)}
+        arrays = {"weight": self.gather(p._weights, scalar),
+                  "delay": self.gather(p._delay_steps, np.int32)}
         for name in self.group.model.params:
             arrays[name] = self.gather(p._syn_params[name]).astype(scalar)
         for var in self.group.model.state:
