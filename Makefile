@@ -3,6 +3,9 @@
 #                  (extra pytest arguments: make test PYTEST_ARGS="-k shim -x")
 # make wheelhouse  download everything an offline `pip install 'pynn-gpu[cuda]'` needs into
 #                  .wheelhouse/ (make wheelhouse PY=3.12 PLATFORM=manylinux2014_x86_64)
+# make gpu-wheelhouse  the part of .wheelhouse that a GPU machine with its own numpy, scipy
+#                  and Jinja2 needs (PyNN, neo, ..., the PyCUDA sdist) in .gpu-wheelhouse/,
+#                  small enough to send along: bash benchmarks/gpu_session.sh .gpu-wheelhouse
 # make clean       remove build outputs (not .venv, not .wheelhouse)
 
 PYTHON ?= python3
@@ -25,7 +28,7 @@ PYCUDA_REQUIREMENTS := setuptools wheel "numpy>=1.24" pytools platformdirs mako
 # reinstall only when the packaging files change. The stamps live inside .venv.
 INSTALL_INPUTS := setup.cfg setup.py pyproject.toml
 
-.PHONY: demo test wheelhouse clean
+.PHONY: demo test wheelhouse gpu-wheelhouse clean
 
 $(VENV_PY):
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +57,13 @@ wheelhouse:
 		--python-version $(PY) --implementation cp $(PLATFORM_FLAGS) \
 		"$$(ls $(WHEELHOUSE)/pynn_gpu-*.whl)[test]" $(PYCUDA_REQUIREMENTS)
 	@echo "Offline install: pip install --no-index --find-links $(WHEELHOUSE) 'pynn-gpu[cuda]'"
+
+GPU_WHEELS := pynn neo quantities lazyarray pytools platformdirs mako siphash24
+
+gpu-wheelhouse: wheelhouse
+	mkdir -p .gpu-wheelhouse
+	for name in $(GPU_WHEELS); do cp $(WHEELHOUSE)/$$name-*.whl .gpu-wheelhouse/; done
+	cp $(WHEELHOUSE)/$(PYCUDA)-*.tar.gz .gpu-wheelhouse/
 
 clean:
 	rm -rf build dist *.egg-info

@@ -1,5 +1,6 @@
 """Propagation strategy, group merging and block sizes: decisions made without a GPU."""
 
+import numpy as np
 import pytest
 from pyNN import errors
 
@@ -92,3 +93,16 @@ def test_block_size_spreads_small_kernels_and_fills_large_ones():
     heavy = KernelResources(registers_per_thread=200, max_threads_per_block=256)
     size = choose_block_size(10 ** 6, heavy, H200)
     assert size <= 256 and resident_blocks(size, heavy, H200) >= 1
+
+
+@pytest.mark.parametrize("source,target", [(np.int64, np.int32), (np.int64, np.int64),
+                                           (np.int32, np.int32), (np.float64, np.float64),
+                                           (np.float64, np.float32), (np.float32, np.float64)])
+def test_row_order_gather_equals_numpy(source, target):
+    from pynn_gpu import hosttools
+    rng = np.random.default_rng(3)
+    values = (rng.random(300_000) * 1e6).astype(source)      # above the C path's threshold
+    order = rng.permutation(values.size)
+    result = hosttools.gather(values, order, target)
+    assert result.dtype == np.dtype(target)
+    np.testing.assert_array_equal(result, values[order].astype(target))
