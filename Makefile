@@ -5,7 +5,8 @@
 #                  .wheelhouse/ (make wheelhouse PY=3.12 PLATFORM=manylinux2014_x86_64)
 # make gpu-wheelhouse  the part of .wheelhouse that a GPU machine with its own numpy, scipy
 #                  and Jinja2 needs (PyNN, neo, ..., the PyCUDA sdist) in .gpu-wheelhouse/,
-#                  small enough to send along: bash benchmarks/gpu_session.sh .gpu-wheelhouse
+#                  small enough to send along (make gpu-wheelhouse PY=3.12 for a Python 3.12
+#                  machine); there: bash benchmarks/gpu_session.sh .gpu-wheelhouse
 # make clean       remove build outputs (not .venv, not .wheelhouse)
 
 PYTHON ?= python3
