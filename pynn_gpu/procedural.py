@@ -79,6 +79,13 @@ class ProceduralSpec:
 
 def _value_spec(lazy, name, rng):
     """ValueSpec of a synapse parameter, or a reason (str) why it cannot be generated."""
+    spec = _distribution_spec(lazy, name)
+    if isinstance(spec, ValueSpec) and not (math.isfinite(spec.a) and math.isfinite(spec.b)):
+        return f"{name} has a parameter that is not a finite number ({spec.a}, {spec.b})"
+    return spec
+
+
+def _distribution_spec(lazy, name):
     if lazy.operations:
         return f"{name} is an expression (operations on a value)"
     base = lazy.base_value
