@@ -12,6 +12,7 @@ Connections are always listed in PyNN's creation order: by postsynaptic index, t
 presynaptic index.
 """
 
+import copy
 import numpy as np
 from lazyarray import larray
 from pyNN import connectors, errors
@@ -97,6 +98,11 @@ def _fixed_probability(projection, connector):
     if not isinstance(rng, NumpyRNG):
         rng = NumpyRNG(seed=projection._simulator.state.rng_seed + len(
             projection._simulator.state.projections))
+    else:
+        # PyNN draws the connection matrix from a copy of the rng (its lazy array copies the
+        # random distribution), so every projection built with one rng starts from the same
+        # state: the same connector on two projections gives the same draws
+        rng = copy.deepcopy(rng)
     columns_per_draw = max(1, _DRAW_CHUNK // max(n_pre, 1))
     pre_parts, post_parts = [], []
     for first in range(0, n_post, columns_per_draw):

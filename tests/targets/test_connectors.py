@@ -199,3 +199,29 @@ def test_common_connectors_never_go_through_the_per_neuron_path(cpu_sim, monkeyp
     sim.Projection(pre, post, sim.AllToAllConnector(allow_self_connections=False))
     sim.Projection(pre, post, sim.OneToOneConnector())
     sim.Projection(pre, post, sim.FromListConnector([(1, 2), (3, 4)]))
+
+
+def test_seeded_fixed_probability_reused_like_pynn():
+    """PyNN draws each projection's connection matrix from a copy of the rng: one connector
+    (or one rng) on several projections gives each the same draws. pyNN.mock runs PyNN's
+    own connector code."""
+    import pyNN.mock as mock
+
+    import pynn_gpu
+
+    def build(sim):
+        sim.setup(timestep=0.1)
+        rng = sim.NumpyRNG(seed=1)
+        a, b = sim.Population(40, sim.IF_curr_exp()), sim.Population(30, sim.IF_curr_exp())
+        c = sim.Population(10, sim.IF_curr_exp())
+        connector = sim.FixedProbabilityConnector(0.2, rng=rng)
+        projections = [sim.Projection(a, b, connector), sim.Projection(a, c, connector),
+                       sim.Projection(a, c, sim.FixedProbabilityConnector(0.2, rng=rng))]
+        pairs = [sorted((int(x[0]), int(x[1])) for x in p.get(["weight"], format="list"))
+                 for p in projections]
+        sim.end()
+        return pairs
+
+    reference, ours = build(mock), build(pynn_gpu)
+    assert ours == reference
+    assert ours[1] == [(i, j) for i, j in ours[0] if j < 10]     # the same first columns
