@@ -1,0 +1,104 @@
+"""
+Reference traces of the single-neuron gallery (gallery.py) from pyNN.brian2, stored in
+benchmarks/validation/results/gallery/<cell type>.npz; validate.py and
+tests/validation/test_gallery.py compare pyNN.gpu with them, without Brian 2.
+
+    nice -n 10 .venv-brian2/bin/python benchmarks/validation/make_gallery_reference.py [CELLTYPE ...]
+
+The reference is made to be accurate, as in make_reference.py (whose helpers it uses):
+dt = 0.001 ms and Brian 2's "rk4" for every neuron group, the two corrections of
+pyNN.brian2 0.13.0 listed there, and a third one here (_fix_alpha_current): pyNN.brian2's
+IF_curr_alpha decays the inhibitory current with tau_syn_E instead of tau_syn_I.
+
+Each file holds v every 0.1 ms (trace_v), the spike times (for HH_cond_exp, which
+pyNN.brian2 reports at every step above -40 mV, the action-potential peaks instead), the
+cell type Brian 2 ran, the versions, the command and the date.
+"""
+
+import datetime
+import importlib
+import json
+import os
+import platform
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import gallery  # noqa: E402
+from make_reference import _fix_pynn_brian2, _use_rk4, peak_times  # noqa: E402
+
+DT = 0.001        # ms, the reference's step
+SAMPLE = 0.1      # ms, the stored trace's step
+OUT = os.path.join(HERE, "results", "gallery")
+
+
+def _fix_alpha_current(models):
+    """pyNN.brian2 0.13.0's IF_curr_alpha uses tau_syn_e in the equations of the inhibitory
+    current; these are the same equations with tau_syn_i there."""
+    import brian2
+    fixed = brian2.Equations('''
+        die/dt = (2.7182818284590451*ye-ie)/tau_syn_e : amp
+        dye/dt = -ye/tau_syn_e                        : amp
+        dii/dt = (2.7182818284590451*yi-ii)/tau_syn_i : amp
+        dyi/dt = -yi/tau_syn_i                        : amp
+        i_syn = ie + ii                               : amp
+        tau_syn_e                                     : second
+        tau_syn_i                                     : second
+    ''')
+    models.IF_curr_alpha.eqs = models.leaky_iaf + fixed
+
+
+def run(sim, name):
+    """One gallery protocol on pyNN.brian2 at DT; returns the arrays to store."""
+    sim.setup(timestep=DT, min_delay=DT)
+    as_celltype, params = None, None
+    if name == "IF_facets_hardware1":
+        as_celltype, params = "IF_cond_exp", gallery.FACETS_AS_IF_COND_EXP
+    # Brian 2 applies an input at the end of the step it arrives in, pyNN.gpu (and NEST) at
+    # its start: one reference step less of delay makes both jump at t_spike + delay.
+    cell = gallery.build(sim, name, delay_shift=DT, as_celltype=as_celltype, params=params)
+    sim.run(gallery.T_STOP)
+    segment = cell.get_data().segments[0]
+    v = np.asarray(segment.filter(name="v")[0].magnitude)[:, 0].astype(np.float64)
+    spikes = np.asarray(segment.spiketrains[0].magnitude, dtype=np.float64)
+    sim.end()
+    # traces: recorded every Brian 2 step, labelled as if the step were the simulation step
+    times = np.arange(len(v)) * DT
+    every = int(round(SAMPLE / DT))
+    if name == "HH_cond_exp":
+        spikes = peak_times(times, v, height=-63.0 + 30.0)
+    else:
+        spikes = spikes + DT        # Brian 2 labels a spike with the start of its step
+    return {"trace_v": v[::every], "spikes": spikes, "ran_as": as_celltype or name}
+
+
+def main():
+    import brian2
+    import neo
+    import pyNN
+    import pyNN.brian2 as sim
+    _use_rk4(importlib.import_module("pyNN.brian2.cells"))
+    models = importlib.import_module("pyNN.brian2.standardmodels.cells")
+    _fix_pynn_brian2(models)
+    _fix_alpha_current(models)
+    brian2.prefs.codegen.target = "cython"
+    brian2.defaultclock.dt = DT * brian2.ms
+    info = {"brian2": brian2.__version__, "PyNN": pyNN.__version__, "numpy": np.__version__,
+            "neo": neo.__version__, "python": platform.python_version(), "method": "rk4",
+            "dt_ms": DT, "sample_ms": SAMPLE, "date": datetime.date.today().isoformat(),
+            "command": "nice -n 10 .venv-brian2/bin/python "
+                       "benchmarks/validation/make_gallery_reference.py " + " ".join(sys.argv[1:])}
+    os.makedirs(OUT, exist_ok=True)
+    for name in sys.argv[1:] or list(gallery.GALLERY):
+        result = run(sim, name)
+        path = os.path.join(OUT, f"{name}.npz")
+        np.savez_compressed(path, info=json.dumps(info), **result)
+        print(f"{name}: {len(result['spikes'])} spikes, first "
+              f"{np.round(result['spikes'][:3], 3)} -> {os.path.relpath(path)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

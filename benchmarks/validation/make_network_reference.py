@@ -1,0 +1,87 @@
+"""
+Reference statistics of the validation networks (networks.py) from pyNN.brian2, stored in
+benchmarks/validation/results/reference_networks.json; validate.py and
+tests/validation/test_networks.py compare pyNN.gpu with them, without Brian 2.
+
+Brian 2 needs numpy < 2.3, so this runs in its own virtual environment:
+
+    python3 -m venv .venv-brian2
+    .venv-brian2/bin/pip install "numpy<2.3" brian2 "PyNN==0.13.*" neo cython
+    nice -n 10 .venv-brian2/bin/python benchmarks/validation/make_network_reference.py \\
+        [--seeds 1 2 3] [--small-seeds 1 2 3 4 5] [NETWORK ...]
+
+Each run (network, seed) is stored as soon as it ends, with its wall-clock time and date;
+runs already in the file are skipped, so an interrupted generation resumes where it stopped.
+The file records the versions and, per network, the command that made it. pyNN.brian2 runs the networks with
+its own integration methods at the networks' time step (0.1 ms), as a user would.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from networks import NETWORKS, SMALL_NETWORKS, run_network  # noqa: E402
+from spike_statistics import summarise_run  # noqa: E402
+
+OUT = os.path.join(HERE, "results", "reference_networks.json")
+
+
+def versions():
+    import brian2
+    import neo
+    import pyNN
+    return {"brian2": brian2.__version__, "PyNN": pyNN.__version__, "numpy": np.__version__,
+            "neo": neo.__version__, "python": platform.python_version(),
+            "codegen_target": brian2.prefs.codegen.target}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("networks", nargs="*", default=list(SMALL_NETWORKS) + list(NETWORKS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--small-seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    args = parser.parse_args()
+
+    import brian2
+    import pyNN.brian2 as sim
+    brian2.prefs.codegen.target = "cython"
+
+    store = {"networks": {}}
+    if os.path.exists(OUT):
+        with open(OUT) as f:
+            store = json.load(f)
+    command = ("nice -n 10 .venv-brian2/bin/python "
+               "benchmarks/validation/make_network_reference.py " + " ".join(sys.argv[1:]))
+    store.update(command=command, versions=versions(), simulator="pyNN.brian2")
+    for name in args.networks:
+        seeds = args.small_seeds if name in SMALL_NETWORKS else args.seeds
+        entry = store["networks"].setdefault(name, {"runs": {}})
+        entry.setdefault("command", command)
+        for seed in seeds:
+            if str(seed) in entry["runs"]:
+                continue
+            started = time.perf_counter()
+            spikes, window = run_network(sim, name, seed)
+            entry["window_ms"] = list(window)
+            entry["runs"][str(seed)] = {
+                "statistics": summarise_run(spikes, window),
+                "wall_s": round(time.perf_counter() - started, 1),
+                "date": datetime.date.today().isoformat()}
+            store["date"] = datetime.date.today().isoformat()
+            os.makedirs(os.path.dirname(OUT), exist_ok=True)
+            with open(OUT, "w") as f:
+                json.dump(store, f, indent=1, sort_keys=True)
+            print(name, seed, json.dumps(entry["runs"][str(seed)]), flush=True)
+
+
+if __name__ == "__main__":
+    main()
