@@ -3,7 +3,8 @@ Reference traces of the single-neuron gallery (gallery.py) from pyNN.brian2, sto
 benchmarks/validation/results/gallery/<cell type>.npz; validate.py and
 tests/validation/test_gallery.py compare pyNN.gpu with them, without Brian 2.
 
-    nice -n 10 .venv-brian2/bin/python benchmarks/validation/make_gallery_reference.py [CELLTYPE ...]
+    nice -n 10 .venv-brian2/bin/python benchmarks/validation/make_gallery_reference.py \
+        [CELLTYPE ...]
 
 The reference is made to be accurate, as in make_reference.py (whose helpers it uses):
 dt = 0.001 ms and Brian 2's "rk4" for every neuron group, the two corrections of

@@ -12,8 +12,9 @@ Brian 2 needs numpy < 2.3, so this runs in its own virtual environment:
 
 Each run (network, seed) is stored as soon as it ends, with its wall-clock time and date;
 runs already in the file are skipped, so an interrupted generation resumes where it stopped.
-The file records the versions and, per network, the command that made it. pyNN.brian2 runs the networks with
-its own integration methods at the networks' time step (0.1 ms), as a user would.
+The file records the versions and, per network, the command that made it. pyNN.brian2 runs
+the networks with its own integration methods at the networks' time step (0.1 ms), as a
+user would, with Brian 2's Cython code generation.
 """
 
 import argparse
@@ -21,6 +22,7 @@ import datetime
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 
@@ -41,7 +43,18 @@ def versions():
     import pyNN
     return {"brian2": brian2.__version__, "PyNN": pyNN.__version__, "numpy": np.__version__,
             "neo": neo.__version__, "python": platform.python_version(),
-            "codegen_target": brian2.prefs.codegen.target}
+            "codegen_target": "cython"}
+
+
+def run_one(name, seed):
+    """Run network `name` from `seed` on pyNN.brian2; print its statistics as JSON."""
+    import brian2
+    import pyNN.brian2 as sim
+    brian2.prefs.codegen.target = "cython"
+    started = time.perf_counter()
+    spikes, window = run_network(sim, name, seed)
+    print(json.dumps({"window_ms": list(window), "statistics": summarise_run(spikes, window),
+                      "wall_s": round(time.perf_counter() - started, 1)}))
 
 
 def main():
@@ -49,11 +62,10 @@ def main():
     parser.add_argument("networks", nargs="*", default=list(SMALL_NETWORKS) + list(NETWORKS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--small-seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    parser.add_argument("--one", nargs=2, metavar=("NETWORK", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-
-    import brian2
-    import pyNN.brian2 as sim
-    brian2.prefs.codegen.target = "cython"
+    if args.one:
+        return run_one(args.one[0], int(args.one[1]))
 
     store = {"networks": {}}
     if os.path.exists(OUT):
@@ -61,7 +73,7 @@ def main():
             store = json.load(f)
     command = ("nice -n 10 .venv-brian2/bin/python "
                "benchmarks/validation/make_network_reference.py " + " ".join(sys.argv[1:]))
-    store.update(command=command, versions=versions(), simulator="pyNN.brian2")
+    store.update(versions=versions(), simulator="pyNN.brian2")
     for name in args.networks:
         seeds = args.small_seeds if name in SMALL_NETWORKS else args.seeds
         entry = store["networks"].setdefault(name, {"runs": {}})
@@ -69,14 +81,13 @@ def main():
         for seed in seeds:
             if str(seed) in entry["runs"]:
                 continue
-            started = time.perf_counter()
-            spikes, window = run_network(sim, name, seed)
-            entry["window_ms"] = list(window)
-            entry["runs"][str(seed)] = {
-                "statistics": summarise_run(spikes, window),
-                "wall_s": round(time.perf_counter() - started, 1),
-                "date": datetime.date.today().isoformat()}
-            store["date"] = datetime.date.today().isoformat()
+            # every run in a fresh process: Brian 2 numbers its objects per process, and
+            # other numbers would change the generated code and recompile it
+            child = subprocess.run([sys.executable, __file__, "--one", name, str(seed)],
+                                   capture_output=True, text=True, check=True)
+            run = json.loads(child.stdout.strip().splitlines()[-1])
+            entry["window_ms"] = run.pop("window_ms")
+            entry["runs"][str(seed)] = dict(run, date=datetime.date.today().isoformat())
             os.makedirs(os.path.dirname(OUT), exist_ok=True)
             with open(OUT, "w") as f:
                 json.dump(store, f, indent=1, sort_keys=True)

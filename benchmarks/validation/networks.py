@@ -22,6 +22,11 @@ each simulator's own generator and differ.
 
 from pyNN.random import NumpyRNG, RandomDistribution
 
+# Taken off every refractory period (ms). Brian 2 holds a neuron for one step less than
+# pyNN.gpu and NEST after a spike (see results/README.md); validate.py --refractory-shift
+# sets this to measure how much that step changes the statistics.
+REFRACTORY_SHIFT = 0.0
+
 # --- Vogels-Abbott ---------------------------------------------------------------------------
 
 VA_DT = 0.1          # ms
@@ -51,7 +56,8 @@ def vogels_abbott_parameters(model):
 def vogels_abbott(sim, model, seed, n=4000):
     """Build benchmark `model` in `sim` (after setup()); return {"exc": ..., "inh": ...}."""
     celltype_name, cell, w_exc, w_inh = vogels_abbott_parameters(model)
-    celltype = getattr(sim, celltype_name)(**cell)
+    celltype = getattr(sim, celltype_name)(**dict(cell,
+                                                  tau_refrac=cell["tau_refrac"] - REFRACTORY_SHIFT))
     n_exc = n * 4 // 5
     exc = sim.Population(n_exc, celltype, label="exc")
     inh = sim.Population(n - n_exc, celltype, label="inh")
@@ -111,7 +117,8 @@ def brunel(sim, regime, seed, order=BRUNEL_ORDER):
     # an exponential current w e^(-t/tau_syn) deposits w tau_syn of charge: a jump of
     # w tau_syn / cm in v when tau_syn << tau_m (mV nF / ms = nA)
     w_exc = BRUNEL_J * BRUNEL_CELL["cm"] / BRUNEL_CELL["tau_syn_E"]
-    celltype = sim.IF_curr_exp(**BRUNEL_CELL)
+    celltype = sim.IF_curr_exp(**dict(BRUNEL_CELL,
+                                      tau_refrac=BRUNEL_CELL["tau_refrac"] - REFRACTORY_SHIFT))
     exc = sim.Population(4 * order, celltype, label="exc")
     inh = sim.Population(order, celltype, label="inh")
     rng = NumpyRNG(seed=seed, parallel_safe=True)
