@@ -8,8 +8,10 @@ tests/validation/test_gallery.py compare pyNN.gpu with them, without Brian 2.
 
 The reference is made to be accurate, as in make_reference.py (whose helpers it uses):
 dt = 0.001 ms and Brian 2's "rk4" for every neuron group, the two corrections of
-pyNN.brian2 0.13.0 listed there, and a third one here (_fix_alpha_current): pyNN.brian2's
-IF_curr_alpha decays the inhibitory current with tau_syn_E instead of tau_syn_I.
+pyNN.brian2 0.13.0 listed there, and two more here: its IF_curr_alpha decays the inhibitory
+current with tau_syn_E instead of tau_syn_I (_fix_alpha_current), and its
+IF_cond_exp_gsfa_grr adds spike-triggered conductances 1e9 times too large
+(_fix_adaptation_increments).
 
 Each file holds v every 0.1 ms (trace_v), the spike times (for HH_cond_exp, which
 pyNN.brian2 reports at every step above -40 mV, the action-potential peaks instead), the
@@ -52,6 +54,29 @@ def _fix_alpha_current(models):
     models.IF_curr_alpha.eqs = models.leaky_iaf + fixed
 
 
+def _fix_adaptation_increments(brian_cells):
+    """pyNN.brian2 0.13.0 multiplies the spike-triggered increments q_sfa and q_rr of
+    IF_cond_exp_gsfa_grr by 1e9 once too often (they arrive in siemens and are scaled to nS
+    again), so every spike adds a conductance 1e9 times too large and the neuron fires at
+    every step. The same reset with the increments as given:
+    v = v_reset, g_r += q_rr, g_s += q_sfa."""
+    from brian2 import mV, nS
+    group = brian_cells.AdaptiveNeuronGroup2
+
+    def init(self, n, equations, **parameters):
+        threshold = "v >= {}*mV".format(parameters["v_thresh"][0] / mV)
+        self._resetvalue = parameters.pop("v_reset")[0]
+        self._q_rvalue = parameters.pop("q_r")[0]
+        self._q_svalue = parameters.pop("q_s")[0]
+        self._refracvalue = parameters.pop("tau_refrac")[0]
+        reset = "v = {}*mV; g_r += {}*nS; g_s += {}*nS".format(
+            self._resetvalue / mV, self._q_rvalue / nS, self._q_svalue / nS)
+        brian_cells.BaseNeuronGroup.__init__(self, n, equations, threshold, reset=reset,
+                                             refractory=self._refracvalue, **parameters)
+
+    group.__init__ = init
+
+
 def run(sim, name):
     """One gallery protocol on pyNN.brian2 at DT; returns the arrays to store."""
     sim.setup(timestep=DT, min_delay=DT)
@@ -81,7 +106,9 @@ def main():
     import neo
     import pyNN
     import pyNN.brian2 as sim
-    _use_rk4(importlib.import_module("pyNN.brian2.cells"))
+    brian_cells = importlib.import_module("pyNN.brian2.cells")
+    _use_rk4(brian_cells)
+    _fix_adaptation_increments(brian_cells)
     models = importlib.import_module("pyNN.brian2.standardmodels.cells")
     _fix_pynn_brian2(models)
     _fix_alpha_current(models)

@@ -4,7 +4,7 @@ The validation suite's runner: runs the networks (networks.py) and the single-ne
 results/ (compare.py), writes what pyNN.gpu gave and the verdicts to results/pynn_gpu.json
 and prints the tables of results/README.md.
 
-    python benchmarks/validation/validate.py [--seeds 1 2 3 4 5] [--target cpu]
+    python benchmarks/validation/validate.py [--seeds 1 2 ... 10] [--target cpu]
                                              [--networks NAME ...] [--no-gallery]
 
 Exit status 1 if any comparison fails. Brian 2 is not needed.
@@ -134,7 +134,7 @@ def _commit():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(1, 11)))
     parser.add_argument("--target", default="cpu")
     parser.add_argument("--networks", nargs="*", default=None,
                         help="network names (default: all in the reference file)")

@@ -6,7 +6,7 @@ make_gallery_reference.py, which need Brian 2; this test does not).
 * The single-neuron gallery: every cell type with a reference, driven by the same step current
   and SpikeSourceArray input, must fire as many spikes as Brian 2 at dt = 0.001 ms, each late
   by no more than the grid allows, with v equal to 1e-4 mV while only synaptic input drives it.
-* A small Brunel network (1250 neurons, AI-like drive): rates, CV of the ISIs, spike-count
+* A small Brunel network (1250 neurons, 600 ms): rates, CV of the ISIs, spike-count
   correlations and synchrony over three realisations must agree with Brian 2's five within
   the suite's tolerances; the same network with weaker inhibition must not (the comparison
   can tell networks apart).
