@@ -8,7 +8,7 @@ Brian 2 needs numpy < 2.3, so this runs in its own virtual environment:
     python3 -m venv .venv-brian2
     .venv-brian2/bin/pip install "numpy<2.3" brian2 "PyNN==0.13.*" neo cython
     nice -n 10 .venv-brian2/bin/python benchmarks/validation/make_network_reference.py \\
-        [--seeds 1 2 3] [--small-seeds 1 2 3 4 5] [NETWORK ...]
+        [--seeds 1 2 3] [NETWORK ...]
 
 Each run (network, seed) is stored as soon as it ends, with its wall-clock time and date;
 runs already in the file are skipped, so an interrupted generation resumes where it stopped.
@@ -31,7 +31,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from networks import NETWORKS, SMALL_NETWORKS, run_network  # noqa: E402
+from networks import NETWORKS, run_network  # noqa: E402
 from spike_statistics import summarise_run  # noqa: E402
 
 OUT = os.path.join(HERE, "results", "reference_networks.json")
@@ -92,9 +92,8 @@ def run_one(name, seed):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    parser.add_argument("networks", nargs="*", default=list(SMALL_NETWORKS) + list(NETWORKS))
+    parser.add_argument("networks", nargs="*", default=list(NETWORKS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    parser.add_argument("--small-seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     parser.add_argument("--one", nargs=2, metavar=("NETWORK", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -108,9 +107,8 @@ def main():
                "benchmarks/validation/make_network_reference.py " + " ".join(sys.argv[1:]))
     store["versions"] = versions()
     for name in args.networks:
-        seeds = args.small_seeds if name in SMALL_NETWORKS else args.seeds
         entry = store["networks"].setdefault(name, {"runs": {}})
-        for seed in seeds:
+        for seed in args.seeds:
             if str(seed) in entry["runs"]:
                 continue
             # every run in a fresh process: Brian 2 numbers its objects per process, and

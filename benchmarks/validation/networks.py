@@ -8,7 +8,8 @@ network in it. Nothing here depends on which simulator runs it.
   0.2 ms; COBA is kicked by 20 Poisson sources at 100 Hz for 50 ms, CUBA runs on its own
   (v_rest = -49 mV lies above threshold).
 * Brunel (2000) sparse network, model A (identical excitatory and inhibitory neurons): 4 x
-  `order` excitatory and `order` inhibitory neurons, each receiving exactly C_E = 0.1 N_E
+  `order` excitatory and `order` inhibitory neurons (1250 in all: the reference simulator
+  needs minutes per run even so), each receiving exactly C_E = 0.1 N_E
   excitatory and C_I = 0.1 N_I inhibitory inputs (weights J and -g J) with delay D, and
   C_E external Poisson inputs of rate eta * nu_thr each. Their sum, a Poisson process of
   C_E eta nu_thr (5-10 kHz), is carried by EXTERNAL_SOURCES independent Poisson sources per
@@ -88,7 +89,7 @@ def vogels_abbott(sim, model, seed, n=4000):
 # --- Brunel (2000) ---------------------------------------------------------------------------
 
 BRUNEL_DT = 0.1       # ms
-BRUNEL_ORDER = 1000   # 4000 excitatory + 1000 inhibitory neurons
+BRUNEL_ORDER = 250    # 1000 excitatory + 250 inhibitory neurons
 BRUNEL_CELL = dict(tau_m=20.0, cm=0.25, v_rest=-70.0, v_reset=-60.0, v_thresh=-50.0,
                    tau_refrac=2.0, tau_syn_E=0.5, tau_syn_I=0.5)
 BRUNEL_J = 0.2        # mV, voltage jump of one excitatory input
@@ -96,13 +97,12 @@ BRUNEL_DELAY = 1.5    # ms
 BRUNEL_EPSILON = 0.1
 EXTERNAL_SOURCES = 20  # independent Poisson sources per neuron carrying its external input
 
-# Relative inhibition g and external drive eta = nu_ext / nu_thr, as in Brunel (2000), Fig. 8.
-# At this size (C_E = 400 instead of 1000) Brunel's AI point (g = 5, eta = 2) fires fairly
-# regularly (CV 0.44 at 43 Hz); g = 8 lies deeper in the inhibition-dominated AI region.
-# SI is Brunel's slow-oscillation point (Fig. 8D), close to threshold.
+# Relative inhibition g and external drive eta = nu_ext / nu_thr, points of Brunel (2000),
+# Fig. 8. At this size (C_E = 100 instead of 1000) the regimes are less distinct than in the
+# paper, and the slow oscillation (g = 4.5, eta = 0.9) is not found; the fast one is.
 BRUNEL_REGIMES = {
-    "AI": dict(g=8.0, eta=2.0),      # asynchronous irregular
-    "SI": dict(g=4.5, eta=0.9),      # synchronous irregular, slow oscillation
+    "AI": dict(g=8.0, eta=2.0),      # asynchronous, irregular: low correlation and synchrony
+    "SI": dict(g=6.0, eta=4.0),      # synchronous irregular, fast oscillation
 }
 
 
@@ -159,23 +159,17 @@ NETWORKS = {
     # name: (builder, builder arguments, dt, t_stop (ms), start of the analysis window (ms))
     "COBA": (vogels_abbott, ("COBA",), VA_DT, VA_T_STOP, 200.0),
     "CUBA": (vogels_abbott, ("CUBA",), VA_DT, VA_T_STOP, 200.0),
-    "Brunel_AI": (brunel, ("AI",), BRUNEL_DT, 1000.0, 200.0),
-    "Brunel_SI": (brunel, ("SI",), BRUNEL_DT, 1000.0, 200.0),
-}
-# the small network the fast test (tests/validation/test_networks.py) runs
-SMALL_NETWORKS = {
-    "Brunel_AI_small": (brunel, ("AI",), BRUNEL_DT, 600.0, 100.0, dict(order=250)),
+    "Brunel_AI": (brunel, ("AI",), BRUNEL_DT, 600.0, 100.0),
+    "Brunel_SI": (brunel, ("SI",), BRUNEL_DT, 600.0, 100.0),
 }
 
 
 def run_network(sim, name, seed, setup_options=None):
-    """Set up `sim`, build network `name` (of NETWORKS or SMALL_NETWORKS) from `seed`, run it,
-    and return {population label: list of spike-time arrays (ms)} plus the run's window."""
-    spec = NETWORKS.get(name) or SMALL_NETWORKS[name]
-    builder, args, dt, t_stop, t_start = spec[:5]
-    kwargs = spec[5] if len(spec) > 5 else {}
+    """Set up `sim`, build network `name` (of NETWORKS) from `seed`, run it, and return
+    {population label: list of spike-time arrays (ms)} plus the run's analysis window."""
+    builder, args, dt, t_stop, t_start = NETWORKS[name]
     sim.setup(timestep=dt, min_delay=dt, max_delay=5.0, **(setup_options or {}))
-    populations = builder(sim, *args, seed=seed, **kwargs)
+    populations = builder(sim, *args, seed=seed)
     for population in populations.values():
         population.record("spikes")
     sim.run(t_stop)

@@ -2,9 +2,9 @@
 The validation suite's runner: runs the networks (networks.py) and the single-neuron gallery
 (gallery.py) on pyNN.gpu, compares them with the committed pyNN.brian2 reference in
 results/ (compare.py), writes what pyNN.gpu gave and the verdicts to results/pynn_gpu.json
-and prints the tables of results/README.md.
+and prints the tables of README.md.
 
-    python benchmarks/validation/validate.py [--seeds 1 2 ... 10] [--target cpu]
+    python benchmarks/validation/validate.py [--seeds 1 2 ... 10] [--target cpu] [--threads 1]
                                              [--networks NAME ...] [--no-gallery]
 
 Exit status 1 if any comparison fails. Brian 2 is not needed.
@@ -45,14 +45,16 @@ def reference_runs(reference, name):
     return [run["statistics"] for run in reference["networks"][name]["runs"].values()]
 
 
-def gpu_network_runs(sim, name, seeds, target):
+def gpu_network_runs(sim, name, seeds, target, threads=1):
     """pyNN.gpu's statistics of network `name`, one dict per seed (the seed also seeds
-    pyNN.gpu's Poisson generator), and the wall-clock time of each run."""
+    pyNN.gpu's Poisson generator), and the wall-clock time of each run. One thread by
+    default: on a shared machine, threads that wait for each other at every step are slow."""
     runs, walls = [], []
     for seed in seeds:
         started = time.perf_counter()
         spikes, window = run_network(sim, name, seed,
-                                     setup_options=dict(target=target, rng_seed=seed))
+                                     setup_options=dict(target=target, rng_seed=seed,
+                                                        threads=threads))
         walls.append(round(time.perf_counter() - started, 1))
         runs.append(summarise_run(spikes, window))
     return runs, walls
@@ -136,9 +138,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(1, 11)))
     parser.add_argument("--target", default="cpu")
+    parser.add_argument("--threads", type=int, default=1, help="threads of the C target")
     parser.add_argument("--networks", nargs="*", default=None,
                         help="network names (default: all in the reference file)")
     parser.add_argument("--no-gallery", action="store_true")
+    parser.add_argument("--reuse", action="store_true",
+                        help="take pyNN.gpu's network runs from the results file of an earlier "
+                             "call with the same seeds instead of running them again")
     parser.add_argument("--refractory-shift", type=float, default=0.0,
                         help="ms taken off every refractory period of the networks (to "
                              "measure the effect of Brian 2's one step shorter one)")
@@ -149,7 +155,7 @@ def main():
     import pynn_gpu as sim
 
     reference = load_reference_networks()
-    names = args.networks if args.networks is not None else list(reference["networks"])
+    names = args.networks if args.networks is not None else list(networks.NETWORKS)
     output = {"command": "python benchmarks/validation/validate.py " + " ".join(sys.argv[1:]),
               "date": datetime.date.today().isoformat(), "commit": _commit(),
               "target": args.target, "refractory_shift_ms": args.refractory_shift,
@@ -157,18 +163,27 @@ def main():
                            "python": platform.python_version()},
               "reference_versions": reference["versions"],
               "networks": {}, "gallery": {}}
+    suffix = f"_refractory_shift_{args.refractory_shift:g}" if args.refractory_shift else ""
+    path = os.path.join(RESULTS, f"pynn_gpu{suffix}.json")
+    earlier = {}
+    if args.reuse and os.path.exists(path):
+        with open(path) as f:
+            earlier = json.load(f)["networks"]
     comparisons = {}
     for name in names:
-        runs, walls = gpu_network_runs(sim, name, args.seeds, args.target)
-        comparisons[name] = compare.compare_network(runs, reference_runs(reference, name))
-        output["networks"][name] = {"seeds": args.seeds, "runs": runs, "wall_s": walls,
-                                    "comparison": comparisons[name]}
-        print(f"{name}: done in {sum(walls):.0f} s", file=sys.stderr, flush=True)
+        if earlier.get(name, {}).get("seeds") == args.seeds:
+            runs, walls = earlier[name]["runs"], earlier[name]["wall_s"]
+        else:
+            runs, walls = gpu_network_runs(sim, name, args.seeds, args.target, args.threads)
+            print(f"{name}: ran in {sum(walls):.0f} s", file=sys.stderr, flush=True)
+        output["networks"][name] = {"seeds": args.seeds, "runs": runs, "wall_s": walls}
+        if name in reference["networks"]:
+            comparisons[name] = compare.compare_network(runs, reference_runs(reference, name))
+            output["networks"][name]["comparison"] = comparisons[name]
     if not args.no_gallery:
         output["gallery"] = compare_gallery(sim, args.target)
 
-    suffix = f"_refractory_shift_{args.refractory_shift:g}" if args.refractory_shift else ""
-    with open(os.path.join(RESULTS, f"pynn_gpu{suffix}.json"), "w") as f:
+    with open(path, "w") as f:
         json.dump(output, f, indent=1, sort_keys=True)
     print(f"Command: `{output['command']}` (commit {output['commit']}, {output['date']}, "
           f"target {args.target})\n")

@@ -6,13 +6,13 @@ make_gallery_reference.py, which need Brian 2; this test does not).
 * The single-neuron gallery: every cell type with a reference, driven by the same step current
   and SpikeSourceArray input, must fire as many spikes as Brian 2 at dt = 0.001 ms, each late
   by no more than the grid allows, with v equal to 1e-4 mV while only synaptic input drives it.
-* A small Brunel network (1250 neurons, 600 ms): rates, CV of the ISIs, spike-count
+* The Brunel network in its AI regime (1250 neurons, 600 ms): rates, CV of the ISIs, spike-count
   correlations and synchrony over three realisations must agree with Brian 2's five within
   the suite's tolerances; the same network with weaker inhibition must not (the comparison
   can tell networks apart).
 * The summary statistics themselves, on spike trains whose answer is known.
 
-The full comparison (Vogels-Abbott, Brunel in two regimes at 5000 neurons) is
+The full comparison (Vogels-Abbott, Brunel in two regimes, ten realisations each) is
 benchmarks/validation/validate.py; its results are in benchmarks/validation/results/.
 """
 
@@ -34,7 +34,7 @@ from spike_statistics import summarise, summarise_run  # noqa: E402
 
 import pynn_gpu  # noqa: E402
 
-SMALL = "Brunel_AI_small"
+BRUNEL = "Brunel_AI"
 GPU_SEEDS = (11, 12, 13)
 
 
@@ -90,24 +90,24 @@ def test_gallery_agrees_with_brian2(gallery_comparison, celltype):
     assert c["ok"], c
 
 
-# --- a small network ----------------------------------------------------------------------------
+# --- a network ----------------------------------------------------------------------------------
 
 def _gpu_runs(name, seeds):
     runs, _ = validate.gpu_network_runs(pynn_gpu, name, seeds, target="cpu")
     return runs
 
 
-def test_small_brunel_network_agrees_with_brian2():
-    reference = validate.reference_runs(validate.load_reference_networks(), SMALL)
+def test_brunel_network_agrees_with_brian2():
+    reference = validate.reference_runs(validate.load_reference_networks(), BRUNEL)
     assert len(reference) >= 3
-    comparison = compare.compare_network(_gpu_runs(SMALL, GPU_SEEDS), reference)
+    comparison = compare.compare_network(_gpu_runs(BRUNEL, GPU_SEEDS), reference)
     failed = {(p, s): c for p, by in comparison.items() for s, c in by.items() if not c["ok"]}
     assert not failed, json.dumps({str(k): v for k, v in failed.items()}, indent=1)
 
 
-def test_small_brunel_network_with_weaker_inhibition_is_told_apart(monkeypatch):
+def test_brunel_network_with_weaker_inhibition_is_told_apart(monkeypatch):
     monkeypatch.setitem(networks.BRUNEL_REGIMES, "AI", dict(networks.BRUNEL_REGIMES["AI"],
                                                              g=6.0))
-    reference = validate.reference_runs(validate.load_reference_networks(), SMALL)
-    comparison = compare.compare_network(_gpu_runs(SMALL, GPU_SEEDS[:2]), reference)
+    reference = validate.reference_runs(validate.load_reference_networks(), BRUNEL)
+    comparison = compare.compare_network(_gpu_runs(BRUNEL, GPU_SEEDS[:2]), reference)
     assert not all(c["ok"] for by in comparison.values() for c in by.values())
