@@ -1,6 +1,6 @@
 """
 How pyNN.gpu's results are compared with the reference (numpy and scipy only, so the tests
-can use it without Brian 2). results/README.md explains the tolerances.
+can use it without Brian 2). README.md (next to this file) explains the tolerances.
 
 Networks: two simulators never share a realisation of the Poisson input (and chaos
 amplifies any difference), so a network statistic is compared as a distribution over
@@ -9,8 +9,9 @@ realisations (seeds): the difference of the means must lie within
     t_(1 - ALPHA/2, df) * s_pooled * sqrt(1/n_gpu + 1/n_ref)  +  ALLOWANCE[statistic] * |mean_ref|
 
 a two-sample t test at level ALPHA (pooled standard deviation over the realisations of
-both simulators; with a single reference realisation, pyNN.gpu's spread stands for both) plus an allowance for the one-step differences in event conventions
-between the simulators (see results/README.md for how large they are).
+both simulators; with a single reference realisation, pyNN.gpu's spread stands for both)
+plus an allowance for the one-step differences in event conventions between the
+simulators (see README.md for how large they are).
 
 Gallery: deterministic single neurons, compared spike by spike and sample by sample.
 """

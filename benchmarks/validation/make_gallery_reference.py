@@ -11,7 +11,9 @@ dt = 0.001 ms and Brian 2's "rk4" for every neuron group, the two corrections of
 pyNN.brian2 0.13.0 listed there, and two more here: its IF_curr_alpha decays the inhibitory
 current with tau_syn_E instead of tau_syn_I (_fix_alpha_current), and its
 IF_cond_exp_gsfa_grr adds spike-triggered conductances 1e9 times too large
-(_fix_adaptation_increments).
+(_fix_adaptation_increments). And one convention is changed to NEST's, which pyNN.gpu
+follows: g_s and g_r of IF_cond_exp_gsfa_grr keep decaying while the neuron is refractory
+(_adaptation_decays_while_refractory).
 
 Each file holds v every 0.1 ms (trace_v), the spike times (for HH_cond_exp, which
 pyNN.brian2 reports at every step above -40 mV, the action-potential peaks instead), the
@@ -77,6 +79,33 @@ def _fix_adaptation_increments(brian_cells):
     group.__init__ = init
 
 
+def _adaptation_decays_while_refractory(models):
+    """pyNN.brian2's IF_cond_exp_gsfa_grr stops the decay of g_s and g_r while the neuron is
+    refractory; NEST's iaf_cond_exp_sfa_rr (and pyNN.gpu) clamp only v. The reference here
+    follows NEST: the same equations without "(unless refractory)" on g_s and g_r, and
+    exponential synapses (pyNN.brian2 attaches the alpha equations but sends the input to
+    the conductance itself, which makes them exponential anyway)."""
+    import brian2
+    from pyNN.brian2.standardmodels import receptors
+    adaptation = brian2.Equations('''
+        i_adapt = -g_r*(v-E_r) - g_s*(v-E_s) : amp
+        i_total = i_adapt + i_syn + i_offset + i_inj : amp
+        dv/dt = (v_rest-v)/tau_m + i_total/c_m : volt (unless refractory)
+        dg_s/dt = -g_s/tau_s    : siemens
+        dg_r/dt = -g_r/tau_r    : siemens
+        tau_m                   : second
+        tau_s                   : second
+        tau_r                   : second
+        c_m                     : farad
+        v_rest                  : volt
+        i_offset                : amp
+        i_inj                   : amp
+        E_r                     : volt
+        E_s                     : volt
+    ''')
+    models.IF_cond_exp_gsfa_grr.eqs = adaptation + receptors.conductance_based_exponential_synapses
+
+
 def run(sim, name):
     """One gallery protocol on pyNN.brian2 at DT; returns the arrays to store."""
     sim.setup(timestep=DT, min_delay=DT)
@@ -112,6 +141,7 @@ def main():
     models = importlib.import_module("pyNN.brian2.standardmodels.cells")
     _fix_pynn_brian2(models)
     _fix_alpha_current(models)
+    _adaptation_decays_while_refractory(models)
     brian2.prefs.codegen.target = "cython"
     brian2.defaultclock.dt = DT * brian2.ms
     info = {"brian2": brian2.__version__, "PyNN": pyNN.__version__, "numpy": np.__version__,

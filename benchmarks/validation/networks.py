@@ -29,7 +29,7 @@ import numpy as np
 from pyNN.random import NumpyRNG, RandomDistribution
 
 # Taken off every refractory period (ms). Brian 2 holds a neuron for one step less than
-# pyNN.gpu and NEST after a spike (see results/README.md); validate.py --refractory-shift
+# pyNN.gpu and NEST after a spike (see README.md); validate.py --refractory-shift
 # sets this to measure how much that step changes the statistics.
 REFRACTORY_SHIFT = 0.0
 

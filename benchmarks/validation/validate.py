@@ -29,7 +29,7 @@ import compare  # noqa: E402
 import gallery  # noqa: E402
 import networks  # noqa: E402
 from networks import run_network  # noqa: E402
-from spike_statistics import summarise_run  # noqa: E402
+from spike_statistics import STATISTICS, summarise_run  # noqa: E402
 
 RESULTS = os.path.join(HERE, "results")
 REFERENCE_NETWORKS = os.path.join(RESULTS, "reference_networks.json")
@@ -126,6 +126,28 @@ def gallery_table(comparisons):
     return "\n".join(lines)
 
 
+def shift_table(base_path, shifted_path):
+    """Relative change of each statistic's mean when pyNN.gpu's refractory periods are one
+    step shorter (Brian 2's convention), from two results files of this script."""
+    with open(base_path) as f:
+        base = json.load(f)["networks"]
+    with open(shifted_path) as f:
+        shifted = json.load(f)["networks"]
+    lines = ["| network | population | " + " | ".join(STATISTICS) + " |",
+             "| --- | --- |" + " ---: |" * len(STATISTICS)]
+    for name in base:
+        if name not in shifted:
+            continue
+        for population in base[name]["runs"][0]:
+            changes = []
+            for statistic in STATISTICS:
+                before = np.mean([run[population][statistic] for run in base[name]["runs"]])
+                after = np.mean([run[population][statistic] for run in shifted[name]["runs"]])
+                changes.append(f"{100.0 * (after - before) / abs(before):+.1f} %")
+            lines.append(f"| {name} | {population} | " + " | ".join(changes) + " |")
+    return "\n".join(lines)
+
+
 def _commit():
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE,
@@ -142,6 +164,9 @@ def main():
     parser.add_argument("--networks", nargs="*", default=None,
                         help="network names (default: all in the reference file)")
     parser.add_argument("--no-gallery", action="store_true")
+    parser.add_argument("--shift-table", metavar="SHIFT",
+                        help="only print the changes made by --refractory-shift SHIFT, from the "
+                             "results files of both runs")
     parser.add_argument("--reuse", action="store_true",
                         help="take pyNN.gpu's network runs from the results file of an earlier "
                              "call with the same seeds instead of running them again")
@@ -150,6 +175,11 @@ def main():
                              "measure the effect of Brian 2's one step shorter one)")
     args = parser.parse_args()
     networks.REFRACTORY_SHIFT = args.refractory_shift
+    if args.shift_table:
+        shifted = f"pynn_gpu_refractory_shift_{args.shift_table}.json"
+        print(shift_table(os.path.join(RESULTS, "pynn_gpu.json"),
+                          os.path.join(RESULTS, shifted)))
+        return 0
 
     import pyNN
     import pynn_gpu as sim
