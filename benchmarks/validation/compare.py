@@ -24,9 +24,14 @@ ALLOWANCE = {"rate": 0.05, "cv_isi": 0.05, "correlation": 0.25, "synchrony": 0.2
 
 
 def compare_statistic(gpu_values, ref_values, statistic):
-    """Compare one statistic over realisations; returns a dict with the verdict `ok`."""
+    """Compare one statistic over realisations; returns a dict with the verdict `ok`.
+    Realisations in which the statistic is undefined (NaN: a CV or correlation of a
+    population that fell silent) are left out and counted."""
     gpu = np.asarray(gpu_values, dtype=float)
     ref = np.asarray(ref_values, dtype=float)
+    undefined = {"undefined_gpu": int(np.isnan(gpu).sum()),
+                 "undefined_ref": int(np.isnan(ref).sum())}
+    gpu, ref = gpu[~np.isnan(gpu)], ref[~np.isnan(ref)]
     # pooled variance of the realisations; a single reference run adds nothing to it
     squares = sum(((x - x.mean()) ** 2).sum() for x in (gpu, ref))
     df = len(gpu) + len(ref) - 2
@@ -40,7 +45,7 @@ def compare_statistic(gpu_values, ref_values, statistic):
             "ref_sd": float(ref.std(ddof=1)) if len(ref) > 1 else float("nan"),
             "difference": float(difference), "tolerance": float(tolerance),
             "sampling_part": float(sampling), "n_gpu": len(gpu), "n_ref": len(ref),
-            "ok": bool(abs(difference) <= tolerance)}
+            "ok": bool(abs(difference) <= tolerance), **undefined}
 
 
 def compare_network(gpu_runs, ref_runs, statistics=("rate", "cv_isi", "correlation",

@@ -141,8 +141,10 @@ def shift_table(base_path, shifted_path):
         for population in base[name]["runs"][0]:
             changes = []
             for statistic in STATISTICS:
-                before = np.mean([run[population][statistic] for run in base[name]["runs"]])
-                after = np.mean([run[population][statistic] for run in shifted[name]["runs"]])
+                before = np.nanmean([run[population][statistic]
+                                     for run in base[name]["runs"]])
+                after = np.nanmean([run[population][statistic]
+                                    for run in shifted[name]["runs"]])
                 changes.append(f"{100.0 * (after - before) / abs(before):+.1f} %")
             lines.append(f"| {name} | {population} | " + " | ".join(changes) + " |")
     return "\n".join(lines)
