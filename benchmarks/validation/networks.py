@@ -12,17 +12,17 @@ network in it. Nothing here depends on which simulator runs it.
   needs minutes per run even so), each receiving exactly C_E = 0.1 N_E
   excitatory and C_I = 0.1 N_I inhibitory inputs (weights J and -g J) with delay D, and
   C_E external Poisson inputs of rate eta * nu_thr each. Their sum, a Poisson process of
-  C_E eta nu_thr (5-10 kHz), is carried by EXTERNAL_SOURCES independent Poisson sources per
-  neuron: one source could not carry it, since both simulators draw at most one spike per
-  source and step (at 10 kHz and dt = 0.1 ms that is a spike in every step, a constant
-  drive). With 20 sources a step holds a binomial count whose variance is within 5 % of the
-  Poisson count's. The synapse is IF_curr_exp with a short tau_syn (0.5 ms), whose charge
+  C_E eta nu_thr (10-20 kHz), is carried by EXTERNAL_SOURCES independent Poisson sources
+  per neuron: one source could not carry it, since both simulators draw at most one spike
+  per source and step (at 10 kHz and dt = 0.1 ms that is a spike in every step, a constant
+  drive). With 20 sources a step holds a binomial count whose variance is within 10 % of
+  the Poisson count's. The synapse is IF_curr_exp with a short tau_syn (0.5 ms), whose charge
   gives the voltage jump J of Brunel's delta synapse.
 
-Seeds: one seed gives one realisation. With a seeded NumpyRNG the connectivity and initial
-membrane potentials are PyNN's own draws on every backend (pyNN.gpu reproduces them), so
-both simulators build the same connections from the same seed; the Poisson inputs come from
-each simulator's own generator and differ.
+Seeds: one seed gives one realisation. Connectivity and initial membrane potentials come
+from a seeded NumpyRNG, which pyNN.gpu sets out to replay as PyNN's own code draws it (for
+the Vogels-Abbott networks it does not: see README.md); the Poisson inputs come from each
+simulator's own generator and differ.
 """
 
 import numpy as np
