@@ -215,8 +215,10 @@ def test_seeded_fixed_probability_reused_like_pynn():
         a, b = sim.Population(40, sim.IF_curr_exp()), sim.Population(30, sim.IF_curr_exp())
         c = sim.Population(10, sim.IF_curr_exp())
         connector = sim.FixedProbabilityConnector(0.2, rng=rng)
-        projections = [sim.Projection(a, b, connector), sim.Projection(a, c, connector),
-                       sim.Projection(a, c, sim.FixedProbabilityConnector(0.2, rng=rng))]
+        static = sim.StaticSynapse(weight=0.1)
+        projections = [sim.Projection(a, b, connector, static),
+                       sim.Projection(a, c, connector, static),
+                       sim.Projection(a, c, sim.FixedProbabilityConnector(0.2, rng=rng), static)]
         pairs = [sorted((int(x[0]), int(x[1])) for x in p.get(["weight"], format="list"))
                  for p in projections]
         sim.end()
