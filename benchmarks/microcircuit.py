@@ -105,7 +105,6 @@ def build(scale, k_scale, seed, drive="pool", ext_p=0.1):
     w_e = psc_from_psp(PSP_E)
     sizes = np.maximum(np.rint(N_FULL * scale).astype(int), 1)
     K_full = full_in_degrees()
-    rng_conn = NumpyRNG(seed=seed)
     rng_par = NumpyRNG(seed=seed + 1)
     pops = []
     for i, name in enumerate(POPULATIONS):
@@ -123,6 +122,9 @@ def build(scale, k_scale, seed, drive="pool", ext_p=0.1):
             if K == 0:
                 continue
             p = K / source.size
+            # an rng per projection: PyNN draws each projection's connections from a copy of
+            # its rng, so one rng shared by all would wire them from the same numbers
+            rng_conn = NumpyRNG(seed=seed + 1000 + len(projections))
             if p <= 1:
                 connector = sim.FixedProbabilityConnector(p, rng=rng_conn)
             else:   # more synapses than source neurons (small --scale, large --k-scale)
@@ -143,8 +145,8 @@ def build(scale, k_scale, seed, drive="pool", ext_p=0.1):
         pool = sim.Population(n_pool, sim.SpikeSourcePoisson(rate=BG_RATE), label="ext")
         for t, target in enumerate(pops):
             external.append(sim.Projection(
-                pool, target, sim.FixedProbabilityConnector(K_EXT[t] * k_scale / n_pool,
-                                                            rng=rng_conn),
+                pool, target, sim.FixedProbabilityConnector(
+                    K_EXT[t] * k_scale / n_pool, rng=NumpyRNG(seed=seed + 2000 + t)),
                 sim.StaticSynapse(weight=w_e, delay=DELAY_E),
                 receptor_type="excitatory", label=f"ext->{target.label}"))
     return pops, projections, external

@@ -39,17 +39,23 @@ def vogels_abbott(model="COBA", n=4000, seed=98765, native_rng=False, connectivi
         population.initialize(v=RandomDistribution("uniform", low=-60.0, high=-50.0, rng=rng))
     stimulus = sim.Population(20, sim.SpikeSourcePoisson(rate=100.0, duration=50.0),
                               label="stimulus")
-    # the mean in-degree of the 4000-neuron network is kept when n changes
-    connector = sim.FixedProbabilityConnector(0.02 * 4000 / n, rng=rng)
     exc_syn = sim.StaticSynapse(weight=p["w_exc"], delay=0.2)
     inh_syn = sim.StaticSynapse(weight=p["w_inh"], delay=0.2)
+    # an rng per projection: PyNN draws a projection's connections from a copy of its rng
+    # (a NativeRNG gives each projection its own stream by itself), so one seeded NumpyRNG
+    # shared by all four would wire them from the same numbers
+    connection_rngs = iter([rng] * 6 if native_rng else
+                           [NumpyRNG(seed=seed + k) for k in range(1, 7)])
     for post in (exc, inh):
-        sim.Projection(exc, post, connector, exc_syn, receptor_type="excitatory",
-                       connectivity_format=connectivity)
-        sim.Projection(inh, post, connector, inh_syn, receptor_type="inhibitory",
-                       connectivity_format=connectivity)
-        sim.Projection(stimulus, post, sim.FixedProbabilityConnector(0.01, rng=rng),
-                       sim.StaticSynapse(weight=0.1), receptor_type="excitatory")
+        for pre, synapse, receptor in ((exc, exc_syn, "excitatory"),
+                                       (inh, inh_syn, "inhibitory")):
+            # the mean in-degree of the 4000-neuron network is kept when n changes
+            sim.Projection(pre, post, sim.FixedProbabilityConnector(
+                0.02 * 4000 / n, rng=next(connection_rngs)), synapse, receptor_type=receptor,
+                connectivity_format=connectivity)
+        sim.Projection(stimulus, post, sim.FixedProbabilityConnector(
+            0.01, rng=next(connection_rngs)), sim.StaticSynapse(weight=0.1),
+            receptor_type="excitatory")
     return exc, inh
 
 

@@ -217,8 +217,11 @@ def _ei_network(sim, target, p, scaled):
     projections = []
     for post in (exc, inh):
         for pre, w, receptor in ((exc, J, "excitatory"), (inh, G * J, "inhibitory")):
+            # an rng per projection: PyNN draws each projection's matrix from a copy of its
+            # rng, so one shared rng would wire all four from the same numbers
+            connection_rng = NumpyRNG(seed=100 + len(projections))
             projections.append(sim.Projection(
-                pre, post, sim.FixedProbabilityConnector(p, rng=rng),
+                pre, post, sim.FixedProbabilityConnector(p, rng=connection_rng),
                 sim.StaticSynapse(weight=w, delay=1.5), receptor_type=receptor,
                 label=f"{pre.label}->{post.label}"))
         sim.Projection(ext, post, sim.FixedNumberPreConnector(EXT_K, rng=rng),
