@@ -4,7 +4,8 @@ the chosen target, keeps the arrays the kernels use, runs, and hands recordings 
 
 Build happens lazily at the first run() and again only when the structure changes (new
 populations, projections, electrodes or recording requests). Parameter and weight changes
-between runs only update arrays.
+between runs only update arrays. How projections become synapse groups is in
+synapse_building.py.
 """
 
 import logging
@@ -13,15 +14,14 @@ import time
 
 import numpy as np
 
-from . import codegen, gap_junctions, planner, procedural
-from . import hosttools
-from .hosttools import stable_order
-from .ir.graph import CurrentSourceGroup, NetworkGraph, NeuronGroup, SampleRequest, SynapseGroup
+from . import codegen, gap_junctions
+from .ir.graph import CurrentSourceGroup, NetworkGraph, NeuronGroup, SampleRequest
+from .synapse_building import SynapseBuilding
 
 logger = logging.getLogger("PyNN")
 
 
-class Engine:
+class Engine(SynapseBuilding):
 
     def __init__(self, state, target):
         self.state = state
@@ -156,114 +156,6 @@ class Engine:
         # spike list and its counters (CUDA propagation); both counters start at zero
         arrays[f"{group.name}_spike_count"] = np.zeros(2, dtype=np.int32)
         arrays[f"{group.name}_spike_list"] = np.zeros(max(group.size, 1), dtype=np.int32)
-
-    def _build_synapses(self, graph, groups, arrays):
-        self.synapse_parts = []
-        self.device_generated = []      # (projection, version) whose rows the target built
-        scalar = self._scalar_dtype()
-        for projection in self.state.projections:
-            model = projection.synapse_type.model
-            if gap_junctions.is_gap_junction(projection):
-                continue        # not spike-driven: gap_junctions.build adds them
-            if projection.is_procedural:
-                self._add_procedural(graph, groups, projection)
-                continue
-            if self._generate_on_device(projection):
-                self._add_device_generated(graph, groups, arrays, projection)
-                continue
-            for pre_index, post_index, selection in projection._parts():
-                pre, post = groups[pre_index], groups[post_index]
-                post_population = self.state.populations[post_index]
-                receptor = post_population.celltype.receptor_map[projection.receptor_type]
-                name = f"sg{len(graph.synapse_groups)}"
-                pre_idx = projection._pre_parent_index[selection]
-                # rows must be sorted by presynaptic neuron; native builders already are
-                order = (slice(None) if np.all(pre_idx[:-1] <= pre_idx[1:])
-                         else stable_order(pre_idx, pre.size))
-                # random-number keys: neuron groups use 0, 1, ...; synapse groups the top half
-                counts = np.bincount(pre_idx, minlength=pre.size)
-                post_all = projection._post_parent_index
-                post_of_part = (post_all if np.isscalar(post_all) or np.ndim(post_all) == 0
-                                else np.asarray(post_all)[selection])
-                fmt = planner.stored_format(
-                    projection._format,
-                    _connectivity(model, pre.size, post.size, pre_idx, post_of_part,
-                                  projection, selection),
-                    label=f"projection {projection.label!r}")
-                group = SynapseGroup(name=name, label=projection.label or name, pre=pre,
-                                     post=post, receptor=receptor, n_synapses=len(pre_idx),
-                                     model=model,
-                                     rng_key=0x80000000 + len(graph.synapse_groups),
-                                     max_row=int(counts.max()) if counts.size else 0,
-                                     strategy=projection.propagation, format=fmt)
-                graph.synapse_groups.append(group)
-                part = SynapsePart(group, projection, selection, order, projection._version)
-                self.synapse_parts.append(part)
-                post_idx = part.gather(projection._post_parent_index, np.int32)
-                if fmt == "ragged":
-                    arrays[f"{name}_row_ptr"] = np.concatenate(
-                        ([0], np.cumsum(counts))).astype(np.int64)
-                    arrays[f"{name}_post"] = post_idx
-                for key, values in part.synapse_arrays(scalar).items():
-                    arrays[f"{name}_{key}"] = values
-                if model.needs_tau_psc:
-                    arrays[f"{name}_tau_psc"] = _receptor_time_constants(
-                        post_population, receptor, scalar)[post_idx]
-                if model.needs_last_spike:
-                    # shared with the projection, so a rebuild keeps it
-                    arrays[f"{name}_last_spike"] = projection._last_spike.setdefault(
-                        pre_index, np.full(pre.size, -1, dtype=np.int64))
-                for key, values in list(arrays.items()):
-                    if key.startswith(name + "_") and values.size == 0:
-                        arrays[key] = np.zeros(1, values.dtype)
-
-    def _generate_on_device(self, projection):
-        """Whether a generated projection's rows are built by the CUDA target itself: it
-        has not been generated on the host yet, and its format comes out as ragged."""
-        spec = projection._procedural
-        if (spec is None or "_weights" in projection.__dict__ or self.target.name != "cuda"
-                or not hasattr(self.target, "load_module")):
-            return False
-        n_pre, n_post = projection.pre.size, projection.post.size
-        constant = spec.weight.kind == "constant" and spec.delay.kind == "constant"
-        connectivity = planner.Connectivity(
-            n_pre, n_post, int(procedural.expected_synapses(spec, n_pre, n_post)),
-            static=True, one_per_pair=True, uniform=constant)
-        return planner.stored_format(projection._format, connectivity) == "ragged"
-
-    def _add_device_generated(self, graph, groups, arrays, projection):
-        """Rows generated by the CUDA target straight into its memory (never on the host)."""
-        from .targets.cuda_generation import generate_rows
-        populations = self.state.populations
-        pre = groups[populations.index(projection.pre)]
-        post = groups[populations.index(projection.post)]
-        counts, row_ptr, device = generate_rows(self.target, projection._procedural, pre.size,
-                                                post.size, self.state.dt, self._scalar_dtype())
-        name = f"sg{len(graph.synapse_groups)}"
-        graph.synapse_groups.append(SynapseGroup(
-            name=name, label=projection.label or name, pre=pre, post=post,
-            receptor=projection.post.celltype.receptor_map[projection.receptor_type],
-            n_synapses=int(row_ptr[-1]), model=projection.synapse_type.model,
-            rng_key=0x80000000 + len(graph.synapse_groups),
-            max_row=int(counts.max()) if counts.size else 0, strategy=projection.propagation))
-        arrays[f"{name}_row_ptr"] = row_ptr
-        for key, resident in device.items():
-            arrays[f"{name}_{key}"] = resident
-        self.device_generated.append((projection, projection._version))
-
-    def _add_procedural(self, graph, groups, projection):
-        """A procedural projection: a synapse group with parameters and no arrays."""
-        populations = self.state.populations
-        pre = groups[populations.index(projection.pre)]
-        post_population = projection.post
-        post = groups[populations.index(post_population)]
-        spec = projection._procedural
-        graph.synapse_groups.append(SynapseGroup(
-            name=f"sg{len(graph.synapse_groups)}", label=projection.label or "procedural",
-            pre=pre, post=post,
-            receptor=post_population.celltype.receptor_map[projection.receptor_type],
-            n_synapses=int(round(procedural.expected_synapses(spec, pre.size, post.size))),
-            model=projection.synapse_type.model, procedural=spec, format="procedural"))
 
     def _build_current_sources(self, graph, groups, arrays):
         """One kernel per (source, population) part. The first part of each source is the
@@ -498,91 +390,6 @@ class Engine:
                                  if p.group.model.needs_last_spike])
 
 
-class SynapsePart:
-    """
-    The synapses of one projection between one pair of populations, in the row order of
-    its synapse group: `order` maps row position to the projection's `selection`.
-    """
-
-    def __init__(self, group, projection, selection, order, version):
-        self.group, self.projection = group, projection
-        self.selection, self.order, self.version = selection, order, version
-
-    def gather(self, values, dtype=None):
-        """Per-synapse projection values, in row order (as `dtype` if given)."""
-        values = np.asarray(values)
-        dtype = values.dtype if dtype is None else np.dtype(dtype)
-        if isinstance(self.selection, slice) and self.selection == slice(None) \
-                and not isinstance(self.order, slice):
-            return hosttools.gather(values, self.order, dtype)
-        return np.ascontiguousarray(values[self.selection][self.order], dtype=dtype)
-
-    def scatter(self, target, values):
-        """Row-ordered values back into a per-synapse projection array."""
-        positions = np.arange(len(self.projection))[self.selection][self.order]
-        target[positions] = values[:self.group.n_synapses]
-
-    def uniform(self):
-        """All weights equal and all delays equal."""
-        weights = np.asarray(self.projection._weights)[self.selection]
-        delays = np.asarray(self.projection._delay_steps)[self.selection]
-        return bool(weights.size == 0 or (np.all(weights == weights[0])
-                                          and np.all(delays == delays[0])))
-
-    def pair_index(self):
-        """pre * n_post + post of each synapse, in row order."""
-        p = self.projection
-        pre = self.gather(p._pre_parent_index).astype(np.int64)
-        post = self.gather(p._post_parent_index).astype(np.int64)
-        return pre * self.group.post.size + post
-
-    def synapse_arrays(self, scalar):
-        p = self.projection
-        if self.group.format == "dense":
-            pairs = self.group.pre.size * self.group.post.size
-            weight = np.zeros(max(pairs, 1), dtype=scalar)
-            delay = np.ones(max(pairs, 1), dtype=np.int32)
-            index = self.pair_index()
-            weight[index] = self.gather(p._weights)
-            delay[index] = self.gather(p._delay_steps)
-            return {"dense_weight": weight, "dense_delay": delay}
-        if self.group.format == "bitmask":
-            pairs = self.group.pre.size * self.group.post.size
-            bits = np.zeros(max(pairs, 1), dtype=np.uint8)
-            bits[self.pair_index()] = 1
-            mask = np.packbits(bits, bitorder="little")
-            mask = np.pad(mask, (0, -len(mask) % 4)).view(np.uint32)
-            weights, delays = self.gather(p._weights), self.gather(p._delay_steps)
-            return {"mask": mask,
-                    "weight": np.array(weights[:1] if weights.size else [0.0], dtype=scalar),
-                    "delay": np.array(delays[:1] if delays.size else [1], dtype=np.int32)}
-        arrays = {"weight": self.gather(p._weights, scalar),
-                  "delay": self.gather(p._delay_steps, np.int32)}
-        for name in self.group.model.params:
-            arrays[name] = self.gather(p._syn_params[name]).astype(scalar)
-        for var in self.group.model.state:
-            dtype = np.int32 if var.ctype == "int32_t" else scalar
-            arrays[var.name] = self.gather(p._syn_state[var.name]).astype(dtype)
-        return arrays
-
-
-def _connectivity(model, n_pre, n_post, pre_idx, post_idx, projection, selection):
-    """planner.Connectivity of one projection part (pairs and uniformity checked only when
-    the density could make dense or bitmask worth it, or when the script asked for them)."""
-    n = len(pre_idx)
-    static = model.is_static
-    worth_checking = (projection._format in ("dense", "bitmask")
-                      or n >= planner.BITMASK_MIN_DENSITY * n_pre * n_post)
-    one_per_pair = uniform = False
-    if static and worth_checking and n:
-        pairs = np.asarray(pre_idx, np.int64) * n_post + np.asarray(post_idx, np.int64)
-        one_per_pair = len(np.unique(pairs)) == n
-        weights = np.asarray(projection._weights)[selection]
-        delays = np.asarray(projection._delay_steps)[selection]
-        uniform = bool(np.all(weights == weights[0]) and np.all(delays == delays[0]))
-    return planner.Connectivity(n_pre, n_post, n, static, one_per_pair, uniform)
-
-
 def spikes_from_words(words):
     """(steps, neurons) of the set bits of a (steps, words) array of spike bits, in step
     order. Spikes are sparse: only the words holding any are unpacked."""
@@ -591,13 +398,3 @@ def spikes_from_words(words):
                          bitorder="little")
     which, bit = np.nonzero(bits)
     return steps[which], word_index[which] * 32 + bit
-
-
-def _receptor_time_constants(population, receptor, scalar):
-    """Per neuron: the synaptic time constant of `receptor` (0 where the model has none)."""
-    name = getattr(population.celltype, "receptor_time_constants", {}).get(
-        receptor, {"exc": "tau_syn_E", "inh": "tau_syn_I"}.get(receptor))
-    values = population._data.params.get(name)
-    if values is None:
-        return np.zeros(population.size, dtype=scalar)
-    return np.asarray(values, dtype=scalar)
