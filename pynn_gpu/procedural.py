@@ -30,7 +30,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from pyNN import connectors, errors
+from pyNN import connectors
 from pyNN.random import RandomDistribution
 
 from ._paths import kernels_dir

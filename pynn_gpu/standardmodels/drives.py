@@ -39,20 +39,20 @@ POISSON_DRIVE_MODEL = CurrentSourceDef(
     per_target=True,
     uses_rng=True,
     into_receptor=True,
-    code=f"""
-if (_step >= start_step && _step < stop_step) {{
+    code="""
+if (_step >= start_step && _step < stop_step) {
     int64_t _events = 0;
     uint32_t _draw = 0u;
-    for (int64_t _chunk = 0; _chunk <= full_chunks; ++_chunk) {{
+    for (int64_t _chunk = 0; _chunk <= full_chunks; ++_chunk) {
         const double _limit = _chunk < full_chunks ? limit_full : limit_last;
         double _product = UNIFORM_AT(_step, _draw++);
-        while (_product > _limit) {{
+        while (_product > _limit) {
             ++_events;
             _product *= UNIFORM_AT(_step, _draw++);
-        }}
-    }}
+        }
+    }
     amplitude_now = weight * (scalar) _events;
-}}
+}
 """,
     support=PORTABLE_MATH,
 )

@@ -9,8 +9,8 @@ only rewrites its pointer. The launch sequence comes from the `//@launch` lines 
 of the generated source.
 
 PyCUDA (up to 2026.1 at least) has no stream capture, so graphs are made with the driver
-API itself through ctypes, on PyCUDA's stream and context. Without it (no libcuda symbols)
-the kernels of every step are launched from Python, with a warning.
+API itself through ctypes (cuda_graphs.py), on PyCUDA's stream and context. Without it (no
+libcuda symbols) the kernels of every step are launched from Python, with a warning.
 
 PyCUDA is imported lazily: this module imports, and the nvcc helpers work, without it.
 """
@@ -18,7 +18,6 @@ PyCUDA is imported lazily: this module imports, and the nvcc helpers work, witho
 import atexit
 import collections
 import contextlib
-import ctypes
 import functools
 import logging
 import os
@@ -31,6 +30,7 @@ import numpy as np
 
 from ..cache import cached_build, content_key
 from .base import Program, Target
+from .cuda_graphs import DriverGraphs as _DriverGraphs
 from .occupancy import DeviceLimits, KernelResources, choose_block_size
 
 
@@ -110,63 +110,6 @@ def _arch_for(nvcc, capability):
     if not older:
         raise CompilationError(f"{nvcc} cannot compile for compute capability {major}.{minor}")
     return f"compute_{max(older)}", True
-
-
-# --- CUDA graphs through the driver API -------------------------------------------------------
-
-class _DriverGraphs:
-    """Capture launches made on a PyCUDA stream into an executable graph (libcuda, ctypes)."""
-
-    CAPTURE_THREAD_LOCAL = 1     # CU_STREAM_CAPTURE_MODE_THREAD_LOCAL
-
-    def __init__(self, library="libcuda.so.1"):     # the driver PyCUDA has loaded
-        lib = ctypes.CDLL(library)
-        vp, p = ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)
-        signatures = {
-            "cuStreamBeginCapture_v2": [vp, ctypes.c_int],
-            "cuStreamEndCapture": [vp, p],
-            "cuGraphInstantiateWithFlags": [p, vp, ctypes.c_ulonglong],
-            "cuGraphLaunch": [vp, vp],
-            "cuGraphExecDestroy": [vp],
-            "cuGraphDestroy": [vp],
-            "cuGetErrorName": [ctypes.c_int, ctypes.POINTER(ctypes.c_char_p)],
-        }
-        self._fn = {}
-        for name, argtypes in signatures.items():
-            function = getattr(lib, name)
-            function.argtypes, function.restype = argtypes, ctypes.c_int
-            self._fn[name] = function
-
-    def _call(self, name, *args):
-        status = self._fn[name](*args)
-        if status != 0:
-            text = ctypes.c_char_p()
-            self._fn["cuGetErrorName"](status, ctypes.byref(text))
-            raise RuntimeError(f"{name} failed: {(text.value or b'?').decode()} ({status})")
-
-    def capture(self, stream, record):
-        """Run record() (which launches on `stream`) under capture; return the graph exec."""
-        handle = ctypes.c_void_p(stream.handle)
-        self._call("cuStreamBeginCapture_v2", handle, self.CAPTURE_THREAD_LOCAL)
-        graph = ctypes.c_void_p()
-        try:
-            record()
-        finally:
-            ended = self._fn["cuStreamEndCapture"](handle, ctypes.byref(graph))
-        if ended != 0:
-            self._call("cuStreamEndCapture", handle, ctypes.byref(graph))   # raises
-        executable = ctypes.c_void_p()
-        try:
-            self._call("cuGraphInstantiateWithFlags", ctypes.byref(executable), graph, 0)
-        finally:
-            self._fn["cuGraphDestroy"](graph)
-        return executable.value
-
-    def launch(self, executable, stream):
-        self._call("cuGraphLaunch", ctypes.c_void_p(executable), ctypes.c_void_p(stream.handle))
-
-    def destroy(self, executable):
-        self._fn["cuGraphExecDestroy"](ctypes.c_void_p(executable))
 
 
 def _graph_api():
