@@ -66,18 +66,20 @@ class ProceduralSpec:
 
     @property
     def log1m_p(self):
-        return math.log1p(-self.p) if self.p < 1 else -math.inf
+        """ln(1 - p), as the generator reads it (unused, 0, when every pair connects)."""
+        return math.log1p(-self.p) if self.p < 1 else 0.0
 
     @property
     def connects_all(self):
         return self.p >= 1
 
     def max_delay_steps(self, dt):
-        return max(1, int(np.rint(self.delay.high if self.delay.kind != "constant"
-                                  else self.delay.a) / dt))
+        """The longest delay the generator can draw, in steps."""
+        longest = self.delay.high if self.delay.kind != "constant" else self.delay.a
+        return max(1, int(np.rint(longest / dt)))
 
 
-def _value_spec(lazy, name, rng):
+def _value_spec(lazy, name):
     """ValueSpec of a synapse parameter, or a reason (str) why it cannot be generated."""
     spec = _distribution_spec(lazy, name)
     if isinstance(spec, ValueSpec) and not (math.isfinite(spec.a) and math.isfinite(spec.b)):
@@ -124,7 +126,7 @@ def spec_for(projection, connector, state):
     parameters = projection.synapse_type.parameter_space
     values = {}
     for name in ("weight", "delay"):
-        values[name] = _value_spec(parameters[name], name, connector.rng)
+        values[name] = _value_spec(parameters[name], name)
         if isinstance(values[name], str):
             return values[name]
     weight, delay = values["weight"], values["delay"]
@@ -206,7 +208,7 @@ def generator_struct(spec, n_pre, n_post, dt):
     w, d = spec.weight, spec.delay
     return _Generator(
         n_pre=n_pre, n_post=n_post, wk=w.code, dk=d.code,
-        log1m_p=spec.log1m_p if not spec.connects_all else 0.0, wa=w.a, wb=w.b, wl=w.low,
+        log1m_p=spec.log1m_p, wa=w.a, wb=w.b, wl=w.low,
         wh=w.high, da=d.a, db=d.b, dl=d.low, dh=d.high, dt=dt,
         seed=spec.seed & 0xFFFFFFFFFFFFFFFF, key=spec.key, all=int(spec.connects_all),
         skip_self=int(spec.skip_self))

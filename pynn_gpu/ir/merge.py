@@ -48,7 +48,7 @@ class MergedGroup:
     rows: List[List[Union[str, int, None]]]
     firsts: List[int]              # first thread of each member
     total_threads: int
-    strategy: str = ""             # synapses: "pre" or "post" (see pynn_gpu.planner)
+    strategy: str = ""             # synapses: planner.Propagation.strategy
 
     @property
     def model(self):
@@ -84,10 +84,9 @@ PROCEDURAL_DOUBLES = ("log1m_p", "wa", "wb", "wl", "wh", "da", "db", "dl", "dh")
 def procedural_values(spec):
     """The parameters the procedural kernels read, by field name."""
     w, d = spec.weight, spec.delay
-    log1m_p = spec.log1m_p if not spec.connects_all else 0.0
     return {"conn_seed": spec.seed, "conn_key": spec.key, "all": int(spec.connects_all),
             "skip_self": int(spec.skip_self), "wk": w.code, "dk": d.code,
-            "log1m_p": log1m_p, "wa": w.a, "wb": w.b, "wl": w.low, "wh": w.high,
+            "log1m_p": spec.log1m_p, "wa": w.a, "wb": w.b, "wl": w.low, "wh": w.high,
             "da": d.a, "db": d.b, "dl": d.low, "dh": d.high}
 
 
@@ -141,7 +140,7 @@ def _neuron_key(group):
 def _synapse_key(group, strategy):
     m = group.model
     return (m.name, m.on_pre, m.params, m.state, m.needs_tau_psc, m.needs_last_spike,
-            m.uses_rng, strategy, group.is_procedural)
+            m.uses_rng, strategy)
 
 
 def _merge(groups, key, fields_of, row_of, threads_of, role, prefix, strategy_of=None):

@@ -206,3 +206,28 @@ def test_stored_rows_generated_on_the_cuda_target(emulate):
         sim.end()
     assert_identical(cpu, gpu)
     assert emulator.kernel_launches > 0
+
+
+@pytest.mark.parametrize("fmt", ["procedural", "ragged"])
+def test_generated_delays_land_on_the_exact_step(fmt):
+    """Delays that are not whole milliseconds: the ring must hold the longest one the
+    generator can draw (0.7 ms = 7 steps here)."""
+    sim.setup(timestep=0.1, target="cpu")
+    try:
+        source = sim.Population(1, sim.SpikeSourceArray(spike_times=[4.0]))
+        cells = sim.Population(3, sim.IF_curr_exp(tau_syn_E=2.0, v_thresh=0.0))
+        sim.Projection(source, cells, sim.FixedProbabilityConnector(1.0, rng=sim.NativeRNG(1)),
+                       sim.StaticSynapse(weight=0.5, delay=0.7), connectivity_format=fmt)
+        cells.record("v")
+        sim.run(10.0)
+        signal = cells.get_data().segments[0].filter(name="v")[0]
+    finally:
+        sim.end()
+    times = np.round(signal.times.rescale("ms").magnitude, 6)
+    v = signal.magnitude
+    assert np.all(v[times <= 4.7] == -65.0)
+    assert np.all(v[times == 4.8] > -65.0)
+    from pynn_gpu.procedural import ProceduralSpec, ValueSpec
+    spec = ProceduralSpec(p=0.5, seed=1, key=0, skip_self=False, weight=ValueSpec("constant", 1.0),
+                          delay=ValueSpec("uniform", 0.1, 1.47, 0.1, 1.47))
+    assert spec.max_delay_steps(0.1) == 15
