@@ -33,6 +33,7 @@ class Engine(SynapseBuilding):
         self.rings = {}             # (population index, receptor) -> ring array
         self.spike_words = {}       # population index -> current-step spike bits
         self.synapse_parts = []     # SynapsePart per synapse group
+        self.device_generated = []  # (projection, version) whose rows the target built
         self.gap_parts = []         # GapJunctionPart per gap junction group
         self.samples = []           # (SampleRequest, population, variable, recorded ids)
         self.timings = {"codegen": 0.0, "compile": 0.0, "run": 0.0}
@@ -45,7 +46,7 @@ class Engine(SynapseBuilding):
     def ensure_built(self):
         # rows built on the device: a projection changed since (or generated on the host
         # since, to be changed) is built again from its host arrays
-        for projection, version in getattr(self, "device_generated", []):
+        for projection, version in self.device_generated:
             if projection._version not in (version,
                                            projection.__dict__.get("_generated_version")):
                 self.state.structure_changed()
@@ -107,11 +108,10 @@ class Engine(SynapseBuilding):
         """Per synapse group: its projection's label, format, synapse count (expected, for
         procedural groups) and the bytes its connectivity takes on the target."""
         rows = []
+        names = [spec.name for spec in codegen.array_specs(self.graph)]
         for group in self.graph.synapse_groups:
-            names = [spec.name for spec in codegen.array_specs(self.graph)
-                     if spec.name.startswith(group.name + "_")]
             size = sum(self.arrays[name].nbytes for name in names
-                       if not name.endswith("_last_spike"))
+                       if name.startswith(group.name + "_") and not name.endswith("_last_spike"))
             rows.append({"group": group.name, "label": group.label, "format": group.format,
                          "synapses": group.n_synapses, "bytes": size,
                          "bytes_per_synapse": size / group.n_synapses if group.n_synapses
@@ -121,9 +121,8 @@ class Engine(SynapseBuilding):
     def _ring_length(self):
         longest = 1
         for projection in self.state.projections:
-            generated_later = (projection._procedural is not None
-                               and "_weights" not in projection.__dict__)
-            if projection.is_procedural or generated_later:     # bounded by the distribution
+            if projection.is_procedural or projection.awaiting_generation:
+                # bounded by the delay distribution: nothing to look at
                 longest = max(longest, projection._procedural.max_delay_steps(self.state.dt))
             elif projection._delay_steps.size:
                 longest = max(longest, int(projection._delay_steps.max()))

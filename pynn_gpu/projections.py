@@ -174,9 +174,13 @@ class Projection(common.Projection):
         self._procedural = spec
         return True
 
+    @property
+    def awaiting_generation(self):
+        """Synapses from the generator that nobody has generated on the host yet."""
+        return self.__dict__.get("_procedural") is not None and "_weights" not in self.__dict__
+
     def __getattr__(self, name):
-        if name in Projection._GENERATED and self.__dict__.get("_procedural") is not None \
-                and "_weights" not in self.__dict__:
+        if name in Projection._GENERATED and self.awaiting_generation:
             self._generate_on_host()
             return self.__dict__[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
@@ -198,7 +202,7 @@ class Projection(common.Projection):
         """Weights or delays set by the script: the generated synapses are stored from now
         on (and changed there)."""
         if self._procedural is not None and not self._generating:
-            if "_weights" not in self.__dict__:
+            if self.awaiting_generation:
                 self._generate_on_host()
             if self._format == "procedural":
                 self._format = "ragged"

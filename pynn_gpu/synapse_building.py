@@ -17,7 +17,7 @@ class SynapseBuilding:
 
     def _build_synapses(self, graph, groups, arrays):
         self.synapse_parts = []
-        self.device_generated = []      # (projection, version) whose rows the target built
+        self.device_generated = []
         scalar = self._scalar_dtype()
         for projection in self.state.projections:
             model = projection.synapse_type.model
@@ -38,16 +38,14 @@ class SynapseBuilding:
                 # rows must be sorted by presynaptic neuron; native builders already are
                 order = (slice(None) if np.all(pre_idx[:-1] <= pre_idx[1:])
                          else stable_order(pre_idx, pre.size))
-                # random-number keys: neuron groups use 0, 1, ...; synapse groups the top half
                 counts = np.bincount(pre_idx, minlength=pre.size)
-                post_all = projection._post_parent_index
-                post_of_part = (post_all if np.isscalar(post_all) or np.ndim(post_all) == 0
-                                else np.asarray(post_all)[selection])
                 fmt = planner.stored_format(
                     projection._format,
-                    _connectivity(model, pre.size, post.size, pre_idx, post_of_part,
-                                  projection, selection),
+                    _connectivity(model, pre.size, post.size, pre_idx,
+                                  projection._post_parent_index[selection], projection,
+                                  selection),
                     label=f"projection {projection.label!r}")
+                # random-number keys: neuron groups use 0, 1, ...; synapse groups the top half
                 group = SynapseGroup(name=name, label=projection.label or name, pre=pre,
                                      post=post, receptor=receptor, n_synapses=len(pre_idx),
                                      model=model,
@@ -79,7 +77,7 @@ class SynapseBuilding:
         """Whether a generated projection's rows are built by the CUDA target itself: it
         has not been generated on the host yet, and its format comes out as ragged."""
         spec = projection._procedural
-        if (spec is None or "_weights" in projection.__dict__ or self.target.name != "cuda"
+        if (not projection.awaiting_generation or self.target.name != "cuda"
                 or not hasattr(self.target, "load_module")):
             return False
         n_pre, n_post = projection.pre.size, projection.post.size

@@ -464,14 +464,19 @@ class CudaProgram(Program):
 
     # --- running ----------------------------------------------------------------------------
 
+    def _start(self, first_step, seed):
+        """Before a run: pending arrays to the device, the clock and the seed set (the
+        target's context must be current)."""
+        self._push_stale()
+        for clock in ("_current_step", "_first_step"):
+            self._cuda.memcpy_htod(self._clock[clock], np.array([first_step], np.int64))
+        self._cuda.memcpy_htod(self._clock["_seed"],
+                               np.array([int(seed) & 0xFFFFFFFFFFFFFFFF], np.uint64))
+
     def run(self, first_step, n_steps, seed, threads):
         cuda = self._cuda
         with self.target.activated():
-            self._push_stale()
-            cuda.memcpy_htod(self._clock["_current_step"], np.array([first_step], np.int64))
-            cuda.memcpy_htod(self._clock["_first_step"], np.array([first_step], np.int64))
-            cuda.memcpy_htod(self._clock["_seed"],
-                             np.array([int(seed) & 0xFFFFFFFFFFFFFFFF], np.uint64))
+            self._start(first_step, seed)
             done = 0
             while done < n_steps:
                 length = min(n_steps - done, self._steps_per_graph)
@@ -518,11 +523,7 @@ class CudaProgram(Program):
         names = [name for name, _ in _LAUNCH_LINE.findall(self.code.source)]
         totals = dict.fromkeys(names, 0.0)
         with self.target.activated():
-            self._push_stale()
-            for clock in ("_current_step", "_first_step"):
-                cuda.memcpy_htod(self._clock[clock], np.array([first_step], np.int64))
-            cuda.memcpy_htod(self._clock["_seed"],
-                             np.array([int(seed) & 0xFFFFFFFFFFFFFFFF], np.uint64))
+            self._start(first_step, seed)
             events = [cuda.Event() for _ in range(len(names) + 1)]
             for _ in range(n_steps):
                 events[0].record(self.stream)
