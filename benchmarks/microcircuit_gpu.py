@@ -32,10 +32,10 @@ from pyNN.random import RandomDistribution
 
 import pynn_gpu as sim
 from pynn_gpu import simulator
-from pynn_gpu.demo import _synapse_count
+from pynn_gpu.procedural import synapse_count
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from microcircuit import (BG_RATE, CONN_PROBS, DELAY_E, DELAY_I, DELAY_REL_SD, DT,  # noqa: E402
+from microcircuit import (BG_RATE, DELAY_E, DELAY_I, DELAY_REL_SD, DT,  # noqa: E402
                           G, K_EXT, N_FULL, NEURON, POPULATIONS, PSP_E, V0_MEAN, V0_SD,
                           W_REL_SD, full_in_degrees, psc_from_psp)
 
@@ -153,7 +153,7 @@ def main(argv=None):
         "precision": args.precision, "drive": args.drive, "scale": args.scale,
         "propagation": args.propagation, "connectivity": args.connectivity,
         "neurons": int(sum(p.size for p in pops)),
-        "synapses": int(sum(_synapse_count(p) for p in projections)),
+        "synapses": int(sum(synapse_count(p) for p in projections)),
         "construction_s": t_constructed - t0,
         "codegen_s": engine.timings["codegen"], "compile_s": engine.timings["compile"],
         "first_run_s": t_first - t_constructed,

@@ -13,6 +13,7 @@ import time
 from pyNN.random import NumpyRNG, RandomDistribution
 
 import pynn_gpu as sim
+from pynn_gpu.procedural import synapse_count
 
 MODELS = {
     # v_rest (mV), excitatory and inhibitory weights (uS for COBA, nA for CUBA), cell type
@@ -82,7 +83,7 @@ def build_and_run(model="COBA", target=None, duration=1000.0, n=4000, threads=0,
     engine = state.engine
     result = {
         "model": model, "target": state.target.name, "neurons": n,
-        "synapses": sum(_synapse_count(prj) for prj in state.projections),
+        "synapses": sum(synapse_count(prj) for prj in state.projections),
         "precision": precision,
         "construction_s": round(t_built - t_start, 3),
         "build_s": round(t_compiled - t_built, 3),
@@ -96,16 +97,6 @@ def build_and_run(model="COBA", target=None, duration=1000.0, n=4000, threads=0,
     }
     sim.end()
     return result
-
-
-def _synapse_count(projection):
-    """Synapses of a projection; for a procedural one the expected number (counting would
-    mean generating them all on the host)."""
-    if projection.is_procedural:
-        from pynn_gpu.procedural import expected_synapses
-        return int(round(expected_synapses(projection._procedural, projection.pre.size,
-                                           projection.post.size)))
-    return len(projection)
 
 
 def main(argv=None):

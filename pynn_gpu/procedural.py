@@ -148,6 +148,15 @@ def expected_synapses(spec, n_pre, n_post):
     return spec.p * pairs
 
 
+def synapse_count(projection):
+    """Synapses of a projection; for a procedural one the expected number (counting them
+    would mean generating them all on the host)."""
+    if projection.is_procedural:
+        return int(round(expected_synapses(projection._procedural, projection.pre.size,
+                                           projection.post.size)))
+    return len(projection)
+
+
 # --- generating the synapses on the host ---------------------------------------------------
 
 _HOST_SOURCE = r"""
