@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 from . import codegen, gap_junctions
+from .hosttools import spikes_from_words
 from .ir.graph import CurrentSourceGroup, NetworkGraph, NeuronGroup, SampleRequest
 from .synapse_building import SynapseBuilding
 
@@ -202,21 +203,29 @@ class Engine(SynapseBuilding):
                 self.samples.append((request, population, variable, ids))
 
     def _bind_run_buffers(self, n_steps):
-        """Allocate recording buffers sized for a run of n_steps, and bind all arrays."""
+        """Recording buffers sized for a run of n_steps, and all arrays bound. The kernels
+        write every element of these buffers that is read back, so they never travel to the
+        target; buffers of the size of the last run's are reused."""
         start = self.state.step
+        buffers = []
         for group, population in zip(self.graph.neuron_groups, self.state.populations):
             if group.record_spikes:
-                self.arrays[f"{group.name}_rec_spikes"] = np.zeros(
-                    (max(n_steps, 1), group.n_words), dtype=np.uint32)
+                buffers.append((f"{group.name}_rec_spikes", (max(n_steps, 1), group.n_words),
+                                np.uint32))
         for request, population, variable, ids in self.samples:
             n_rows = (start + n_steps) // request.every - start // request.every
             dtype = population._data.kernel[variable].dtype
-            self.arrays[f"{request.name}_buffer"] = np.zeros((max(n_rows, 1), len(ids)), dtype)
+            buffers.append((f"{request.name}_buffer", (max(n_rows, 1), len(ids)), dtype))
             self.arrays[f"{request.name}_count"][0] = 0
         for group, source, records in self.current_parts:
             rows = max(n_steps, 1) if records and source._recording else 1
-            self.arrays[f"{group.name}_rec"] = np.zeros(rows, dtype=self._scalar_dtype())
+            buffers.append((f"{group.name}_rec", (rows,), self._scalar_dtype()))
+        for name, shape, dtype in buffers:
+            old = self.arrays.get(name)
+            if old is None or old.shape != shape or old.dtype != dtype:
+                self.arrays[name] = np.zeros(shape, dtype)
         self.program.bind(self.arrays)
+        self.program.written_by_target([name for name, _, _ in buffers])
 
     # --- running ------------------------------------------------------------------------
 
@@ -387,13 +396,3 @@ class Engine(SynapseBuilding):
                               + [f"ng{i}_spikes" for i in self.spike_words] + counters
                               + [f"{p.group.name}_last_spike" for p in self.synapse_parts
                                  if p.group.model.needs_last_spike])
-
-
-def spikes_from_words(words):
-    """(steps, neurons) of the set bits of a (steps, words) array of spike bits, in step
-    order. Spikes are sparse: only the words holding any are unpacked."""
-    steps, word_index = np.nonzero(words)
-    bits = np.unpackbits(words[steps, word_index].view(np.uint8).reshape(-1, 4), axis=1,
-                         bitorder="little")
-    which, bit = np.nonzero(bits)
-    return steps[which], word_index[which] * 32 + bit

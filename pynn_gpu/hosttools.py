@@ -23,6 +23,9 @@ def _library():
     function.restype = None
     function.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p,
                          ctypes.c_void_p]
+    library.spikes_from_words.restype = None
+    library.spikes_from_words.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
+                                          ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
     for name in _GATHERS.values():
         gather_function = getattr(library, name)
         gather_function.restype = None
@@ -63,3 +66,30 @@ def stable_order(keys, n_keys):
     library.stable_order(keys.ctypes.data, keys.size, n_keys, start.ctypes.data,
                          order.ctypes.data)
     return order
+
+
+def spikes_from_words(words):
+    """(steps, neurons) of the set bits of a (steps, words) array of recorded spike bits,
+    ordered by step, then neuron (bit (i & 31) of word (i >> 5) is neuron i)."""
+    words = np.ascontiguousarray(words, dtype=np.uint32)
+    library = _library()
+    if library is None or words.size == 0:
+        return _spikes_from_words_numpy(words)
+    n_steps, n_words = words.shape
+    start = np.empty(n_steps + 1, dtype=np.int64)
+    library.spikes_from_words(words.ctypes.data, n_steps, n_words, start.ctypes.data,
+                              None, None)
+    steps = np.empty(start[-1], dtype=np.int64)
+    neurons = np.empty(start[-1], dtype=np.int64)
+    if steps.size:
+        library.spikes_from_words(words.ctypes.data, n_steps, n_words, start.ctypes.data,
+                                  steps.ctypes.data, neurons.ctypes.data)
+    return steps, neurons
+
+
+def _spikes_from_words_numpy(words):
+    steps, word_index = np.nonzero(words)
+    bits = np.unpackbits(words[steps, word_index].view(np.uint8).reshape(-1, 4), axis=1,
+                         bitorder="little")
+    which, bit = np.nonzero(bits)
+    return steps[which], word_index[which] * 32 + bit

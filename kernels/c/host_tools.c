@@ -34,3 +34,41 @@ GATHER(gather_i64_i64, int64_t, int64_t)
 GATHER(gather_i32_i32, int32_t, int32_t)
 GATHER(gather_f64_f64, double, double)
 GATHER(gather_f64_f32, double, float)
+
+/*
+ * Recorded spike bits, (n_steps x n_words) words, to (step, neuron) pairs in step order,
+ * then neuron order. Spikes are sparse: a first pass counts each step's set bits (which
+ * gives every step's place in the output), a second unpacks only the non-zero words; both
+ * passes run over steps in parallel. `start` has n_steps + 1 entries; call with
+ * steps == NULL to fill only `start` (start[n_steps] is then the number of spikes).
+ */
+void spikes_from_words(const uint32_t *words, int64_t n_steps, int64_t n_words,
+                       int64_t *start, int64_t *steps, int64_t *neurons)
+{
+    if (steps == NULL) {
+        start[0] = 0;
+        _Pragma("omp parallel for schedule(static)")
+        for (int64_t s = 0; s < n_steps; ++s) {
+            int64_t bits = 0;
+            const uint32_t *row = words + s * n_words;
+            for (int64_t w = 0; w < n_words; ++w)
+                if (row[w]) bits += __builtin_popcount(row[w]);   /* most words are 0 */
+            start[s + 1] = bits;
+        }
+        for (int64_t s = 0; s < n_steps; ++s) start[s + 1] += start[s];
+        return;
+    }
+    _Pragma("omp parallel for schedule(static)")
+    for (int64_t s = 0; s < n_steps; ++s) {
+        int64_t out = start[s];
+        const uint32_t *row = words + s * n_words;
+        for (int64_t w = 0; w < n_words; ++w) {
+            uint32_t word = row[w];
+            while (word) {
+                steps[out] = s;
+                neurons[out++] = w * 32 + __builtin_ctz(word);
+                word &= word - 1;       /* clear the lowest set bit */
+            }
+        }
+    }
+}

@@ -47,6 +47,10 @@ class Program(ABC):
     def pull(self, names: Iterable[str]):
         """Copy the named arrays from the target into their host arrays."""
 
+    def written_by_target(self, names: Iterable[str]):
+        """The kernels write the named arrays before anything reads them (recording
+        buffers): their host values need not be copied to the target."""
+
     @abstractmethod
     def run(self, first_step: int, n_steps: int, seed: int, threads: int):
         """Advance the network by n_steps steps, starting at step first_step."""

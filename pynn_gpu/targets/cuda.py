@@ -430,6 +430,9 @@ class CudaProgram(Program):
                     self._cuda.memcpy_htod(self._device[name], host)
                 self._stale.discard(name)
 
+    def written_by_target(self, names):
+        self._stale.difference_update(names)
+
     def _push_stale(self):
         if self._stale:
             self.push(sorted(self._stale))

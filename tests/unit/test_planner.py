@@ -106,3 +106,20 @@ def test_row_order_gather_equals_numpy(source, target):
     result = hosttools.gather(values, order, target)
     assert result.dtype == np.dtype(target)
     np.testing.assert_array_equal(result, values[order].astype(target))
+
+
+@pytest.mark.parametrize("shape", [(0, 5), (7, 0), (1, 1), (300, 41)])
+def test_recorded_spike_words_decode_to_steps_and_neurons(shape):
+    """The C decoder gives the set bits of every word (bit 31 included), by step then
+    neuron; checked against a plain loop over the bits."""
+    from pynn_gpu import hosttools
+    rng = np.random.default_rng(5)
+    words = np.where(rng.random(shape) < 0.2, rng.integers(0, 2**32, shape, dtype=np.uint64),
+                     0).astype(np.uint32)
+    if words.size:
+        words.flat[-1] = 0x80000001
+    expected = [(s, w * 32 + b) for s in range(shape[0]) for w in range(shape[1])
+                for b in range(32) if (int(words[s, w]) >> b) & 1]
+    steps, neurons = hosttools.spikes_from_words(words)
+    assert steps.dtype == neurons.dtype == np.int64
+    assert list(zip(steps.tolist(), neurons.tolist())) == expected
