@@ -55,6 +55,7 @@ NVCC_FLAGS = ("--fmad=false", "-O3", "-w")
 
 MAX_STEPS_PER_GRAPH = 1000
 MAX_NODES_PER_GRAPH = 20000     # instantiation time grows with the node count
+PROFILE_STEPS_PER_GRAPH = 100  # profile(): steps per captured graph (each with its events)
 _GRAPHS_KEPT = 4                # instantiated graphs cached per program, by chunk length
 
 _LAUNCH_LINE = re.compile(r"^//@launch (\w+) (\d+)$", re.M)
@@ -519,24 +520,48 @@ class CudaProgram(Program):
                 launch(self.stream)
 
     def profile(self, first_step, n_steps, seed):
-        """Run n_steps with every kernel launched singly between CUDA events; return the
-        mean microseconds per step of each kernel (launch gaps excluded). The network
-        advances as in run(); this is for finding where a step's time goes."""
-        cuda = self._cuda
+        """Run n_steps with a CUDA event between every two kernels; return the mean
+        microseconds per step of each kernel. The steps are captured into CUDA graphs, as in
+        run(), so the times are those of graph nodes on the device; launched singly from
+        Python (where capture fails), the times would include Python's launch rate. The
+        network advances as in run(); this is for finding where a step's time goes."""
         names = [name for name, _ in _LAUNCH_LINE.findall(self.code.source)]
-        totals = dict.fromkeys(names, 0.0)
+        totals = np.zeros(len(names))
         with self.target.activated():
             self._start(first_step, seed)
-            events = [cuda.Event() for _ in range(len(names) + 1)]
-            for _ in range(n_steps):
-                events[0].record(self.stream)
-                for k, launch in enumerate(self._launches):
+            done = 0
+            while done < n_steps:
+                length = min(n_steps - done, PROFILE_STEPS_PER_GRAPH)
+                totals += self._profile_chunk(length)
+                done += length
+        return {name: total / max(n_steps, 1) for name, total in zip(names, totals)}
+
+    def _profile_chunk(self, n_steps):
+        """Microseconds of each kernel, summed over n_steps steps (one graph)."""
+        events = [[self._cuda.Event() for _ in range(len(self._launches) + 1)]
+                  for _ in range(n_steps)]
+
+        def launch_and_mark():
+            for marks in events:
+                marks[0].record(self.stream)
+                for launch, mark in zip(self._launches, marks[1:]):
                     launch(self.stream)
-                    events[k + 1].record(self.stream)
-                events[-1].synchronize()
-                for k, name in enumerate(names):
-                    totals[name] += events[k + 1].time_since(events[k]) * 1000.0
-        return {name: total / max(n_steps, 1) for name, total in totals.items()}
+                    mark.record(self.stream)
+
+        graphs = self.target.graphs
+        if graphs is not None and self._capture_works:
+            executable = graphs.capture(self.stream, launch_and_mark)
+            try:
+                graphs.launch(executable, self.stream)
+                self.stream.synchronize()
+            finally:
+                graphs.destroy(executable)
+        else:
+            launch_and_mark()
+            self.stream.synchronize()
+        return np.array([[later.time_since(earlier) * 1000.0
+                          for earlier, later in zip(marks, marks[1:])]
+                         for marks in events]).sum(axis=0)
 
 
 @functools.lru_cache(maxsize=None)

@@ -525,15 +525,18 @@ def test_merged_kernels_one_launch_per_model(cuda_backend):
     assert all(size % 32 == 0 for size in program.block_sizes.values())
 
 
-def test_kernel_profile_times_every_kernel_and_advances(emulate):
-    emulate()
+def test_kernel_profile_times_every_kernel_and_advances(emulate, monkeypatch):
+    emulator = emulate()
+    monkeypatch.setattr(cuda_target, "PROFILE_STEPS_PER_GRAPH", 8)
     sim = pynn_gpu
     sim.setup(timestep=0.1, target="cuda")
     try:
         _many_populations("auto")(sim)
         sim.run(1.0)
         engine = simulator.state.engine
+        graphs_before = emulator.graph_launches
         profile = engine.profile(20)
+        assert emulator.graph_launches - graphs_before == 3     # 8 + 8 + 4 steps, as graphs
         assert list(profile) == list(engine.program.block_sizes)
         assert all(value >= 0.0 for value in profile.values())
         assert sim.get_current_time() == pytest.approx(3.0)
