@@ -5,17 +5,22 @@ Spike propagation on the CUDA target has two strategies (both read the list of n
 spiked in the step, written by the neuron update):
 
 * "pre": one thread per spike, which walks the whole row of that presynaptic neuron. Cheap
-  when rows are short; a long row is walked by one thread alone.
-* "post": one thread per target position in a row (thread j handles synapse j of the row of
-  each spiking neuron). The threads of a warp touch consecutive synapses, so the reads are
-  coalesced and a long row is spread over many threads. The spikes of a step are shared out
-  over SPIKE_LANES copies of the row's threads (lane l takes spikes l, l + lanes, ...), so that
-  a step with many spikes is not walked by one thread per position alone.
+  when rows are one or two synapses long; a longer row is a chain of dependent memory reads
+  in one thread.
+* "post": a warp-aligned set of threads per row (thread j handles positions j, j + width,
+  ... of the row of each spiking neuron). The threads of a warp touch consecutive synapses,
+  so the reads are coalesced and a row costs about one memory round trip. The spikes of a
+  step are shared out over lanes (copies of the row's threads: lane l takes spikes l,
+  l + lanes, ...), so that a step with many spikes is not walked by one thread per position
+  alone; short rows get more lanes, long rows fewer (POST_THREADS per group, at least
+  SPIKE_LANES lanes), and rows longer than POST_MAX_WIDTH are strided.
 
-Heuristic: "post" when the mean row holds at least a warp's worth of synapses
-(POST_MIN_MEAN_ROW), "pre" otherwise, and always "pre" for synapse models that keep
-per-presynaptic-neuron state (the time of the last spike), which one thread per spike must
-update. A projection can ask for either with `projection.propagation = "pre" | "post"`.
+For synapse models without per-presynaptic state both strategies are one kernel code, with
+`width` 1 ("pre") or a multiple of 32 ("post") in the group's table row, so they merge
+into one kernel. Heuristic: "post" when the mean row holds at least POST_MIN_MEAN_ROW
+synapses, "pre" otherwise (one-to-one and similar), and always "pre" for synapse models that
+keep per-presynaptic-neuron state (the time of the last spike), which one thread per spike
+must update. A projection can ask for either with `projection.propagation = "pre" | "post"`.
 The C target walks rows one spike at a time and ignores the choice.
 """
 
@@ -25,17 +30,19 @@ from pyNN import errors
 
 STRATEGIES = ("auto", "pre", "post")
 PROCEDURAL_CHUNK = 32       # postsynaptic neurons per thread (PG_PROC_CHUNK)
-POST_MIN_MEAN_ROW = 32
-SPIKE_LANES = 16            # "post" and procedural: spikes of a step shared over this many
+POST_MIN_MEAN_ROW = 2
+SPIKE_LANES = 16            # "post" and procedural: spikes of a step shared over at least this many
+POST_THREADS = 2048         # "post": lanes x width aims at this many threads per group
+POST_MAX_WIDTH = 1024       # "post": longer rows are strided over this many threads
 
 
 @dataclass(frozen=True)
 class Propagation:
     """How one synapse group's spikes are propagated on the CUDA target: thread j of the
-    group handles position j % width of a row (a synapse, or a chunk of 32 postsynaptic
-    neurons when procedural) for the spikes of lane j // width."""
-    strategy: str           # "pre", "post" or "procedural"
-    width: int              # threads per lane, a multiple of 32
+    group handles positions j % width, + width, ... of a row (synapses, or chunks of 32
+    postsynaptic neurons when procedural) for the spikes of lane j // width."""
+    strategy: str           # "pre", "post", "procedural", "dense" or "bitmask"
+    width: int              # threads per lane: 1 ("pre") or a multiple of 32
     lanes: int = 1
 
     @property
@@ -80,12 +87,22 @@ def plan_propagation(graph):
         if group.format in ("dense", "bitmask"):     # a thread per postsynaptic neuron
             plan[group.name] = Propagation(group.format, _warps(group.post.size), lanes)
             continue
-        strategy = propagation_strategy(group)
-        if strategy == "pre":
-            plan[group.name] = Propagation("pre", _warps(group.pre.size))
+        if propagation_strategy(group) == "pre":     # a thread per possible spike
+            plan[group.name] = Propagation("pre", 1, _warps(group.pre.size))
         else:
-            plan[group.name] = Propagation("post", _warps(max(group.max_row, 1)), lanes)
+            width = min(_warps(max(group.max_row, 1)), POST_MAX_WIDTH)
+            lanes = min(max(SPIKE_LANES, POST_THREADS // width), max(group.pre.size, 1))
+            plan[group.name] = Propagation("post", width, lanes)
     return plan
+
+
+def kernel_code(strategy, model):
+    """Which propagation code a group runs: groups with equal codes (and models) share a
+    kernel. "pre" and "post" are one code ("rows") unless the model keeps per-presynaptic
+    state, which only "pre" updates."""
+    if strategy in ("pre", "post") and not model.needs_last_spike:
+        return "rows"
+    return strategy
 
 
 # --- connectivity formats ---------------------------------------------------------------------

@@ -16,6 +16,7 @@ for the same reason).
 from dataclasses import dataclass
 from typing import List, Tuple, Union
 
+from ..planner import kernel_code
 from .graph import NetworkGraph
 
 WARP = 32
@@ -48,7 +49,7 @@ class MergedGroup:
     rows: List[List[Union[str, int, None]]]
     firsts: List[int]              # first thread of each member
     total_threads: int
-    strategy: str = ""             # synapses: planner.Propagation.strategy
+    strategy: str = ""             # synapses: the kernel code, planner.kernel_code()
 
     @property
     def model(self):
@@ -214,9 +215,11 @@ def merge_synapse_groups(graph: NetworkGraph, plan, include_procedural=True) -> 
         return [values[f.name] if not f.is_array else arrays.get(f.name, f"{group.name}_{f.name}")
                 for f in fields]
 
-    return _merge(groups, lambda g: _synapse_key(g, plan[g.name].strategy), synapse_fields,
-                  row, lambda g: plan[g.name].threads, "synapse", "msg",
-                  strategy_of=lambda g: plan[g.name].strategy)
+    def code(group):
+        return kernel_code(plan[group.name].strategy, group.model)
+
+    return _merge(groups, lambda g: _synapse_key(g, code(g)), synapse_fields,
+                  row, lambda g: plan[g.name].threads, "synapse", "msg", strategy_of=code)
 
 
 GAP_JUNCTION_FIELDS = (

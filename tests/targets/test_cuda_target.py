@@ -11,13 +11,14 @@ Weights are sums of few powers of two, so the input that several spikes put into
 slot is exact in any order: the GPU adds them with atomics, in no fixed order.
 """
 
+import itertools
 import logging
 
 import numpy as np
 import pytest
 
 import pynn_gpu
-from pynn_gpu import simulator
+from pynn_gpu import planner, simulator
 from pynn_gpu.targets import cuda as cuda_target
 
 # Float runs: the same operations as the C target, so they should agree to the last bit;
@@ -471,8 +472,10 @@ def test_driver_graph_calls(tmp_path):
 
 def _many_populations(strategy):
     """Three populations of one model (one kernel), a fourth of another, and projections with
-    short and long rows, all propagated with `strategy` ("auto" lets the planner choose)."""
+    short and long rows, all propagated with `strategy` ("auto" lets the planner choose;
+    "mixed": "pre" and "post" in turn)."""
     def build(sim):
+        turns = itertools.cycle(["pre", "post"] if strategy == "mixed" else [strategy])
         times = [[1.0, 4.0, 20.0], [2.0, 2.5, 30.0], [0.1, 9.9, 10.0], [5.0, 15.0]]
         source = sim.Population(4, sim.SpikeSourceArray(spike_times=times), label="source")
         cells = [sim.Population(n, sim.IF_curr_exp(tau_m=10.0, v_thresh=-62.0), label=f"c{k}")
@@ -486,20 +489,23 @@ def _many_populations(strategy):
                 sim.StaticSynapse(weight=weight, delay=sim.RandomDistribution(
                     "uniform", (0.1, 2.0), rng=rng)), receptor_type="excitatory",
                 connectivity_format="ragged")      # rows: the strategies apply to them
-            projection.propagation = strategy
+            projection.propagation = next(turns)
         for pre, post in ((cells[0], cells[1]), (cells[1], cells[2]), (cells[2], cells[0])):
             projection = sim.Projection(pre, post, sim.FixedProbabilityConnector(0.5, rng=rng),
                                         sim.StaticSynapse(weight=0.25, delay=1.5),
                                         receptor_type="excitatory", connectivity_format="ragged")
-            projection.propagation = strategy
+            projection.propagation = next(turns)
         for population in cells + [cond]:
             population.record(["spikes", "v"])
         return {p.label: p for p in cells + [cond]}
     return build
 
 
-@pytest.mark.parametrize("strategy", ["auto", "pre", "post"])
-def test_merged_kernels_and_strategies_match_the_c_target(cuda_backend, strategy):
+@pytest.mark.parametrize("strategy", ["auto", "pre", "post", "mixed", "post-strided"])
+def test_merged_kernels_and_strategies_match_the_c_target(cuda_backend, strategy, monkeypatch):
+    if strategy == "post-strided":      # rows of 33 to 100 synapses over 32 threads
+        monkeypatch.setattr(planner, "POST_MAX_WIDTH", 32)
+        strategy = "post"
     build = _many_populations(strategy)
     cpu = simulate("cpu", build, 40.0)
     gpu = simulate("cuda", build, 40.0, runs=[15.0, 25.0])
@@ -509,11 +515,11 @@ def test_merged_kernels_and_strategies_match_the_c_target(cuda_backend, strategy
 
 def test_merged_kernels_one_launch_per_model(cuda_backend):
     """Four populations of two models and seven projections: two update kernels, and one
-    propagation kernel per strategy in use."""
+    propagation kernel for static synapses under either strategy."""
     sim = pynn_gpu
     sim.setup(timestep=0.1, target="cuda")
     try:
-        _many_populations("pre")(sim)
+        _many_populations("mixed")(sim)
         sim.run(1.0)
         program = simulator.state.engine.program
         names = list(program.block_sizes)

@@ -42,26 +42,40 @@ def test_groups_of_one_model_share_a_kernel_with_warp_aligned_ranges():
 
 def test_strategy_heuristic_and_override():
     pre, post = _group("ng0", 100), _group("ng1", 1000)
-    short = _synapses("sg0", pre, post, n=100 * 10, max_row=20)
+    one_to_one = _synapses("sg0", pre, post, n=100, max_row=1)
     long = _synapses("sg1", pre, post, n=100 * 500, max_row=560)
-    assert planner.propagation_strategy(short) == "pre"
+    assert planner.propagation_strategy(one_to_one) == "pre"
     assert planner.propagation_strategy(long) == "post"
     forced = _synapses("sg2", pre, post, n=100 * 500, max_row=560, strategy="pre")
     assert planner.propagation_strategy(forced) == "pre"
-    stp = _synapses("sg3", pre, post, n=100 * 500, max_row=560,
+    short = _synapses("sg3", pre, post, n=100 * 10, max_row=20)
+    assert planner.propagation_strategy(short) == "post"
+    huge = _synapses("sg4", pre, post, n=100 * 1000, max_row=1000 * 1000)
+    stp = _synapses("sg5", pre, post, n=100 * 500, max_row=560,
                     model=TsodyksMarkramSynapse.model)
     assert planner.propagation_strategy(stp) == "pre"      # per-neuron last-spike state
     graph = NetworkGraph(dt=0.1, precision="double", ring_length=3,
-                         neuron_groups=[pre, post], synapse_groups=[short, long, forced])
+                         neuron_groups=[pre, post],
+                         synapse_groups=[one_to_one, long, forced, short, huge, stp])
     plan = planner.plan_propagation(graph)
-    assert plan == {"sg0": planner.Propagation("pre", 128),
+    assert plan == {"sg0": planner.Propagation("pre", 1, 128),
                     "sg1": planner.Propagation("post", 576, planner.SPIKE_LANES),
-                    "sg2": planner.Propagation("pre", 128)}
+                    "sg2": planner.Propagation("pre", 1, 128),
+                    # short rows: more lanes, up to the presynaptic neurons
+                    "sg3": planner.Propagation("post", 32, 64),
+                    # rows longer than the widest: strided
+                    "sg4": planner.Propagation("post", planner.POST_MAX_WIDTH,
+                                               planner.SPIKE_LANES),
+                    "sg5": planner.Propagation("pre", 1, 128)}
+    # "pre" and "post" share the kernel of models without per-presynaptic state
     merged = merge_synapse_groups(graph, plan)
-    assert [[g.name for g in m.members] for m in merged] == [["sg0", "sg2"], ["sg1"]]
-    assert merged[1].total_threads == 576 * planner.SPIKE_LANES and merged[1].strategy == "post"
-    row = dict(zip((f.name for f in merged[1].fields), merged[1].rows[0]))
-    assert row["width"] == 576 and row["lanes"] == planner.SPIKE_LANES
+    assert [[g.name for g in m.members] for m in merged] == [
+        ["sg0", "sg1", "sg2", "sg3", "sg4"], ["sg5"]]
+    assert [m.strategy for m in merged] == ["rows", "pre"]
+    assert merged[0].total_threads == 128 + 576 * 16 + 128 + 32 * 64 + 1024 * 16
+    rows = [dict(zip((f.name for f in merged[0].fields), r)) for r in merged[0].rows]
+    assert [(r["width"], r["lanes"]) for r in rows] == [
+        (1, 128), (576, 16), (1, 128), (32, 64), (1024, 16)]
 
 
 def test_strategy_errors_name_the_choice():
