@@ -160,8 +160,15 @@ def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
         merged_gaps = merge_gap_junctions(graph)
         merged_neurons = merge_neuron_groups(graph)
         merged_synapses = merge_synapse_groups(graph, plan_propagation(graph))
+    # the kernel that ends each step (CUDA): the last of the launch plan
+    launches = ([f"inject_{m.name}" for m in merged_sources]
+                + [f"couple_{m.name}" for m in merged_gaps]
+                + [f"update_{m.name}" for m in merged_neurons]
+                + [f"propagate_{m.name}" for m in merged_synapses]
+                + [f"sample_{r.name}" for r in graph.samples if r.n_recorded > 0])
     source = template.render(
         graph=graph,
+        last_kernel=launches[-1] if launches else None,
         arrays=arrays,
         merged_neurons=merged_neurons,
         merged_synapses=merged_synapses,

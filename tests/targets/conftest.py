@@ -25,7 +25,8 @@ import pytest
 from pynn_gpu.targets import cuda as cuda_target
 
 # Lanes of a warp run one after another, 31 down to 0, so lane 0 (the only lane the
-# kernels let use a ballot) sees the bits of every lane.
+# kernels let use a ballot) sees the bits of every lane; warps run last to first, so thread
+# 0 of a block, the only one that acts after a barrier, runs after all others.
 _SHIM = r"""
 #include <stdint.h>
 #define __global__
@@ -35,6 +36,8 @@ _SHIM = r"""
 struct emu_dim3 { unsigned x, y, z; };
 static emu_dim3 blockIdx, threadIdx, blockDim, gridDim;
 static uint32_t emu_ballot;
+static inline void __syncthreads(void) {}
+static inline void __threadfence(void) {}
 static inline uint32_t __ballot_sync(uint32_t, int predicate)
 {
     if (predicate) emu_ballot |= 1u << (threadIdx.x & 31);
@@ -51,7 +54,7 @@ extern "C" void emu_launch(void (*kernel)(void), unsigned grid, unsigned block)
     blockDim.x = block; gridDim.x = grid;
     for (unsigned b = 0; b < grid; ++b) {
         blockIdx.x = b;
-        for (unsigned w = 0; w < block; w += 32) {
+        for (int w = (int) block - 32; w >= 0; w -= 32) {
             emu_ballot = 0u;
             for (int lane = 31; lane >= 0; --lane) { threadIdx.x = w + (unsigned) lane; kernel(); }
         }

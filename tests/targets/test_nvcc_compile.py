@@ -167,7 +167,11 @@ def test_every_model_compiles(precision, tmp_path):
     assert any(k.startswith("propagate_") for k in kernels)
     assert any(k.startswith("sample_") for k in kernels)
     assert [k for k in kernels if k.startswith("couple_")] == ["couple_mgj0"]
-    assert kernels[-1] == "advance_step"
+    # the last kernel of a step ends it: no launch of its own for the clock
+    assert "advance_step" not in kernels
+    entry = re.search(r"__global__ void %s\(void\)\n\{\n[^}]*\}" % kernels[-1], code.source)
+    assert "end_step();" in entry.group(0)
+    assert code.source.count("end_step();") == 1
     assert f"typedef {precision} scalar;" in code.source
 
     source = tmp_path / "simulation.cu"
@@ -200,8 +204,19 @@ def test_launch_plan_threads():
     finally:
         sim.end()
     plan = re.findall(r"^//@launch (\w+) (\d+)$", code.source, re.M)
-    assert plan == [("update_mng0", str(64 + 32)), ("advance_step", "1")]
+    assert plan == [("update_mng0", str(64 + 32))]
     assert code.tables[0].firsts == [0, 64]
+
+
+def test_a_network_without_kernels_still_advances_its_clock():
+    sim = pynn_gpu
+    sim.setup(timestep=0.1, target="cpu")
+    try:
+        sim.run(0.1)
+        code = codegen.generate(simulator.state.engine.graph, "cuda")
+    finally:
+        sim.end()
+    assert re.findall(r"^//@launch (\w+) (\d+)$", code.source, re.M) == [("advance_step", "1")]
 
 
 @pytest.mark.parametrize("scalar", ["double", "float"])
