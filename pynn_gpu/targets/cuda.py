@@ -55,7 +55,8 @@ NVCC_FLAGS = ("--fmad=false", "-O3", "-w")
 
 MAX_STEPS_PER_GRAPH = 1000
 MAX_NODES_PER_GRAPH = 20000     # instantiation time grows with the node count
-PROFILE_STEPS_PER_GRAPH = 100  # profile(): steps per captured graph (each with its events)
+PROFILE_HOLD_STEPS = 200       # profile(): steps of a graph that keeps the device busy ...
+PROFILE_TIMED_STEPS = 40       # ... while this many steps of timed launches are queued
 _GRAPHS_KEPT = 4                # instantiated graphs cached per program, by chunk length
 
 _LAUNCH_LINE = re.compile(r"^//@launch (\w+) (\d+)$", re.M)
@@ -520,48 +521,41 @@ class CudaProgram(Program):
                 launch(self.stream)
 
     def profile(self, first_step, n_steps, seed):
-        """Run n_steps with a CUDA event between every two kernels; return the mean
-        microseconds per step of each kernel. The steps are captured into CUDA graphs, as in
-        run(), so the times are those of graph nodes on the device; launched singly from
-        Python (where capture fails), the times would include Python's launch rate. The
-        network advances as in run(); this is for finding where a step's time goes."""
+        """Run n_steps and return the mean microseconds per step of each kernel, timed with
+        a CUDA event between every two kernels. Launched from Python, small kernels would
+        be timed at Python's launch rate (the device waits for each launch), so the steps
+        go in rounds: a graph of PROFILE_HOLD_STEPS steps keeps the device busy while
+        Python queues PROFILE_TIMED_STEPS steps of single launches and events behind it,
+        which the device then runs back to back. (Events recorded inside graphs cannot be
+        timed.) The network advances as in run(); this is for finding where a step's time
+        goes."""
         names = [name for name, _ in _LAUNCH_LINE.findall(self.code.source)]
-        totals = np.zeros(len(names))
+        totals, timed, done = np.zeros(len(names)), 0, 0
         with self.target.activated():
             self._start(first_step, seed)
-            done = 0
             while done < n_steps:
-                length = min(n_steps - done, PROFILE_STEPS_PER_GRAPH)
-                totals += self._profile_chunk(length)
-                done += length
-        return {name: total / max(n_steps, 1) for name, total in zip(names, totals)}
+                hold = min(PROFILE_HOLD_STEPS, n_steps - done - 1)
+                if hold > 0:
+                    self._run_chunk(hold)
+                steps = min(PROFILE_TIMED_STEPS, n_steps - done - max(hold, 0))
+                totals += self._timed_steps(steps)
+                timed += steps
+                done += max(hold, 0) + steps
+        return {name: total / max(timed, 1) for name, total in zip(names, totals)}
 
-    def _profile_chunk(self, n_steps):
-        """Microseconds of each kernel, summed over n_steps steps (one graph)."""
+    def _timed_steps(self, n_steps):
+        """Microseconds of each kernel, summed over n_steps steps launched singly."""
         events = [[self._cuda.Event() for _ in range(len(self._launches) + 1)]
                   for _ in range(n_steps)]
-
-        def launch_and_mark():
-            for marks in events:
-                marks[0].record(self.stream)
-                for launch, mark in zip(self._launches, marks[1:]):
-                    launch(self.stream)
-                    mark.record(self.stream)
-
-        graphs = self.target.graphs
-        if graphs is not None and self._capture_works:
-            executable = graphs.capture(self.stream, launch_and_mark)
-            try:
-                graphs.launch(executable, self.stream)
-                self.stream.synchronize()
-            finally:
-                graphs.destroy(executable)
-        else:
-            launch_and_mark()
-            self.stream.synchronize()
+        for marks in events:
+            marks[0].record(self.stream)
+            for launch, mark in zip(self._launches, marks[1:]):
+                launch(self.stream)
+                mark.record(self.stream)
+        self.stream.synchronize()
         return np.array([[later.time_since(earlier) * 1000.0
                           for earlier, later in zip(marks, marks[1:])]
-                         for marks in events]).sum(axis=0)
+                         for marks in events]).reshape(n_steps, -1).sum(axis=0)
 
 
 @functools.lru_cache(maxsize=None)

@@ -533,7 +533,8 @@ def test_merged_kernels_one_launch_per_model(cuda_backend):
 
 def test_kernel_profile_times_every_kernel_and_advances(emulate, monkeypatch):
     emulator = emulate()
-    monkeypatch.setattr(cuda_target, "PROFILE_STEPS_PER_GRAPH", 8)
+    monkeypatch.setattr(cuda_target, "PROFILE_HOLD_STEPS", 5)
+    monkeypatch.setattr(cuda_target, "PROFILE_TIMED_STEPS", 3)
     sim = pynn_gpu
     sim.setup(timestep=0.1, target="cuda")
     try:
@@ -542,7 +543,8 @@ def test_kernel_profile_times_every_kernel_and_advances(emulate, monkeypatch):
         engine = simulator.state.engine
         graphs_before = emulator.graph_launches
         profile = engine.profile(20)
-        assert emulator.graph_launches - graphs_before == 3     # 8 + 8 + 4 steps, as graphs
+        # rounds of 5 steps as a graph and 3 timed: 5+3, 5+3, 3+1
+        assert emulator.graph_launches - graphs_before == 3
         assert list(profile) == list(engine.program.block_sizes)
         assert all(value >= 0.0 for value in profile.values())
         assert sim.get_current_time() == pytest.approx(3.0)
