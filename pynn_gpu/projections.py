@@ -12,7 +12,7 @@ from pyNN.parameters import LazyArray
 from pyNN.space import Space
 from pyNN.standardmodels import StandardSynapseType
 
-from . import gap_junctions, planner, procedural, simulator
+from . import fixed_number, gap_junctions, planner, procedural, simulator
 from .connectivity import build_connections, evaluate_at
 from .standardmodels.synapses import (ElectricalSynapse, MultiQuantalSynapse,
                                       SimpleStochasticSynapse, StaticSynapse,
@@ -167,7 +167,11 @@ class Projection(common.Projection):
             if self._format == "procedural":
                 raise errors.ConnectionError(
                     f"connectivity_format='procedural' is not possible here: {spec}")
-            return False
+            spec = fixed_number.spec_for(self, connector, simulator.state)
+            if isinstance(spec, str):
+                return False
+            self._procedural = spec     # generated once, then stored (never "procedural")
+            return True
         expected = procedural.expected_synapses(spec, self.pre.size, self.post.size)
         if self._format == "auto" and planner.prefers_procedural(expected):
             self._format = "procedural"
@@ -188,8 +192,8 @@ class Projection(common.Projection):
     def _generate_on_host(self):
         """The synapses a procedural projection stands for, generated as the target does."""
         state = simulator.state
-        pre, post, weights, delay_steps = procedural.generate(
-            self._procedural, self.pre.size, self.post.size, state.dt)
+        pre, post, weights, delay_steps = self._procedural.generate(
+            self.pre.size, self.post.size, state.dt)
         self._generating = True
         try:
             self._set_connections(pre, post, {"weight": weights,
@@ -220,10 +224,12 @@ class Projection(common.Projection):
         name = planner.check_format(name)
         unchanged = ("_weights" not in self.__dict__
                      or self._version == self.__dict__.get("_generated_version"))
-        if name == "procedural" and (self._procedural is None or not unchanged):
+        if name == "procedural" and (self._procedural is None or not unchanged
+                                     or not self._procedural.regenerable):
             raise errors.ConnectionError(
-                "only a projection whose synapses come from the generator, unchanged since, "
-                "can be procedural: Projection(..., connectivity_format='procedural')")
+                "only a FixedProbabilityConnector projection whose synapses come from the "
+                "generator (a NativeRNG), unchanged since, can be procedural: "
+                "Projection(..., connectivity_format='procedural')")
         if name != "procedural":
             self._stop_generating()
         self._format = name
