@@ -30,7 +30,6 @@ import numpy as np
 from pyNN import connectors, errors
 from pyNN.random import RandomDistribution
 
-from . import hosttools
 from ._paths import kernels_dir
 from .procedural import (KEY_BASE, ValueSpec, generated_synapse_values,
                          longest_delay_steps)
@@ -62,6 +61,12 @@ class FixedNumberSpec:
         """Fixed-number synapses are generated once and stored, never regenerated per
         spike: a FixedNumberPre column is spread over many rows."""
         return False
+
+    @property
+    def one_per_pair(self):
+        """No pair connected twice."""
+        choices = self.n_choices - int(self.skip_self)
+        return not self.with_replacement and int(self.counts.max(initial=0)) <= choices
 
     def max_delay_steps(self, dt):
         return longest_delay_steps(self.delay, dt)
@@ -185,28 +190,33 @@ def _host_library():
     from .targets.cpu import CpuTarget
     source = with_headers((kernels_dir() / "c" / "fixed_number_host.c").read_text())
     library = CpuTarget().compile_library(GeneratedCode("c", source, []))
-    library.fn_draw_lines.restype = None
-    library.fn_draw_lines.argtypes = [ctypes.POINTER(_Generator)] + [ctypes.c_void_p] * 4
+    generator = ctypes.POINTER(_Generator)
+    library.fn_draw_rows.argtypes = [generator] + [ctypes.c_void_p] * 5
+    library.fn_draw_columns.argtypes = [generator] + [ctypes.c_void_p] * 2
+    library.fn_regroup_columns.argtypes = [generator, ctypes.c_void_p, ctypes.c_void_p,
+                                           ctypes.c_int64] + [ctypes.c_void_p] * 6
+    for function in (library.fn_draw_rows, library.fn_draw_columns,
+                     library.fn_regroup_columns):
+        function.restype = None
     return library
 
 
 def generate(spec, n_pre, n_post, dt):
     """(pre, post, weights, delay steps) of every synapse, sorted by pre (then by post, and
     by draw for FixedNumberPre); lines are drawn in parallel (OpenMP) where available."""
+    library = _host_library()
+    generator = ctypes.byref(generator_struct(spec, dt))
     starts = spec.starts
     n = int(starts[-1])
-    partner = np.empty(n, np.int64)
-    weights = np.empty(n, np.float64)
-    delays = np.empty(n, np.int32)
-    generator = generator_struct(spec, dt)
-    _host_library().fn_draw_lines(ctypes.byref(generator), starts.ctypes.data,
-                                  partner.ctypes.data, weights.ctypes.data, delays.ctypes.data)
-    line = np.repeat(np.arange(len(spec.counts), dtype=np.int64), spec.counts)
+    pre, post = np.empty(n, np.int64), np.empty(n, np.int64)
+    weights, delays = np.empty(n, np.float64), np.empty(n, np.int32)
+    out = [a.ctypes.data for a in (pre, post, weights, delays)]
     if spec.lines_are_pre:
-        return line, partner, weights, delays
-    # columns into rows: a stable counting sort by presynaptic neuron keeps each row in
-    # column order, which is the order the CUDA target sorts its rows into
-    order = hosttools.stable_order(partner, n_pre)
-    return (hosttools.gather(partner, order, np.int64), hosttools.gather(line, order, np.int64),
-            hosttools.gather(weights, order, np.float64),
-            hosttools.gather(delays, order, np.int32))
+        library.fn_draw_rows(generator, starts.ctypes.data, *out)
+        return pre, post, weights, delays
+    partner = np.empty(n, np.int64)
+    library.fn_draw_columns(generator, starts.ctypes.data, partner.ctypes.data)
+    row_ptr, cursor = np.empty(n_pre + 1, np.int64), np.empty(max(n_pre, 1), np.int64)
+    library.fn_regroup_columns(generator, starts.ctypes.data, partner.ctypes.data, n_pre,
+                               row_ptr.ctypes.data, cursor.ctypes.data, *out)
+    return pre, post, weights, delays

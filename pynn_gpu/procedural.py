@@ -78,6 +78,10 @@ class ProceduralSpec:
         """Whether the synapses can be regenerated per spike ("procedural" format)."""
         return True
 
+    @property
+    def one_per_pair(self):
+        return True
+
     def max_delay_steps(self, dt):
         """The longest delay the generator can draw, in steps."""
         return longest_delay_steps(self.delay, dt)

@@ -196,8 +196,7 @@ class Projection(common.Projection):
             self.pre.size, self.post.size, state.dt)
         self._generating = True
         try:
-            self._set_connections(pre, post, {"weight": weights,
-                                              "delay": delay_steps * state.dt})
+            self._set_connections(pre, post, {"weight": weights}, delay_steps=delay_steps)
         finally:
             self._generating = False
         self._generated_version = self._version
@@ -269,7 +268,9 @@ class Projection(common.Projection):
         self._pending = []
         return pre, post, values
 
-    def _set_connections(self, pre_idx, post_idx, values, safe=True):
+    def _set_connections(self, pre_idx, post_idx, values, safe=True, delay_steps=None):
+        """Store connections; `delay_steps` (whole steps, already within bounds, as the
+        generator draws them) instead of values["delay"] in ms saves a conversion."""
         n = len(pre_idx)
         self._pre_index, self._post_index = pre_idx, post_idx
         for side, cells, index in (("pre", self.pre, pre_idx), ("post", self.post, post_idx)):
@@ -277,13 +278,14 @@ class Projection(common.Projection):
             setattr(self, f"_{side}_population", population)
             setattr(self, f"_{side}_parent_index", parent_index)
         self._weights = np.zeros(n)
-        self._delay_steps = np.ones(n, dtype=np.int32)
+        self._delay_steps = (np.ones(n, dtype=np.int32) if delay_steps is None
+                             else np.asarray(delay_steps, dtype=np.int32))
         model = self.synapse_type.model
         self._syn_params = {name: np.zeros(n) for name in model.params}
         self._syn_initial = {v.name: np.zeros(n) for v in model.state}
         self._syn_state = {v.name: np.zeros(n) for v in model.state}
         self._last_spike = {}      # presynaptic population index -> last spike step per neuron
-        if "delay" not in values and not self.is_gap_junction:
+        if "delay" not in values and delay_steps is None and not self.is_gap_junction:
             values["delay"] = np.full(n, simulator.state.default_delay)
         self._store_checked(values, slice(None), safe)
         for name, initial in self.synapse_type.initial_state.items():

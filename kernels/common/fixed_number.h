@@ -45,8 +45,22 @@ DEVICE_FN uint32_t pg_fn_below(const pg_fixed_number *g, uint32_t line, uint32_t
     }
 }
 
-/* In-place ascending heap sort (no recursion, no scratch memory: fit for a GPU thread). */
-#define PG_DEFINE_HEAP_SORT(name, T)                                                    \
+/* In-place ascending sort without recursion or heap memory (fit for a GPU thread): quicksort
+   on a small explicit stack, the larger part deferred so the stack stays shallow, insertion
+   sort for short ranges, and heap sort for a range that splits badly too often (so it is
+   n log n at worst). Equal inputs give equal outputs: the result does not depend on it. */
+#define PG_SORT_SHORT 16
+#define PG_SORT_STACK 64
+#define PG_DEFINE_SORT(name, T)                                                         \
+DEVICE_FN void name##_insertion(T *a, int64_t n)                                        \
+{                                                                                       \
+    for (int64_t i = 1; i < n; ++i) {                                                   \
+        const T v = a[i];                                                               \
+        int64_t j = i;                                                                  \
+        for (; j > 0 && a[j - 1] > v; --j) a[j] = a[j - 1];                             \
+        a[j] = v;                                                                       \
+    }                                                                                   \
+}                                                                                       \
 DEVICE_FN void name##_sift(T *a, int64_t root, int64_t n)                               \
 {                                                                                       \
     for (int64_t child = 2 * root + 1; child < n; root = child, child = 2 * root + 1) { \
@@ -55,16 +69,59 @@ DEVICE_FN void name##_sift(T *a, int64_t root, int64_t n)                       
         const T larger = a[child]; a[child] = a[root]; a[root] = larger;                \
     }                                                                                   \
 }                                                                                       \
-DEVICE_FN void name(T *a, int64_t n)                                                    \
+DEVICE_FN void name##_heap(T *a, int64_t n)                                             \
 {                                                                                       \
     for (int64_t root = n / 2 - 1; root >= 0; --root) name##_sift(a, root, n);          \
     for (int64_t end = n - 1; end > 0; --end) {                                         \
         const T largest = a[0]; a[0] = a[end]; a[end] = largest;                        \
         name##_sift(a, 0, end);                                                         \
     }                                                                                   \
+}                                                                                       \
+/* Splits a[0, n) around the median of three; returns the first index of the upper part */ \
+DEVICE_FN int64_t name##_partition(T *a, int64_t n)                                     \
+{                                                                                       \
+    T x = a[0], y = a[n / 2], z = a[n - 1];                                             \
+    const T pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y)); \
+    int64_t i = -1, j = n;                                                              \
+    for (;;) {                                                                          \
+        do ++i; while (a[i] < pivot);                                                   \
+        do --j; while (a[j] > pivot);                                                   \
+        if (i >= j) return j + 1;                                                       \
+        const T t = a[i]; a[i] = a[j]; a[j] = t;                                        \
+    }                                                                                   \
+}                                                                                       \
+DEVICE_FN void name(T *a, int64_t n)                                                    \
+{                                                                                       \
+    int64_t start[PG_SORT_STACK], size[PG_SORT_STACK];                                  \
+    int splits_left[PG_SORT_STACK], top = 1;                                            \
+    start[0] = 0; size[0] = n; splits_left[0] = 0;                                      \
+    for (int64_t m = n; m > 1; m >>= 1) splits_left[0] += 2;      /* 2 log2 n */        \
+    while (top > 0) {                                                                   \
+        --top;                                                                          \
+        T *range = a + start[top];                                                      \
+        int64_t length = size[top];                                                     \
+        int splits = splits_left[top];                                                  \
+        while (length > PG_SORT_SHORT) {                                                \
+            if (splits-- <= 0 || top >= PG_SORT_STACK - 1) {                            \
+                name##_heap(range, length); length = 0; break;                          \
+            }                                                                           \
+            const int64_t lower = name##_partition(range, length);                      \
+            const int64_t upper = length - lower;                                       \
+            splits_left[top] = splits;       /* defer the larger part, go on with the smaller */\
+            if (lower < upper) {                                                        \
+                start[top] = (range - a) + lower; size[top++] = upper; length = lower;  \
+            } else {                                                                    \
+                start[top] = range - a; size[top++] = lower; range += lower; length = upper;\
+            }                                                                           \
+        }                                                                               \
+        name##_insertion(range, length);                                                \
+    }                                                                                   \
 }
 
-PG_DEFINE_HEAP_SORT(pg_fn_sort, PG_POST_T)
+PG_DEFINE_SORT(pg_fn_sort, PG_POST_T)
+
+/* Missing values that are inserted one by one rather than drawn as a batch and sorted */
+#define PG_FN_FEW_MISSING 16
 
 /* Keeps the first of each run of equal values (a sorted); returns how many remain. */
 DEVICE_FN int64_t pg_fn_unique(PG_POST_T *a, int64_t n)
@@ -75,10 +132,30 @@ DEVICE_FN int64_t pg_fn_unique(PG_POST_T *a, int64_t n)
     return kept;
 }
 
+/* Adds one value of [0, m) not yet among the `have` ascending values of a, keeping them
+   ascending (values already there are drawn again). */
+DEVICE_FN void pg_fn_insert_new(const pg_fixed_number *g, uint32_t line, int64_t m,
+                                PG_POST_T *a, int64_t have, uint32_t *draw)
+{
+    for (;;) {
+        const PG_POST_T v = (PG_POST_T) pg_fn_below(g, line, (uint32_t) m, draw);
+        int64_t low = 0, high = have;           /* first position whose value is >= v */
+        while (low < high) {
+            const int64_t middle = low + (high - low) / 2;
+            if (a[middle] < v) low = middle + 1; else high = middle;
+        }
+        if (low < have && a[low] == v) continue;
+        for (int64_t k = have; k > low; --k) a[k] = a[k - 1];
+        a[low] = v;
+        return;
+    }
+}
+
 /* r distinct values of [0, m), ascending, uniformly among all such sets. Sparse: draw r,
-   drop repeats, draw the missing ones again, until none repeats (each round treats every
-   value alike, so every set is equally likely). Dense (2r > m, where that would take many
-   rounds): selection sampling, value v kept with probability (still needed)/(still left). */
+   sort, drop repeats, and draw the missing ones again (in one more batch while many are
+   missing, else one by one into place) -- every step treats every value alike, so every set
+   is equally likely. Dense (2r > m, where repeats would be many): selection sampling, value
+   v kept with probability (still needed)/(still left). */
 DEVICE_FN void pg_fn_distinct(const pg_fixed_number *g, uint32_t line, int64_t r, int64_t m,
                               PG_POST_T *out, uint32_t *draw)
 {
@@ -90,11 +167,12 @@ DEVICE_FN void pg_fn_distinct(const pg_fixed_number *g, uint32_t line, int64_t r
         return;
     }
     int64_t have = 0;
-    while (have < r) {
+    while (r - have > PG_FN_FEW_MISSING) {
         for (int64_t k = have; k < r; ++k) out[k] = (PG_POST_T) pg_fn_below(g, line, (uint32_t) m, draw);
         pg_fn_sort(out, r);
         have = pg_fn_unique(out, r);
     }
+    for (; have < r; ++have) pg_fn_insert_new(g, line, m, out, have, draw);
 }
 
 /* Without replacement and count >= m (PyNN's rule): every value `full` times, plus the r
