@@ -18,6 +18,11 @@ connectivity needs:
 
 Connections come out sorted by presynaptic index where that is free (the order spike
 propagation wants), else in PyNN's order (by postsynaptic index).
+
+A pyNN.gpu NativeRNG between whole Populations usually takes the counter-based generator
+instead (pynn_gpu.procedural for FixedProbability, pynn_gpu.fixed_number for the others),
+which draws in parallel C or on the device; these builders serve the cases it does not
+(an unseeded NumpyRNG, PopulationViews, weights drawn otherwise, 'NoMutual', ...).
 """
 
 import numpy as np

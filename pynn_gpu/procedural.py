@@ -21,7 +21,9 @@ into a stored ("ragged") projection.
 A qualifying projection in a stored format takes its synapses from the same generator: they
 are not built when the Projection is created, but generated once, in compiled code and in
 parallel over rows, when the network is first built (or a script asks for them), so the
-same NativeRNG seed gives the same synapses in every format.
+same NativeRNG seed gives the same synapses in every format. FixedNumberPost, FixedNumberPre
+and FixedTotalNumber projections are generated the same way, but only ever stored (see
+pynn_gpu.fixed_number); the checks they share are in generated_synapse_values.
 """
 
 import ctypes
