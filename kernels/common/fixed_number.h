@@ -48,7 +48,7 @@ DEVICE_FN uint32_t pg_fn_below(const pg_fixed_number *g, uint32_t line, uint32_t
 /* In-place ascending sort without recursion or heap memory (fit for a GPU thread): quicksort
    on a small explicit stack, the larger part deferred so the stack stays shallow, insertion
    sort for short ranges, and heap sort for a range that splits badly too often (so it is
-   n log n at worst). Equal inputs give equal outputs: the result does not depend on it. */
+   n log n at worst). Sorting plain numbers, any correct sort gives the same result. */
 #define PG_SORT_SHORT 16
 #define PG_SORT_STACK 64
 #define PG_DEFINE_SORT(name, T)                                                         \
