@@ -139,6 +139,17 @@ def test_more_partners_than_neurons_takes_every_one_first(cpu_sim, no_numpy_buil
     assert set(np.unique(multiplicity[~np.eye(10, dtype=bool)])) == {2, 3}
 
 
+def test_more_partners_than_neurons_in_the_numpy_builder(cpu_sim):
+    """The same rule where numpy builds the projection (here: from a PopulationView)."""
+    a, b = sim.Population(30, sim.IF_curr_exp()), sim.Population(20, sim.IF_curr_exp())
+    prj = sim.Projection(a[:25], b, sim.FixedNumberPostConnector(47, rng=sim.NativeRNG(5)))
+    assert prj._procedural is None
+    multiplicity = np.zeros((25, 20), int)
+    np.add.at(multiplicity, (prj._pre_index, prj._post_index), 1)
+    assert np.all((multiplicity == 2) | (multiplicity == 3))
+    assert np.all((multiplicity == 3).sum(axis=1) == 7)
+
+
 def test_n_from_a_distribution(cpu_sim, no_numpy_builder):
     """n drawn once per choosing neuron from its distribution, as PyNN does."""
     cells = sim.Population(200, sim.IF_curr_exp())
@@ -351,3 +362,18 @@ def test_long_rows_of_few_neurons_with_replacement(cpu_sim, no_numpy_builder):
     rows = prj._post_index.reshape(40, 5000)
     assert np.all(np.diff(rows, axis=1) >= 0)
     assert stats.chisquare(np.bincount(prj._post_index, minlength=6)).pvalue > ALPHA
+
+
+def test_a_seeded_numpy_rng_gives_pynn_s_own_network(cpu_sim):
+    """A seeded NumpyRNG asks for PyNN's realisation, draw for draw: each presynaptic neuron
+    takes the first n of a permutation of the others (replayed here)."""
+    cells = sim.Population(60, sim.IF_curr_exp())
+    prj = sim.Projection(cells, cells, sim.FixedNumberPostConnector(
+        7, allow_self_connections=False, rng=sim.NumpyRNG(seed=17)))
+    assert prj._procedural is None
+    replay = sim.NumpyRNG(seed=17)
+    expected = set()
+    for pre in range(60):
+        others = np.array([i for i in range(60) if i != pre])
+        expected |= {(pre, int(post)) for post in replay.permutation(others)[:7]}
+    assert set(zip(prj._pre_index.tolist(), prj._post_index.tolist())) == expected
