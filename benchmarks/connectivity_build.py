@@ -23,6 +23,7 @@ def measure(n, k, connector_name, target):
     rng = NativeRNG(seed=1)
     connector = {
         "FixedNumberPre": lambda: sim.FixedNumberPreConnector(k, rng=rng),
+        "FixedNumberPost": lambda: sim.FixedNumberPostConnector(k, rng=rng),
         "FixedProbability": lambda: sim.FixedProbabilityConnector(k / n, rng=rng),
         "FixedTotalNumber": lambda: sim.FixedTotalNumberConnector(n * k, rng=rng),
     }[connector_name]()
@@ -43,7 +44,8 @@ def main():
     parser.add_argument("--k", type=int, default=1000)
     parser.add_argument("--target", default="cpu")
     parser.add_argument("--connectors", nargs="*",
-                        default=["FixedNumberPre", "FixedProbability", "FixedTotalNumber"])
+                        default=["FixedNumberPre", "FixedNumberPost", "FixedProbability",
+                                 "FixedTotalNumber"])
     args = parser.parse_args()
     print(f"{'connector':18s} {'neurons':>8s} {'synapses':>12s} {'connect s':>10s} "
           f"{'first run s':>12s}")

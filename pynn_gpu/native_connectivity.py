@@ -18,6 +18,11 @@ connectivity needs:
 
 Connections come out sorted by presynaptic index where that is free (the order spike
 propagation wants), else in PyNN's order (by postsynaptic index).
+
+A pyNN.gpu NativeRNG between whole Populations usually takes the counter-based generator
+instead (pynn_gpu.procedural for FixedProbability, pynn_gpu.fixed_number for the others),
+which draws in parallel C or on the device; these builders serve the cases it does not
+(an unseeded NumpyRNG, PopulationViews, weights drawn otherwise, 'NoMutual', ...).
 """
 
 import numpy as np
@@ -143,10 +148,19 @@ def _excluding_self(projection, connector):
 
 
 def _choose(gen, projection, connector, n_rows, n_choices, n):
-    """n partners per row; with self-exclusion, partner i is never row i itself."""
-    if not _excluding_self(projection, connector):
-        return _distinct_per_row(gen, n_rows, n_choices, n, connector.with_replacement)
-    chosen = _distinct_per_row(gen, n_rows, n_choices - 1, n, connector.with_replacement)
+    """n partners per row; with self-exclusion, partner i is never row i itself. Without
+    replacement and n above the neurons to choose from, PyNN's rule: every one n // size
+    times, then n % size distinct ones once more."""
+    excluding_self = _excluding_self(projection, connector)
+    size = n_choices - int(excluding_self)
+    if not connector.with_replacement and 0 < size < n:
+        full_sets, rest = divmod(n, size)
+        chosen = np.concatenate([np.tile(np.arange(size), (n_rows, full_sets)),
+                                 _distinct_per_row(gen, n_rows, size, rest, False)], axis=1)
+    else:
+        chosen = _distinct_per_row(gen, n_rows, size, n, connector.with_replacement)
+    if not excluding_self:
+        return chosen
     return chosen + (chosen >= np.arange(n_rows)[:, np.newaxis])
 
 

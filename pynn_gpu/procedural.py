@@ -21,7 +21,9 @@ into a stored ("ragged") projection.
 A qualifying projection in a stored format takes its synapses from the same generator: they
 are not built when the Projection is created, but generated once, in compiled code and in
 parallel over rows, when the network is first built (or a script asks for them), so the
-same NativeRNG seed gives the same synapses in every format.
+same NativeRNG seed gives the same synapses in every format. FixedNumberPost, FixedNumberPre
+and FixedTotalNumber projections are generated the same way, but only ever stored (see
+pynn_gpu.fixed_number); the checks they share are in generated_synapse_values.
 """
 
 import ctypes
@@ -73,10 +75,26 @@ class ProceduralSpec:
     def connects_all(self):
         return self.p >= 1
 
+    @property
+    def regenerable(self):
+        """Whether the synapses can be regenerated per spike ("procedural" format)."""
+        return True
+
+    @property
+    def one_per_pair(self):
+        return True
+
     def max_delay_steps(self, dt):
         """The longest delay the generator can draw, in steps."""
-        longest = self.delay.high if self.delay.kind != "constant" else self.delay.a
-        return max(1, int(np.rint(longest / dt)))
+        return longest_delay_steps(self.delay, dt)
+
+    def expected_synapses(self, n_pre, n_post):
+        pairs = n_pre * n_post - (min(n_pre, n_post) if self.skip_self else 0)
+        return self.p * pairs
+
+    def generate(self, n_pre, n_post, dt):
+        """(pre, post, weights, delay steps) of every synapse, generated on the host."""
+        return generate(self, n_pre, n_post, dt)
 
 
 def _value_spec(lazy, name):
@@ -113,6 +131,20 @@ def spec_for(projection, connector, state):
     """ProceduralSpec of a projection, or a reason (str) why it cannot be procedural."""
     if type(connector) is not connectors.FixedProbabilityConnector:
         return f"its connector is a {type(connector).__name__}, not a FixedProbabilityConnector"
+    values = generated_synapse_values(projection, connector, state)
+    if isinstance(values, str):
+        return values
+    weight, delay = values
+    same = projection.pre is projection.post
+    return ProceduralSpec(p=float(connector.p_connect), seed=int(connector.rng.seed),
+                          key=KEY_BASE + connector.rng.next_stream(),
+                          skip_self=same and connector.allow_self_connections is False,
+                          weight=weight, delay=delay)
+
+
+def generated_synapse_values(projection, connector, state):
+    """(weight, delay) ValueSpecs of a projection whose synapses can come from the generator,
+    or a reason (str) why they cannot (the checks every generated connector shares)."""
     if not isinstance(connector.rng, NativeRNG):
         return "its connector's rng is not a NativeRNG"
     if projection.pre not in state.populations or projection.post not in state.populations:
@@ -136,16 +168,17 @@ def spec_for(projection, connector, state):
         return (f"its delays must lie in [timestep, max_delay] = [{state.dt:g}, "
                 f"{state.max_delay_limit:g}] ms by their distribution's bounds "
                 f"(got [{low:g}, {high:g}]; use normal_clipped with such low and high)")
-    same = projection.pre is projection.post
-    return ProceduralSpec(p=float(connector.p_connect), seed=int(connector.rng.seed),
-                          key=KEY_BASE + connector.rng.next_stream(),
-                          skip_self=same and connector.allow_self_connections is False,
-                          weight=weight, delay=delay)
+    return weight, delay
+
+
+def longest_delay_steps(delay, dt):
+    """The longest delay (a ValueSpec in ms) the generator can draw, in steps."""
+    longest = delay.high if delay.kind != "constant" else delay.a
+    return max(1, int(np.rint(longest / dt)))
 
 
 def expected_synapses(spec, n_pre, n_post):
-    pairs = n_pre * n_post - (min(n_pre, n_post) if spec.skip_self else 0)
-    return spec.p * pairs
+    return spec.expected_synapses(n_pre, n_post)
 
 
 def synapse_count(projection):

@@ -12,7 +12,7 @@ from pyNN.parameters import LazyArray
 from pyNN.space import Space
 from pyNN.standardmodels import StandardSynapseType
 
-from . import gap_junctions, planner, procedural, simulator
+from . import fixed_number, gap_junctions, planner, procedural, simulator
 from .connectivity import build_connections, evaluate_at
 from .standardmodels.synapses import (ElectricalSynapse, MultiQuantalSynapse,
                                       SimpleStochasticSynapse, StaticSynapse,
@@ -167,7 +167,11 @@ class Projection(common.Projection):
             if self._format == "procedural":
                 raise errors.ConnectionError(
                     f"connectivity_format='procedural' is not possible here: {spec}")
-            return False
+            spec = fixed_number.spec_for(self, connector, simulator.state)
+            if isinstance(spec, str):
+                return False
+            self._procedural = spec     # generated once, then stored (never "procedural")
+            return True
         expected = procedural.expected_synapses(spec, self.pre.size, self.post.size)
         if self._format == "auto" and planner.prefers_procedural(expected):
             self._format = "procedural"
@@ -188,12 +192,15 @@ class Projection(common.Projection):
     def _generate_on_host(self):
         """The synapses a procedural projection stands for, generated as the target does."""
         state = simulator.state
-        pre, post, weights, delay_steps = procedural.generate(
-            self._procedural, self.pre.size, self.post.size, state.dt)
+        pre, post, weights, delay_steps = self._procedural.generate(
+            self.pre.size, self.post.size, state.dt)
         self._generating = True
         try:
-            self._set_connections(pre, post, {"weight": weights,
-                                              "delay": delay_steps * state.dt})
+            self._set_connections(pre, post, {}, delay_steps=delay_steps)
+            # the generated arrays are adopted, not copied: 1e8 synapses are 0.8 GB each
+            if len(weights):
+                StandardSynapseType.parameter_checks["weight"](weights, self)
+            self._weights = weights
         finally:
             self._generating = False
         self._generated_version = self._version
@@ -220,10 +227,12 @@ class Projection(common.Projection):
         name = planner.check_format(name)
         unchanged = ("_weights" not in self.__dict__
                      or self._version == self.__dict__.get("_generated_version"))
-        if name == "procedural" and (self._procedural is None or not unchanged):
+        if name == "procedural" and (self._procedural is None or not unchanged
+                                     or not self._procedural.regenerable):
             raise errors.ConnectionError(
-                "only a projection whose synapses come from the generator, unchanged since, "
-                "can be procedural: Projection(..., connectivity_format='procedural')")
+                "only a FixedProbabilityConnector projection whose synapses come from the "
+                "generator (a NativeRNG), unchanged since, can be procedural: "
+                "Projection(..., connectivity_format='procedural')")
         if name != "procedural":
             self._stop_generating()
         self._format = name
@@ -263,7 +272,9 @@ class Projection(common.Projection):
         self._pending = []
         return pre, post, values
 
-    def _set_connections(self, pre_idx, post_idx, values, safe=True):
+    def _set_connections(self, pre_idx, post_idx, values, safe=True, delay_steps=None):
+        """Store connections; `delay_steps` (whole steps, already within bounds, as the
+        generator draws them) instead of values["delay"] in ms saves a conversion."""
         n = len(pre_idx)
         self._pre_index, self._post_index = pre_idx, post_idx
         for side, cells, index in (("pre", self.pre, pre_idx), ("post", self.post, post_idx)):
@@ -271,13 +282,14 @@ class Projection(common.Projection):
             setattr(self, f"_{side}_population", population)
             setattr(self, f"_{side}_parent_index", parent_index)
         self._weights = np.zeros(n)
-        self._delay_steps = np.ones(n, dtype=np.int32)
+        self._delay_steps = (np.ones(n, dtype=np.int32) if delay_steps is None
+                             else np.asarray(delay_steps, dtype=np.int32))
         model = self.synapse_type.model
         self._syn_params = {name: np.zeros(n) for name in model.params}
         self._syn_initial = {v.name: np.zeros(n) for v in model.state}
         self._syn_state = {v.name: np.zeros(n) for v in model.state}
         self._last_spike = {}      # presynaptic population index -> last spike step per neuron
-        if "delay" not in values and not self.is_gap_junction:
+        if "delay" not in values and delay_steps is None and not self.is_gap_junction:
             values["delay"] = np.full(n, simulator.state.default_delay)
         self._store_checked(values, slice(None), safe)
         for name, initial in self.synapse_type.initial_state.items():

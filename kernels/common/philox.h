@@ -33,12 +33,19 @@ DEVICE_FN uint32_t philox4x32_10_first(uint32_t c0, uint32_t c1, uint32_t c2, ui
     return c0;
 }
 
+/* 32 random bits. */
+DEVICE_FN uint32_t philox_bits(uint64_t seed, uint32_t group_key, uint32_t neuron,
+                               int64_t step, uint32_t draw)
+{
+    return philox4x32_10_first(
+        neuron, (uint32_t) ((uint64_t) step & 0xFFFFFFFFu), (uint32_t) ((uint64_t) step >> 32),
+        draw, (uint32_t) (seed & 0xFFFFFFFFu), group_key ^ (uint32_t) (seed >> 32));
+}
+
 /* Uniform in [0, 1) with 32 random bits. */
 DEVICE_FN double philox_uniform(uint64_t seed, uint32_t group_key, uint32_t neuron,
                                 int64_t step, uint32_t draw)
 {
-    const uint32_t bits = philox4x32_10_first(
-        neuron, (uint32_t) ((uint64_t) step & 0xFFFFFFFFu), (uint32_t) ((uint64_t) step >> 32),
-        draw, (uint32_t) (seed & 0xFFFFFFFFu), group_key ^ (uint32_t) (seed >> 32));
-    return (double) bits * 2.3283064365386963e-10;  /* 2^-32 */
+    return (double) philox_bits(seed, group_key, neuron, step, draw)
+        * 2.3283064365386963e-10;  /* 2^-32 */
 }

@@ -230,3 +230,18 @@ def test_connectivity_generation_kernels_compile(tmp_path, scalar):
                             capture_output=True, text=True)
     assert result.returncode == 0, f"nvcc failed:\n{result.stderr}"
     assert b"count_rows" in cubin.read_bytes() and b"fill_rows" in cubin.read_bytes()
+
+
+@pytest.mark.parametrize("scalar", ["double", "float"])
+def test_fixed_number_generation_kernels_compile(tmp_path, scalar):
+    """The kernels that draw fixed-number projections' rows on the GPU."""
+    from pynn_gpu.targets import cuda_fixed_number
+    source = tmp_path / "fixed_number.cu"
+    source.write_text(cuda_fixed_number._source(scalar))
+    cubin = tmp_path / "fixed_number.cubin"
+    result = subprocess.run(cuda.nvcc_command(cuda.find_nvcc(), source, cubin, arch="sm_90"),
+                            capture_output=True, text=True)
+    assert result.returncode == 0, f"nvcc failed:\n{result.stderr}"
+    for kernel in (b"draw_rows", b"draw_columns", b"count_rows", b"scatter_rows",
+                   b"sort_rows", b"fill_rows"):
+        assert kernel in cubin.read_bytes()
