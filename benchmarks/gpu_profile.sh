@@ -1,39 +1,31 @@
 #!/usr/bin/env bash
 # Where a microcircuit step's time goes on a lent GPU: install (gpu_session.sh), then the
-# full-scale microcircuit with a per-kernel profile (kernel times inside CUDA graphs) with
-# stored (device-generated) rows in double and float, and procedural connectivity; then the
-# CUDA tests of the parts that touch propagation, recording and the step clock.
+# full-scale microcircuit with a per-kernel profile, once per ';'-separated argument list
+# in $PYNN_GPU_MICRO_RUNS (default: stored rows in double and float), then the CUDA tests
+# of propagation, recording, drives and generated connectivity, then (if
+# $PYNN_GPU_VA_SIZES is set) the Vogels-Abbott scaling sweep.
 # Usage: OUT=... bash benchmarks/gpu_profile.sh WHEELHOUSE
 set -u
 W=${1:?wheelhouse}
 bash benchmarks/gpu_session.sh "$W" install || exit 1
 export PYTHONPATH=/tmp/pynn-gpu-site:$PWD PYTHONUNBUFFERED=1 PYNN_GPU_CACHE_DIR=/tmp/pynn-gpu-cache
 say() { echo "[$(date +%T)] $*"; }
-micro() {   # micro NAME ARGS...: one full-scale run, its JSON and log into $OUT
-    local name=$1; shift
-    say "microcircuit $name: $*"
-    timeout 240 python3 benchmarks/microcircuit_gpu.py --target cuda --json "$OUT/micro-$name.json" \
-        "$@" 2>&1 | tee "$OUT/micro-$name.log" | tail -3
-}
-micro ragged --connectivity ragged --profile-steps 720
-micro ragged-float --connectivity ragged --precision float --profile-steps 720
-micro procedural --connectivity procedural --profile-steps 720
-NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null)
-if [ -n "$NCU" ] && [ -z "${PYNN_GPU_SKIP_NCU:-}" ]; then
-    say "Nsight Compute: one steady-state step of each kernel (stored rows, double)"
-    timeout ${PYNN_GPU_NCU_TIMEOUT:-150} "$NCU" --kernel-name regex:"inject|update|propagate" \
-        --launch-skip 3000 --launch-count 3 --section SpeedOfLight --section Occupancy \
-        --section LaunchStats --section WarpStateStats --section MemoryWorkloadAnalysis \
-        python3 benchmarks/microcircuit_gpu.py --target cuda --connectivity ragged \
-        --duration 20 > "$OUT/ncu.txt" 2>&1
-    grep -E "inject_|update_|propagate_|Duration|Throughput|Achieved Occupancy|Registers|Block Size|Stall|ERR|error" \
-        "$OUT/ncu.txt" | head -60
-fi
-if [ -n "${PYNN_GPU_SKIP_TESTS:-}" ]; then say "done"; exit 0; fi
+IFS=';' read -ra runs <<< "${PYNN_GPU_MICRO_RUNS:---connectivity ragged;--connectivity ragged --precision float}"
+for i in "${!runs[@]}"; do
+    say "microcircuit ${runs[$i]}"
+    timeout 240 python3 benchmarks/microcircuit_gpu.py --target cuda --profile-steps 720 \
+        ${runs[$i]} --json "$OUT/micro-$i.json" 2>&1 | tee "$OUT/micro-$i.log" | tail -3
+done
 say "CUDA tests"
 timeout ${PYNN_GPU_TEST_TIMEOUT:-200} python3 -m pytest -q -m cuda -p no:cacheprovider \
-    tests/targets/test_cuda_target.py tests/targets/test_connectivity_formats.py \
-    tests/targets/test_procedural.py tests/targets/test_recording.py \
-    tests/targets/test_synapse_types.py tests/validation/test_float_precision.py 2>&1 \
+    tests/targets/test_cuda_target.py tests/targets/test_poisson_drive.py \
+    tests/targets/test_fixed_number_generation.py tests/targets/test_connectivity_formats.py \
+    tests/targets/test_electrodes.py tests/targets/test_recording.py 2>&1 \
     | tee "$OUT/cuda-tests.log" | tail -8
+if [ -n "${PYNN_GPU_VA_SIZES:-}" ]; then
+    say "Vogels-Abbott scaling: $PYNN_GPU_VA_SIZES"
+    timeout ${PYNN_GPU_VA_TIMEOUT:-300} python3 benchmarks/vogels_abbott_scaling.py run \
+        --target cuda --connectivity ragged --out "$OUT/vogels_abbott.jsonl" \
+        --sizes $PYNN_GPU_VA_SIZES 2>&1 | tail -8
+fi
 say "done"

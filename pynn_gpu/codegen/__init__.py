@@ -15,8 +15,8 @@ import jinja2
 
 from .._paths import kernels_dir
 from ..ir.graph import ArraySpec, NetworkGraph, comment_text
-from ..ir.merge import (MergedGroup, merge_current_sources, merge_gap_junctions,
-                        merge_neuron_groups, merge_synapse_groups)
+from ..ir.merge import (MergedGroup, fused_drives, merge_current_sources,
+                        merge_gap_junctions, merge_neuron_groups, merge_synapse_groups)
 from ..planner import Propagation, plan_propagation
 
 _SCALAR_OR_INT = {"int32_t": "int32_t", "scalar": "scalar"}
@@ -156,9 +156,10 @@ def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
         merged_neurons = merge_neuron_groups(graph)
         merged_synapses = merge_synapse_groups(graph, formats, include_procedural=False)
     if target == "cuda":
-        merged_sources = merge_current_sources(graph)
+        fused = fused_drives(graph)     # computed by the neuron kernels themselves
+        merged_sources = merge_current_sources(graph, fused)
         merged_gaps = merge_gap_junctions(graph)
-        merged_neurons = merge_neuron_groups(graph)
+        merged_neurons = merge_neuron_groups(graph, fused)
         merged_synapses = merge_synapse_groups(graph, plan_propagation(graph))
     # the kernel that ends each step (CUDA): the last of the launch plan
     launches = ([f"inject_{m.name}" for m in merged_sources]

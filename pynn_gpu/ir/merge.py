@@ -13,6 +13,7 @@ of distinct models in a network, not with the number of populations (GeNN merges
 for the same reason).
 """
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import List, Tuple, Union
 
@@ -50,6 +51,7 @@ class MergedGroup:
     firsts: List[int]              # first thread of each member
     total_threads: int
     strategy: str = ""             # synapses: the kernel code, planner.kernel_code()
+    drives: tuple = ()             # neurons: the members' fused current sources (first's)
 
     @property
     def model(self):
@@ -64,7 +66,36 @@ class MergedGroup:
         return self.members[0]
 
 
-def neuron_fields(group) -> Tuple[Field, ...]:
+def fused_drives(graph: NetworkGraph):
+    """
+    Neuron group name -> the current sources its update kernel computes itself (CUDA):
+    sources that add into a receptor's input (PoissonDrive) for every neuron of one
+    population, where no other source adds to that receptor. Each saves a kernel per step
+    and a round trip through the ring buffer; the values, their random numbers and the
+    sums are those of the source's own kernel (input of earlier spikes, then the drive).
+    """
+    into = Counter((c.target.name, c.receptor) for c in graph.current_sources
+                   if c.receptor and c.n_targets > 0)
+    fused = {}
+    for source in graph.current_sources:
+        # targets are distinct and sorted, so all of them means neurons 0, 1, ..., size - 1
+        if (source.receptor and source.n_targets == source.target.size
+                and into[(source.target.name, source.receptor)] == 1):
+            fused.setdefault(source.target.name, []).append(source)
+    return fused
+
+
+def drive_fields(j, source) -> List[Field]:
+    """Fields of fused source j in its neuron group's struct, prefixed d{j}_."""
+    return [Field(f"d{j}_{f.name}", f.ctype, f.is_array) for f in current_source_fields(source)
+            if f.name not in ("targets", "destination", "first", "n_targets", "target_size")]
+
+
+def _drive_key(source):
+    return (source.model.name, source.model.code, source.receptor)
+
+
+def neuron_fields(group, drives=()) -> Tuple[Field, ...]:
     m = group.model
     fields = [Field(p, "scalar") for p in m.params + m.derived]
     fields += [Field(p, "int64_t") for p in m.int_derived]
@@ -75,6 +106,8 @@ def neuron_fields(group) -> Tuple[Field, ...]:
                Field("rec_spikes", "uint32_t"), Field("spike_count", "int32_t"),
                Field("spike_list", "int32_t")]
     fields += [Field(v, "int64_t", is_array=False) for v in ("first", "size", "rng_key")]
+    for j, source in enumerate(drives):
+        fields += drive_fields(j, source)
     return tuple(fields)
 
 
@@ -144,7 +177,8 @@ def _synapse_key(group, strategy):
             m.uses_rng, strategy)
 
 
-def _merge(groups, key, fields_of, row_of, threads_of, role, prefix, strategy_of=None):
+def _merge(groups, key, fields_of, row_of, threads_of, role, prefix, strategy_of=None,
+           drives_of=None):
     merged = {}
     for group in groups:
         merged.setdefault(key(group), []).append(group)
@@ -159,31 +193,53 @@ def _merge(groups, key, fields_of, row_of, threads_of, role, prefix, strategy_of
         result.append(MergedGroup(name=f"{prefix}{index}", role=role, members=members,
                                   fields=fields, rows=rows, firsts=firsts,
                                   total_threads=first,
-                                  strategy=strategy_of(members[0]) if strategy_of else ""))
+                                  strategy=strategy_of(members[0]) if strategy_of else "",
+                                  drives=tuple(drives_of(members[0])) if drives_of else ()))
     return result
 
 
-def merge_neuron_groups(graph: NetworkGraph) -> List[MergedGroup]:
+def merge_neuron_groups(graph: NetworkGraph, fused=None) -> List[MergedGroup]:
+    """`fused`: fused_drives(graph), where the kernels compute those current sources."""
+    fused = fused or {}
+
+    def drives(group):
+        return fused.get(group.name, [])
+
     def row(group, fields, first):
         optional = {"i_inj": group.has_current_input, "rec_spikes": group.record_spikes}
         values = {"first": first, "size": group.size, "rng_key": group.rng_key}
+        names = {}
+        for j, source in enumerate(drives(group)):
+            values[f"d{j}_rng_stream"] = source_rng_stream(source)
+            names.update({f"d{j}_{f.name}": f"{source.name}_{f.name}"
+                          for f in current_source_fields(source) if f.is_array})
         return [values[f.name] if not f.is_array
-                else (f"{group.name}_{f.name}" if optional.get(f.name, True) else None)
+                else names.get(f.name, f"{group.name}_{f.name}")
+                if optional.get(f.name, True) else None
                 for f in fields]
 
-    return _merge(graph.neuron_groups, _neuron_key, neuron_fields, row,
-                  lambda g: g.size, "neuron", "mng")
+    def key(group):
+        return _neuron_key(group) + tuple(_drive_key(s) for s in drives(group))
+
+    return _merge(graph.neuron_groups, key, lambda g: neuron_fields(g, drives(g)), row,
+                  lambda g: g.size, "neuron", "mng", drives_of=drives)
 
 
-def merge_current_sources(graph: NetworkGraph) -> List[MergedGroup]:
-    """Injections of one electrode model share a kernel: one thread per target neuron."""
-    sources = [c for c in graph.current_sources if c.n_targets > 0]
+def source_rng_stream(source):
+    """The random-number stream of an injection: above every neuron group's key."""
+    return 2147483648 + int(source.name[2:])
+
+
+def merge_current_sources(graph: NetworkGraph, fused=None) -> List[MergedGroup]:
+    """Injections of one electrode model share a kernel: one thread per target neuron.
+    Sources in `fused` (fused_drives) are left to their population's kernel."""
+    fused_names = {s.name for sources in (fused or {}).values() for s in sources}
+    sources = [c for c in graph.current_sources if c.n_targets > 0 and c.name not in fused_names]
 
     def row(source, fields, first):
-        # the random-number stream of an injection: above every neuron group's key
         values = {"first": first, "n_targets": source.n_targets,
                   "target_size": source.target.size,
-                  "rng_stream": 2147483648 + int(source.name[2:])}
+                  "rng_stream": source_rng_stream(source)}
         destination = (f"{source.target.name}_in_{source.receptor}" if source.receptor
                        else f"{source.target.name}_i_inj")
         return [values[f.name] if not f.is_array

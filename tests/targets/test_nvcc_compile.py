@@ -94,8 +94,11 @@ def _gap_junctions(sim, populations):
 
 
 def _generated_input(sim, target):
-    """A PoissonDrive and procedural projections (pre and post-chunk kernels) into `target`."""
+    """PoissonDrives (one into all of `target`, computed by its update kernel; one into a
+    part, with a kernel of its own) and procedural projections into `target`."""
     sim.PoissonDrive(rate=5000.0, weight=0.01).inject_into(target)
+    sim.PoissonDrive(rate=2000.0, weight=0.02, receptor_type="inhibitory").inject_into(
+        target[::2])
     rng = sim.NativeRNG(seed=9)
     noise = sim.Population(30, sim.SpikeSourcePoisson(rate=100.0))
     for p in (0.3, 1.0):
@@ -159,6 +162,7 @@ def test_every_model_compiles(precision, tmp_path):
     electrode_models = set(re.findall(r"Current sources [^(]*\(\d+ x (\w+)\)", code.source))
     assert {"dc_source", "ac_source", "step_current_source",
             "noisy_current_source", "poisson_drive"} <= electrode_models
+    assert "{   /* poisson_drive into receptor exc */" in code.source     # fused
     assert "procedural: thread (lane, j) regenerates" in code.source
     assert "dense connectivity: thread" in code.source
     assert "bitmask connectivity: thread" in code.source

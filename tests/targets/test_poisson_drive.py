@@ -109,3 +109,33 @@ def test_cpu_and_cuda_deliver_the_same_events(cuda_backend):
     gpu = simulate("cuda", _driven, 50.0, runs=[20.0, 30.0])
     assert_identical(cpu, gpu)
     assert sum(len(s) for s in cpu["cells"][0]) > 0
+
+
+def _drive_trace(target, runs):
+    """The recorded events of a drive into all of a population (the CUDA update kernel
+    computes it), and of two drives into one receptor of another (their own kernel)."""
+    sim.setup(timestep=DT, target=target, rng_seed=7)
+    try:
+        cells = sim.Population(40, sim.IF_curr_exp(v_thresh=-60.0))
+        fused = sim.PoissonDrive(rate=16000.0, weight=0.0625)
+        fused.inject_into(cells)
+        fused.record()
+        others = sim.Population(20, sim.IF_curr_exp(v_thresh=-60.0))
+        for rate in (8000.0, 3000.0):
+            sim.PoissonDrive(rate=rate, weight=0.125).inject_into(others)
+        others.record("v")
+        for duration in runs:
+            sim.run(duration)
+        trace = np.asarray(fused.get_data().magnitude).ravel()
+        v = np.asarray(others.get_data().segments[-1].analogsignals[0].magnitude)
+    finally:
+        sim.end()
+    return trace, v
+
+
+def test_a_drive_computed_by_the_update_kernel_records_what_the_c_target_records(cuda_backend):
+    cpu_trace, cpu_v = _drive_trace("cpu", [30.0])
+    gpu_trace, gpu_v = _drive_trace("cuda", [10.0, 20.0])
+    assert cpu_trace.size >= 300 and np.count_nonzero(cpu_trace) > 100
+    np.testing.assert_array_equal(gpu_trace, cpu_trace)
+    np.testing.assert_array_equal(gpu_v, cpu_v)
