@@ -223,32 +223,33 @@ def test_a_network_without_kernels_still_advances_its_clock():
     assert re.findall(r"^//@launch (\w+) (\d+)$", code.source, re.M) == [("advance_step", "1")]
 
 
+def _cubin(tmp_path, name, source_text):
+    """nvcc's cubin of `source_text` (sm_90), after checking that it compiled."""
+    source = tmp_path / f"{name}.cu"
+    source.write_text(source_text)
+    cubin = tmp_path / f"{name}.cubin"
+    result = subprocess.run(cuda.nvcc_command(cuda.find_nvcc(), source, cubin, arch="sm_90"),
+                            capture_output=True, text=True)
+    assert result.returncode == 0, f"nvcc failed:\n{result.stderr}"
+    return cubin.read_bytes()
+
+
 @pytest.mark.parametrize("scalar", ["double", "float"])
 def test_connectivity_generation_kernels_compile(tmp_path, scalar):
     """The kernels that build generated projections' rows on the GPU."""
     from pynn_gpu.targets import cuda_generation
-    source = tmp_path / "generation.cu"
-    source.write_text(cuda_generation._source(scalar))
-    cubin = tmp_path / "generation.cubin"
-    result = subprocess.run(cuda.nvcc_command(cuda.find_nvcc(), source, cubin, arch="sm_90"),
-                            capture_output=True, text=True)
-    assert result.returncode == 0, f"nvcc failed:\n{result.stderr}"
-    assert b"count_rows" in cubin.read_bytes() and b"fill_rows" in cubin.read_bytes()
+    binary = _cubin(tmp_path, "generation", cuda_generation._source(scalar))
+    assert b"count_rows" in binary and b"fill_rows" in binary
 
 
 @pytest.mark.parametrize("scalar", ["double", "float"])
 def test_fixed_number_generation_kernels_compile(tmp_path, scalar):
     """The kernels that draw fixed-number projections' rows on the GPU."""
     from pynn_gpu.targets import cuda_fixed_number
-    source = tmp_path / "fixed_number.cu"
-    source.write_text(cuda_fixed_number._source(scalar))
-    cubin = tmp_path / "fixed_number.cubin"
-    result = subprocess.run(cuda.nvcc_command(cuda.find_nvcc(), source, cubin, arch="sm_90"),
-                            capture_output=True, text=True)
-    assert result.returncode == 0, f"nvcc failed:\n{result.stderr}"
+    binary = _cubin(tmp_path, "fixed_number", cuda_fixed_number._source(scalar))
     for kernel in (b"draw_rows", b"draw_columns", b"count_rows", b"scatter_rows",
                    b"sort_rows", b"fill_rows"):
-        assert kernel in cubin.read_bytes()
+        assert kernel in binary, kernel
 
 
 def _update_registers(precision, fuse, tmp_path, monkeypatch):
