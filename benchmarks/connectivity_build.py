@@ -26,6 +26,7 @@ def measure(n, k, connector_name, target):
         "FixedNumberPost": lambda: sim.FixedNumberPostConnector(k, rng=rng),
         "FixedProbability": lambda: sim.FixedProbabilityConnector(k / n, rng=rng),
         "FixedTotalNumber": lambda: sim.FixedTotalNumberConnector(n * k, rng=rng),
+        "AllToAll": lambda: sim.AllToAllConnector(),     # n x n synapses: k is ignored
     }[connector_name]()
     t0 = time.perf_counter()
     projection = sim.Projection(cells, cells, connector,

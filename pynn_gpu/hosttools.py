@@ -93,3 +93,12 @@ def _spikes_from_words_numpy(words):
                          bitorder="little")
     which, bit = np.nonzero(bits)
     return steps[which], word_index[which] * 32 + bit
+
+
+def distinct_count(values, n_values):
+    """How many distinct integers in [0, n_values) `values` holds: a flag per possible value,
+    O(n + n_values); for pairs (pre * n_post + post) that are a fair part of all pairs it is
+    far faster than sorting (np.unique took minutes for 1e8 all-to-all pairs)."""
+    seen = np.zeros(n_values, dtype=bool)
+    seen[values] = True
+    return int(np.count_nonzero(seen))

@@ -12,7 +12,7 @@ from pyNN.parameters import LazyArray
 from pyNN.space import Space
 from pyNN.standardmodels import StandardSynapseType
 
-from . import fixed_number, gap_junctions, planner, procedural, simulator
+from . import fixed_number, gap_junctions, hosttools, planner, procedural, simulator
 from .connectivity import build_connections, evaluate_at
 from .standardmodels.synapses import (ElectricalSynapse, MultiQuantalSynapse,
                                       SimpleStochasticSynapse, StaticSynapse,
@@ -440,7 +440,8 @@ class Projection(common.Projection):
     def _get_attributes_as_arrays(self, names, multiple_synapses="sum"):
         shape = (self.pre.size, self.post.size)
         pre, post = self._pre_index, self._post_index
-        duplicates = len(np.unique(pre.astype(np.int64) * shape[1] + post)) < len(pre)
+        pairs = pre.astype(np.int64) * shape[1] + post
+        duplicates = hosttools.distinct_count(pairs, shape[0] * shape[1]) < len(pre)
         result = []
         for name in names:
             values = self._attribute_column(name)

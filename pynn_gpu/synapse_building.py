@@ -202,7 +202,7 @@ def _connectivity(model, n_pre, n_post, pre_idx, post_idx, projection, selection
     one_per_pair = uniform = False
     if static and worth_checking and n:
         pairs = np.asarray(pre_idx, np.int64) * n_post + np.asarray(post_idx, np.int64)
-        one_per_pair = len(np.unique(pairs)) == n
+        one_per_pair = hosttools.distinct_count(pairs, n_pre * n_post) == n
         weights = np.asarray(projection._weights)[selection]
         delays = np.asarray(projection._delay_steps)[selection]
         uniform = bool(np.all(weights == weights[0]) and np.all(delays == delays[0]))

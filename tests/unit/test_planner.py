@@ -137,3 +137,11 @@ def test_recorded_spike_words_decode_to_steps_and_neurons(shape):
     steps, neurons = hosttools.spikes_from_words(words)
     assert steps.dtype == neurons.dtype == np.int64
     assert list(zip(steps.tolist(), neurons.tolist())) == expected
+
+
+def test_distinct_count_counts_repeated_values_once():
+    from pynn_gpu import hosttools
+    assert hosttools.distinct_count(np.array([3, 1, 3, 0, 1], np.int64), 5) == 3
+    assert hosttools.distinct_count(np.zeros(0, np.int64), 0) == 0
+    values = np.random.default_rng(4).integers(0, 1000, 5000)
+    assert hosttools.distinct_count(values, 1000) == len(np.unique(values))
