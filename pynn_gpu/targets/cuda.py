@@ -534,13 +534,13 @@ class CudaProgram(Program):
         with self.target.activated():
             self._start(first_step, seed)
             while done < n_steps:
-                hold = min(PROFILE_HOLD_STEPS, n_steps - done - 1)
-                if hold > 0:
+                hold = min(PROFILE_HOLD_STEPS, n_steps - done - 1)    # leaves one to time
+                if hold:
                     self._run_chunk(hold)
-                steps = min(PROFILE_TIMED_STEPS, n_steps - done - max(hold, 0))
+                steps = min(PROFILE_TIMED_STEPS, n_steps - done - hold)
                 totals += self._timed_steps(steps)
                 timed += steps
-                done += max(hold, 0) + steps
+                done += hold + steps
         return {name: total / max(timed, 1) for name, total in zip(names, totals)}
 
     def _timed_steps(self, n_steps):
