@@ -213,10 +213,12 @@ def merge_neuron_groups(graph: NetworkGraph, fused=None) -> List[MergedGroup]:
             values[f"d{j}_rng_stream"] = source_rng_stream(source)
             names.update({f"d{j}_{f.name}": f"{source.name}_{f.name}"
                           for f in current_source_fields(source) if f.is_array})
-        return [values[f.name] if not f.is_array
-                else names.get(f.name, f"{group.name}_{f.name}")
-                if optional.get(f.name, True) else None
-                for f in fields]
+        def pointer(f):     # the array a field points to, or None (a null pointer)
+            if not optional.get(f.name, True):
+                return None
+            return names.get(f.name, f"{group.name}_{f.name}")
+
+        return [pointer(f) if f.is_array else values[f.name] for f in fields]
 
     def key(group):
         return _neuron_key(group) + tuple(_drive_key(s) for s in drives(group))
