@@ -14,22 +14,22 @@ int dd_draw_rows(const pg_distance_probability *g, const double *pre_xyz,
                  const double *post_xyz, int64_t *counts, int32_t **rows)
 {
     int failed = 0;
-    #pragma omp parallel for schedule(dynamic, 16) reduction(|:failed)
-    for (int64_t pre = 0; pre < g->n_pre; ++pre) {
-        int32_t *row = NULL;
-        int64_t n = 0, capacity = 0;
-        for (int64_t post = 0; post < g->n_post && !failed; ++post) {
-            if (!pg_dd_connects(g, pre_xyz, post_xyz, pre, post)) continue;
-            if (n == capacity) {
-                capacity = capacity ? 2 * capacity : 64;
-                int32_t *grown = (int32_t *) realloc(row, (size_t) capacity * sizeof *row);
-                if (!grown) { failed = 1; break; }
-                row = grown;
-            }
-            row[n++] = (int32_t) post;
+    #pragma omp parallel reduction(|:failed)
+    {
+        /* a whole row fits in each thread's scratch row, then moves to a row of its size */
+        int32_t *scratch = (int32_t *) malloc((size_t) (g->n_post > 0 ? g->n_post : 1)
+                                              * sizeof *scratch);
+        failed = scratch == NULL;
+        #pragma omp for schedule(dynamic, 16)
+        for (int64_t pre = 0; pre < g->n_pre; ++pre) {
+            if (failed) continue;
+            const int64_t n = pg_dd_decide(g, pre_xyz, post_xyz, pre, 0, g->n_post, scratch);
+            rows[pre] = (int32_t *) malloc((size_t) (n > 0 ? n : 1) * sizeof *scratch);
+            if (rows[pre] == NULL) { failed = 1; continue; }
+            memcpy(rows[pre], scratch, (size_t) n * sizeof *scratch);
+            counts[pre] = n;
         }
-        rows[pre] = row;
-        counts[pre] = n;
+        free(scratch);
     }
     return failed ? -1 : 0;
 }
@@ -72,7 +72,7 @@ double dd_expected_synapses(const pg_distance_probability *g, const double *pre_
         const int64_t pre = sample_rows[r];
         for (int64_t post = 0; post < g->n_post; ++post) {
             if (g->skip_self && pre == post) continue;
-            const double p = pg_dd_probability(pg_dd_distance(g, pre_xyz, post_xyz, pre, post));
+            const double p = pg_dd_pair_probability(g, pre_xyz, post_xyz, pre, post);
             total += p > 1.0 ? 1.0 : (p > 0.0 ? p : 0.0);
         }
     }

@@ -4,9 +4,11 @@
  *
  * Pair (pre i, post j) is connected when a uniform number keyed by (seed, key, i) with
  * counter j is below p = pg_dd_probability(d), d being the distance of the two neurons as
- * pyNN.space.Space measures it. Its weight and delay draw from the same stream, from draw 1
- * on. So every pair is a pure function of (seed, key, i, j): any thread can decide any pair,
- * and the host (Projection.get), the C target and the CUDA target build the same synapses.
+ * pyNN.space.Space measures it. The uniform is word j % 4 of the Philox block (i, j / 4,
+ * draw 0): one block serves four pairs. The synapse's weight and delay draw from counter
+ * (i, j) from draw 1 on. So every pair is a pure function of (seed, key, i, j): any thread
+ * can decide any range of pairs, and the host (Projection.get), the C target and the CUDA
+ * target build the same synapses.
  *
  * The includer defines DEVICE_FN and includes philox.h, portable_math.h, procedural.h
  * (pg_proc_value, pg_proc_delay_steps), distance_math.h, and then the generated
@@ -47,16 +49,35 @@ DEVICE_FN double pg_dd_distance(const pg_distance_probability *g, const double *
     return sqrt(sum);
 }
 
-/* Whether pre connects to post. Probabilities of 1 or more always connect and those of 0
-   or less (or NaN) never do, as with PyNN's `uniform < p`; neither needs the draw. */
-DEVICE_FN int pg_dd_connects(const pg_distance_probability *g, const double *pre_xyz,
-                             const double *post_xyz, int64_t pre, int64_t post)
+/* The connection probability of a pair (not clipped: PyNN's values above 1 count as 1). */
+DEVICE_FN double pg_dd_pair_probability(const pg_distance_probability *g,
+                                        const double *pre_xyz, const double *post_xyz,
+                                        int64_t pre, int64_t post)
 {
-    if (g->skip_self && pre == post) return 0;
-    const double p = pg_dd_probability(pg_dd_distance(g, pre_xyz, post_xyz, pre, post));
-    if (!(p > 0.0)) return 0;
-    if (p >= 1.0) return 1;
-    return philox_uniform(g->seed, g->key, (uint32_t) pre, post, 0u) < p;
+    return pg_dd_probability(pg_dd_distance(g, pre_xyz, post_xyz, pre, post));
+}
+
+/* Decides the pairs (pre, first) .. (pre, end - 1); writes the connected postsynaptic
+   neurons into out (when given, in ascending order) and returns how many there are.
+   Probabilities of 1 or more always connect and those of 0 or less (or NaN) never do, as
+   with PyNN's `uniform < p`. */
+DEVICE_FN int64_t pg_dd_decide(const pg_distance_probability *g, const double *pre_xyz,
+                               const double *post_xyz, int64_t pre, int64_t first,
+                               int64_t end, int32_t *out)
+{
+    uint32_t words[4];
+    int64_t n = 0;
+    for (int64_t post = first; post < end; ++post) {
+        if (post == first || (post & 3) == 0)
+            philox_block(g->seed, g->key, (uint32_t) pre, post >> 2, 0u, words);
+        if (g->skip_self && pre == post) continue;
+        const double p = pg_dd_pair_probability(g, pre_xyz, post_xyz, pre, post);
+        if (!(p > 0.0)) continue;
+        if (p < 1.0 && (double) words[post & 3] * 2.3283064365386963e-10 >= p) continue;
+        if (out) out[n] = (int32_t) post;
+        ++n;
+    }
+    return n;
 }
 
 /* Weight and delay (in steps) of the synapse pre -> post. */

@@ -43,25 +43,21 @@ DEVICE_FN int my_chunk(int64_t *pre, int64_t *first, int64_t *end, int64_t *entr
 __global__ void count_chunks(void)
 {
     int64_t pre, first, end, entry;
-    if (!my_chunk(&pre, &first, &end, &entry)) return;
-    int64_t n = 0;
-    for (int64_t post = first; post < end; ++post)
-        n += pg_dd_connects(&_generator, _pre_xyz, _post_xyz, pre, post);
-    _offsets[entry] = n;
+    if (my_chunk(&pre, &first, &end, &entry))
+        _offsets[entry] = pg_dd_decide(&_generator, _pre_xyz, _post_xyz, pre, first, end, 0);
 }
 
 __global__ void fill_chunks(void)
 {
     int64_t pre, first, end, entry;
     if (!my_chunk(&pre, &first, &end, &entry)) return;
-    int64_t at = _offsets[entry];
-    for (int64_t post = first; post < end; ++post) {
-        if (!pg_dd_connects(&_generator, _pre_xyz, _post_xyz, pre, post)) continue;
+    const int64_t at = _offsets[entry];
+    const int64_t n = pg_dd_decide(&_generator, _pre_xyz, _post_xyz, pre, first, end,
+                                   _post + at);
+    for (int64_t s = at; s < at + n; ++s) {
         double weight;
-        _post[at] = (int32_t) post;
-        pg_dd_values(&_generator, pre, post, &weight, &_delay[at]);
-        _weight[at] = (scalar) weight;
-        ++at;
+        pg_dd_values(&_generator, pre, _post[s], &weight, &_delay[s]);
+        _weight[s] = (scalar) weight;
     }
 }
 }
