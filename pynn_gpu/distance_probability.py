@@ -72,7 +72,7 @@ class DistanceProbabilitySpec:
             total = 0.0
             if len(rows) and n_post:
                 total = _host_library(self.probability).dd_expected_synapses(
-                    ctypes.byref(generator_struct(self, 0.1)), *self._positions(),
+                    ctypes.byref(generator_struct(self)), *self._positions(),
                     rows.ctypes.data, len(rows))
             self._expected["value"] = total * n_pre / max(len(rows), 1)
         return self._expected["value"]
@@ -87,7 +87,7 @@ class DistanceProbabilitySpec:
         post = np.ascontiguousarray(post, np.int64)
         out = np.empty(len(pre))
         _host_library(self.probability).dd_distances(
-            ctypes.byref(generator_struct(self, 0.1)), *self._positions(), pre.ctypes.data,
+            ctypes.byref(generator_struct(self)), *self._positions(), pre.ctypes.data,
             post.ctypes.data, len(pre), out.ctypes.data)
         return out
 
@@ -159,7 +159,8 @@ class _Generator(ctypes.Structure):
         ("periodic", ctypes.c_int * 3)]
 
 
-def generator_struct(spec, dt):
+def generator_struct(spec, dt=1.0):
+    """The pg_distance_probability struct of a spec (dt in ms matters only for delays)."""
     w, d = spec.weight, spec.delay
     return _Generator(
         n_pre=spec.pre_xyz.shape[1], n_post=spec.post_xyz.shape[1], wk=w.code, dk=d.code,
