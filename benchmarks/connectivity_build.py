@@ -12,7 +12,8 @@ DistanceDependentProbability places the neurons on a 2:1 grid with unit spacing,
 (periodic boundaries), and connects with probability exp(-d / L), L chosen so that the
 expected in-degree, about 2 pi L^2, is k:
 
-    python benchmarks/connectivity_build.py --n 20000 --k 1000 --connectors DistanceDependentProbability
+    python benchmarks/connectivity_build.py --n 20000 --k 1000 \
+        --connectors DistanceDependentProbability
 """
 
 import argparse

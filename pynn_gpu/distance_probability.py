@@ -177,7 +177,8 @@ def with_headers(source, probability):
     headers = [(common / name).read_text() for name in HEADERS]
     function = ("/* the connection probability at distance d, translated from the "
                 "connector's expression */\n"
-                f"DEVICE_FN double pg_dd_probability(double d)\n{{\n    return {probability};\n}}\n")
+                "DEVICE_FN double pg_dd_probability(double d)\n"
+                f"{{\n    return {probability};\n}}\n")
     parts = headers + [function, (common / "distance_probability.h").read_text()]
     return source.replace("/* @HEADERS@ */", "\n".join(parts))
 

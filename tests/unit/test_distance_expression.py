@@ -4,8 +4,9 @@ accepts gives the values Python gives, compiled by the C compiler; what it refus
 executed.
 """
 
+import ctypes
 import math
-import os
+import re
 
 import numpy as np
 import pytest
@@ -46,7 +47,6 @@ def _evaluator(expressions):
                           "#define DEVICE_FN static inline\n/* @HEADERS@ */\n" + body,
                           "0.0")
     library = CpuTarget().compile_library(GeneratedCode("c", source, []))
-    import ctypes
     library.value.argtypes = [ctypes.c_int, ctypes.c_double]
     library.value.restype = ctypes.c_double
     return library.value
@@ -107,7 +107,6 @@ def test_refusal_is_a_pynn_connection_error():
 
 def test_the_c_holds_only_what_the_translator_writes():
     """Only numbers, d, operators, parentheses and the allowed C functions come out."""
-    import re
     allowed = {"d", "pg_dd_exp", "pg_dd_log", "sqrt", "sin", "cos", "tan", "fabs", "floor",
                "ceil", "pg_dd_pow", "pg_dd_powi", "pg_dd_min", "pg_dd_max", "pg_dd_and",
                "pg_dd_or", "pg_dd_not", "double", "e"}
