@@ -84,7 +84,7 @@ DEVICE_FN int64_t pg_dd_decide(const pg_distance_probability *g, const double *p
 DEVICE_FN void pg_dd_values(const pg_distance_probability *g, int64_t pre, int64_t post,
                             double *weight, int32_t *delay)
 {
-    uint32_t draw = 1u;         /* draw 0 decided the connection */
+    uint32_t draw = 1u;         /* the decisions use draw 0 only (of counter post / 4) */
     *weight = pg_proc_value(g->wk, g->wa, g->wb, g->wl, g->wh, g->seed, g->key,
                             (uint32_t) pre, post, &draw);
     *delay = pg_proc_delay_steps(
