@@ -7,11 +7,21 @@ run() (graph, compressed rows, code generation, compilation, 1 ms of simulation)
 native-RNG connectors, and prints peak memory.
 
     python benchmarks/connectivity_build.py --n 100000 --k 1000
+
+DistanceDependentProbability places the neurons on a 2:1 grid with unit spacing, on a torus
+(periodic boundaries), and connects with probability exp(-d / L), L chosen so that the
+expected in-degree, about 2 pi L^2, is k:
+
+    python benchmarks/connectivity_build.py --n 20000 --k 1000 \
+        --connectors DistanceDependentProbability
 """
 
 import argparse
+import math
 import resource
 import time
+
+from pyNN.space import Grid2D, Space
 
 import pynn_gpu as sim
 from pynn_gpu.native_connectivity import NativeRNG
@@ -19,7 +29,9 @@ from pynn_gpu.native_connectivity import NativeRNG
 
 def measure(n, k, connector_name, target):
     sim.setup(timestep=0.1, target=target)
-    cells = sim.Population(n, sim.IF_curr_exp(), label="cells")
+    distance_dependent = connector_name == "DistanceDependentProbability"
+    structure = Grid2D(aspect_ratio=2.0, dx=1.0, dy=1.0) if distance_dependent else None
+    cells = sim.Population(n, sim.IF_curr_exp(), structure=structure, label="cells")
     rng = NativeRNG(seed=1)
     connector = {
         "FixedNumberPre": lambda: sim.FixedNumberPreConnector(k, rng=rng),
@@ -27,16 +39,25 @@ def measure(n, k, connector_name, target):
         "FixedProbability": lambda: sim.FixedProbabilityConnector(k / n, rng=rng),
         "FixedTotalNumber": lambda: sim.FixedTotalNumberConnector(n * k, rng=rng),
         "AllToAll": lambda: sim.AllToAllConnector(),     # n x n synapses: k is ignored
+        "DistanceDependentProbability": lambda: sim.DistanceDependentProbabilityConnector(
+            f"exp(-d / {math.sqrt(k / (2 * math.pi)):.4f})", rng=rng),
     }[connector_name]()
+    space = _torus(n) if distance_dependent else Space()
     t0 = time.perf_counter()
     projection = sim.Projection(cells, cells, connector,
-                                sim.StaticSynapse(weight=0.01, delay=1.5))
+                                sim.StaticSynapse(weight=0.01, delay=1.5), space=space)
     t1 = time.perf_counter()
     sim.run(1.0)
     t2 = time.perf_counter()
     n_synapses = len(projection)
     sim.end()
     return n_synapses, t1 - t0, t2 - t1
+
+
+def _torus(n):
+    """The 2:1 grid of n neurons with periodic boundaries."""
+    nx = math.sqrt(2.0 * n)
+    return Space(axes="xy", periodic_boundaries=((0.0, round(nx)), (0.0, round(n / nx)), None))
 
 
 def main():
@@ -46,13 +67,13 @@ def main():
     parser.add_argument("--target", default="cpu")
     parser.add_argument("--connectors", nargs="*",
                         default=["FixedNumberPre", "FixedNumberPost", "FixedProbability",
-                                 "FixedTotalNumber"])
+                                 "FixedTotalNumber", "DistanceDependentProbability"])
     args = parser.parse_args()
-    print(f"{'connector':18s} {'neurons':>8s} {'synapses':>12s} {'connect s':>10s} "
+    print(f"{'connector':28s} {'neurons':>8s} {'synapses':>12s} {'connect s':>10s} "
           f"{'first run s':>12s}")
     for name in args.connectors:
         n_syn, connect_s, run_s = measure(args.n, args.k, name, args.target)
-        print(f"{name:18s} {args.n:8d} {n_syn:12d} {connect_s:10.2f} {run_s:12.2f}")
+        print(f"{name:28s} {args.n:8d} {n_syn:12d} {connect_s:10.2f} {run_s:12.2f}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
     print(f"peak resident memory: {peak:.1f} GiB")
 

@@ -12,7 +12,8 @@ from pyNN.parameters import LazyArray
 from pyNN.space import Space
 from pyNN.standardmodels import StandardSynapseType
 
-from . import fixed_number, gap_junctions, hosttools, planner, procedural, simulator
+from . import (distance_probability, fixed_number, gap_junctions, hosttools, planner,
+               procedural, simulator)
 from .connectivity import build_connections, evaluate_at
 from .standardmodels.synapses import (ElectricalSynapse, MultiQuantalSynapse,
                                       SimpleStochasticSynapse, StaticSynapse,
@@ -167,11 +168,12 @@ class Projection(common.Projection):
             if self._format == "procedural":
                 raise errors.ConnectionError(
                     f"connectivity_format='procedural' is not possible here: {spec}")
-            spec = fixed_number.spec_for(self, connector, simulator.state)
-            if isinstance(spec, str):
-                return False
-            self._procedural = spec     # generated once, then stored (never "procedural")
-            return True
+            for stored_only in (fixed_number, distance_probability):
+                spec = stored_only.spec_for(self, connector, simulator.state)
+                if not isinstance(spec, str):
+                    self._procedural = spec     # generated once, then stored
+                    return True
+            return False
         expected = procedural.expected_synapses(spec, self.pre.size, self.post.size)
         if self._format == "auto" and planner.prefers_procedural(expected):
             self._format = "procedural"

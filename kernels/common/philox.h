@@ -18,8 +18,9 @@ DEVICE_FN uint32_t philox_mulhilo(uint32_t a, uint32_t b, uint32_t *hi)
     return (uint32_t) product;
 }
 
-DEVICE_FN uint32_t philox4x32_10_first(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3,
-                                       uint32_t k0, uint32_t k1)
+/* The four output words of one block. */
+DEVICE_FN void philox4x32_10(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3,
+                             uint32_t k0, uint32_t k1, uint32_t out[4])
 {
     for (int round = 0; round < 10; ++round) {
         uint32_t hi0, hi1;
@@ -30,7 +31,15 @@ DEVICE_FN uint32_t philox4x32_10_first(uint32_t c0, uint32_t c1, uint32_t c2, ui
         c0 = n0; c1 = lo1; c2 = n2; c3 = lo0;
         k0 += PHILOX_W0; k1 += PHILOX_W1;
     }
-    return c0;
+    out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
+}
+
+DEVICE_FN uint32_t philox4x32_10_first(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3,
+                                       uint32_t k0, uint32_t k1)
+{
+    uint32_t out[4];
+    philox4x32_10(c0, c1, c2, c3, k0, k1, out);
+    return out[0];
 }
 
 /* 32 random bits. */
@@ -40,6 +49,15 @@ DEVICE_FN uint32_t philox_bits(uint64_t seed, uint32_t group_key, uint32_t neuro
     return philox4x32_10_first(
         neuron, (uint32_t) ((uint64_t) step & 0xFFFFFFFFu), (uint32_t) ((uint64_t) step >> 32),
         draw, (uint32_t) (seed & 0xFFFFFFFFu), group_key ^ (uint32_t) (seed >> 32));
+}
+
+/* The four words of the block philox_bits takes its first word from (same counter layout). */
+DEVICE_FN void philox_block(uint64_t seed, uint32_t group_key, uint32_t neuron, int64_t step,
+                            uint32_t draw, uint32_t out[4])
+{
+    philox4x32_10(neuron, (uint32_t) ((uint64_t) step & 0xFFFFFFFFu),
+                  (uint32_t) ((uint64_t) step >> 32), draw, (uint32_t) (seed & 0xFFFFFFFFu),
+                  group_key ^ (uint32_t) (seed >> 32), out);
 }
 
 /* Uniform in [0, 1) with 32 random bits. */

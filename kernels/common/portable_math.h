@@ -67,6 +67,11 @@ DEVICE_FN double pg_exp(double x)
     p = 0.5 + r * p;
     p = 1.0 + r * p;
     p = 1.0 + r * p;
+    if (k > -1022.0 && k < 1024.0) {    /* a normal result: times 2^k built from its bits */
+        union { int64_t i; double d; } scale;
+        scale.i = ((int64_t) k + 1023) << 52;
+        return p * scale.d;             /* exact, as ldexp */
+    }
     return ldexp(p, (int) k);
 }
 

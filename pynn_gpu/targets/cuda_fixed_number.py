@@ -81,6 +81,8 @@ class _Kernels:
         self.cuda.memcpy_htod(self.module.get_global(name)[0], values)
 
     def allocate(self, name, nbytes):
+        if name in self.temporaries:        # replaced: the old array is not needed any more
+            self.temporaries.pop(name).free()
         allocation = self.cuda.mem_alloc(max(nbytes, 1))
         self.temporaries[name] = allocation
         _set_pointer(self.cuda, self.module, name, allocation)

@@ -252,6 +252,26 @@ def test_fixed_number_generation_kernels_compile(tmp_path, scalar):
         assert kernel in binary, kernel
 
 
+
+@pytest.mark.parametrize("scalar", ["double", "float"])
+def test_distance_probability_generation_kernels_compile(tmp_path, scalar):
+    """The kernels that decide distance-dependent projections' rows on the GPU, with an
+    expression using every helper the translator may call."""
+    from pynn_gpu import distance_expression
+    from pynn_gpu.targets import cuda_distance_probability
+    probability = distance_expression.translate(
+        "exp(-d/3) * (d < 5 and not d > 4 or d == 1) + log(d + 1) ** 2 / 9 + "
+        "min(sqrt(d), 0.1) * pow(d, 0.3) + (0.1 if cos(d) > sin(d) else tan(d)) + "
+        "max(floor(d), ceil(d), fabs(d))")
+    source = tmp_path / "distance.cu"
+    source.write_text(cuda_distance_probability._source(scalar, probability))
+    cubin = tmp_path / "distance.cubin"
+    result = subprocess.run(cuda.nvcc_command(cuda.find_nvcc(), source, cubin, arch="sm_90"),
+                            capture_output=True, text=True)
+    assert result.returncode == 0, f"nvcc failed:\n{result.stderr}"
+    for kernel in (b"count_chunks", b"fill_chunks"):
+        assert kernel in cubin.read_bytes()
+
 def _update_registers(precision, fuse, tmp_path, monkeypatch):
     """Registers per thread of the update kernel of 200 IF_curr_exp neurons with a
     PoissonDrive, with the drive computed by that kernel (fuse) or by its own."""

@@ -7,12 +7,14 @@ import pytest
 
 from pynn_gpu._paths import kernels_dir
 
-# Known-answer vectors of Philox-4x32-10 (counter, key -> first output word), from the
+# Known-answer vectors of Philox-4x32-10 (counter, key -> output words), from the
 # Random123 distribution (Salmon et al. 2011).
 KNOWN_ANSWERS = [
-    ((0, 0, 0, 0), (0, 0), 0x6627E8D5),
-    ((0xFFFFFFFF,) * 4, (0xFFFFFFFF, 0xFFFFFFFF), 0x408F276D),
-    ((0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344), (0xA4093822, 0x299F31D0), 0xD16CFE09),
+    ((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
+    ((0xFFFFFFFF,) * 4, (0xFFFFFFFF, 0xFFFFFFFF),
+     (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
+    ((0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344), (0xA4093822, 0x299F31D0),
+     (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1)),
 ]
 
 
@@ -27,6 +29,8 @@ def philox(tmp_path_factory):
     lib = ctypes.CDLL(str(library))
     lib.philox4x32_10_first.restype = ctypes.c_uint32
     lib.philox4x32_10_first.argtypes = [ctypes.c_uint32] * 6
+    lib.philox4x32_10.restype = None
+    lib.philox4x32_10.argtypes = [ctypes.c_uint32] * 6 + [ctypes.c_void_p]
     lib.philox_uniform.restype = ctypes.c_double
     lib.philox_uniform.argtypes = [ctypes.c_uint64, ctypes.c_uint32, ctypes.c_uint32,
                                    ctypes.c_int64, ctypes.c_uint32]
@@ -35,7 +39,10 @@ def philox(tmp_path_factory):
 
 @pytest.mark.parametrize("counter,key,expected", KNOWN_ANSWERS)
 def test_known_answers(philox, counter, key, expected):
-    assert philox.philox4x32_10_first(*counter, *key) == expected
+    assert philox.philox4x32_10_first(*counter, *key) == expected[0]
+    words = (ctypes.c_uint32 * 4)()
+    philox.philox4x32_10(*counter, *key, words)
+    assert tuple(words) == expected
 
 
 def test_uniform_numbers_are_uniform(philox):
