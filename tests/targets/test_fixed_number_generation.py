@@ -17,10 +17,10 @@ from pyNN import errors
 from scipy import stats
 
 import pynn_gpu as sim
-from pynn_gpu import fixed_number, simulator
+from pynn_gpu import fixed_number
 from pynn_gpu.projections import Projection
 
-from test_cuda_target import _recordings, assert_identical, simulate
+from device_generation import assert_device_builds_what_the_host_builds
 
 ALPHA = 1e-3
 
@@ -311,46 +311,9 @@ def test_cuda_builds_on_the_device_what_the_host_and_c_target_build(cuda_backend
     """The CUDA target draws the rows itself (the host holds none until asked); they equal
     the host's, and the run equals the C target's, whose rows the host drew."""
     from pynn_gpu.targets import cuda_fixed_number
-    emulator = cuda_backend         # None on a GPU
-    drawn_on_device = []
-    original = cuda_fixed_number.generate_rows
-
-    def keep_a_copy(target, spec, n_pre, n_post, dt, scalar_dtype):
-        counts, row_ptr, arrays = original(target, spec, n_pre, n_post, dt, scalar_dtype)
-        copies = {}
-        for name, resident in arrays.items():
-            copies[name] = np.empty(resident.size, resident.dtype)
-            target._cuda.memcpy_dtoh(copies[name], resident.allocation)
-        drawn_on_device.append((spec, row_ptr, copies))
-        return counts, row_ptr, arrays
-    monkeypatch.setattr(cuda_fixed_number, "generate_rows", keep_a_copy)
-
-    cpu = simulate("cpu", _network, 60.0)
-    sim.setup(timestep=0.1, target="cuda", rng_seed=4242)       # simulate()'s seed
-    try:
-        populations = _network(sim)
-        sim.run(60.0)
-        projections = simulator.state.projections
-        assert len(simulator.state.engine.device_generated) == len(projections) == 5
-        assert all("_weights" not in p.__dict__ for p in projections)
-        gpu = _recordings(populations)
-        assert len(drawn_on_device) == 5
-        for projection, (spec, row_ptr, device) in zip(projections, drawn_on_device):
-            assert spec is projection._procedural
-            n_pre, n_post = projection.pre.size, projection.post.size
-            pre, post, weights, delays = spec.generate(n_pre, n_post, 0.1)
-            np.testing.assert_array_equal(np.repeat(np.arange(n_pre), np.diff(row_ptr)), pre)
-            np.testing.assert_array_equal(device["post"], post)
-            np.testing.assert_array_equal(device["weight"], weights)
-            np.testing.assert_array_equal(device["delay"], delays)
-            # and the projection's own view, generated on the host when asked for
-            np.testing.assert_array_equal(projection._pre_index, pre)
-            np.testing.assert_array_equal(projection._post_index, post)
-    finally:
-        sim.end()
-    assert_identical(cpu, gpu)
+    cpu = assert_device_builds_what_the_host_builds(
+        cuda_fixed_number, _network, 5, monkeypatch, cuda_backend)
     assert sum(len(s) for s in cpu["cells"][0]) > 20
-    assert emulator is None or emulator.kernel_launches > 0
 
 
 def test_long_rows_of_few_neurons_with_replacement(cpu_sim, no_numpy_builder):
