@@ -10,8 +10,6 @@ import os
 import shutil
 import subprocess
 
-import numpy as np
-
 from ..cache import cached_build, content_key
 from .base import Program, Target
 

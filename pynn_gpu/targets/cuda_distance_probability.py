@@ -13,8 +13,7 @@ import numpy as np
 from .._paths import kernels_dir
 from ..codegen import GeneratedCode
 from ..distance_probability import generator_struct, with_headers
-from .cuda_fixed_number import _Kernels
-from .cuda_generation import _set_pointer
+from .cuda_generation import GenerationKernels, scalar_name
 
 # threads to aim for: enough to fill a large GPU, few enough that the per-(row, chunk)
 # counts stay small next to the synapses
@@ -39,13 +38,12 @@ def chunking(n_pre, n_post):
 def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype):
     """Generate a projection's rows on the device: (counts, row_ptr) on the host, and the
     post, weight and delay arrays as DeviceResident memory."""
-    scalar = "double" if np.dtype(scalar_dtype) == np.float64 else "float"
-    module = target.load_module(GeneratedCode("cuda", _source(scalar, spec.probability), []))
+    module = target.load_module(GeneratedCode(
+        "cuda", _source(scalar_name(scalar_dtype), spec.probability), []))
     chunk, n_chunks = chunking(n_pre, n_post)
     with target.activated():
-        kernels = _Kernels(target._cuda, module)
-        kernels.set_global("_generator", np.frombuffer(bytes(generator_struct(spec, dt)),
-                                                       dtype=np.uint8))
+        kernels = GenerationKernels(target._cuda, module)
+        kernels.set_struct("_generator", generator_struct(spec, dt))
         kernels.set_global("_chunk", np.array([chunk], np.int64))
         kernels.set_global("_n_chunks", np.array([n_chunks], np.int64))
         kernels.upload("_pre_xyz", spec.pre_xyz)
@@ -58,11 +56,7 @@ def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype):
         kernels.upload("_offsets", offsets[:-1])
         counts = per_chunk.reshape(n_pre, n_chunks).sum(axis=1)
         row_ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-        arrays = {"post": kernels.resident(n, np.int32),
-                  "weight": kernels.resident(n, scalar_dtype),
-                  "delay": kernels.resident(n, np.int32)}
-        for name, array in arrays.items():
-            _set_pointer(kernels.cuda, module, f"_{name}", array.allocation)
+        arrays = kernels.synapse_arrays(n, scalar_dtype)
         kernels.launch("fill_chunks", n_pre * n_chunks)
         kernels.free_temporaries()
     return counts, row_ptr, arrays

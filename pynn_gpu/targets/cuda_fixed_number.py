@@ -13,8 +13,7 @@ import numpy as np
 from .._paths import kernels_dir
 from ..codegen import GeneratedCode
 from ..fixed_number import generator_struct, with_headers
-from .cuda import DeviceResident, _launcher
-from .cuda_generation import BLOCK, _set_pointer
+from .cuda_generation import GenerationKernels, scalar_name
 
 
 @functools.lru_cache(maxsize=None)
@@ -26,22 +25,16 @@ def _source(scalar):
 def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype):
     """Generate a projection's rows on the device: (counts, row_ptr) on the host, and the
     post, weight and delay arrays as DeviceResident memory."""
-    scalar = "double" if np.dtype(scalar_dtype) == np.float64 else "float"
-    module = target.load_module(GeneratedCode("cuda", _source(scalar), []))
+    module = target.load_module(GeneratedCode("cuda", _source(scalar_name(scalar_dtype)), []))
     with target.activated():
-        kernels = _Kernels(target._cuda, module)
-        kernels.set_global("_generator", np.frombuffer(bytes(generator_struct(spec, dt)),
-                                                       dtype=np.uint8))
+        kernels = GenerationKernels(target._cuda, module)
+        kernels.set_struct("_generator", generator_struct(spec, dt))
         line_start = spec.starts
         n = int(line_start[-1])
         kernels.set_global("_n_synapses", np.array([n], np.int64))
         kernels.set_global("_n_rows", np.array([n_pre], np.int64))
         kernels.upload("_line_start", line_start)
-        arrays = {"post": kernels.resident(n, np.int32),
-                  "weight": kernels.resident(n, scalar_dtype),
-                  "delay": kernels.resident(n, np.int32)}
-        for name, array in arrays.items():
-            _set_pointer(kernels.cuda, module, f"_{name}", array.allocation)
+        arrays = kernels.synapse_arrays(n, scalar_dtype)
         if spec.lines_are_pre:
             kernels.launch("draw_rows", len(spec.counts))
             counts, row_ptr = spec.counts, line_start
@@ -67,46 +60,3 @@ def _regroup_columns(kernels, spec, n_pre, n):
     kernels.launch("sort_rows", n_pre)
     kernels.launch("fill_rows", n)
     return counts, row_ptr
-
-
-class _Kernels:
-    """The module's kernels and the temporary device arrays its globals point to."""
-
-    def __init__(self, cuda, module):
-        self.cuda, self.module = cuda, module
-        self.stream = cuda.Stream()
-        self.temporaries = {}
-
-    def set_global(self, name, values):
-        self.cuda.memcpy_htod(self.module.get_global(name)[0], values)
-
-    def allocate(self, name, nbytes):
-        if name in self.temporaries:        # replaced: the old array is not needed any more
-            self.temporaries.pop(name).free()
-        allocation = self.cuda.mem_alloc(max(nbytes, 1))
-        self.temporaries[name] = allocation
-        _set_pointer(self.cuda, self.module, name, allocation)
-        return allocation
-
-    def upload(self, name, values):
-        values = np.ascontiguousarray(values)
-        self.cuda.memcpy_htod(self.allocate(name, values.nbytes), values)
-
-    def download(self, name, size, dtype):
-        values = np.empty(size, dtype)
-        self.cuda.memcpy_dtoh(values, self.temporaries[name])
-        return values
-
-    def resident(self, size, dtype):
-        allocation = self.cuda.mem_alloc(max(size, 1) * np.dtype(dtype).itemsize)
-        return DeviceResident(allocation, size, dtype)
-
-    def launch(self, name, threads):
-        grid = (max(1, -(-threads // BLOCK)), 1)
-        _launcher(self.module.get_function(name), grid, (BLOCK, 1, 1))(self.stream)
-        self.stream.synchronize()
-
-    def free_temporaries(self):
-        for allocation in self.temporaries.values():
-            allocation.free()
-        self.temporaries.clear()

@@ -63,39 +63,81 @@ def _source(scalar):
 def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype):
     """Generate a projection's rows on the device: (counts, row_ptr) on the host, and the
     post, weight and delay arrays as DeviceResident memory."""
-    scalar = "double" if np.dtype(scalar_dtype) == np.float64 else "float"
-    module = target.load_module(GeneratedCode("cuda", _source(scalar), []))
-    cuda = target._cuda
-    grid = (max(1, -(-n_pre // BLOCK)), 1)
+    module = target.load_module(GeneratedCode("cuda", _source(scalar_name(scalar_dtype)), []))
     with target.activated():
-        stream = cuda.Stream()
-        generator = generator_struct(spec, n_pre, n_post, dt)
-        cuda.memcpy_htod(module.get_global("_generator")[0],
-                         np.frombuffer(bytes(generator), dtype=np.uint8))
-        counts_device = cuda.mem_alloc(max(n_pre, 1) * 8)
-        _set_pointer(cuda, module, "_counts", counts_device)
-        _launcher(module.get_function("count_rows"), grid, (BLOCK, 1, 1))(stream)
-        stream.synchronize()
-        counts = np.zeros(max(n_pre, 1), np.int64)
-        cuda.memcpy_dtoh(counts, counts_device)
-        counts_device.free()
-        counts = counts[:n_pre]
+        kernels = GenerationKernels(target._cuda, module)
+        kernels.set_struct("_generator", generator_struct(spec, n_pre, n_post, dt))
+        kernels.allocate("_counts", max(n_pre, 1) * 8)
+        kernels.launch("count_rows", n_pre)
+        counts = kernels.download("_counts", max(n_pre, 1), np.int64)[:n_pre]
         row_ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-        n = int(row_ptr[-1])
-        rows_device = cuda.mem_alloc(row_ptr.nbytes)
-        cuda.memcpy_htod(rows_device, row_ptr)
-        arrays = {"post": DeviceResident(cuda.mem_alloc(max(n, 1) * 4), n, np.int32),
-                  "weight": DeviceResident(cuda.mem_alloc(max(n, 1) * np.dtype(scalar_dtype)
-                                                          .itemsize), n, scalar_dtype),
-                  "delay": DeviceResident(cuda.mem_alloc(max(n, 1) * 4), n, np.int32)}
-        _set_pointer(cuda, module, "_row_ptr", rows_device)
-        for name, array in arrays.items():
-            _set_pointer(cuda, module, f"_{name}", array.allocation)
-        _launcher(module.get_function("fill_rows"), grid, (BLOCK, 1, 1))(stream)
-        stream.synchronize()
-        rows_device.free()
+        kernels.upload("_row_ptr", row_ptr)
+        arrays = kernels.synapse_arrays(int(row_ptr[-1]), scalar_dtype)
+        kernels.launch("fill_rows", n_pre)
+        kernels.free_temporaries()
     return counts, row_ptr, arrays
 
 
-def _set_pointer(cuda, module, name, allocation):
-    cuda.memcpy_htod(module.get_global(name)[0], np.array([int(allocation)], np.uint64))
+def scalar_name(dtype):
+    return "double" if np.dtype(dtype) == np.float64 else "float"
+
+
+class GenerationKernels:
+    """A generation module's kernels and the temporary device arrays its globals point to
+    (every generator on the device uses these steps)."""
+
+    def __init__(self, cuda, module):
+        self.cuda, self.module = cuda, module
+        self.stream = cuda.Stream()
+        self.temporaries = {}
+
+    def set_global(self, name, values):
+        self.cuda.memcpy_htod(self.module.get_global(name)[0], values)
+
+    def set_struct(self, name, struct):
+        """A ctypes structure into the module's global of that layout."""
+        self.set_global(name, np.frombuffer(bytes(struct), dtype=np.uint8))
+
+    def allocate(self, name, nbytes):
+        if name in self.temporaries:        # replaced: the old array is not needed any more
+            self.temporaries.pop(name).free()
+        allocation = self.cuda.mem_alloc(max(nbytes, 1))
+        self.temporaries[name] = allocation
+        self._point(name, allocation)
+        return allocation
+
+    def upload(self, name, values):
+        values = np.ascontiguousarray(values)
+        self.cuda.memcpy_htod(self.allocate(name, values.nbytes), values)
+
+    def download(self, name, size, dtype):
+        values = np.empty(size, dtype)
+        self.cuda.memcpy_dtoh(values, self.temporaries[name])
+        return values
+
+    def synapse_arrays(self, n, scalar_dtype):
+        """post, weight and delay of n synapses in device memory that the projection keeps
+        (DeviceResident), pointed to by the module's _post, _weight and _delay."""
+        arrays = {"post": self._resident(n, np.int32),
+                  "weight": self._resident(n, scalar_dtype),
+                  "delay": self._resident(n, np.int32)}
+        for name, array in arrays.items():
+            self._point(f"_{name}", array.allocation)
+        return arrays
+
+    def _resident(self, size, dtype):
+        allocation = self.cuda.mem_alloc(max(size, 1) * np.dtype(dtype).itemsize)
+        return DeviceResident(allocation, size, dtype)
+
+    def _point(self, name, allocation):
+        self.set_global(name, np.array([int(allocation)], np.uint64))
+
+    def launch(self, name, threads):
+        grid = (max(1, -(-threads // BLOCK)), 1)
+        _launcher(self.module.get_function(name), grid, (BLOCK, 1, 1))(self.stream)
+        self.stream.synchronize()
+
+    def free_temporaries(self):
+        for allocation in self.temporaries.values():
+            allocation.free()
+        self.temporaries.clear()
