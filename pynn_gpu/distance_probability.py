@@ -28,7 +28,7 @@ from pyNN import connectors
 
 from . import distance_expression
 from ._paths import kernels_dir
-from .procedural import KEY_BASE, ValueSpec, generated_synapse_values, longest_delay_steps
+from .procedural import KEY_BASE, GeneratedSpec, ValueSpec, generated_synapse_values
 
 HEADERS = ("philox.h", "portable_math.h", "procedural.h", "distance_math.h")
 
@@ -38,7 +38,7 @@ ROWS_SAMPLED = 256
 
 
 @dataclass(frozen=True, eq=False)
-class DistanceProbabilitySpec:
+class DistanceProbabilitySpec(GeneratedSpec):
     probability: str            # the C expression of the distance d
     pre_xyz: np.ndarray         # (3, n_pre) positions
     post_xyz: np.ndarray        # (3, n_post) positions as the space sees them
@@ -51,18 +51,6 @@ class DistanceProbabilitySpec:
     weight: ValueSpec
     delay: ValueSpec            # in ms
     _expected: dict = field(default_factory=dict, repr=False)
-
-    @property
-    def regenerable(self):
-        """Generated once and stored, never regenerated per spike."""
-        return False
-
-    @property
-    def one_per_pair(self):
-        return True
-
-    def max_delay_steps(self, dt):
-        return longest_delay_steps(self.delay, dt)
 
     def expected_synapses(self, n_pre, n_post):
         """The expected number of synapses, from the probabilities of up to ROWS_SAMPLED

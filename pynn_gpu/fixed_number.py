@@ -31,8 +31,7 @@ from pyNN import connectors, errors
 from pyNN.random import RandomDistribution
 
 from ._paths import kernels_dir
-from .procedural import (KEY_BASE, ValueSpec, generated_synapse_values,
-                         longest_delay_steps)
+from .procedural import KEY_BASE, GeneratedSpec, ValueSpec, generated_synapse_values
 
 HEADERS = ("philox.h", "portable_math.h", "procedural.h", "fixed_number.h")
 
@@ -45,7 +44,9 @@ CONNECTORS = (connectors.FixedNumberPostConnector, connectors.FixedNumberPreConn
 
 
 @dataclass(frozen=True, eq=False)
-class FixedNumberSpec:
+class FixedNumberSpec(GeneratedSpec):
+    """Never regenerated per spike (a FixedNumberPre column is spread over many rows):
+    generated once and stored."""
     lines_are_pre: bool         # False for FixedNumberPre: postsynaptic neurons choose
     counts: np.ndarray          # partners of each line (int64)
     n_choices: int              # neurons each line chooses from (before excluding itself)
@@ -57,19 +58,10 @@ class FixedNumberSpec:
     delay: ValueSpec            # in ms
 
     @property
-    def regenerable(self):
-        """Fixed-number synapses are generated once and stored, never regenerated per
-        spike: a FixedNumberPre column is spread over many rows."""
-        return False
-
-    @property
     def one_per_pair(self):
         """No pair connected twice."""
         choices = self.n_choices - int(self.skip_self)
         return not self.with_replacement and int(self.counts.max(initial=0)) <= choices
-
-    def max_delay_steps(self, dt):
-        return longest_delay_steps(self.delay, dt)
 
     def expected_synapses(self, n_pre, n_post):
         """The exact number of synapses."""

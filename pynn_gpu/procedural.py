@@ -57,8 +57,19 @@ class ValueSpec:
         return DISTRIBUTIONS[self.kind]
 
 
+class GeneratedSpec:
+    """What the specs of every generator (FixedProbability here, pynn_gpu.fixed_number,
+    pynn_gpu.distance_probability) answer alike; each has `delay`, a ValueSpec in ms."""
+    regenerable = False     # True: can be regenerated per spike ("procedural" format)
+    one_per_pair = True     # no pair connected twice
+
+    def max_delay_steps(self, dt):
+        """The longest delay the generator can draw, in steps."""
+        return longest_delay_steps(self.delay, dt)
+
+
 @dataclass(frozen=True)
-class ProceduralSpec:
+class ProceduralSpec(GeneratedSpec):
     p: float
     seed: int
     key: int
@@ -75,18 +86,7 @@ class ProceduralSpec:
     def connects_all(self):
         return self.p >= 1
 
-    @property
-    def regenerable(self):
-        """Whether the synapses can be regenerated per spike ("procedural" format)."""
-        return True
-
-    @property
-    def one_per_pair(self):
-        return True
-
-    def max_delay_steps(self, dt):
-        """The longest delay the generator can draw, in steps."""
-        return longest_delay_steps(self.delay, dt)
+    regenerable = True
 
     def expected_synapses(self, n_pre, n_post):
         pairs = n_pre * n_post - (min(n_pre, n_post) if self.skip_self else 0)
