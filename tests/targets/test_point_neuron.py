@@ -109,6 +109,15 @@ def test_composition_equals_monolithic_model(sim, index, name):
                                    err_msg=comp_name)
 
 
+def _spike_into_each_receptor(sim, cells, arrivals, weights, delay, connector):
+    """One spike into each named receptor of `cells`, arriving at arrivals[name] (ms)."""
+    sources = sim.Population(len(arrivals), sim.SpikeSourceArray(
+        spike_times=[Sequence([arrivals[name] - delay]) for name in arrivals]))
+    for k, name in enumerate(arrivals):
+        sim.Projection(sources[k:k + 1], cells, connector(),
+                       sim.StaticSynapse(weight=weights[name], delay=delay), receptor_type=name)
+
+
 def _beta(t, w, tau_rise, tau_decay):
     """Closed form of a beta conductance peaking at w; the alpha function if the taus agree."""
     t = np.clip(t, 0.0, None)
@@ -167,11 +176,7 @@ def test_named_receptors_take_their_own_input(sim):
     cells = sim.Population(2, celltype, initial_values={"v": -60.0})
     arrivals = {"AMPA": 21.0, "GABAA": 51.0, "NMDA": 81.0, "GABAB": 141.0}
     weights = {"AMPA": 0.01, "GABAA": 0.1, "NMDA": 0.005, "GABAB": 0.02}
-    sources = sim.Population(4, sim.SpikeSourceArray(
-        spike_times=[Sequence([arrivals[name] - 1.0]) for name in arrivals]))
-    for k, name in enumerate(arrivals):
-        sim.Projection(sources[k:k + 1], cells, sim.AllToAllConnector(),
-                       sim.StaticSynapse(weight=weights[name], delay=1.0), receptor_type=name)
+    _spike_into_each_receptor(sim, cells, arrivals, weights, 1.0, sim.AllToAllConnector)
     cells.record(["v"] + [f"{name}.gsyn" for name in arrivals])
     sim.run(200.0)
     segment = cells.get_data().segments[0]
@@ -204,11 +209,7 @@ def test_three_current_receptors_are_exact(sim):
         sim.LIF(tau_m=tau_m, cm=cm, v_rest=v_rest, v_thresh=0.0),
         **{name: sim.CurrExpPostSynapticResponse(tau_syn=tau) for name, tau in taus.items()})
     cells = sim.Population(1, celltype, initial_values={"v": v_rest})
-    sources = sim.Population(3, sim.SpikeSourceArray(
-        spike_times=[Sequence([arrivals[name] - 2.0]) for name in taus]))
-    for k, name in enumerate(taus):
-        sim.Projection(sources[k:k + 1], cells, sim.OneToOneConnector(),
-                       sim.StaticSynapse(weight=weights[name], delay=2.0), receptor_type=name)
+    _spike_into_each_receptor(sim, cells, arrivals, weights, 2.0, sim.OneToOneConnector)
     cells.record(["v"] + [f"{name}.isyn" for name in taus])
     sim.run(100.0)
     segment = cells.get_data().segments[0]
