@@ -45,10 +45,9 @@ from .standardmodels.sources import (SpikeSourceGamma, SpikeSourceInhGamma,  # n
 from .standardmodels.synapses import (ElectricalSynapse, MultiQuantalSynapse,  # noqa: F401
                                       SimpleStochasticSynapse, StaticSynapse,
                                       StochasticTsodyksMarkramSynapse, TsodyksMarkramSynapse)
-# not available yet: constructing one raises NotImplementedError with the reason
-from .standardmodels.synapses import (AdditivePotentiationMultiplicativeDepression,  # noqa: F401
-                                      AdditiveWeightDependence,
-                                      GutigWeightDependence, MultiplicativeWeightDependence,
-                                      SpikePairRule, STDPMechanism, Vogels2011Rule)
+from .standardmodels.plasticity import (AdditivePotentiationMultiplicativeDepression,  # noqa: F401
+                                        AdditiveWeightDependence,
+                                        GutigWeightDependence, MultiplicativeWeightDependence,
+                                        SpikePairRule, STDPMechanism, Vogels2011Rule)
 
 __version__ = "0.1.0"

@@ -33,6 +33,7 @@ class Engine(SynapseBuilding):
         self.arrays = {}            # name -> host array, for every name in the pointer table
         self.rings = {}             # (population index, receptor) -> ring array
         self.spike_words = {}       # population index -> current-step spike bits
+        self.spike_histories = {}   # population index -> spike bits of the last ring_length steps
         self.synapse_parts = []     # SynapsePart per synapse group
         self.device_generated = []  # (projection, version) whose rows the target built
         self.gap_parts = []         # GapJunctionPart per gap junction group
@@ -83,6 +84,7 @@ class Engine(SynapseBuilding):
             self._bind_population(index, group, population, arrays, graph.ring_length,
                                   old_rings, old_ring_length)
         self._build_synapses(graph, groups, arrays)
+        self._bind_spike_histories(graph, arrays, old_ring_length)
         self.gap_parts = gap_junctions.build(state, graph, groups, arrays, self._scalar_dtype())
         self._build_current_sources(graph, groups, arrays)
         self._build_samples(graph, groups, arrays)
@@ -156,6 +158,24 @@ class Engine(SynapseBuilding):
         # spike list and its counters (CUDA propagation); both counters start at zero
         arrays[f"{group.name}_spike_count"] = np.zeros(2, dtype=np.int32)
         arrays[f"{group.name}_spike_list"] = np.zeros(max(group.size, 1), dtype=np.int32)
+
+    def _bind_spike_histories(self, graph, arrays, old_length):
+        """The spike bits of the last ring_length steps of each neuron group whose spikes
+        plastic synapses read after their delay; a rebuild keeps the steps both rings hold
+        (the slot of step s is s % length)."""
+        histories = {}
+        now = self.state.step
+        for index, group in enumerate(graph.neuron_groups):
+            if not group.keeps_spike_history:
+                continue
+            history = np.zeros((graph.ring_length, group.n_words), dtype=np.uint32)
+            previous = self.spike_histories.get(index)
+            if previous is not None and previous.shape[1] == group.n_words:
+                for s in range(max(now - min(old_length, graph.ring_length), 0), now):
+                    history[s % graph.ring_length] = previous[s % old_length]
+            histories[index] = history
+            arrays[f"{group.name}_spike_history"] = history
+        self.spike_histories = histories
 
     def _build_current_sources(self, graph, groups, arrays):
         """One kernel per (source, population) part. The first part of each source is the
@@ -364,16 +384,22 @@ class Engine(SynapseBuilding):
             names += [f"{group.name}_{s.name}" for s in group.model.state if s.name not in changed]
             names += [f"{group.name}_in_{r}" for r in group.receptors]
             names.append(f"{group.name}_spikes")
+            if group.keeps_spike_history:
+                names.append(f"{group.name}_spike_history")
         for part in self.synapse_parts:
             model = part.group.model
             names += [f"{part.group.name}_{v.name}" for v in model.state]
             if model.needs_last_spike:
                 names.append(f"{part.group.name}_last_spike")
+            if model.changes_weight:
+                names.append(f"{part.group.name}_weight")
         self.program.pull(names)
         for part in self.synapse_parts:
             for v in part.group.model.state:
                 part.scatter(part.projection._syn_state[v.name],
                              self.arrays[f"{part.group.name}_{v.name}"])
+            if part.group.model.changes_weight:
+                part.scatter(part.projection._weights, self.arrays[f"{part.group.name}_weight"])
         self.target_ahead = False
 
     pull_state = sync_to_host
@@ -386,6 +412,8 @@ class Engine(SynapseBuilding):
             ring[:] = 0
         for words in self.spike_words.values():
             words[:] = 0
+        for history in self.spike_histories.values():
+            history[:] = 0
         counters = []
         if self.graph is not None:
             for group in self.graph.neuron_groups:
@@ -394,5 +422,6 @@ class Engine(SynapseBuilding):
         if self.program is not None:
             self.program.push([f"ng{i}_in_{r}" for (i, r) in self.rings]
                               + [f"ng{i}_spikes" for i in self.spike_words] + counters
+                              + [f"ng{i}_spike_history" for i in self.spike_histories]
                               + [f"{p.group.name}_last_spike" for p in self.synapse_parts
                                  if p.group.model.needs_last_spike])

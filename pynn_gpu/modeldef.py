@@ -72,7 +72,7 @@ PROBABILITY = Constraint(0.0, high=1.0)
 @dataclass(frozen=True)
 class StateVar:
     name: str
-    ctype: str = "scalar"          # "scalar" (double or float) or "int32_t"
+    ctype: str = "scalar"          # "scalar" (double or float), "int32_t" or "int64_t"
 
 
 @dataclass(frozen=True)
@@ -151,28 +151,49 @@ class CurrentSourceDef:
 @dataclass(frozen=True)
 class SynapseModelDef:
     """
-    What a synapse does when a presynaptic spike reaches it.
+    What a synapse does when a presynaptic spike reaches it, and, for plastic synapses,
+    when a postsynaptic spike does.
 
     `on_pre` runs once per synapse and spike, before the input is queued: it may read the
     synapse's `weight`, its parameters and state, `h` (ms since the previous spike of the
-    same presynaptic neuron; very large for the first one) and `tau_psc` (the postsynaptic
-    time constant of the receptor), update the state, and set `w_eff`, the amount queued
-    (it starts as `weight`).
+    same presynaptic neuron; very large for the first one), `tau_psc` (the postsynaptic
+    time constant of the receptor), `_step` (the step number, int64) and `DT` (the step,
+    ms), update the state, and set `w_eff`, the amount queued (it starts as `weight`).
+
+    `on_post` runs once per synapse for each spike of its postsynaptic neuron, when that
+    spike reaches the synapse: `d` steps after it, d being the synapse's delay (the whole
+    delay counts as dendritic, as in NEST: the synapse sees a presynaptic spike at once and
+    a postsynaptic one after the delay). It runs before the presynaptic spikes of the same
+    step, and may read `h_pre` (ms since the last presynaptic spike before this step) and
+    everything `on_pre` may except `h`, `tau_psc` and `w_eff`.
+
+    A model whose snippets change `weight` sets `changes_weight`: its weights then live on
+    the target, and Projection.get reads them back from there.
     """
     name: str
     params: Tuple[str, ...] = ()
     state: Tuple[StateVar, ...] = ()
     on_pre: str = ""
+    on_post: str = ""
     support: str = ""
     needs_last_spike: bool = False
     needs_tau_psc: bool = False
     uses_rng: bool = False      # UNIFORM(): keyed by (seed, synapse group, synapse, step)
+    changes_weight: bool = False
     constraints: Mapping[str, Constraint] = field(default_factory=dict)
 
     def __post_init__(self):
         for name in self.params + tuple(s.name for s in self.state):
             check_identifier(name, f"{self.name} synapse variable")
+        if self.on_post and (self.uses_rng or not self.needs_last_spike):
+            raise ValueError(f"{self.name}: on_post needs needs_last_spike (for h_pre) and "
+                             "cannot draw random numbers")
 
     @property
     def is_static(self):
-        return not (self.params or self.state or self.on_pre)
+        return not (self.params or self.state or self.on_pre or self.on_post)
+
+    @property
+    def learns_from_post(self):
+        """Whether postsynaptic spikes act on the synapses (on_post)."""
+        return bool(self.on_post)

@@ -19,15 +19,28 @@ def state_name(celltype, variable):
 def evaluate_per_cell(parameter_space, size):
     """
     Evaluate a ParameterSpace of `size` cells. A function of the cell index that gives a
-    Sequence (spike times, ...) is called once per cell, as PyNN documents; lazyarray would
-    call it once with the array of all indices.
+    Sequence (spike times, ...) may be written for one index, as PyNN documents, or for the
+    array of all indices, as lazyarray calls it (some of PyNN's examples do that).
     """
     for name, value in list(parameter_space.items()):
         base = value.base_value
         if (value.dtype in (Sequence, ArrayParameter) and callable(base)
                 and not isinstance(base, RandomDistribution) and not value.operations):
-            parameter_space[name] = [base(i) for i in range(size)]
+            parameter_space[name] = _sequences_per_cell(base, size)
     parameter_space.evaluate(simplify=False)
+
+
+def _sequences_per_cell(function, size):
+    """One value per cell: from a call with all indices when that gives one sequence per
+    cell, else from one call per index."""
+    try:
+        values = function(np.arange(size))
+    except Exception:       # written for one index: it cannot take an array
+        values = None
+    if (isinstance(values, (list, tuple)) and len(values) == size
+            and all(isinstance(v, (Sequence, ArrayParameter)) for v in values)):
+        return list(values)
+    return [function(i) for i in range(size)]
 
 
 def _scalar_dtype():

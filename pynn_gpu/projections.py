@@ -15,12 +15,14 @@ from pyNN.standardmodels import StandardSynapseType
 from . import (distance_probability, fixed_number, gap_junctions, hosttools, planner,
                procedural, simulator)
 from .connectivity import build_connections, evaluate_at
+from .standardmodels.plasticity import STDPMechanism
 from .standardmodels.synapses import (ElectricalSynapse, MultiQuantalSynapse,
                                       SimpleStochasticSynapse, StaticSynapse,
                                       StochasticTsodyksMarkramSynapse, TsodyksMarkramSynapse)
 
 SYNAPSE_TYPES = (StaticSynapse, TsodyksMarkramSynapse, SimpleStochasticSynapse,
-                 StochasticTsodyksMarkramSynapse, MultiQuantalSynapse, ElectricalSynapse)
+                 StochasticTsodyksMarkramSynapse, MultiQuantalSynapse, ElectricalSynapse,
+                 STDPMechanism)
 
 
 def available_synapse_types():
@@ -86,7 +88,7 @@ class Connection(common.Connection):
         self.projection._store(native, np.array([float(value)]), np.array([self.index]))
 
     def _get_weight(self):
-        return float(self.projection._weights[self.index])
+        return float(self.projection._attribute_column("weight")[self.index])
 
     def _set_weight(self, value):
         self.projection._store("weight", np.array([value]), np.array([self.index]))
@@ -284,6 +286,8 @@ class Projection(common.Projection):
             setattr(self, f"_{side}_population", population)
             setattr(self, f"_{side}_parent_index", parent_index)
         self._weights = np.zeros(n)
+        if self.synapse_type.model.changes_weight:
+            self._initial_weights = np.zeros(n)     # what reset() returns plastic weights to
         self._delay_steps = (np.ones(n, dtype=np.int32) if delay_steps is None
                              else np.asarray(delay_steps, dtype=np.int32))
         model = self.synapse_type.model
@@ -344,6 +348,9 @@ class Projection(common.Projection):
     def _store_checked(self, values, index, safe=True):
         self._stop_generating()
         model = self.synapse_type.model
+        if model.state and simulator.state.engine is not None:
+            # the target's synapse state (plastic weights among it) first, then the new values
+            simulator.state.engine.sync_to_host()
         allowed = ["weight", "delay", *model.params]
         for name in values:
             if name not in allowed:
@@ -368,8 +375,12 @@ class Projection(common.Projection):
             self._delay_steps[index] = steps
             if grows and not self._generating:   # generated delays stay within their bounds
                 simulator.state.structure_changed()  # the ring buffers must grow
+            elif model.learns_from_post:
+                simulator.state.structure_changed()  # the window of postsynaptic spikes moves
         if "weight" in values:
             self._weights[index] = values["weight"]
+            if model.changes_weight:
+                self._initial_weights[index] = values["weight"]
         for name in model.params:
             if name in values:
                 self._syn_params[name][index] = values[name]
@@ -423,6 +434,8 @@ class Projection(common.Projection):
         if name == "postsynaptic_index":
             return self._post_index
         if name in ("weight", "weights"):
+            if self.synapse_type.model.changes_weight and simulator.state.engine is not None:
+                simulator.state.engine.sync_to_host()     # plastic weights live on the target
             return self._weights
         if name in ("delay", "delays"):
             return self._delay_steps * simulator.state.dt
@@ -488,7 +501,10 @@ class Projection(common.Projection):
         self._version += 1
 
     def _reset_synapse_state(self):
-        """Back to the initial state (reset()): no spike seen yet."""
+        """Back to the initial state (reset()): no spike seen yet, plastic weights as the
+        script last set them."""
+        if self.synapse_type.model.changes_weight:
+            self._weights[:] = self._initial_weights
         for name, values in self._syn_initial.items():
             self._syn_state[name][:] = values
         for last in self._last_spike.values():

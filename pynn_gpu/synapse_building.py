@@ -69,6 +69,8 @@ class SynapseBuilding:
                     # shared with the projection, so a rebuild keeps it
                     arrays[f"{name}_last_spike"] = projection._last_spike.setdefault(
                         pre_index, np.full(pre.size, -1, dtype=np.int64))
+                if model.learns_from_post:
+                    _add_columns(group, arrays, counts, post_idx)
                 for key, values in list(arrays.items()):
                     if key.startswith(name + "_") and values.size == 0:
                         arrays[key] = np.zeros(1, values.dtype)
@@ -185,9 +187,24 @@ class SynapsePart:
         for name in self.group.model.params:
             arrays[name] = self.gather(p._syn_params[name]).astype(scalar)
         for var in self.group.model.state:
-            dtype = np.int32 if var.ctype == "int32_t" else scalar
+            dtype = {"int32_t": np.int32, "int64_t": np.int64}.get(var.ctype, scalar)
             arrays[var.name] = self.gather(p._syn_state[var.name]).astype(dtype)
         return arrays
+
+
+def _add_columns(group, arrays, counts, post_idx):
+    """What a plastic group's postsynaptic-spike kernel reads: its synapses by postsynaptic
+    neuron (positions in the rows), the presynaptic neuron of each, and the window of
+    delays; and its postsynaptic group keeps the spikes of the last RING_LENGTH steps."""
+    name, post = group.name, group.post
+    delays = arrays[f"{name}_delay"]
+    if delays.size:
+        group.min_delay, group.max_delay = int(delays.min()), int(delays.max())
+    post.keeps_spike_history = True
+    arrays[f"{name}_pre_index"] = np.repeat(np.arange(group.pre.size, dtype=np.int32), counts)
+    arrays[f"{name}_col_syn"] = stable_order(post_idx, post.size).astype(np.int64, copy=False)
+    arrays[f"{name}_col_ptr"] = np.concatenate(
+        ([0], np.cumsum(np.bincount(post_idx, minlength=post.size)))).astype(np.int64)
 
 
 def _device_generator(spec):

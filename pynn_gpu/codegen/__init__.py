@@ -16,7 +16,8 @@ import jinja2
 from .._paths import kernels_dir
 from ..ir.graph import ArraySpec, NetworkGraph, comment_text
 from ..ir.merge import (MergedGroup, fused_drives, merge_current_sources,
-                        merge_gap_junctions, merge_neuron_groups, merge_synapse_groups)
+                        merge_gap_junctions, merge_learning_groups, merge_neuron_groups,
+                        merge_synapse_groups)
 from ..planner import Propagation, plan_propagation
 
 _SCALAR_OR_INT = {"int32_t": "int32_t", "scalar": "scalar"}
@@ -64,6 +65,9 @@ def array_specs(graph: NetworkGraph) -> List[ArraySpec]:
         add(f"{g.name}_spike_list", "int32_t", "neurons that spiked in this step")
         if g.record_spikes:
             add(f"{g.name}_rec_spikes", "uint32_t", "recorded spike bits, one row per step")
+        if g.keeps_spike_history:
+            add(f"{g.name}_spike_history", "uint32_t",
+                "spike bits of the last RING_LENGTH steps, row step % RING_LENGTH")
     for s in graph.synapse_groups:
         if s.is_procedural:
             continue        # nothing stored: the kernels regenerate the synapses
@@ -88,6 +92,10 @@ def array_specs(graph: NetworkGraph) -> List[ArraySpec]:
             add(f"{s.name}_tau_psc", "scalar", "postsynaptic time constant of each synapse")
         if s.model.needs_last_spike:
             add(f"{s.name}_last_spike", "int64_t", "last spike step of each presynaptic neuron")
+        if s.learns:
+            add(f"{s.name}_col_ptr", "int64_t", "first entry of each postsynaptic neuron in col_syn")
+            add(f"{s.name}_col_syn", "int64_t", "synapses (row positions) by postsynaptic neuron")
+            add(f"{s.name}_pre_index", "int32_t", "presynaptic neuron of each synapse")
     for j in graph.gap_junctions:
         add(f"{j.name}_pre", "int32_t", "presynaptic neuron of each gap junction")
         add(f"{j.name}_post", "int32_t", "postsynaptic neuron of each gap junction")
@@ -149,6 +157,7 @@ def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
     arrays = array_specs(graph)
     template = _environment().get_template(f"{target}/simulation.{'cu' if target == 'cuda' else 'c'}.j2")
     merged_neurons = merged_synapses = merged_sources = merged_gaps = []
+    merged_learners = merge_learning_groups(graph)     # postsynaptic spikes of plastic synapses
     if target == "c":
         # the C target walks spike bits group by group: merge by code and format alone;
         # procedural groups keep one function each (their parameters are literals there)
@@ -165,6 +174,7 @@ def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
     launches = ([f"inject_{m.name}" for m in merged_sources]
                 + [f"couple_{m.name}" for m in merged_gaps]
                 + [f"update_{m.name}" for m in merged_neurons]
+                + [f"learn_{m.name}" for m in merged_learners]
                 + [f"propagate_{m.name}" for m in merged_synapses]
                 + [f"sample_{r.name}" for r in graph.samples if r.n_recorded > 0])
     source = template.render(
@@ -173,6 +183,7 @@ def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
         arrays=arrays,
         merged_neurons=merged_neurons,
         merged_synapses=merged_synapses,
+        merged_learners=merged_learners,
         merged_sources=merged_sources,
         array_index={spec.name: i for i, spec in enumerate(arrays)},
         merged_gaps=merged_gaps,
@@ -181,5 +192,5 @@ def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
         labels={g.name: comment_text(g.label) for g in graph.neuron_groups
                 + graph.synapse_groups + graph.current_sources + graph.gap_junctions},
     )
-    return GeneratedCode(target, source, arrays,
-                         merged_sources + merged_gaps + merged_neurons + merged_synapses)
+    return GeneratedCode(target, source, arrays, merged_sources + merged_gaps + merged_neurons
+                         + merged_learners + merged_synapses)

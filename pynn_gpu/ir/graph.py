@@ -40,6 +40,7 @@ class NeuronGroup:
     rng_key: int
     has_current_input: bool = False
     record_spikes: bool = False
+    keeps_spike_history: bool = False   # plastic synapses read its spikes of earlier steps
 
     @property
     def n_words(self) -> int:
@@ -60,10 +61,17 @@ class SynapseGroup:
     strategy: str = "auto"     # propagation on the CUDA target: "auto", "pre" or "post"
     procedural: object = None  # ProceduralSpec: synapses regenerated, not stored
     format: str = "ragged"     # "ragged", "dense", "bitmask" or "procedural"
+    min_delay: int = 1         # plastic groups: shortest and longest delay (steps), the
+    max_delay: int = 1         # window of postsynaptic spikes that can meet a synapse now
 
     @property
     def is_procedural(self) -> bool:
         return self.procedural is not None
+
+    @property
+    def learns(self) -> bool:
+        """Postsynaptic spikes act on these synapses (plasticity)."""
+        return self.model.learns_from_post and self.n_synapses > 0
 
 
 @dataclass

@@ -103,8 +103,8 @@ def neuron_fields(group, drives=()) -> Tuple[Field, ...]:
     fields += [Field(t, "int64_t") for t in m.tables]
     fields += [Field(f"in_{r}", "scalar") for r in group.receptors]
     fields += [Field("i_inj", "scalar"), Field("spikes", "uint32_t"),
-               Field("rec_spikes", "uint32_t"), Field("spike_count", "int32_t"),
-               Field("spike_list", "int32_t")]
+               Field("rec_spikes", "uint32_t"), Field("spike_history", "uint32_t"),
+               Field("spike_count", "int32_t"), Field("spike_list", "int32_t")]
     fields += [Field(v, "int64_t", is_array=False) for v in ("first", "size", "rng_key")]
     for j, source in enumerate(drives):
         fields += drive_fields(j, source)
@@ -174,7 +174,7 @@ def _neuron_key(group):
 def _synapse_key(group, strategy):
     m = group.model
     return (m.name, m.on_pre, m.params, m.state, m.needs_tau_psc, m.needs_last_spike,
-            m.uses_rng, strategy)
+            m.uses_rng, m.changes_weight, strategy)
 
 
 def _merge(groups, key, fields_of, row_of, threads_of, role, prefix, strategy_of=None,
@@ -206,7 +206,8 @@ def merge_neuron_groups(graph: NetworkGraph, fused=None) -> List[MergedGroup]:
         return fused.get(group.name, [])
 
     def row(group, fields, first):
-        optional = {"i_inj": group.has_current_input, "rec_spikes": group.record_spikes}
+        optional = {"i_inj": group.has_current_input, "rec_spikes": group.record_spikes,
+                    "spike_history": group.keeps_spike_history}
         values = {"first": first, "size": group.size, "rng_key": group.rng_key}
         names = {}
         for j, source in enumerate(drives(group)):
@@ -278,6 +279,40 @@ def merge_synapse_groups(graph: NetworkGraph, plan, include_procedural=True) -> 
 
     return _merge(groups, lambda g: _synapse_key(g, code(g)), synapse_fields,
                   row, lambda g: plan[g.name].threads, "synapse", "msg", strategy_of=code)
+
+
+def learning_fields(group) -> Tuple[Field, ...]:
+    """A plastic synapse group's struct for its postsynaptic-spike kernel: the synapses by
+    postsynaptic neuron (col_ptr, col_syn: positions in the rows), each one's presynaptic
+    neuron, and the postsynaptic group's spikes of the last RING_LENGTH steps."""
+    m = group.model
+    fields = [Field("col_ptr", "int64_t"), Field("col_syn", "int64_t"),
+              Field("pre_index", "int32_t"), Field("weight", "scalar"), Field("delay", "int32_t")]
+    fields += [Field(p, "scalar") for p in m.params]
+    fields += [Field(v.name, v.ctype) for v in m.state]
+    fields += [Field("last_spike", "int64_t"), Field("post_history", "uint32_t")]
+    fields += [Field(v, "int64_t", is_array=False)
+               for v in ("first", "post_size", "min_delay", "max_delay")]
+    return tuple(fields)
+
+
+def merge_learning_groups(graph: NetworkGraph) -> List[MergedGroup]:
+    """Plastic synapse groups with the same model share a kernel that applies their
+    postsynaptic spikes: one thread per postsynaptic neuron."""
+    groups = [s for s in graph.synapse_groups if s.learns]
+
+    def row(group, fields, first):
+        values = {"first": first, "post_size": group.post.size,
+                  "min_delay": group.min_delay, "max_delay": group.max_delay}
+        arrays = {"post_history": f"{group.post.name}_spike_history"}
+        return [values[f.name] if not f.is_array else arrays.get(f.name, f"{group.name}_{f.name}")
+                for f in fields]
+
+    def key(group):
+        m = group.model
+        return (m.name, m.on_post, m.params, m.state)
+
+    return _merge(groups, key, learning_fields, row, lambda g: g.post.size, "learning", "mlg")
 
 
 GAP_JUNCTION_FIELDS = (

@@ -222,36 +222,3 @@ class ElectricalSynapse(synapses.ElectricalSynapse):
     def translate(self, parameters, copy=True):
         self._check_names(parameters.keys())
         return super().translate(parameters, copy)
-
-
-# --- PyNN synapse types pyNN.gpu does not have yet ------------------------------------------
-# Defined so that scripts using them fail where they are used, with the reason, as PyNN's
-# ModelNotAvailable does for other backends.
-
-class _NotAvailable:
-    reason = ""
-
-    def __init__(self, *args, **kwargs):
-        raise NotImplementedError(
-            f"{type(self).__name__} is not available in pyNN.gpu yet: {self.reason}")
-
-
-_PLASTICITY = "synaptic plasticity (STDPMechanism and its weight and timing rules) is not " \
-              "implemented; available synapse types: StaticSynapse, TsodyksMarkramSynapse, " \
-              "SimpleStochasticSynapse, StochasticTsodyksMarkramSynapse, MultiQuantalSynapse, " \
-              "ElectricalSynapse"
-
-
-def _not_available(name, reason):
-    return type(name, (_NotAvailable,), {"reason": reason, "__module__": __name__,
-                                         "__doc__": f"Not available in pyNN.gpu: {reason}."})
-
-
-STDPMechanism = _not_available("STDPMechanism", _PLASTICITY)
-AdditiveWeightDependence = _not_available("AdditiveWeightDependence", _PLASTICITY)
-MultiplicativeWeightDependence = _not_available("MultiplicativeWeightDependence", _PLASTICITY)
-AdditivePotentiationMultiplicativeDepression = _not_available(
-    "AdditivePotentiationMultiplicativeDepression", _PLASTICITY)
-GutigWeightDependence = _not_available("GutigWeightDependence", _PLASTICITY)
-SpikePairRule = _not_available("SpikePairRule", _PLASTICITY)
-Vogels2011Rule = _not_available("Vogels2011Rule", _PLASTICITY)

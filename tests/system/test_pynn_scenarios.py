@@ -34,14 +34,7 @@ POINT_NEURON_SIMULATORS = {"nest", "brian2"}
 
 # Scenarios PyNN runs for NEST that cannot apply to pyNN.gpu yet, with the reason; each is
 # expected to fail with the given error (strict: a scenario that starts passing is reported).
-NOT_APPLICABLE = {
-    "test_connection_handling::test_issue652":
-        (NotImplementedError, "needs STDPMechanism: synaptic plasticity is not implemented "
-                              "in pyNN.gpu yet"),
-    "test_scenario3::test_scenario3":
-        (NotImplementedError, "needs STDPMechanism: synaptic plasticity is not implemented "
-                              "in pyNN.gpu yet"),
-}
+NOT_APPLICABLE = {}
 
 
 def scenarios_dir():

@@ -121,10 +121,3 @@ def test_rejected_cross_parameter_set_changes_nothing(sim):
     with pytest.raises(errors.InvalidParameterValueError, match="v_spike must be >= v_thresh"):
         cells.set(v_spike=-80.0)          # below v_thresh: refused by the model's derive()
     np.testing.assert_array_equal(cells.get("v_spike", simplify=False), v_spike)
-
-
-@pytest.mark.parametrize("name", ["STDPMechanism", "SpikePairRule", "AdditiveWeightDependence"])
-def test_synapse_types_not_available_say_so(cpu_sim, name):
-    """PyNN names pyNN.gpu lacks exist, and fail where used with the reason."""
-    with pytest.raises(NotImplementedError, match=f"{name} is not available in pyNN.gpu"):
-        getattr(cpu_sim, name)()

@@ -1,0 +1,313 @@
+"""
+Spike-timing-dependent plasticity: PyNN's STDPMechanism with its timing rules
+(SpikePairRule, Vogels2011Rule) and weight dependences (additive, multiplicative, mixed,
+Guetig).
+
+A mechanism becomes one SynapseModelDef: its timing rule writes the `on_pre` and `on_post`
+snippets, calling on the weight dependence for the two ways a weight moves (potentiate,
+depress by a dimensionless amount). The semantics are those of NEST's stdp_synapse, whose
+results PyNN's cross-simulator tests expect:
+
+* all spike pairs count (exponential traces: `kplus` of the presynaptic spikes, `kminus`
+  of the postsynaptic spikes, both per synapse);
+* the whole delay d is dendritic: a presynaptic spike meets the synapse when it is emitted,
+  a postsynaptic one d later;
+* a presynaptic spike first depresses the weight by the postsynaptic trace at that moment
+  (postsynaptic spikes meeting the synapse in the same step left out), then is transmitted
+  with the new weight;
+* a postsynaptic spike potentiates the weight by the presynaptic trace when it meets the
+  synapse (presynaptic spikes of that step left out).
+
+NEST applies the potentiation of a postsynaptic spike lazily, at the next presynaptic spike;
+here it is applied when the spike meets the synapse. The weights transmitted are the same;
+a weight read between spikes already holds the potentiation (as in Brian 2).
+"""
+
+from pyNN import errors
+from pyNN.standardmodels import build_translations, synapses
+
+from ..modeldef import NON_NEGATIVE, POSITIVE, StateVar, SynapseModelDef
+from .synapses import PORTABLE_MATH, _Synapse
+
+# Traces and the step at which the last postsynaptic spike met the synapse (-1: none yet).
+STDP_STATE = (StateVar("kplus"), StateVar("kminus"), StateVar("last_post", "int64_t"))
+STDP_INITIAL_STATE = {"kplus": 0.0, "kminus": 0.0, "last_post": -1.0}
+
+# x^mu for x >= 0 with the portable exp and log, so both targets agree to the bit; a
+# negative x (a weight set outside [w_min, w_max]) counts as 0.
+STDP_SUPPORT = PORTABLE_MATH + """
+#ifndef PG_STDP_POWER
+#define PG_STDP_POWER
+DEVICE_FN double stdp_power(double x, double mu)
+{
+    if (x <= 0.0) return mu == 0.0 ? 1.0 : 0.0;
+    return pg_exp(mu * pg_log(x));
+}
+#endif
+"""
+
+
+def _trace_at_pre(tau):
+    """The postsynaptic trace where a presynaptic spike meets it: after the arrivals of
+    earlier steps, before those of this step (kminus already holds one, exactly 1 more)."""
+    return (f"const scalar k_minus = last_post == _step ? kminus - (scalar) 1\n"
+            f"    : kminus * (scalar) pg_exp(-(double) (_step - last_post) * DT_DOUBLE / {tau});\n")
+
+
+def _post_arrival(tau):
+    return (f"kminus = kminus * (scalar) pg_exp(-(double) (_step - last_post) * DT_DOUBLE / {tau})"
+            " + (scalar) 1;\nlast_post = _step;\n")
+
+
+def _clip_high():
+    return "if (weight > w_max) weight = w_max;\n"
+
+
+def _clip_low():
+    return "if (weight < w_min) weight = w_min;\n"
+
+
+# --- weight dependences ---------------------------------------------------------------------
+
+class _WeightDependence:
+    """C code that moves `weight` by a dimensionless amount (an amplitude times a trace),
+    within [w_min, w_max]."""
+    params = ("w_min", "w_max")
+    constraints = {}
+    code_name = ""
+
+    def _check_bounds(self):
+        w_min, w_max = (self.parameter_space[name].base_value for name in ("w_min", "w_max"))
+        if isinstance(w_min, (int, float)) and isinstance(w_max, (int, float)) and w_min > w_max:
+            raise errors.InvalidParameterValueError(
+                f"{type(self).__name__}: w_min must be <= w_max (got w_min={w_min:g}, "
+                f"w_max={w_max:g})")
+
+    def potentiate(self, amount):
+        return f"weight += ({amount}) * w_max;\n" + _clip_high()
+
+    def depress(self, amount):
+        return f"weight -= ({amount}) * w_max;\n" + _clip_low()
+
+
+class _MultiplicativeDepression:
+    def depress(self, amount):
+        return f"weight -= ({amount}) * (weight - w_min);\n" + _clip_low()
+
+
+def _bounds_translations(*extra):
+    return build_translations(("w_max", "w_max"), ("w_min", "w_min"), *extra)
+
+
+class AdditiveWeightDependence(_WeightDependence, synapses.AdditiveWeightDependence):
+    __doc__ = synapses.AdditiveWeightDependence.__doc__ + """
+    Potentiation adds A_plus * w_max * (presynaptic trace), depression subtracts
+    A_minus * w_max * (postsynaptic trace) (NEST's stdp_synapse with mu_plus = mu_minus = 0).
+    """
+    translations = _bounds_translations()
+    possible_models = {"stdp_pair", "stdp_vogels"}
+    code_name = "additive"
+
+    def __init__(self, w_min=0.0, w_max=1.0):
+        synapses.AdditiveWeightDependence.__init__(self, w_min=w_min, w_max=w_max)
+        self._check_bounds()
+
+
+class MultiplicativeWeightDependence(_MultiplicativeDepression, _WeightDependence,
+                                     synapses.MultiplicativeWeightDependence):
+    __doc__ = synapses.MultiplicativeWeightDependence.__doc__ + """
+    Potentiation adds A_plus * (w_max - w) * trace, depression subtracts
+    A_minus * (w - w_min) * trace (NEST's stdp_synapse with mu_plus = mu_minus = 1 when
+    w_min = 0).
+    """
+    translations = _bounds_translations()
+    possible_models = {"stdp_pair"}
+    code_name = "multiplicative"
+
+    def __init__(self, w_min=0.0, w_max=1.0):
+        synapses.MultiplicativeWeightDependence.__init__(self, w_min=w_min, w_max=w_max)
+        self._check_bounds()
+
+    def potentiate(self, amount):
+        return f"weight += ({amount}) * (w_max - weight);\n" + _clip_high()
+
+
+class AdditivePotentiationMultiplicativeDepression(
+        _MultiplicativeDepression, _WeightDependence,
+        synapses.AdditivePotentiationMultiplicativeDepression):
+    __doc__ = synapses.AdditivePotentiationMultiplicativeDepression.__doc__ + """
+    Potentiation adds A_plus * w_max * trace, depression subtracts
+    A_minus * (w - w_min) * trace.
+    """
+    translations = _bounds_translations()
+    possible_models = {"stdp_pair"}
+    code_name = "additive_multiplicative"
+
+    def __init__(self, w_min=0.0, w_max=1.0):
+        synapses.AdditivePotentiationMultiplicativeDepression.__init__(self, w_min=w_min,
+                                                                       w_max=w_max)
+        self._check_bounds()
+
+
+class GutigWeightDependence(_WeightDependence, synapses.GutigWeightDependence):
+    __doc__ = synapses.GutigWeightDependence.__doc__ + """
+    With R = w_max - w_min, potentiation adds A_plus * R * ((w_max - w) / R)^mu_plus * trace
+    and depression subtracts A_minus * R * ((w - w_min) / R)^mu_minus * trace (NEST's
+    stdp_synapse when w_min = 0).
+    """
+    translations = _bounds_translations(("mu_plus", "mu_plus"), ("mu_minus", "mu_minus"))
+    params = ("w_min", "w_max", "mu_plus", "mu_minus")
+    constraints = {"mu_plus": NON_NEGATIVE, "mu_minus": NON_NEGATIVE}
+    possible_models = {"stdp_pair"}
+    code_name = "gutig"
+
+    def __init__(self, w_min=0.0, w_max=1.0, mu_plus=0.5, mu_minus=0.5):
+        synapses.GutigWeightDependence.__init__(self, w_min=w_min, w_max=w_max,
+                                                mu_plus=mu_plus, mu_minus=mu_minus)
+        self._check_bounds()
+
+    def potentiate(self, amount):
+        return (f"weight += ({amount}) * (w_max - w_min)\n"
+                "    * (scalar) stdp_power((w_max - weight) / (w_max - w_min), mu_plus);\n"
+                + _clip_high())
+
+    def depress(self, amount):
+        return (f"weight -= ({amount}) * (w_max - w_min)\n"
+                "    * (scalar) stdp_power((weight - w_min) / (w_max - w_min), mu_minus);\n"
+                + _clip_low())
+
+
+# --- timing rules ---------------------------------------------------------------------------
+
+class SpikePairRule(synapses.SpikePairRule):
+    __doc__ = synapses.SpikePairRule.__doc__
+    translations = build_translations(
+        ("tau_plus", "tau_plus"), ("tau_minus", "tau_minus"),
+        ("A_plus", "A_plus"), ("A_minus", "A_minus"))
+    possible_models = {"stdp_pair"}
+    params = ("tau_plus", "tau_minus", "A_plus", "A_minus")
+    constraints = {"tau_plus": POSITIVE, "tau_minus": POSITIVE}
+    code_name = "spike_pair"
+
+    def on_pre(self, weight_dependence):
+        return (_trace_at_pre("tau_minus")
+                + weight_dependence.depress("A_minus * k_minus")
+                + "kplus = kplus * (scalar) pg_exp(-h / tau_plus) + (scalar) 1;\n"
+                + "w_eff = weight;\n")
+
+    def on_post(self, weight_dependence):
+        return ("const scalar k_plus = kplus * (scalar) pg_exp(-h_pre / tau_plus);\n"
+                + weight_dependence.potentiate("A_plus * k_plus")
+                + _post_arrival("tau_minus"))
+
+
+class Vogels2011Rule(synapses.Vogels2011Rule):
+    __doc__ = synapses.Vogels2011Rule.__doc__ + """
+    In pyNN.gpu (as in NEST's vogels_sprekeler_synapse), with traces of time constant tau
+    over all spikes: a presynaptic spike adds eta * (postsynaptic trace) and subtracts
+    eta * alpha, alpha = 2 rho tau (rho in Hz, tau in ms: alpha = 2 * rho * tau / 1000, the
+    target rate's share); a postsynaptic spike adds eta * (presynaptic trace). Weights stay
+    within the AdditiveWeightDependence's [w_min, w_max]; eta is in weight units.
+    """
+    translations = build_translations(("tau", "tau"), ("eta", "eta"), ("rho", "rho"))
+    possible_models = {"stdp_vogels"}
+    params = ("tau", "eta", "rho")
+    constraints = {"tau": POSITIVE, "rho": NON_NEGATIVE}
+    code_name = "vogels2011"
+
+    def on_pre(self, weight_dependence):
+        return (_trace_at_pre("tau")
+                + "weight += eta * k_minus;\n" + _clip_high()
+                + "weight -= eta * (scalar) 2 * rho * tau * (scalar) 1e-3;\n" + _clip_low()
+                + "kplus = kplus * (scalar) pg_exp(-h / tau) + (scalar) 1;\n"
+                + "w_eff = weight;\n")
+
+    def on_post(self, weight_dependence):
+        return ("weight += eta * kplus * (scalar) pg_exp(-h_pre / tau);\n" + _clip_high()
+                + _post_arrival("tau"))
+
+
+TIMING_RULES = (SpikePairRule, Vogels2011Rule)
+WEIGHT_DEPENDENCES = (AdditiveWeightDependence, MultiplicativeWeightDependence,
+                      AdditivePotentiationMultiplicativeDepression, GutigWeightDependence)
+
+
+def plasticity_model(timing, weight):
+    """The SynapseModelDef of a timing rule combined with a weight dependence."""
+    return SynapseModelDef(
+        name=f"stdp_{timing.code_name}_{weight.code_name}",
+        params=tuple(timing.params) + tuple(weight.params),
+        state=STDP_STATE,
+        on_pre=timing.on_pre(weight),
+        on_post=timing.on_post(weight),
+        support=STDP_SUPPORT,
+        needs_last_spike=True,
+        changes_weight=True,
+        constraints={**timing.constraints, **weight.constraints},
+    )
+
+
+class STDPMechanism(_Synapse, synapses.STDPMechanism):
+    __doc__ = synapses.STDPMechanism.__doc__ + """
+    pyNN.gpu follows NEST's stdp_synapse (see pynn_gpu.standardmodels.plasticity): the whole
+    delay is dendritic, so dendritic_delay_fraction must be 1. Timing rules: SpikePairRule
+    with any weight dependence, Vogels2011Rule with AdditiveWeightDependence. PyNN's reset()
+    returns the weights to those the script last set.
+    """
+    base_translations = build_translations(
+        ("weight", "weight"),
+        ("delay", "delay"),
+        ("dendritic_delay_fraction", "dendritic_delay_fraction"),
+    )
+    initial_state = STDP_INITIAL_STATE
+
+    def __init__(self, timing_dependence=None, weight_dependence=None,
+                 voltage_dependence=None, dendritic_delay_fraction=1.0, weight=0.0, delay=None):
+        if voltage_dependence is not None:
+            raise NotImplementedError("STDPMechanism: voltage_dependence is not available in "
+                                      "pyNN.gpu (PyNN defines no voltage-dependent rule)")
+        if not isinstance(timing_dependence, TIMING_RULES):
+            raise errors.InvalidParameterValueError(
+                "STDPMechanism: timing_dependence must be one of "
+                f"{', '.join(c.__name__ for c in TIMING_RULES)} from pyNN.gpu "
+                f"(got {timing_dependence!r})")
+        if not isinstance(weight_dependence, WEIGHT_DEPENDENCES):
+            raise errors.InvalidParameterValueError(
+                "STDPMechanism: weight_dependence must be one of "
+                f"{', '.join(c.__name__ for c in WEIGHT_DEPENDENCES)} from pyNN.gpu "
+                f"(got {weight_dependence!r})")
+        if not timing_dependence.possible_models & weight_dependence.possible_models:
+            raise errors.NoModelAvailableError(
+                f"{type(timing_dependence).__name__} cannot be combined with "
+                f"{type(weight_dependence).__name__} in pyNN.gpu: Vogels2011Rule takes "
+                "AdditiveWeightDependence (its bounds)")
+        if dendritic_delay_fraction != 1:
+            raise errors.InvalidParameterValueError(
+                "STDPMechanism: dendritic_delay_fraction must be 1 in pyNN.gpu (got "
+                f"{dendritic_delay_fraction!r}): for STDP the whole delay is dendritic, as in "
+                "NEST")
+        super().__init__(timing_dependence, weight_dependence, voltage_dependence,
+                         dendritic_delay_fraction, weight, delay)
+        self._model = plasticity_model(timing_dependence, weight_dependence)
+
+    def _build_translations(self):
+        # a copy: PyNN's version adds the components' entries to the class's own table
+        self.translations = dict(self.base_translations)
+        for component in (self.timing_dependence, self.weight_dependence):
+            self.translations.update(component.translations)
+
+    @property
+    def model(self):
+        return self._model
+
+    @property
+    def possible_models(self):
+        return self.timing_dependence.possible_models & self.weight_dependence.possible_models
+
+    @property
+    def native_parameters(self):
+        """Weight, delay and the components' parameters: what each synapse stores (the
+        dendritic delay fraction is fixed at 1)."""
+        parameters = super().native_parameters
+        parameters.pop("dendritic_delay_fraction")
+        return parameters

@@ -1,0 +1,362 @@
+"""
+STDPMechanism against an independent implementation of NEST's stdp_synapse algorithm.
+
+The reference below is written from NEST's event-driven description, not from pyNN.gpu's
+code: at each presynaptic spike it first applies the potentiation of every postsynaptic
+spike that reached the synapse since the previous presynaptic spike (a postsynaptic spike
+reaches it `delay` after it happened, up to and including the presynaptic spike's own
+time), each with the presynaptic trace at that moment; then the depression by the
+postsynaptic trace of the spikes that reached it strictly before; then it transmits the
+weight. pyNN.gpu applies the potentiation when the postsynaptic spike arrives, so a weight
+read after a run also holds the potentiation of the spikes that arrived after the last
+presynaptic one: the reference adds those at the end.
+
+The postsynaptic neuron is an IF_curr_delta cell made to fire by a strong input from a
+spike source, so its spike times do not depend on the plastic weights; the reference takes
+the spike times pyNN.gpu recorded. Tolerance: 1e-12 relative in double precision (the same
+operations in a different order of rounding; exp is computed alike to ~1e-16).
+"""
+
+import math
+
+import numpy as np
+import pytest
+from pyNN import errors
+from pyNN.parameters import Sequence
+
+DT = 0.1
+RULE = {"tau_plus": 16.8, "tau_minus": 33.7, "A_plus": 0.08, "A_minus": 0.06}
+
+
+# --- the reference ------------------------------------------------------------------------
+
+def additive(w, amount, lo, hi, **_):
+    return w + amount * hi
+
+
+def bounded(kind):
+    """Weight dependences as (potentiate, depress) of (w, amount, w_min, w_max, ...)."""
+    def clip_high(f):
+        return lambda w, a, lo, hi, **p: min(f(w, a, lo, hi, **p), hi)
+
+    def clip_low(f):
+        return lambda w, a, lo, hi, **p: max(f(w, a, lo, hi, **p), lo)
+
+    add_up = lambda w, a, lo, hi, **p: w + a * hi                      # noqa: E731
+    add_down = lambda w, a, lo, hi, **p: w - a * hi                    # noqa: E731
+    mult_up = lambda w, a, lo, hi, **p: w + a * (hi - w)               # noqa: E731
+    mult_down = lambda w, a, lo, hi, **p: w - a * (w - lo)             # noqa: E731
+    gutig_up = lambda w, a, lo, hi, mu_plus, **p: (                    # noqa: E731
+        w + a * (hi - lo) * ((hi - w) / (hi - lo)) ** mu_plus)
+    gutig_down = lambda w, a, lo, hi, mu_minus, **p: (                 # noqa: E731
+        w - a * (hi - lo) * ((w - lo) / (hi - lo)) ** mu_minus)
+    up, down = {"AdditiveWeightDependence": (add_up, add_down),
+                "MultiplicativeWeightDependence": (mult_up, mult_down),
+                "AdditivePotentiationMultiplicativeDepression": (add_up, mult_down),
+                "GutigWeightDependence": (gutig_up, gutig_down)}[kind]
+    return clip_high(up), clip_low(down)
+
+
+def nest_stdp(pre, post, delay, w0, end, rule, bounds, kind, extra=None):
+    """(transmitted weights, final weight) for presynaptic and postsynaptic spike steps,
+    `delay` in steps; spikes reach the synapse up to step `end - 1`."""
+    extra = extra or {}
+    potentiate, depress = bounded(kind)
+    lo, hi = bounds
+    tau_plus, tau_minus = rule["tau_plus"], rule["tau_minus"]
+    w, kplus, last, sent = w0, 0.0, None, []
+    for p in pre:
+        for q in post:
+            arrival = q + delay
+            if (last is None or arrival > last) and arrival <= p and last is not None:
+                k = kplus * math.exp(-(arrival - last) * DT / tau_plus)
+                w = potentiate(w, rule["A_plus"] * k, lo, hi, **extra)
+        k_minus = sum(math.exp(-(p - q - delay) * DT / tau_minus) for q in post if q + delay < p)
+        w = depress(w, rule["A_minus"] * k_minus, lo, hi, **extra)
+        sent.append(w)
+        kplus = (kplus * math.exp(-(p - last) * DT / tau_plus) if last is not None else 0.0) + 1
+        last = p
+    for q in post:      # arrived after the last presynaptic spike, within the run
+        arrival = q + delay
+        if last is not None and last < arrival <= end - 1:
+            k = kplus * math.exp(-(arrival - last) * DT / tau_plus)
+            w = potentiate(w, rule["A_plus"] * k, lo, hi, **extra)
+    return np.array(sent), w
+
+
+# --- the network --------------------------------------------------------------------------
+
+def _grid_times(rng, n, t_stop):
+    steps = np.sort(rng.choice(np.arange(5, int(t_stop / DT) - 5), size=n, replace=False))
+    return steps * DT
+
+
+def _steps(times):
+    """Spike times (end of the spike's step) to step numbers."""
+    return [int(round(t / DT)) - 1 for t in times]
+
+
+def driven_cell_with_plastic_inputs(sim, synapse, delays, t_stop, seed=3, n_pre_spikes=40,
+                                    n_post_spikes=25):
+    """One IF_curr_delta neuron fired by a driver; one presynaptic source per delay onto it
+    through `synapse`. Returns (projection, pre spike steps per source, post spike steps,
+    recorded v)."""
+    rng = np.random.default_rng(seed)
+    driver_times = _grid_times(rng, n_post_spikes, t_stop - 5)
+    pre_times = [_grid_times(rng, n_pre_spikes, t_stop) for _ in delays]
+    # make some presynaptic spikes meet a postsynaptic one in the same step (ties)
+    for times, delay in zip(pre_times, delays):
+        times[:3] = np.round(driver_times[4:7] + DT + delay, 1)
+        times.sort()
+    cell = sim.Population(1, sim.IF_curr_delta(tau_m=1e9, v_rest=0.0, v_reset=0.0,
+                                               v_thresh=20.0, tau_refrac=0.1))
+    cell.initialize(v=0.0)
+    driver = sim.Population(1, sim.SpikeSourceArray(spike_times=driver_times))
+    sources = sim.Population(len(delays), sim.SpikeSourceArray(
+        spike_times=[Sequence(t) for t in pre_times]))
+    sim.Projection(driver, cell, sim.OneToOneConnector(),
+                   sim.StaticSynapse(weight=50.0, delay=DT))
+    projection = sim.Projection(
+        sources, cell, sim.FromListConnector([(i, 0, d) for i, d in enumerate(delays)],
+                                             column_names=["delay"]), synapse)
+    cell.record(["spikes", "v"])
+    sim.run(t_stop)
+    segment = cell.get_data().segments[-1]
+    post = _steps(segment.spiketrains[0].magnitude)
+    v = segment.filter(name="v")[0].magnitude[:, 0]
+    return projection, [_steps(t) for t in pre_times], post, v
+
+
+DELAYS = [0.1, 0.5, 1.0, 2.3]
+KINDS = ["AdditiveWeightDependence", "MultiplicativeWeightDependence",
+         "AdditivePotentiationMultiplicativeDepression", "GutigWeightDependence"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_weights_follow_nest_stdp_synapse(sim, kind):
+    t_stop, w0, bounds = 300.0, 0.25, (0.02, 0.5)
+    extra = {"mu_plus": 0.7, "mu_minus": 0.3} if kind == "GutigWeightDependence" else {}
+    dependence = getattr(sim, kind)(w_min=bounds[0], w_max=bounds[1], **extra)
+    synapse = sim.STDPMechanism(sim.SpikePairRule(**RULE), dependence, weight=w0)
+    projection, pre, post, v = driven_cell_with_plastic_inputs(sim, synapse, DELAYS, t_stop)
+    assert len(post) == 25      # exactly the driver's spikes
+    final = projection.get("weight", format="list", with_address=False)
+    n_steps = int(round(t_stop / DT))
+    expected_arrivals = np.zeros(n_steps + 1)
+    for i, delay in enumerate(DELAYS):
+        d = int(round(delay / DT))
+        sent, w_end = nest_stdp(pre[i], post, d, w0, n_steps, RULE, bounds, kind, extra)
+        assert np.ptp(sent) > 0.01          # the weight moved
+        np.testing.assert_allclose(final[i], w_end, rtol=1e-12)
+        for p, w in zip(pre[i], sent):
+            if p + d <= n_steps - 1:
+                expected_arrivals[p + d] += w
+    # the transmitted weights: v jumps by them (tau_m = 1e9 ms: it drifts by ~1e-10 mV per
+    # step in between), except where the cell spiked (reset) or was refractory (input dropped)
+    jumps = np.diff(v)          # jumps[s]: the change during step s
+    clean = np.ones(n_steps, bool)
+    for q in post:
+        clean[q:q + 2] = False
+    np.testing.assert_allclose(jumps[clean], expected_arrivals[:n_steps][clean], rtol=0,
+                               atol=1e-8)
+    assert np.count_nonzero(expected_arrivals[:n_steps][clean]) > 100
+
+
+def test_vogels2011_rule_follows_nest_vogels_sprekeler_synapse(sim):
+    tau, eta, rho, w0, bounds, t_stop = 20.0, 0.01, 10.0, 0.3, (0.0, 0.6), 300.0
+    synapse = sim.STDPMechanism(sim.Vogels2011Rule(tau=tau, eta=eta, rho=rho),
+                                sim.AdditiveWeightDependence(w_min=bounds[0], w_max=bounds[1]),
+                                weight=w0)
+    projection, pre, post, v = driven_cell_with_plastic_inputs(sim, synapse, DELAYS, t_stop)
+    final = projection.get("weight", format="list", with_address=False)
+    alpha = 2 * rho * tau / 1000.0
+    n_steps = int(round(t_stop / DT))
+    for i, delay in enumerate(DELAYS):
+        d = int(round(delay / DT))
+        w, kplus, last = w0, 0.0, None
+        for p in pre[i]:
+            for q in post:
+                arrival = q + d
+                if last is not None and last < arrival <= p:
+                    w = min(w + eta * kplus * math.exp(-(arrival - last) * DT / tau), bounds[1])
+            k_minus = sum(math.exp(-(p - q - d) * DT / tau) for q in post if q + d < p)
+            w = min(w + eta * k_minus, bounds[1])
+            w = max(w - eta * alpha, bounds[0])
+            kplus = (kplus * math.exp(-(p - last) * DT / tau) if last is not None else 0) + 1
+            last = p
+        for q in post:
+            if last < q + d <= n_steps - 1:
+                w = min(w + eta * kplus * math.exp(-(q + d - last) * DT / tau), bounds[1])
+        np.testing.assert_allclose(final[i], w, rtol=1e-12)
+        assert abs(final[i] - w0) > 1e-3
+
+
+# --- PyNN behaviour around the weights ----------------------------------------------------
+
+def _stdp(sim, **kwargs):
+    return sim.STDPMechanism(sim.SpikePairRule(**RULE),
+                             sim.AdditiveWeightDependence(w_min=0.0, w_max=1.0), **kwargs)
+
+
+def _poisson_network(sim, weight=0.01):
+    """20 Poisson sources onto 4 conductance-based cells, which other sources make fire,
+    through plastic synapses (w_max = 0.02 uS)."""
+    pre = sim.Population(20, sim.SpikeSourcePoisson(rate=40.0))
+    post = sim.Population(4, sim.IF_cond_exp())
+    drive = sim.Population(4, sim.SpikeSourcePoisson(rate=30.0))
+    sim.Projection(drive, post, sim.OneToOneConnector(), sim.StaticSynapse(weight=0.1))
+    return sim.Projection(pre, post, sim.AllToAllConnector(),
+                          sim.STDPMechanism(sim.SpikePairRule(**RULE),
+                                            sim.AdditiveWeightDependence(w_min=0.0, w_max=0.02),
+                                            weight=weight, delay=1.5))
+
+
+def test_reset_returns_weights_to_those_last_set(sim):
+    projection = _poisson_network(sim)
+    sim.run(200.0)
+    learnt = projection.get("weight", format="array")
+    assert np.abs(learnt - 0.01).max() > 1e-3
+    sim.reset()
+    np.testing.assert_array_equal(projection.get("weight", format="array"), 0.01)
+    projection.set(weight=0.005)
+    sim.run(100.0)
+    sim.reset()
+    np.testing.assert_array_equal(projection.get("weight", format="array"), 0.005)
+
+
+def test_weights_set_between_runs_are_kept_and_learning_goes_on(sim):
+    projection = _poisson_network(sim)
+    sim.run(100.0)
+    projection.set(weight=0.015)            # after learning, before the next run
+    np.testing.assert_array_equal(projection.get("weight", format="array"), 0.015)
+    sim.run(100.0)
+    after = projection.get("weight", format="array")
+    assert np.abs(after - 0.015).max() > 1e-3
+
+
+def test_a_run_in_pieces_learns_what_one_run_learns(target):
+    import pynn_gpu
+
+    def learn(pieces):
+        pynn_gpu.setup(timestep=0.1, target=target, rng_seed=11)
+        try:
+            projection = _poisson_network(pynn_gpu)
+            for _ in range(pieces):
+                pynn_gpu.run(240.0 / pieces)
+                projection.get("weight", format="array")     # a read between pieces
+            return projection.get("weight", format="array")
+        finally:
+            pynn_gpu.end()
+
+    np.testing.assert_array_equal(learn(1), learn(4))
+
+
+def test_parameters_are_readable_and_checked(sim):
+    pre = sim.Population(3, sim.SpikeSourcePoisson(rate=10.0))
+    post = sim.Population(2, sim.IF_cond_exp())
+    projection = sim.Projection(pre, post, sim.AllToAllConnector(), _stdp(sim, weight=0.1))
+    a_plus, tau_minus, w_max = projection.get(["A_plus", "tau_minus", "w_max"], format="array")
+    assert np.all(a_plus == RULE["A_plus"]) and np.all(tau_minus == RULE["tau_minus"])
+    assert np.all(w_max == 1.0)
+    with pytest.raises(errors.InvalidParameterValueError, match="tau_plus must be > 0"):
+        projection.set(tau_plus=-1.0)
+
+
+def test_unsupported_combinations_say_why(cpu_sim):
+    sim = cpu_sim
+    with pytest.raises(errors.InvalidParameterValueError, match="dendritic_delay_fraction"):
+        sim.STDPMechanism(sim.SpikePairRule(), sim.AdditiveWeightDependence(),
+                          dendritic_delay_fraction=0.5)
+    with pytest.raises(errors.NoModelAvailableError, match="Vogels2011Rule"):
+        sim.STDPMechanism(sim.Vogels2011Rule(), sim.MultiplicativeWeightDependence())
+    with pytest.raises(errors.InvalidParameterValueError, match="w_min must be <= w_max"):
+        sim.AdditiveWeightDependence(w_min=1.0, w_max=0.5)
+    with pytest.raises(errors.InvalidParameterValueError, match="timing_dependence"):
+        sim.STDPMechanism(None, sim.AdditiveWeightDependence())
+
+
+def test_cpu_and_cuda_learn_the_same_weights(cuda_backend):
+    """On a GPU, or on the host emulation of the CUDA target (tests/targets/conftest.py)."""
+    import pynn_gpu
+
+    def learn(target):
+        pynn_gpu.setup(timestep=0.1, target=target, rng_seed=5)
+        try:
+            projection = _poisson_network(pynn_gpu)
+            inhibitory = pynn_gpu.Projection(
+                projection.pre, projection.post, pynn_gpu.FixedProbabilityConnector(0.5),
+                pynn_gpu.STDPMechanism(pynn_gpu.Vogels2011Rule(eta=0.001, rho=5.0),
+                                       pynn_gpu.AdditiveWeightDependence(w_max=0.05),
+                                       weight=0.02, delay=0.7),
+                receptor_type="inhibitory")
+            projection.post.record("spikes")
+            pynn_gpu.run(150.0)
+            return (projection.get("weight", format="array"),
+                    inhibitory.get("weight", format="array"),
+                    projection.post.get_data().segments[0].spiketrains)
+        finally:
+            pynn_gpu.end()
+
+    cpu, gpu = learn("cpu"), learn("cuda")
+    for a, b in zip(cpu[:2], gpu[:2]):
+        assert np.nanmax(np.abs(a - np.nanmean(a))) > 1e-3
+        # one thread per synapse event on both targets; only input sums may differ in order
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-9)
+    for a, b in zip(cpu[2], gpu[2]):
+        np.testing.assert_array_equal(a.magnitude, b.magnitude)
+
+
+@pytest.mark.parametrize("precision", ["double", "float"])
+def test_generated_cuda_source_of_every_rule_compiles(tmp_path, precision):
+    """nvcc (no GPU needed) compiles one kernel per plastic model, where nvcc exists."""
+    import subprocess
+
+    import pynn_gpu
+    from pynn_gpu import codegen
+    from pynn_gpu.targets import cuda
+    nvcc = cuda.find_nvcc()
+    if nvcc is None:
+        pytest.skip("nvcc not found")
+    pynn_gpu.setup(timestep=0.1, target="cpu", precision=precision)
+    try:
+        cells = pynn_gpu.Population(4, pynn_gpu.IF_cond_exp())
+        source = pynn_gpu.Population(3, pynn_gpu.SpikeSourcePoisson(rate=50.0))
+        for kind in KINDS:
+            pynn_gpu.Projection(source, cells, pynn_gpu.AllToAllConnector(),
+                                pynn_gpu.STDPMechanism(pynn_gpu.SpikePairRule(),
+                                                       getattr(pynn_gpu, kind)(), weight=0.5))
+        pynn_gpu.Projection(source, cells, pynn_gpu.AllToAllConnector(),
+                            pynn_gpu.STDPMechanism(pynn_gpu.Vogels2011Rule(),
+                                                   pynn_gpu.AdditiveWeightDependence(),
+                                                   weight=0.5), receptor_type="inhibitory")
+        pynn_gpu.run(1.0)
+        code = codegen.generate(pynn_gpu.simulator.state.engine.graph, "cuda")
+    finally:
+        pynn_gpu.end()
+    assert code.source.count("//@launch learn_") == 5     # one kernel per model
+    path = tmp_path / "simulation.cu"
+    path.write_text(code.source)
+    result = subprocess.run(cuda.nvcc_command(nvcc, path, tmp_path / "out.cubin", arch="sm_90"),
+                            capture_output=True, text=True)
+    assert result.returncode == 0, f"nvcc failed:\n{result.stderr}"
+
+
+def test_single_precision_follows_the_reference_within_float_rounding(target):
+    """Float: each of the ~100 updates of a weight rounds to 6e-8 relative; 1e-5 covers
+    their sum with room (the traces round alike)."""
+    import pynn_gpu
+    pynn_gpu.setup(timestep=0.1, target=target, precision="float")
+    try:
+        bounds, w0 = (0.02, 0.5), 0.25
+        synapse = pynn_gpu.STDPMechanism(
+            pynn_gpu.SpikePairRule(**RULE), pynn_gpu.GutigWeightDependence(
+                w_min=bounds[0], w_max=bounds[1], mu_plus=0.7, mu_minus=0.3), weight=w0)
+        projection, pre, post, v = driven_cell_with_plastic_inputs(pynn_gpu, synapse, DELAYS,
+                                                                   300.0)
+        final = projection.get("weight", format="list", with_address=False)
+    finally:
+        pynn_gpu.end()
+    for i, delay in enumerate(DELAYS):
+        _, w_end = nest_stdp(pre[i], post, int(round(delay / DT)), w0, 3000, RULE, bounds,
+                             "GutigWeightDependence", {"mu_plus": 0.7, "mu_minus": 0.3})
+        np.testing.assert_allclose(final[i], w_end, rtol=1e-5)
