@@ -364,6 +364,8 @@ class Projection(common.Projection):
                     raise errors.InvalidParameterValueError(
                         f"{name} must be {constraint.describe()} "
                         f"(got {np.atleast_1d(values[name])[bad][0]:g})")
+        if model.changes_weight and "weight" in values:
+            _check_plastic_weights(values["weight"])
         if self.is_gap_junction:
             gap_junctions.check_values(values)
         elif "weight" in values and safe and len(self._weights[index]):
@@ -511,6 +513,17 @@ class Projection(common.Projection):
             last[:] = -1
         if self._syn_state:
             self._version += 1
+
+
+def _check_plastic_weights(weights):
+    """Plastic weights are magnitudes within [w_min, w_max], both >= 0."""
+    weights = np.atleast_1d(np.asarray(weights, dtype=float))
+    if np.any(weights < 0):
+        raise errors.ConnectionError(
+            f"STDPMechanism weights must be >= 0 in pyNN.gpu (got {weights.min():g}): the "
+            "rules act on weights within [w_min, w_max] >= 0, so plastic current-based "
+            "inhibitory synapses (negative weights) are not available; use a "
+            "conductance-based cell type, whose inhibitory weights are positive")
 
 
 def _component_populations(cells):

@@ -73,7 +73,7 @@ class _WeightDependence:
     """C code that moves `weight` by a dimensionless amount (an amplitude times a trace),
     within [w_min, w_max]."""
     params = ("w_min", "w_max")
-    constraints = {}
+    constraints = {"w_min": NON_NEGATIVE, "w_max": NON_NEGATIVE}
     code_name = ""
 
     def _check_bounds(self):
@@ -157,7 +157,8 @@ class GutigWeightDependence(_WeightDependence, synapses.GutigWeightDependence):
     """
     translations = _bounds_translations(("mu_plus", "mu_plus"), ("mu_minus", "mu_minus"))
     params = ("w_min", "w_max", "mu_plus", "mu_minus")
-    constraints = {"mu_plus": NON_NEGATIVE, "mu_minus": NON_NEGATIVE}
+    constraints = {**_WeightDependence.constraints, "mu_plus": NON_NEGATIVE,
+                   "mu_minus": NON_NEGATIVE}
     possible_models = {"stdp_pair"}
     code_name = "gutig"
 

@@ -360,3 +360,16 @@ def test_single_precision_follows_the_reference_within_float_rounding(target):
         _, w_end = nest_stdp(pre[i], post, int(round(delay / DT)), w0, 3000, RULE, bounds,
                              "GutigWeightDependence", {"mu_plus": 0.7, "mu_minus": 0.3})
         np.testing.assert_allclose(final[i], w_end, rtol=1e-5)
+
+
+def test_negative_plastic_weights_are_refused_before_anything_is_built(cpu_sim):
+    sim = cpu_sim
+    pre = sim.Population(2, sim.SpikeSourcePoisson(rate=10.0))
+    post = sim.Population(2, sim.IF_curr_exp())
+    with pytest.raises(errors.ConnectionError, match="STDPMechanism weights must be >= 0"):
+        sim.Projection(pre, post, sim.AllToAllConnector(), _stdp(sim, weight=-0.5),
+                       receptor_type="inhibitory")
+    with pytest.raises(errors.InvalidParameterValueError, match="w_min must be >= 0"):
+        sim.Projection(pre, post, sim.AllToAllConnector(),
+                       sim.STDPMechanism(sim.SpikePairRule(),
+                                         sim.AdditiveWeightDependence(w_min=-1.0, w_max=-0.5)))
