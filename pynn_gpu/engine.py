@@ -15,7 +15,6 @@ import time
 import numpy as np
 
 from . import codegen, gap_junctions
-from .hosttools import spikes_from_words
 from .ir.graph import CurrentSourceGroup, NetworkGraph, NeuronGroup, SampleRequest
 from .synapse_building import SynapseBuilding
 
@@ -349,8 +348,7 @@ class Engine(SynapseBuilding):
             population.recorder._needs_initial_sample = False
 
     def _collect_recordings(self, n_steps):
-        names = [f"{g.name}_rec_spikes" for g in self.graph.neuron_groups if g.record_spikes]
-        names += [f"{r.name}_buffer" for r, *_ in self.samples]
+        names = [f"{r.name}_buffer" for r, *_ in self.samples]
         names += [f"{r.name}_count" for r, *_ in self.samples]
         recording_parts = [(g, s) for g, s, records in self.current_parts
                            if records and s._recording]
@@ -360,7 +358,8 @@ class Engine(SynapseBuilding):
         for group, population in zip(self.graph.neuron_groups, self.state.populations):
             if not group.record_spikes:
                 continue
-            steps, neurons = spikes_from_words(self.arrays[f"{group.name}_rec_spikes"][:n_steps])
+            name = f"{group.name}_rec_spikes"
+            steps, neurons = self.program.recorded_spikes(name, self.arrays[name], n_steps)
             population.recorder.store_spikes(neurons, (first + steps + 1) * dt)
         for request, population, variable, ids in self.samples:
             rows = int(self.arrays[f"{request.name}_count"][0])

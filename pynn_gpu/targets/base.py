@@ -51,6 +51,14 @@ class Program(ABC):
         """The kernels write the named arrays before anything reads them (recording
         buffers): their host values need not be copied to the target."""
 
+    def recorded_spikes(self, name: str, words: np.ndarray, n_steps: int):
+        """(steps, neurons) of the spike bits recorded in the first n_steps rows of the
+        array `name`, whose host array is `words` (rows of bits, bit i & 31 of word i >> 5
+        for neuron i), ordered by step, then neuron: pulled and decoded on the host."""
+        from ..hosttools import spikes_from_words
+        self.pull([name])
+        return spikes_from_words(words[:n_steps])
+
     @abstractmethod
     def run(self, first_step: int, n_steps: int, seed: int, threads: int):
         """Advance the network by n_steps steps, starting at step first_step."""

@@ -57,6 +57,7 @@ MAX_STEPS_PER_GRAPH = 1000
 MAX_NODES_PER_GRAPH = 20000     # instantiation time grows with the node count
 PROFILE_HOLD_STEPS = 200       # profile(): steps of a graph that keeps the device busy ...
 PROFILE_TIMED_STEPS = 40       # ... while this many steps of timed launches are queued
+SPIKE_LIST_BLOCK = 128         # threads per block of the kernels that list recorded spikes
 _GRAPHS_KEPT = 4                # instantiated graphs cached per program, by chunk length
 
 _LAUNCH_LINE = re.compile(r"^//@launch (\w+) (\d+)$", re.M)
@@ -466,6 +467,57 @@ class CudaProgram(Program):
         self._launches = []
         self.stream = None
         self.module = None
+
+    # --- recorded spikes ----------------------------------------------------------------------
+
+    def recorded_spikes(self, name, words, n_steps):
+        """(steps, neurons) of the spike bits recorded in the first n_steps rows of `name`
+        (see Program.recorded_spikes), listed on the device: what crosses to the host is one
+        count per step and 4 bytes per spike, not every bit of every step (the cortical
+        microcircuit records 96 MB of bits per simulated second, and about 1 MB of spikes)."""
+        rows, row_words = int(n_steps), int(words.shape[1])
+        cuda = self._cuda
+        counts = np.zeros(rows, np.int64)
+        neurons = np.zeros(0, np.int32)
+        if rows == 0 or row_words == 0:
+            return np.zeros(0, np.int64), neurons.astype(np.int64)
+        grid = ((rows + SPIKE_LIST_BLOCK - 1) // SPIKE_LIST_BLOCK, 1)
+        block = (SPIKE_LIST_BLOCK, 1, 1)
+        with self.target.activated():
+            self._push_stale()
+            start = cuda.mem_alloc(8 * rows)
+            listed = None
+            try:
+                self._set_pointer("_rec_words", self._device[name])
+                self._set_pointer("_rec_start", start)
+                for variable, value in (("_rec_rows", rows), ("_rec_row_words", row_words)):
+                    cuda.memcpy_htod(self.module.get_global(variable)[0],
+                                     np.array([value], np.int64))
+                self._launch_once("count_recorded_spikes", grid, block)
+                cuda.memcpy_dtoh(counts, start)
+                first = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+                total = int(counts.sum())
+                if total:
+                    cuda.memcpy_htod(start, first)
+                    listed = cuda.mem_alloc(4 * total)
+                    self._set_pointer("_rec_neurons", listed)
+                    self._launch_once("list_recorded_spikes", grid, block)
+                    neurons = np.empty(total, np.int32)
+                    cuda.memcpy_dtoh(neurons, listed)
+            finally:
+                start.free()
+                if listed is not None:
+                    listed.free()
+        steps = np.repeat(np.arange(rows, dtype=np.int64), counts)
+        return steps, neurons.astype(np.int64)
+
+    def _set_pointer(self, variable, allocation):
+        self._cuda.memcpy_htod(self.module.get_global(variable)[0],
+                               np.array([int(allocation)], np.uint64))
+
+    def _launch_once(self, kernel, grid, block):
+        _launcher(self.module.get_function(kernel), grid, block)(self.stream)
+        self.stream.synchronize()
 
     # --- running ----------------------------------------------------------------------------
 

@@ -43,6 +43,8 @@ static inline uint32_t __ballot_sync(uint32_t, int predicate)
     if (predicate) emu_ballot |= 1u << (threadIdx.x & 31);
     return emu_ballot;
 }
+static inline int __popc(uint32_t x) { return __builtin_popcount(x); }
+static inline int __ffs(int x) { return __builtin_ffs(x); }
 template <typename T> static inline T atomicAdd(T *address, T value)
 {
     const T old = *address;

@@ -371,6 +371,28 @@ def test_context_memory_and_graphs_released(emulate):
     assert emulator.graphs.live == {}
 
 
+def test_recorded_spikes_are_listed_on_the_device(emulate, monkeypatch):
+    """Only the spike lists cross to the host, never the recorded bits; the result is the
+    C target's, over runs of several lengths (chunked recording included)."""
+    emulate()
+    pulled = []
+    original = cuda_target.CudaProgram.pull
+
+    def pull(self, names):
+        names = list(names)
+        pulled.extend(names)
+        return original(self, names)
+
+    monkeypatch.setattr(cuda_target.CudaProgram, "pull", pull)
+    monkeypatch.setenv("PYNN_GPU_RECORD_BUFFER_MB", "0")    # a fresh budget per engine
+    runs = [7.0, 0.1, 25.0]
+    cpu = simulate("cpu", array_driven, 0.0, runs=runs)
+    gpu = simulate("cuda", array_driven, 0.0, runs=runs)
+    assert_identical(cpu, gpu)
+    assert total_spikes(gpu, "curr") > 10
+    assert pulled and not any(name.endswith("_rec_spikes") for name in pulled)
+
+
 def test_without_graphs(emulate):
     """Where the driver has no graph API, every step's kernels are launched from Python."""
     emulator = emulate(with_capture=False)
