@@ -292,18 +292,30 @@ def learning_fields(group) -> Tuple[Field, ...]:
     fields += [Field(v.name, v.ctype) for v in m.state]
     fields += [Field("last_spike", "int64_t"), Field("post_history", "uint32_t")]
     fields += [Field(v, "int64_t", is_array=False)
-               for v in ("first", "post_size", "min_delay", "max_delay")]
+               for v in ("first", "post_size", "min_delay", "max_delay", "lanes")]
     return tuple(fields)
+
+
+def learning_lanes(group):
+    """Threads per postsynaptic neuron in the learning kernel (CUDA): they share out the
+    neuron's column, so a long column is walked in coalesced strides rather than by one
+    thread; the mean column length rounded up to a power of two, at most a warp."""
+    mean_column = group.n_synapses / max(group.post.size, 1)
+    lanes = 1
+    while lanes < min(mean_column, WARP):
+        lanes *= 2
+    return lanes
 
 
 def merge_learning_groups(graph: NetworkGraph) -> List[MergedGroup]:
     """Plastic synapse groups with the same model share a kernel that applies their
-    postsynaptic spikes: one thread per postsynaptic neuron."""
+    postsynaptic spikes: `lanes` threads per postsynaptic neuron (see learning_lanes)."""
     groups = [s for s in graph.synapse_groups if s.learns]
 
     def row(group, fields, first):
         values = {"first": first, "post_size": group.post.size,
-                  "min_delay": group.min_delay, "max_delay": group.max_delay}
+                  "min_delay": group.min_delay, "max_delay": group.max_delay,
+                  "lanes": learning_lanes(group)}
         arrays = {"post_history": f"{group.post.name}_spike_history"}
         return [values[f.name] if not f.is_array else arrays.get(f.name, f"{group.name}_{f.name}")
                 for f in fields]
@@ -312,7 +324,8 @@ def merge_learning_groups(graph: NetworkGraph) -> List[MergedGroup]:
         m = group.model
         return (m.name, m.on_post, m.params, m.state)
 
-    return _merge(groups, key, learning_fields, row, lambda g: g.post.size, "learning", "mlg")
+    return _merge(groups, key, learning_fields, row,
+                  lambda g: g.post.size * learning_lanes(g), "learning", "mlg")
 
 
 GAP_JUNCTION_FIELDS = (
