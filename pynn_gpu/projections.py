@@ -447,6 +447,9 @@ class Projection(common.Projection):
             if simulator.state.engine is not None:
                 simulator.state.engine.sync_to_host()
             return self._syn_state[name]
+        fixed = getattr(self.synapse_type, "fixed_parameters", {})
+        if name in fixed:       # the same for every synapse (STDP's dendritic delay fraction)
+            return np.full(len(self), float(fixed[name]))
         raise errors.NonExistentParameterError(name, type(self.synapse_type).__name__,
                                                ["weight", "delay"])
 

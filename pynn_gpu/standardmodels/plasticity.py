@@ -261,6 +261,7 @@ class STDPMechanism(_Synapse, synapses.STDPMechanism):
         ("dendritic_delay_fraction", "dendritic_delay_fraction"),
     )
     initial_state = STDP_INITIAL_STATE
+    fixed_parameters = {"dendritic_delay_fraction": 1.0}    # Projection.get answers it
 
     def __init__(self, timing_dependence=None, weight_dependence=None,
                  voltage_dependence=None, dendritic_delay_fraction=1.0, weight=0.0, delay=None):

@@ -373,3 +373,16 @@ def test_negative_plastic_weights_are_refused_before_anything_is_built(cpu_sim):
         sim.Projection(pre, post, sim.AllToAllConnector(),
                        sim.STDPMechanism(sim.SpikePairRule(),
                                          sim.AdditiveWeightDependence(w_min=-1.0, w_max=-0.5)))
+
+
+def test_save_all_writes_the_learnt_weights(sim, tmp_path):
+    projection = _poisson_network(sim)
+    sim.run(100.0)
+    path = tmp_path / "connections.txt"
+    projection.save("all", str(path))
+    header = path.read_text().splitlines()[0]
+    assert "dendritic_delay_fraction" in header and "A_plus" in header
+    table = np.loadtxt(path)
+    learnt = projection.get("weight", format="list")
+    np.testing.assert_array_equal(table[:, 2], [w for _, _, w in learnt])
+    np.testing.assert_array_equal(table[:, 4], 1.0)
