@@ -15,7 +15,7 @@ from pyNN.standardmodels import StandardSynapseType
 from . import (distance_probability, fixed_number, gap_junctions, hosttools, planner,
                procedural, simulator)
 from .connectivity import build_connections, evaluate_at
-from .standardmodels.plasticity import STDPMechanism
+from .standardmodels.plasticity import STDPMechanism, check_signs
 from .standardmodels.synapses import (ElectricalSynapse, MultiQuantalSynapse,
                                       SimpleStochasticSynapse, StaticSynapse,
                                       StochasticTsodyksMarkramSynapse, TsodyksMarkramSynapse)
@@ -364,8 +364,10 @@ class Projection(common.Projection):
                     raise errors.InvalidParameterValueError(
                         f"{name} must be {constraint.describe()} "
                         f"(got {np.atleast_1d(values[name])[bad][0]:g})")
-        if model.changes_weight and "weight" in values:
-            _check_plastic_weights(values["weight"])
+        if model.changes_weight and {"weight", "w_min", "w_max"} & set(values):
+            stored = {"weight": self._weights, **self._syn_params}
+            check_signs(*(values[name] if name in values else stored[name][index]
+                          for name in ("weight", "w_min", "w_max")))
         if self.is_gap_junction:
             gap_junctions.check_values(values)
         elif "weight" in values and safe and len(self._weights[index]):
@@ -516,17 +518,6 @@ class Projection(common.Projection):
             last[:] = -1
         if self._syn_state:
             self._version += 1
-
-
-def _check_plastic_weights(weights):
-    """Plastic weights are magnitudes within [w_min, w_max], both >= 0."""
-    weights = np.atleast_1d(np.asarray(weights, dtype=float))
-    if np.any(weights < 0):
-        raise errors.ConnectionError(
-            f"STDPMechanism weights must be >= 0 in pyNN.gpu (got {weights.min():g}): the "
-            "rules act on weights within [w_min, w_max] >= 0, so plastic current-based "
-            "inhibitory synapses (negative weights) are not available; use a "
-            "conductance-based cell type, whose inhibitory weights are positive")
 
 
 def _component_populations(cells):

@@ -21,7 +21,14 @@ results PyNN's cross-simulator tests expect:
 NEST applies the potentiation of a postsynaptic spike lazily, at the next presynaptic spike;
 here it is applied when the spike meets the synapse. The weights transmitted are the same;
 a weight read between spikes already holds the potentiation (as in Brian 2).
+
+As in NEST, the rules act on magnitudes: a synapse's weight and its bounds share the sign of
+w_max, so plastic inhibitory synapses of current-based cells (negative weights) take a
+negative w_max, and w_min between it and 0 ("potentiation" makes such a weight more
+negative).
 """
+
+import numpy as np
 
 from pyNN import errors
 from pyNN.standardmodels import build_translations, synapses
@@ -60,11 +67,42 @@ def _post_arrival(tau):
 
 
 def _clip_high():
-    return "if (weight > w_max) weight = w_max;\n"
+    return "if (weight > w_high) weight = w_high;\n"
 
 
 def _clip_low():
-    return "if (weight < w_min) weight = w_min;\n"
+    return "if (weight < w_low) weight = w_low;\n"
+
+
+# The snippets of every rule run between these two: on magnitudes (`weight`, within
+# [w_low, w_high]), the sign of w_max taken off before and put back after.
+_ON_MAGNITUDES = """/* the rule acts on magnitudes: weight and bounds have the sign of w_max */
+const scalar _sign = w_max < 0 ? (scalar) -1 : (scalar) 1;
+const scalar w_low = _sign * w_min, w_high = _sign * w_max;
+weight *= _sign;
+"""
+_SIGN_BACK = "weight *= _sign;\n"
+
+
+def check_signs(weights, w_min, w_max):
+    """Weights and bounds of plastic synapses (arrays that broadcast together): the bounds on
+    one side of 0 with |w_min| <= |w_max|, each weight on the side of its w_max (or 0)."""
+    weights, w_min, w_max = np.broadcast_arrays(*(np.asarray(v, dtype=float)
+                                                  for v in (weights, w_min, w_max)))
+    sign = np.where(w_max < 0, -1.0, 1.0)
+    bad_bounds = (sign * w_min < 0) | (sign * w_min > sign * w_max)
+    if bad_bounds.any():
+        i = np.flatnonzero(bad_bounds)[0]
+        raise errors.InvalidParameterValueError(
+            f"STDP weight bounds: need 0 <= w_min <= w_max, or w_max <= w_min <= 0 for "
+            f"negative weights (got w_min={w_min.flat[i]:g}, w_max={w_max.flat[i]:g})")
+    bad_weights = sign * weights < 0
+    if bad_weights.any():
+        i = np.flatnonzero(bad_weights)[0]
+        raise errors.ConnectionError(
+            f"STDPMechanism: a weight must have the sign of its w_max, as in NEST (got "
+            f"weight={weights.flat[i]:g} with w_max={w_max.flat[i]:g}); negative weights "
+            "(current-based inhibition) take a negative w_max")
 
 
 # --- weight dependences ---------------------------------------------------------------------
@@ -73,26 +111,24 @@ class _WeightDependence:
     """C code that moves `weight` by a dimensionless amount (an amplitude times a trace),
     within [w_min, w_max]."""
     params = ("w_min", "w_max")
-    constraints = {"w_min": NON_NEGATIVE, "w_max": NON_NEGATIVE}
+    constraints = {}
     code_name = ""
 
     def _check_bounds(self):
         w_min, w_max = (self.parameter_space[name].base_value for name in ("w_min", "w_max"))
-        if isinstance(w_min, (int, float)) and isinstance(w_max, (int, float)) and w_min > w_max:
-            raise errors.InvalidParameterValueError(
-                f"{type(self).__name__}: w_min must be <= w_max (got w_min={w_min:g}, "
-                f"w_max={w_max:g})")
+        if isinstance(w_min, (int, float)) and isinstance(w_max, (int, float)):
+            check_signs(0.0, w_min, w_max)
 
     def potentiate(self, amount):
-        return f"weight += ({amount}) * w_max;\n" + _clip_high()
+        return f"weight += ({amount}) * w_high;\n" + _clip_high()
 
     def depress(self, amount):
-        return f"weight -= ({amount}) * w_max;\n" + _clip_low()
+        return f"weight -= ({amount}) * w_high;\n" + _clip_low()
 
 
 class _MultiplicativeDepression:
     def depress(self, amount):
-        return f"weight -= ({amount}) * (weight - w_min);\n" + _clip_low()
+        return f"weight -= ({amount}) * (weight - w_low);\n" + _clip_low()
 
 
 def _bounds_translations(*extra):
@@ -129,7 +165,7 @@ class MultiplicativeWeightDependence(_MultiplicativeDepression, _WeightDependenc
         self._check_bounds()
 
     def potentiate(self, amount):
-        return f"weight += ({amount}) * (w_max - weight);\n" + _clip_high()
+        return f"weight += ({amount}) * (w_high - weight);\n" + _clip_high()
 
 
 class AdditivePotentiationMultiplicativeDepression(
@@ -157,8 +193,7 @@ class GutigWeightDependence(_WeightDependence, synapses.GutigWeightDependence):
     """
     translations = _bounds_translations(("mu_plus", "mu_plus"), ("mu_minus", "mu_minus"))
     params = ("w_min", "w_max", "mu_plus", "mu_minus")
-    constraints = {**_WeightDependence.constraints, "mu_plus": NON_NEGATIVE,
-                   "mu_minus": NON_NEGATIVE}
+    constraints = {"mu_plus": NON_NEGATIVE, "mu_minus": NON_NEGATIVE}
     possible_models = {"stdp_pair"}
     code_name = "gutig"
 
@@ -168,13 +203,13 @@ class GutigWeightDependence(_WeightDependence, synapses.GutigWeightDependence):
         self._check_bounds()
 
     def potentiate(self, amount):
-        return (f"weight += ({amount}) * (w_max - w_min)\n"
-                "    * (scalar) stdp_power((w_max - weight) / (w_max - w_min), mu_plus);\n"
+        return (f"weight += ({amount}) * (w_high - w_low)\n"
+                "    * (scalar) stdp_power((w_high - weight) / (w_high - w_low), mu_plus);\n"
                 + _clip_high())
 
     def depress(self, amount):
-        return (f"weight -= ({amount}) * (w_max - w_min)\n"
-                "    * (scalar) stdp_power((weight - w_min) / (w_max - w_min), mu_minus);\n"
+        return (f"weight -= ({amount}) * (w_high - w_low)\n"
+                "    * (scalar) stdp_power((weight - w_low) / (w_high - w_low), mu_minus);\n"
                 + _clip_low())
 
 
@@ -193,8 +228,7 @@ class SpikePairRule(synapses.SpikePairRule):
     def on_pre(self, weight_dependence):
         return (_trace_at_pre("tau_minus")
                 + weight_dependence.depress("A_minus * k_minus")
-                + "kplus = kplus * (scalar) pg_exp(-h / tau_plus) + (scalar) 1;\n"
-                + "w_eff = weight;\n")
+                + "kplus = kplus * (scalar) pg_exp(-h / tau_plus) + (scalar) 1;\n")
 
     def on_post(self, weight_dependence):
         return ("const scalar k_plus = kplus * (scalar) pg_exp(-h_pre / tau_plus);\n"
@@ -220,8 +254,7 @@ class Vogels2011Rule(synapses.Vogels2011Rule):
         return (_trace_at_pre("tau")
                 + "weight += eta * k_minus;\n" + _clip_high()
                 + "weight -= eta * (scalar) 2 * rho * tau * (scalar) 1e-3;\n" + _clip_low()
-                + "kplus = kplus * (scalar) pg_exp(-h / tau) + (scalar) 1;\n"
-                + "w_eff = weight;\n")
+                + "kplus = kplus * (scalar) pg_exp(-h / tau) + (scalar) 1;\n")
 
     def on_post(self, weight_dependence):
         return ("weight += eta * kplus * (scalar) pg_exp(-h_pre / tau);\n" + _clip_high()
@@ -239,8 +272,8 @@ def plasticity_model(timing, weight):
         name=f"stdp_{timing.code_name}_{weight.code_name}",
         params=tuple(timing.params) + tuple(weight.params),
         state=STDP_STATE,
-        on_pre=timing.on_pre(weight),
-        on_post=timing.on_post(weight),
+        on_pre=_ON_MAGNITUDES + timing.on_pre(weight) + _SIGN_BACK + "w_eff = weight;\n",
+        on_post=_ON_MAGNITUDES + timing.on_post(weight) + _SIGN_BACK,
         support=STDP_SUPPORT,
         needs_last_spike=True,
         changes_weight=True,

@@ -269,7 +269,7 @@ def test_unsupported_combinations_say_why(cpu_sim):
                           dendritic_delay_fraction=0.5)
     with pytest.raises(errors.NoModelAvailableError, match="Vogels2011Rule"):
         sim.STDPMechanism(sim.Vogels2011Rule(), sim.MultiplicativeWeightDependence())
-    with pytest.raises(errors.InvalidParameterValueError, match="w_min must be <= w_max"):
+    with pytest.raises(errors.InvalidParameterValueError, match="STDP weight bounds"):
         sim.AdditiveWeightDependence(w_min=1.0, w_max=0.5)
     with pytest.raises(errors.InvalidParameterValueError, match="timing_dependence"):
         sim.STDPMechanism(None, sim.AdditiveWeightDependence())
@@ -362,17 +362,46 @@ def test_single_precision_follows_the_reference_within_float_rounding(target):
         np.testing.assert_allclose(final[i], w_end, rtol=1e-5)
 
 
-def test_negative_plastic_weights_are_refused_before_anything_is_built(cpu_sim):
+def test_weights_and_bounds_must_share_a_sign_before_anything_is_built(cpu_sim):
     sim = cpu_sim
     pre = sim.Population(2, sim.SpikeSourcePoisson(rate=10.0))
     post = sim.Population(2, sim.IF_curr_exp())
-    with pytest.raises(errors.ConnectionError, match="STDPMechanism weights must be >= 0"):
+    with pytest.raises(errors.ConnectionError, match="sign of its w_max"):
         sim.Projection(pre, post, sim.AllToAllConnector(), _stdp(sim, weight=-0.5),
                        receptor_type="inhibitory")
-    with pytest.raises(errors.InvalidParameterValueError, match="w_min must be >= 0"):
-        sim.Projection(pre, post, sim.AllToAllConnector(),
-                       sim.STDPMechanism(sim.SpikePairRule(),
-                                         sim.AdditiveWeightDependence(w_min=-1.0, w_max=-0.5)))
+    with pytest.raises(errors.InvalidParameterValueError, match="STDP weight bounds"):
+        sim.AdditiveWeightDependence(w_min=-1.0, w_max=0.5)
+    projection = sim.Projection(pre, post, sim.AllToAllConnector(), _stdp(sim, weight=0.5))
+    with pytest.raises(errors.InvalidParameterValueError, match="STDP weight bounds"):
+        projection.set(w_max=0.25, w_min=0.5)
+    np.testing.assert_array_equal(projection.get("w_min", format="array"), 0.0)   # unchanged
+    engine = sim.simulator.state.engine
+    assert engine is None or engine.program is None      # nothing built
+
+
+def test_negative_weights_learn_as_nest_has_them_mirrored(cpu_sim):
+    """NEST's convention: the rule acts on magnitudes, a negative synapse with bounds
+    [w_max, w_min] <= 0 learns the mirror image of the positive one."""
+    sim = cpu_sim
+    weights = {}
+    for sign, receptor, celltype in ((1, "excitatory", sim.IF_curr_exp),
+                                     (-1, "inhibitory", sim.IF_curr_exp)):
+        sim.setup(timestep=0.1, target="cpu", rng_seed=17)
+        pre = sim.Population(6, sim.SpikeSourcePoisson(rate=50.0))
+        post = sim.Population(2, celltype())
+        drive = sim.Population(2, sim.SpikeSourcePoisson(rate=40.0))
+        sim.Projection(drive, post, sim.OneToOneConnector(), sim.StaticSynapse(weight=10.0))
+        synapse = sim.STDPMechanism(
+            sim.SpikePairRule(**RULE),
+            sim.GutigWeightDependence(w_min=sign * 1e-7, w_max=sign * 5e-7, mu_plus=0.5),
+            weight=sign * 3e-7, delay=1.0)
+        # tiny weights: the learning synapses do not change when the cells fire
+        projection = sim.Projection(pre, post, sim.AllToAllConnector(), synapse,
+                                    receptor_type=receptor)
+        sim.run(300.0)
+        weights[sign] = projection.get("weight", format="array")
+    assert np.abs(weights[1] - 3e-7).max() > 1e-8
+    np.testing.assert_allclose(weights[-1], -weights[1], rtol=1e-12)
 
 
 def test_save_all_writes_the_learnt_weights(sim, tmp_path):

@@ -106,9 +106,17 @@ def test_one_run_is_one_call_into_the_target(sim, monkeypatch):
     original_pull = program.pull
     monkeypatch.setattr(program, "pull", lambda names: (pulls.append(list(names)),
                                                         original_pull(names)))
+    listed = []
+    original_list = program.recorded_spikes
+    monkeypatch.setattr(program, "recorded_spikes", lambda name, words, n: (
+        listed.append(name), original_list(name, words, n))[1])
     sim.run(500.0)
     assert len(calls) == 1 and calls[0][1] == 5000
-    assert len(pulls) == 1, "recordings are fetched once per run"
+    # recordings are fetched once per run: the samples in one go, the spikes of each
+    # recording population in one more
+    assert len([p for p in pulls if not any(n.endswith("_rec_spikes") for n in p)]) == 1
+    recording = [g for g in sim.simulator.state.engine.graph.neuron_groups if g.record_spikes]
+    assert sorted(listed) == sorted(f"{g.name}_rec_spikes" for g in recording) and listed
     assert cells.get_data().segments[0].spiketrains
 
 
