@@ -217,3 +217,17 @@ def test_auto_formats_and_nothing_on_the_host(emulate, monkeypatch):
 
 def _forbidden_on_host(self):
     raise AssertionError("generated on the host during a CUDA run")
+
+
+def test_weight_sign_checked_at_creation(cpu_sim):
+    """PyNN's sign rule, as the host builder applies it, before anything is generated."""
+    from pyNN import errors
+    source = sim.Population(3, sim.SpikeSourcePoisson(rate=10.0))
+    cells = sim.Population(3, sim.IF_curr_exp())
+    either_sign = RandomDistribution("uniform", low=-0.1, high=0.1, rng=sim.NativeRNG(1))
+    for connector in (sim.AllToAllConnector(), sim.OneToOneConnector()):
+        with pytest.raises(errors.ConnectionError, match="[Ww]eights must be"):
+            sim.Projection(source, cells, connector, sim.StaticSynapse(weight=either_sign))
+        inhibitory = sim.Projection(source, cells, connector,
+                                    sim.StaticSynapse(weight=-0.2), receptor_type="inhibitory")
+        assert inhibitory.awaiting_generation
