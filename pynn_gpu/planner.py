@@ -142,6 +142,26 @@ def prefers_procedural(expected_synapses):
 # dense from DENSE_MIN_DENSITY on; ragged otherwise.
 BITMASK_MIN_DENSITY = 0.1
 DENSE_MIN_DENSITY = 0.5
+#
+# Generated projections (pynn_gpu.procedural, fixed_number, distance_probability,
+# pattern_connectors) get the same choice, from what their spec knows before anything is
+# drawn: the expected count, one synapse per pair or not, and uniformity (constant weight
+# and delay). On the CUDA target the device fills the chosen format itself
+# (synapse_building.device_formats: rows for every generator, a dense matrix for the
+# FixedProbability generator, which AllToAll and OneToOne use, and a bitmask for AllToAll and
+# OneToOne, whose pairs follow a fixed pattern); other combinations are generated on the
+# host, then stored. So an AllToAll projection (density 1) with one weight and delay is a
+# bitmask, filled on the device by a thread per 32-bit word, and with drawn values a dense
+# matrix, filled by a thread per row. "auto" keeps the bitmask rather than "procedural" for
+# it, though procedural needs no storage and no construction: per spike, the bitmask's
+# threads (one per postsynaptic neuron) add into consecutive ring entries, where a
+# procedural thread walks a chunk of 32 neurons (32 apart between the threads of a warp, and
+# 32 times fewer threads); at pairs / 8 bytes the mask is cheap to hold. Above
+# PROCEDURAL_ABOVE_BYTES of rows an AllToAll is procedural like any FixedProbability
+# projection (the C target would otherwise generate all of it on the host to store it).
+# OneToOne is never procedural (the procedural kernels walk whole rows of chunks): it is
+# stored as rows of one synapse, or for a handful of neurons as a bitmask or dense matrix.
+# (These per-spike costs are reasoned from the kernels' memory access, not measured on a GPU.)
 
 
 @dataclass(frozen=True)

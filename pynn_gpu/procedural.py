@@ -87,6 +87,7 @@ class ProceduralSpec(GeneratedSpec):
         return self.p >= 1
 
     regenerable = True
+    one_to_one = False      # True: row pre holds (pre, pre) only (pynn_gpu.pattern_connectors)
 
     def expected_synapses(self, n_pre, n_post):
         pairs = n_pre * n_post - (min(n_pre, n_post) if self.skip_self else 0)
@@ -129,8 +130,12 @@ def _distribution_spec(lazy, name):
 
 def spec_for(projection, connector, state):
     """ProceduralSpec of a projection, or a reason (str) why it cannot be procedural."""
+    if type(connector) is connectors.AllToAllConnector:
+        from . import pattern_connectors
+        return pattern_connectors.all_to_all_spec(projection, connector, state)
     if type(connector) is not connectors.FixedProbabilityConnector:
-        return f"its connector is a {type(connector).__name__}, not a FixedProbabilityConnector"
+        return (f"its connector is a {type(connector).__name__}, not a "
+                "FixedProbabilityConnector or AllToAllConnector")
     values = generated_synapse_values(projection, connector, state)
     if isinstance(values, str):
         return values
@@ -147,11 +152,16 @@ def generated_synapse_values(projection, connector, state):
     or a reason (str) why they cannot (the checks every generated connector shares)."""
     if not isinstance(connector.rng, NativeRNG):
         return "its connector's rng is not a NativeRNG"
+    return synapse_values(projection, connector, state)
+
+
+def synapse_values(projection, connector, state):
+    """generated_synapse_values, less the connector's rng (for connectors without one)."""
     if projection.pre not in state.populations or projection.post not in state.populations:
         return "pre and post must be whole Populations"
     if type(projection.synapse_type).__name__ != "StaticSynapse":
         return f"its synapse type is {type(projection.synapse_type).__name__}, not StaticSynapse"
-    if connector.allow_self_connections == "NoMutual":
+    if getattr(connector, "allow_self_connections", True) == "NoMutual":
         return "allow_self_connections='NoMutual' is not available procedurally"
     # StaticSynapse translates weight and delay one to one; the untranslated space keeps the
     # distributions' own rng (translation copies them with a plain NumpyRNG)
@@ -226,7 +236,7 @@ class _Generator(ctypes.Structure):
                                             ("log1m_p", "wa", "wb", "wl", "wh", "da", "db",
                                              "dl", "dh", "dt")] + [
         ("seed", ctypes.c_uint64), ("key", ctypes.c_uint32), ("all", ctypes.c_int),
-        ("skip_self", ctypes.c_int)]
+        ("skip_self", ctypes.c_int), ("one_to_one", ctypes.c_int)]
 
 
 @functools.lru_cache(maxsize=None)
@@ -253,7 +263,7 @@ def generator_struct(spec, n_pre, n_post, dt):
         log1m_p=spec.log1m_p, wa=w.a, wb=w.b, wl=w.low,
         wh=w.high, da=d.a, db=d.b, dl=d.low, dh=d.high, dt=dt,
         seed=spec.seed & 0xFFFFFFFFFFFFFFFF, key=spec.key, all=int(spec.connects_all),
-        skip_self=int(spec.skip_self))
+        skip_self=int(spec.skip_self), one_to_one=int(spec.one_to_one))
 
 
 def generate(spec, n_pre, n_post, dt):

@@ -12,8 +12,8 @@ from pyNN.parameters import LazyArray
 from pyNN.space import Space
 from pyNN.standardmodels import StandardSynapseType
 
-from . import (distance_probability, fixed_number, gap_junctions, hosttools, planner,
-               procedural, simulator)
+from . import (distance_probability, fixed_number, gap_junctions, hosttools,
+               pattern_connectors, planner, procedural, simulator)
 from .connectivity import build_connections, evaluate_at
 from .standardmodels.plasticity import STDPMechanism, check_signs
 from .standardmodels.synapses import (ElectricalSynapse, MultiQuantalSynapse,
@@ -170,7 +170,7 @@ class Projection(common.Projection):
             if self._format == "procedural":
                 raise errors.ConnectionError(
                     f"connectivity_format='procedural' is not possible here: {spec}")
-            for stored_only in (fixed_number, distance_probability):
+            for stored_only in (fixed_number, distance_probability, pattern_connectors):
                 spec = stored_only.spec_for(self, connector, simulator.state)
                 if not isinstance(spec, str):
                     self._procedural = spec     # generated once, then stored
@@ -234,8 +234,9 @@ class Projection(common.Projection):
         if name == "procedural" and (self._procedural is None or not unchanged
                                      or not self._procedural.regenerable):
             raise errors.ConnectionError(
-                "only a FixedProbabilityConnector projection whose synapses come from the "
-                "generator (a NativeRNG), unchanged since, can be procedural: "
+                "only a FixedProbabilityConnector or AllToAllConnector projection whose "
+                "synapses come from the generator (a NativeRNG, or constant values for "
+                "AllToAll), unchanged since, can be procedural: "
                 "Projection(..., connectivity_format='procedural')")
         if name != "procedural":
             self._stop_generating()

@@ -68,17 +68,23 @@ typedef struct {
     uint64_t seed;
     uint32_t key;
     int all, skip_self;
+    int one_to_one;     /* row pre holds the pair (pre, pre) only (OneToOneConnector) */
 } pg_generator;
 
 /* Walk the synapses of one presynaptic neuron, chunk by chunk, as the procedural kernels
-   do; with out arrays given, write them from position `at`. Returns their number. */
-DEVICE_FN int64_t pg_row(const pg_generator *g, int64_t pre, int64_t at, PG_POST_T *post_out,
-                         PG_WEIGHT_T *weight_out, int32_t *delay_out)
+   do; with weight_out given, write them: synapse n onto `post` at position at + n (rows:
+   post_out, weight_out, delay_out), or at position at + post when by_post (a dense matrix
+   row: weight_out and delay_out only). Returns their number. A one-to-one generator walks
+   the single chunk holding `pre` from `pre` on, so its synapse draws from (pre, that chunk). */
+DEVICE_FN int64_t pg_row_at(const pg_generator *g, int64_t pre, int64_t at, int by_post,
+                            PG_POST_T *post_out, PG_WEIGHT_T *weight_out, int32_t *delay_out)
 {
+    const int64_t first = g->one_to_one ? pre : 0;
+    const int64_t end = g->one_to_one ? pre + 1 : g->n_post;
     int64_t n = 0;
-    for (int64_t chunk = 0; chunk * PG_PROC_CHUNK < g->n_post; ++chunk) {
-        const int64_t lo = chunk * PG_PROC_CHUNK;
-        const int64_t hi = lo + PG_PROC_CHUNK < g->n_post ? lo + PG_PROC_CHUNK : g->n_post;
+    for (int64_t chunk = first / PG_PROC_CHUNK; chunk * PG_PROC_CHUNK < end; ++chunk) {
+        const int64_t lo = chunk * PG_PROC_CHUNK > first ? chunk * PG_PROC_CHUNK : first;
+        const int64_t hi = chunk * PG_PROC_CHUNK + PG_PROC_CHUNK < end ? chunk * PG_PROC_CHUNK + PG_PROC_CHUNK : end;
         uint32_t draw = 0u;
         for (int64_t post = pg_proc_next(lo - 1, hi, g->log1m_p, g->all, g->seed, g->key, (uint32_t) pre, chunk, &draw);
              post < hi;
@@ -86,15 +92,32 @@ DEVICE_FN int64_t pg_row(const pg_generator *g, int64_t pre, int64_t at, PG_POST
             if (g->skip_self && post == pre) continue;
             const double w = pg_proc_value(g->wk, g->wa, g->wb, g->wl, g->wh, g->seed, g->key, (uint32_t) pre, chunk, &draw);
             const double d = pg_proc_value(g->dk, g->da, g->db, g->dl, g->dh, g->seed, g->key, (uint32_t) pre, chunk, &draw);
-            if (post_out) {
-                post_out[at + n] = (PG_POST_T) post;
-                weight_out[at + n] = (PG_WEIGHT_T) w;
-                delay_out[at + n] = pg_proc_delay_steps(d, g->dt);
+            if (weight_out) {
+                const int64_t k = at + (by_post ? post : n);
+                if (post_out) post_out[k] = (PG_POST_T) post;
+                weight_out[k] = (PG_WEIGHT_T) w;
+                delay_out[k] = pg_proc_delay_steps(d, g->dt);
             }
             ++n;
         }
     }
     return n;
+}
+
+/* The synapses of one presynaptic neuron into rows from position `at` (counted only without
+   out arrays). */
+DEVICE_FN int64_t pg_row(const pg_generator *g, int64_t pre, int64_t at, PG_POST_T *post_out,
+                         PG_WEIGHT_T *weight_out, int32_t *delay_out)
+{
+    return pg_row_at(g, pre, at, 0, post_out, weight_out, delay_out);
+}
+
+/* Whether the pair (pre, post) is connected, for the generators whose pairs follow a fixed
+   pattern (every pair, or one-to-one; no random number decides them). */
+DEVICE_FN int pg_pattern_connects(const pg_generator *g, int64_t pre, int64_t post)
+{
+    if (g->one_to_one) return post == pre;
+    return !(g->skip_self && post == pre);
 }
 #endif /* PG_WEIGHT_T */
 

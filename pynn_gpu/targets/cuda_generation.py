@@ -6,6 +6,13 @@ generator the procedural kernels use); the host turns the n_pre counts into row 
 second kernel writes the rows (post index, weight, delay) straight into device memory. The
 synapses are never on the host: a script that asks for them (Projection.get, ...) gets the
 same ones from the host's generator (procedural.generate), which walks the same code.
+
+The same generator also fills the other stored formats in device memory (pynn_gpu.planner
+says which one a projection gets): a dense matrix (a thread per row clears it, then writes
+each synapse at its postsynaptic column), and, for the generators whose pairs follow a fixed
+pattern (AllToAll, OneToOne; see pynn_gpu.pattern_connectors), a bitmask (a thread per
+32-bit word, so no two threads share one) with the one weight and delay the host knows from
+the spec.
 """
 
 import functools
@@ -34,6 +41,7 @@ __device__ int64_t *_row_ptr;           /* first synapse of each row */
 __device__ int32_t *_post;
 __device__ scalar *_weight;
 __device__ int32_t *_delay;
+__device__ uint32_t *_mask;
 
 __global__ void count_rows(void)
 {
@@ -47,6 +55,35 @@ __global__ void fill_rows(void)
     const int64_t pre = (int64_t) blockIdx.x * blockDim.x + threadIdx.x;
     if (pre >= _generator.n_pre) return;
     pg_row(&_generator, pre, _row_ptr[pre], _post, _weight, _delay);
+}
+
+/* Row pre of an n_pre x n_post matrix: unconnected pairs weigh 0 with delay 1 (as the host
+   fills them), then the synapses at their columns. */
+__global__ void fill_dense(void)
+{
+    const int64_t pre = (int64_t) blockIdx.x * blockDim.x + threadIdx.x;
+    if (pre >= _generator.n_pre) return;
+    const int64_t row = pre * _generator.n_post;
+    for (int64_t post = 0; post < _generator.n_post; ++post) {
+        _weight[row + post] = (scalar) 0;
+        _delay[row + post] = 1;
+    }
+    pg_row_at(&_generator, pre, row, 1, 0, _weight, _delay);
+}
+
+/* Word w of the bitmask: bit b is pair 32 w + b = pre * n_post + post. */
+__global__ void fill_mask(void)
+{
+    const int64_t word = (int64_t) blockIdx.x * blockDim.x + threadIdx.x;
+    const int64_t pairs = _generator.n_pre * _generator.n_post;
+    if (word * 32 >= pairs) return;
+    uint32_t bits = 0u;
+    for (int b = 0; b < 32 && word * 32 + b < pairs; ++b) {
+        const int64_t pair = word * 32 + b;
+        if (pg_pattern_connects(&_generator, pair / _generator.n_post, pair % _generator.n_post))
+            bits |= 1u << b;
+    }
+    _mask[word] = bits;
 }
 }
 """
@@ -76,6 +113,39 @@ def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype):
         kernels.launch("fill_rows", n_pre)
         kernels.free_temporaries()
     return counts, row_ptr, arrays
+
+
+def generate_matrix(target, spec, fmt, n_pre, n_post, dt, scalar_dtype):
+    """Generate a projection as a dense matrix or (fixed-pattern generators only) a bitmask
+    on the device: (counts on the host, the format's arrays, device-resident where they grow
+    with the pairs), keyed as the engine names them."""
+    module = target.load_module(GeneratedCode("cuda", _source(scalar_name(scalar_dtype)), []))
+    pairs = n_pre * n_post
+    with target.activated():
+        kernels = GenerationKernels(target._cuda, module)
+        kernels.set_struct("_generator", generator_struct(spec, n_pre, n_post, dt))
+        kernels.allocate("_counts", max(n_pre, 1) * 8)
+        kernels.launch("count_rows", n_pre)
+        counts = kernels.download("_counts", max(n_pre, 1), np.int64)[:n_pre]
+        if fmt == "dense":
+            device = kernels.synapse_arrays(pairs, scalar_dtype, ("weight", "delay"))
+            kernels.launch("fill_dense", n_pre)
+            arrays = {"dense_weight": device["weight"], "dense_delay": device["delay"]}
+        else:
+            words = -(-pairs // 32)
+            mask = kernels.resident("_mask", words, np.uint32)
+            kernels.launch("fill_mask", words)
+            arrays = {"mask": mask, **one_value(spec, dt, scalar_dtype)}
+        kernels.free_temporaries()
+    return counts, arrays
+
+
+def one_value(spec, dt, scalar_dtype):
+    """The weight and delay (in steps) a bitmask holds: its spec's constants, rounded as
+    pg_proc_delay_steps rounds them."""
+    steps = max(1, int(np.rint(spec.delay.a / dt)))
+    return {"weight": np.array([spec.weight.a], scalar_dtype),
+            "delay": np.array([steps], np.int32)}
 
 
 def scalar_name(dtype):
@@ -115,15 +185,21 @@ class GenerationKernels:
         self.cuda.memcpy_dtoh(values, self.temporaries[name])
         return values
 
-    def synapse_arrays(self, n, scalar_dtype):
-        """post, weight and delay of n synapses in device memory that the projection keeps
-        (DeviceResident), pointed to by the module's _post, _weight and _delay."""
-        arrays = {"post": self._resident(n, np.int32),
-                  "weight": self._resident(n, scalar_dtype),
-                  "delay": self._resident(n, np.int32)}
+    def synapse_arrays(self, n, scalar_dtype, names=("post", "weight", "delay")):
+        """post, weight and delay (or those of `names`) of n synapses in device memory that
+        the projection keeps (DeviceResident), pointed to by the module's _post, _weight
+        and _delay."""
+        dtypes = {"post": np.int32, "weight": scalar_dtype, "delay": np.int32}
+        arrays = {name: self._resident(n, dtypes[name]) for name in names}
         for name, array in arrays.items():
             self._point(f"_{name}", array.allocation)
         return arrays
+
+    def resident(self, name, size, dtype):
+        """Device memory the projection keeps (DeviceResident), pointed to by global `name`."""
+        array = self._resident(size, dtype)
+        self._point(name, array.allocation)
+        return array
 
     def _resident(self, size, dtype):
         allocation = self.cuda.mem_alloc(max(size, 1) * np.dtype(dtype).itemsize)

@@ -236,10 +236,12 @@ def _cubin(tmp_path, name, source_text):
 
 @pytest.mark.parametrize("scalar", ["double", "float"])
 def test_connectivity_generation_kernels_compile(tmp_path, scalar):
-    """The kernels that build generated projections' rows on the GPU."""
+    """The kernels that build generated projections' rows, dense matrices and bitmasks on
+    the GPU."""
     from pynn_gpu.targets import cuda_generation
     binary = _cubin(tmp_path, "generation", cuda_generation._source(scalar))
-    assert b"count_rows" in binary and b"fill_rows" in binary
+    for kernel in (b"count_rows", b"fill_rows", b"fill_dense", b"fill_mask"):
+        assert kernel in binary, kernel
 
 
 @pytest.mark.parametrize("scalar", ["double", "float"])

@@ -156,8 +156,11 @@ def test_auto_chooses_procedural_only_for_huge_projections(monkeypatch):
 
 
 @pytest.mark.parametrize("connector,synapse,match", [
-    (lambda rng: sim.AllToAllConnector(), lambda rng: sim.StaticSynapse(weight=0.1),
+    (lambda rng: sim.OneToOneConnector(), lambda rng: sim.StaticSynapse(weight=0.1),
      "not a FixedProbabilityConnector"),
+    (lambda rng: sim.AllToAllConnector(), lambda rng: sim.StaticSynapse(
+        weight=sim.RandomDistribution("uniform", (0.1, 0.2), rng=sim.NumpyRNG(seed=1))),
+     "draws from NumpyRNG, not a NativeRNG"),
     (lambda rng: sim.FixedProbabilityConnector(0.1, rng=sim.NumpyRNG(seed=1)),
      lambda rng: sim.StaticSynapse(weight=0.1), "rng is not a NativeRNG"),
     (lambda rng: sim.FixedProbabilityConnector(0.1, rng=rng),

@@ -1,0 +1,120 @@
+"""
+AllToAllConnector and OneToOneConnector as generated projections (see pynn_gpu.procedural):
+their pairs follow a fixed pattern, so only the weights and delays could need random numbers,
+and with constant values or RandomDistributions drawn from a NativeRNG the whole projection
+is a spec that the target builds -- on the device when it is CUDA, in parallel C otherwise,
+on the host only when a script asks for the synapses.
+
+  * AllToAll is FixedProbability with p = 1: the same generator (a ProceduralSpec with
+    connects_all), so it can also be "procedural" (regenerated per spike, never stored).
+    allow_self_connections=False, when pre is post, skips the pairs (i, i) (PyNN's rule for
+    whole Populations); 'NoMutual' is left to the host builder.
+  * OneToOne: row i holds the pair (i, i) only; its weight and delay draw from the stream of
+    (pre i, the chunk of 32 holding i), as FixedProbability's synapse (i, i) would. Stored
+    only: a row of one synapse costs less to fetch than to regenerate.
+
+The target holds them row by row (by presynaptic neuron, each row ordered by post); a
+script that asks for them gets them in PyNN's creation order (by postsynaptic neuron, then
+presynaptic), as PyNN's own AllToAllConnector lists them. The random
+numbers of the values come from the NativeRNG they draw from (its seed and its next stream);
+with constant values none are drawn. A weight and a delay drawn from two different NativeRNGs
+cannot share one stream: such a projection, like any with NumpyRNG values, is built on the
+host by pynn_gpu.connectivity, with PyNN's own draws.
+"""
+
+from dataclasses import dataclass
+
+import math
+
+import numpy as np
+from pyNN import connectors, errors
+from pyNN.random import RandomDistribution
+from pyNN.standardmodels import StandardSynapseType
+
+from . import hosttools
+from .procedural import KEY_BASE, ProceduralSpec, synapse_values
+
+CONNECTORS = (connectors.AllToAllConnector, connectors.OneToOneConnector)
+
+
+@dataclass(frozen=True)
+class AllToAllSpec(ProceduralSpec):
+    """FixedProbability's generator with p = 1."""
+
+    def generate(self, n_pre, n_post, dt):
+        """(pre, post, weights, delay steps) of every synapse, generated on the host, in
+        PyNN's creation order: by post, then pre (the rows regrouped by a counting sort)."""
+        pre, post, weights, delays = super().generate(n_pre, n_post, dt)
+        order = hosttools.stable_order(post, n_post)
+        return tuple(hosttools.gather(values, order, values.dtype)
+                     for values in (pre, post, weights, delays))
+
+
+@dataclass(frozen=True)
+class OneToOneSpec(ProceduralSpec):
+    """Row i holds (i, i) only; p is 1 and skip_self False (PyNN connects (i, i) even when
+    pre is post)."""
+    regenerable = False
+    one_to_one = True
+
+    def expected_synapses(self, n_pre, n_post):
+        return min(n_pre, n_post)
+
+
+def all_to_all_spec(projection, connector, state):
+    """AllToAllSpec (p = 1) of a projection, or a reason (str) why it is built on the host."""
+    found = _values_and_stream(projection, connector, state)
+    if isinstance(found, str):
+        return found
+    weight, delay, seed, key = found
+    skip_self = projection.pre is projection.post and connector.allow_self_connections is False
+    return AllToAllSpec(p=1.0, seed=seed, key=key, skip_self=skip_self, weight=weight,
+                        delay=delay)
+
+
+def spec_for(projection, connector, state):
+    """OneToOneSpec of a projection, or a reason (str) why it is built otherwise (AllToAll
+    comes through procedural.spec_for, which can make it procedural)."""
+    if type(connector) is not connectors.OneToOneConnector:
+        return f"its connector is a {type(connector).__name__}"
+    if projection.pre.size != projection.post.size:
+        raise errors.ConnectionError(
+            "OneToOneConnector needs pre and post of the same size "
+            f"(got {projection.pre.size} and {projection.post.size})")
+    found = _values_and_stream(projection, connector, state)
+    if isinstance(found, str):
+        return found
+    weight, delay, seed, key = found
+    return OneToOneSpec(p=1.0, seed=seed, key=key, skip_self=False, weight=weight,
+                        delay=delay)
+
+
+def _values_and_stream(projection, connector, state):
+    """(weight, delay, seed, key) for the generator, or a reason (str) why not."""
+    values = synapse_values(projection, connector, state)
+    if isinstance(values, str):
+        return values
+    _check_weight_sign(values[0], projection)
+    parameters = projection.synapse_type.parameter_space
+    rngs = []
+    for name in ("weight", "delay"):
+        base = parameters[name].base_value
+        if isinstance(base, RandomDistribution) and all(base.rng is not r for r in rngs):
+            rngs.append(base.rng)
+    if len(rngs) > 1:
+        return "its weight and delay draw from two different NativeRNGs"
+    if not rngs:            # constant values: no number is drawn
+        return values + (0, KEY_BASE)
+    rng = rngs[0]
+    return values + (int(rng.seed), KEY_BASE + rng.next_stream())
+
+
+def _check_weight_sign(weight, projection):
+    """PyNN's sign rule for the receptor (ConnectionError), at creation as the host builder
+    checks it: on the values the weight's distribution is bounded by (an unbounded side is
+    checked when the synapses are generated)."""
+    bounds = {"constant": (weight.a,), "uniform": (weight.a, weight.b)}.get(
+        weight.kind, (weight.low, weight.high))
+    finite = np.array([b for b in bounds if math.isfinite(b)])
+    if finite.size:
+        StandardSynapseType.parameter_checks["weight"](finite, projection)
