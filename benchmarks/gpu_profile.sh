@@ -2,7 +2,7 @@
 # Where a microcircuit step's time goes on a lent GPU: install (gpu_session.sh), then the
 # full-scale microcircuit with a per-kernel profile, once per ';'-separated argument list
 # in $PYNN_GPU_MICRO_RUNS (default: stored rows in double and float), then the CUDA tests
-# of propagation, recording, drives and generated connectivity, then (if
+# of propagation, recording, drives, generated connectivity and plasticity, then (if
 # $PYNN_GPU_VA_SIZES is set) the Vogels-Abbott scaling sweep.
 # Usage: OUT=... bash benchmarks/gpu_profile.sh WHEELHOUSE
 set -u
@@ -20,7 +20,8 @@ say "CUDA tests"
 timeout ${PYNN_GPU_TEST_TIMEOUT:-200} python3 -m pytest -q -m cuda -p no:cacheprovider \
     tests/targets/test_cuda_target.py tests/targets/test_poisson_drive.py \
     tests/targets/test_fixed_number_generation.py tests/targets/test_connectivity_formats.py \
-    tests/targets/test_electrodes.py tests/targets/test_recording.py 2>&1 \
+    tests/targets/test_electrodes.py tests/targets/test_recording.py \
+    tests/targets/test_plasticity.py tests/targets/test_distance_probability.py 2>&1 \
     | tee "$OUT/cuda-tests.log" | tail -8
 if [ -n "${PYNN_GPU_VA_SIZES:-}" ]; then
     say "Vogels-Abbott scaling: $PYNN_GPU_VA_SIZES"
