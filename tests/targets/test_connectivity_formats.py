@@ -8,7 +8,7 @@ import pytest
 from pyNN import errors
 
 import pynn_gpu as sim
-from pynn_gpu import planner, simulator
+from pynn_gpu import planner
 
 from test_cuda_target import assert_identical, simulate
 

@@ -8,7 +8,6 @@ import inspect
 import re
 import subprocess
 
-import numpy as np
 import pytest
 
 import pynn_gpu
