@@ -161,11 +161,13 @@ class SynapseModelDef:
     ms), update the state, and set `w_eff`, the amount queued (it starts as `weight`).
 
     `on_post` runs once per synapse for each spike of its postsynaptic neuron, when that
-    spike reaches the synapse: `d` steps after it, d being the synapse's delay (the whole
-    delay counts as dendritic, as in NEST: the synapse sees a presynaptic spike at once and
-    a postsynaptic one after the delay). It runs before the presynaptic spikes of the same
-    step, and may read `h_pre` (ms since the last presynaptic spike before this step) and
-    everything `on_pre` may except `h`, `tau_psc` and `w_eff`.
+    spike reaches the synapse: `d` steps after it, d being the dendritic part of the
+    synapse's delay (the whole delay by default, as in NEST: the synapse sees a presynaptic
+    spike at once and a postsynaptic one after the delay). It may read and change what
+    `on_pre` may, except `h`, `tau_psc` and `w_eff`. A plastic model keeps its own record of
+    spike times in its state (time since the last spike of either side), so that the
+    engine may hand presynaptic spikes to it after an axonal part of the delay
+    (see SynapseGroup.dendritic_fraction).
 
     A model whose snippets change `weight` sets `changes_weight`: its weights then live on
     the target, and Projection.get reads them back from there.
@@ -185,9 +187,9 @@ class SynapseModelDef:
     def __post_init__(self):
         for name in self.params + tuple(s.name for s in self.state):
             check_identifier(name, f"{self.name} synapse variable")
-        if self.on_post and (self.uses_rng or not self.needs_last_spike):
-            raise ValueError(f"{self.name}: on_post needs needs_last_spike (for h_pre) and "
-                             "cannot draw random numbers")
+        if self.on_post and (self.uses_rng or self.needs_last_spike):
+            raise ValueError(f"{self.name}: a model with on_post keeps its own spike times "
+                             "(no needs_last_spike) and draws no random numbers")
 
     @property
     def is_static(self):

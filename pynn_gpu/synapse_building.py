@@ -71,7 +71,8 @@ class SynapseBuilding:
                     arrays[f"{name}_last_spike"] = projection._last_spike.setdefault(
                         pre_index, np.full(pre.size, -1, dtype=np.int64))
                 if model.learns_from_post:
-                    _add_columns(group, arrays, counts, post_idx)
+                    _add_plastic_arrays(group, arrays, post_idx,
+                                        projection.synapse_type.dendritic_delay_fraction)
                 for key, values in list(arrays.items()):
                     if key.startswith(name + "_") and values.size == 0:
                         arrays[key] = np.zeros(1, values.dtype)
@@ -202,16 +203,25 @@ class SynapsePart:
         return arrays
 
 
-def _add_columns(group, arrays, counts, post_idx):
-    """What a plastic group's postsynaptic-spike kernel reads: its synapses by postsynaptic
-    neuron (positions in the rows), the presynaptic neuron of each, and the window of
-    delays; and its postsynaptic group keeps the spikes of the last RING_LENGTH steps."""
+def _add_plastic_arrays(group, arrays, post_idx, fraction):
+    """What a plastic group's kernels read besides its rows: its synapses by postsynaptic
+    neuron (positions in the rows) for the postsynaptic spikes, and the dendritic part of
+    each delay when it is not all of it (see SynapseGroup.dendritic_fraction); the neuron
+    groups whose spikes reach the synapses after a delay keep their last RING_LENGTH steps."""
     name, post = group.name, group.post
     delays = arrays[f"{name}_delay"]
+    group.dendritic_fraction = float(fraction)
+    if fraction < 1:        # the axonal part, at least one step, is the delivery's
+        dendritic = np.minimum(np.rint(fraction * delays), delays - 1).astype(np.int32)
+        arrays[f"{name}_dendritic"] = dendritic
+        group.pre.keeps_spike_history = True
+    else:
+        dendritic = delays
     if delays.size:
-        group.min_delay, group.max_delay = int(delays.min()), int(delays.max())
+        group.min_dendritic, group.max_dendritic = int(dendritic.min()), int(dendritic.max())
+        axonal = delays - dendritic
+        group.min_axonal, group.max_axonal = int(axonal.min()), int(axonal.max())
     post.keeps_spike_history = True
-    arrays[f"{name}_pre_index"] = np.repeat(np.arange(group.pre.size, dtype=np.int32), counts)
     arrays[f"{name}_col_syn"] = stable_order(post_idx, post.size).astype(np.int64, copy=False)
     arrays[f"{name}_col_ptr"] = np.concatenate(
         ([0], np.cumsum(np.bincount(post_idx, minlength=post.size)))).astype(np.int64)

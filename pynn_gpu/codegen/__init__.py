@@ -16,8 +16,8 @@ import jinja2
 from .._paths import kernels_dir
 from ..ir.graph import ArraySpec, NetworkGraph, comment_text
 from ..ir.merge import (MergedGroup, fused_drives, merge_current_sources,
-                        merge_gap_junctions, merge_learning_groups, merge_neuron_groups,
-                        merge_synapse_groups)
+                        merge_delivery_groups, merge_gap_junctions, merge_learning_groups,
+                        merge_neuron_groups, merge_synapse_groups)
 from ..planner import Propagation, plan_propagation
 
 _SCALAR_OR_INT = {"int32_t": "int32_t", "scalar": "scalar"}
@@ -95,7 +95,8 @@ def array_specs(graph: NetworkGraph) -> List[ArraySpec]:
         if s.learns:
             add(f"{s.name}_col_ptr", "int64_t", "first entry of each postsynaptic neuron in col_syn")
             add(f"{s.name}_col_syn", "int64_t", "synapses (row positions) by postsynaptic neuron")
-            add(f"{s.name}_pre_index", "int32_t", "presynaptic neuron of each synapse")
+        if s.delivers:
+            add(f"{s.name}_dendritic", "int32_t", "dendritic part of each delay, in steps")
     for j in graph.gap_junctions:
         add(f"{j.name}_pre", "int32_t", "presynaptic neuron of each gap junction")
         add(f"{j.name}_post", "int32_t", "postsynaptic neuron of each gap junction")
@@ -157,7 +158,9 @@ def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
     arrays = array_specs(graph)
     template = _environment().get_template(f"{target}/simulation.{'cu' if target == 'cuda' else 'c'}.j2")
     merged_neurons = merged_synapses = merged_sources = merged_gaps = []
-    merged_learners = merge_learning_groups(graph)     # postsynaptic spikes of plastic synapses
+    # plastic synapses: postsynaptic spikes, and presynaptic ones after an axonal delay
+    merged_learners = merge_learning_groups(graph)
+    merged_deliverers = merge_delivery_groups(graph)
     if target == "c":
         # the C target walks spike bits group by group: merge by code and format alone;
         # procedural groups keep one function each (their parameters are literals there)
@@ -173,6 +176,7 @@ def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
     # the kernel that ends each step (CUDA): the last of the launch plan
     launches = ([f"inject_{m.name}" for m in merged_sources]
                 + [f"couple_{m.name}" for m in merged_gaps]
+                + [f"deliver_{m.name}" for m in merged_deliverers]
                 + [f"update_{m.name}" for m in merged_neurons]
                 + [f"learn_{m.name}" for m in merged_learners]
                 + [f"propagate_{m.name}" for m in merged_synapses]
@@ -184,6 +188,7 @@ def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
         merged_neurons=merged_neurons,
         merged_synapses=merged_synapses,
         merged_learners=merged_learners,
+        merged_deliverers=merged_deliverers,
         merged_sources=merged_sources,
         array_index={spec.name: i for i, spec in enumerate(arrays)},
         merged_gaps=merged_gaps,
@@ -192,5 +197,5 @@ def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
         labels={g.name: comment_text(g.label) for g in graph.neuron_groups
                 + graph.synapse_groups + graph.current_sources + graph.gap_junctions},
     )
-    return GeneratedCode(target, source, arrays, merged_sources + merged_gaps + merged_neurons
-                         + merged_learners + merged_synapses)
+    return GeneratedCode(target, source, arrays, merged_sources + merged_gaps + merged_deliverers
+                         + merged_neurons + merged_learners + merged_synapses)

@@ -61,8 +61,15 @@ class SynapseGroup:
     strategy: str = "auto"     # propagation on the CUDA target: "auto", "pre" or "post"
     procedural: object = None  # ProceduralSpec: synapses regenerated, not stored
     format: str = "ragged"     # "ragged", "dense", "bitmask" or "procedural"
-    min_delay: int = 1         # plastic groups: shortest and longest delay (steps), the
-    max_delay: int = 1         # window of postsynaptic spikes that can meet a synapse now
+    # plastic groups: the share of each delay a postsynaptic spike takes to reach the
+    # synapse (1: all of it, NEST's convention); the rest, at least a step when it is not
+    # 1, a presynaptic spike takes; and the shortest and longest of each part (steps), the
+    # windows of spikes that can meet a synapse in a step
+    dendritic_fraction: float = 1.0
+    min_dendritic: int = 1
+    max_dendritic: int = 1
+    min_axonal: int = 0
+    max_axonal: int = 0
 
     @property
     def is_procedural(self) -> bool:
@@ -72,6 +79,12 @@ class SynapseGroup:
     def learns(self) -> bool:
         """Postsynaptic spikes act on these synapses (plasticity)."""
         return self.model.learns_from_post and self.n_synapses > 0
+
+    @property
+    def delivers(self) -> bool:
+        """Presynaptic spikes reach these synapses after an axonal part of the delay: a
+        delivery kernel hands them over before the neuron update, not at emission."""
+        return self.learns and self.dendritic_fraction < 1
 
 
 @dataclass

@@ -256,7 +256,9 @@ def merge_current_sources(graph: NetworkGraph, fused=None) -> List[MergedGroup]:
 
 def merge_synapse_groups(graph: NetworkGraph, plan, include_procedural=True) -> List[MergedGroup]:
     """`plan`: synapse group name -> planner.Propagation."""
-    groups = [s for s in graph.synapse_groups if s.n_synapses > 0 or s.is_procedural]
+    # delivering groups' spikes go through merge_delivery_groups' kernels instead
+    groups = [s for s in graph.synapse_groups
+              if (s.n_synapses > 0 or s.is_procedural) and not s.delivers]
     if not include_procedural:
         groups = [s for s in groups if not s.is_procedural]
 
@@ -281,51 +283,99 @@ def merge_synapse_groups(graph: NetworkGraph, plan, include_procedural=True) -> 
                   row, lambda g: plan[g.name].threads, "synapse", "msg", strategy_of=code)
 
 
-def learning_fields(group) -> Tuple[Field, ...]:
-    """A plastic synapse group's struct for its postsynaptic-spike kernel: the synapses by
-    postsynaptic neuron (col_ptr, col_syn: positions in the rows), each one's presynaptic
-    neuron, and the postsynaptic group's spikes of the last RING_LENGTH steps."""
+def _plastic_fields(group):
     m = group.model
-    fields = [Field("col_ptr", "int64_t"), Field("col_syn", "int64_t"),
-              Field("pre_index", "int32_t"), Field("weight", "scalar"), Field("delay", "int32_t")]
-    fields += [Field(p, "scalar") for p in m.params]
-    fields += [Field(v.name, v.ctype) for v in m.state]
-    fields += [Field("last_spike", "int64_t"), Field("post_history", "uint32_t")]
-    fields += [Field(v, "int64_t", is_array=False)
-               for v in ("first", "post_size", "min_delay", "max_delay", "lanes")]
-    return tuple(fields)
+    return ([Field("weight", "scalar"), Field("delay", "int32_t"), Field("dendritic", "int32_t")]
+            + [Field(p, "scalar") for p in m.params]
+            + [Field(v.name, v.ctype) for v in m.state])
 
 
-def learning_lanes(group):
-    """Threads per postsynaptic neuron in the learning kernel (CUDA): they share out the
-    neuron's column, so a long column is walked in coalesced strides rather than by one
-    thread; the mean column length rounded up to a power of two, at most a warp."""
-    mean_column = group.n_synapses / max(group.post.size, 1)
+def _dendritic_array(group):
+    """The dendritic part of each delay: all of it unless the group delivers."""
+    return f"{group.name}_dendritic" if group.delivers else f"{group.name}_delay"
+
+
+def lanes_for(mean_length):
+    """Threads that share out a neuron's column or row in the plasticity kernels (CUDA), so
+    a long one is walked in coalesced strides rather than by one thread: the mean length
+    rounded up to a power of two, at most a warp."""
     lanes = 1
-    while lanes < min(mean_column, WARP):
+    while lanes < min(mean_length, WARP):
         lanes *= 2
     return lanes
 
 
+def learning_lanes(group):
+    return lanes_for(group.n_synapses / max(group.post.size, 1))
+
+
+def delivery_lanes(group):
+    return lanes_for(group.n_synapses / max(group.pre.size, 1))
+
+
+def learning_fields(group) -> Tuple[Field, ...]:
+    """A plastic synapse group's struct for its postsynaptic-spike kernel: the synapses by
+    postsynaptic neuron (col_ptr, col_syn: positions in the rows) and the postsynaptic
+    group's spikes of the last RING_LENGTH steps."""
+    fields = [Field("col_ptr", "int64_t"), Field("col_syn", "int64_t")] + _plastic_fields(group)
+    fields += [Field("post_history", "uint32_t")]
+    fields += [Field(v, "int64_t", is_array=False)
+               for v in ("first", "post_size", "min_dendritic", "max_dendritic", "lanes")]
+    return tuple(fields)
+
+
+def delivery_fields(group) -> Tuple[Field, ...]:
+    """A plastic synapse group's struct for its presynaptic-spike kernel when spikes reach
+    its synapses after an axonal delay: the rows, the presynaptic group's spikes of the last
+    RING_LENGTH steps, and the ring its input goes to."""
+    fields = [Field("row_ptr", "int64_t"), Field("post", "int32_t")] + _plastic_fields(group)
+    fields += [Field("pre_history", "uint32_t"), Field("post_in", "scalar")]
+    fields += [Field(v, "int64_t", is_array=False)
+               for v in ("first", "pre_size", "post_size", "min_axonal", "max_axonal", "lanes")]
+    return tuple(fields)
+
+
+def _plastic_key(group, code):
+    m = group.model
+    return (m.name, code, m.params, m.state)
+
+
 def merge_learning_groups(graph: NetworkGraph) -> List[MergedGroup]:
     """Plastic synapse groups with the same model share a kernel that applies their
-    postsynaptic spikes: `lanes` threads per postsynaptic neuron (see learning_lanes)."""
+    postsynaptic spikes: `lanes` threads per postsynaptic neuron (see lanes_for)."""
     groups = [s for s in graph.synapse_groups if s.learns]
 
     def row(group, fields, first):
         values = {"first": first, "post_size": group.post.size,
-                  "min_delay": group.min_delay, "max_delay": group.max_delay,
+                  "min_dendritic": group.min_dendritic, "max_dendritic": group.max_dendritic,
                   "lanes": learning_lanes(group)}
-        arrays = {"post_history": f"{group.post.name}_spike_history"}
+        arrays = {"post_history": f"{group.post.name}_spike_history",
+                  "dendritic": _dendritic_array(group)}
         return [values[f.name] if not f.is_array else arrays.get(f.name, f"{group.name}_{f.name}")
                 for f in fields]
 
-    def key(group):
-        m = group.model
-        return (m.name, m.on_post, m.params, m.state)
-
-    return _merge(groups, key, learning_fields, row,
+    return _merge(groups, lambda g: _plastic_key(g, g.model.on_post), learning_fields, row,
                   lambda g: g.post.size * learning_lanes(g), "learning", "mlg")
+
+
+def merge_delivery_groups(graph: NetworkGraph) -> List[MergedGroup]:
+    """Plastic synapse groups whose presynaptic spikes arrive after an axonal delay share,
+    by model, a kernel that hands those spikes over before the neuron update: `lanes`
+    threads per presynaptic neuron."""
+    groups = [s for s in graph.synapse_groups if s.delivers]
+
+    def row(group, fields, first):
+        values = {"first": first, "pre_size": group.pre.size, "post_size": group.post.size,
+                  "min_axonal": group.min_axonal, "max_axonal": group.max_axonal,
+                  "lanes": delivery_lanes(group)}
+        arrays = {"pre_history": f"{group.pre.name}_spike_history",
+                  "post_in": f"{group.post.name}_in_{group.receptor}",
+                  "dendritic": _dendritic_array(group)}
+        return [values[f.name] if not f.is_array else arrays.get(f.name, f"{group.name}_{f.name}")
+                for f in fields]
+
+    return _merge(groups, lambda g: _plastic_key(g, g.model.on_pre), delivery_fields, row,
+                  lambda g: g.pre.size * delivery_lanes(g), "delivery", "mdg")
 
 
 GAP_JUNCTION_FIELDS = (

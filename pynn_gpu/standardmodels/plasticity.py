@@ -5,22 +5,31 @@ Guetig).
 
 A mechanism becomes one SynapseModelDef: its timing rule writes the `on_pre` and `on_post`
 snippets, calling on the weight dependence for the two ways a weight moves (potentiate,
-depress by a dimensionless amount). The semantics are those of NEST's stdp_synapse, whose
-results PyNN's cross-simulator tests expect:
+depress by a dimensionless amount). With the default dendritic_delay_fraction = 1 the
+semantics are those of NEST's stdp_synapse, whose results PyNN's cross-simulator tests
+expect:
 
 * all spike pairs count (exponential traces: `kplus` of the presynaptic spikes, `kminus`
-  of the postsynaptic spikes, both per synapse);
+  of the postsynaptic spikes, both per synapse, with the steps at which the last of each
+  met the synapse);
 * the whole delay d is dendritic: a presynaptic spike meets the synapse when it is emitted,
   a postsynaptic one d later;
-* a presynaptic spike first depresses the weight by the postsynaptic trace at that moment
-  (postsynaptic spikes meeting the synapse in the same step left out), then is transmitted
-  with the new weight;
+* a presynaptic spike first depresses the weight by the postsynaptic trace at that moment,
+  then is transmitted with the new weight;
 * a postsynaptic spike potentiates the weight by the presynaptic trace when it meets the
-  synapse (presynaptic spikes of that step left out).
+  synapse;
+* a presynaptic and a postsynaptic spike that meet the synapse in the same step do not pair
+  (each trace leaves out the other's spike of that step).
 
 NEST applies the potentiation of a postsynaptic spike lazily, at the next presynaptic spike;
 here it is applied when the spike meets the synapse. The weights transmitted are the same;
 a weight read between spikes already holds the potentiation (as in Brian 2).
+
+Any other fraction f splits each delay d (in steps) into a dendritic part round(f d), at most
+d - 1, and an axonal part, at least one step: a presynaptic spike meets the synapse after
+the axonal part (the engine's delivery kernel handles it before the neuron update, and the
+rest of the delay follows), a postsynaptic one after the dendritic part. f = 0 is the
+convention of Brian 2 and GeNN (the whole delay axonal, when d is at least one step).
 
 As in NEST, the rules act on magnitudes: a synapse's weight and its bounds share the sign of
 w_max, so plastic inhibitory synapses of current-based cells (negative weights) take a
@@ -36,9 +45,11 @@ from pyNN.standardmodels import build_translations, synapses
 from ..modeldef import NON_NEGATIVE, POSITIVE, StateVar, SynapseModelDef
 from .synapses import PORTABLE_MATH, _Synapse
 
-# Traces and the step at which the last postsynaptic spike met the synapse (-1: none yet).
-STDP_STATE = (StateVar("kplus"), StateVar("kminus"), StateVar("last_post", "int64_t"))
-STDP_INITIAL_STATE = {"kplus": 0.0, "kminus": 0.0, "last_post": -1.0}
+# Traces and the steps at which the last presynaptic and postsynaptic spikes met the
+# synapse (-1: none yet).
+STDP_STATE = (StateVar("kplus"), StateVar("kminus"), StateVar("last_pre", "int64_t"),
+              StateVar("last_post", "int64_t"))
+STDP_INITIAL_STATE = {"kplus": 0.0, "kminus": 0.0, "last_pre": -1.0, "last_post": -1.0}
 
 # x^mu for x >= 0 with the portable exp and log, so both targets agree to the bit; a
 # negative x (a weight set outside [w_min, w_max]) counts as 0.
@@ -54,16 +65,25 @@ DEVICE_FN double stdp_power(double x, double mu)
 """
 
 
+def _trace_now(name, trace, last, tau):
+    """A trace where a spike of the other side meets the synapse: its spikes of earlier
+    steps, not one of this step (the trace then holds it, exactly 1 more)."""
+    return (f"const scalar {name} = {last} == _step ? {trace} - (scalar) 1\n"
+            f"    : {trace} * (scalar) pg_exp(-(double) (_step - {last}) * DT_DOUBLE / {tau});\n")
+
+
+def _spike_met(trace, last, tau):
+    """This side's trace and step after one of its spikes met the synapse."""
+    return (f"{trace} = {trace} * (scalar) pg_exp(-(double) (_step - {last}) * DT_DOUBLE / {tau})"
+            f" + (scalar) 1;\n{last} = _step;\n")
+
+
 def _trace_at_pre(tau):
-    """The postsynaptic trace where a presynaptic spike meets it: after the arrivals of
-    earlier steps, before those of this step (kminus already holds one, exactly 1 more)."""
-    return (f"const scalar k_minus = last_post == _step ? kminus - (scalar) 1\n"
-            f"    : kminus * (scalar) pg_exp(-(double) (_step - last_post) * DT_DOUBLE / {tau});\n")
+    return _trace_now("k_minus", "kminus", "last_post", tau)
 
 
-def _post_arrival(tau):
-    return (f"kminus = kminus * (scalar) pg_exp(-(double) (_step - last_post) * DT_DOUBLE / {tau})"
-            " + (scalar) 1;\nlast_post = _step;\n")
+def _trace_at_post(tau):
+    return _trace_now("k_plus", "kplus", "last_pre", tau)
 
 
 def _clip_high():
@@ -228,12 +248,12 @@ class SpikePairRule(synapses.SpikePairRule):
     def on_pre(self, weight_dependence):
         return (_trace_at_pre("tau_minus")
                 + weight_dependence.depress("A_minus * k_minus")
-                + "kplus = kplus * (scalar) pg_exp(-h / tau_plus) + (scalar) 1;\n")
+                + _spike_met("kplus", "last_pre", "tau_plus"))
 
     def on_post(self, weight_dependence):
-        return ("const scalar k_plus = kplus * (scalar) pg_exp(-h_pre / tau_plus);\n"
+        return (_trace_at_post("tau_plus")
                 + weight_dependence.potentiate("A_plus * k_plus")
-                + _post_arrival("tau_minus"))
+                + _spike_met("kminus", "last_post", "tau_minus"))
 
 
 class Vogels2011Rule(synapses.Vogels2011Rule):
@@ -254,11 +274,12 @@ class Vogels2011Rule(synapses.Vogels2011Rule):
         return (_trace_at_pre("tau")
                 + "weight += eta * k_minus;\n" + _clip_high()
                 + "weight -= eta * (scalar) 2 * rho * tau * (scalar) 1e-3;\n" + _clip_low()
-                + "kplus = kplus * (scalar) pg_exp(-h / tau) + (scalar) 1;\n")
+                + _spike_met("kplus", "last_pre", "tau"))
 
     def on_post(self, weight_dependence):
-        return ("weight += eta * kplus * (scalar) pg_exp(-h_pre / tau);\n" + _clip_high()
-                + _post_arrival("tau"))
+        return (_trace_at_post("tau")
+                + "weight += eta * k_plus;\n" + _clip_high()
+                + _spike_met("kminus", "last_post", "tau"))
 
 
 TIMING_RULES = (SpikePairRule, Vogels2011Rule)
@@ -275,7 +296,6 @@ def plasticity_model(timing, weight):
         on_pre=_ON_MAGNITUDES + timing.on_pre(weight) + _SIGN_BACK + "w_eff = weight;\n",
         on_post=_ON_MAGNITUDES + timing.on_post(weight) + _SIGN_BACK,
         support=STDP_SUPPORT,
-        needs_last_spike=True,
         changes_weight=True,
         constraints={**timing.constraints, **weight.constraints},
     )
@@ -283,9 +303,10 @@ def plasticity_model(timing, weight):
 
 class STDPMechanism(_Synapse, synapses.STDPMechanism):
     __doc__ = synapses.STDPMechanism.__doc__ + """
-    pyNN.gpu follows NEST's stdp_synapse (see pynn_gpu.standardmodels.plasticity): the whole
-    delay is dendritic, so dendritic_delay_fraction must be 1. Timing rules: SpikePairRule
-    with any weight dependence, Vogels2011Rule with AdditiveWeightDependence. PyNN's reset()
+    pyNN.gpu follows NEST's stdp_synapse with the default dendritic_delay_fraction = 1 (the
+    whole delay dendritic), and takes any other fraction as well (0: the whole delay axonal,
+    as in Brian 2); see pynn_gpu.standardmodels.plasticity. Timing rules: SpikePairRule with
+    any weight dependence, Vogels2011Rule with AdditiveWeightDependence. PyNN's reset()
     returns the weights to those the script last set.
     """
     base_translations = build_translations(
@@ -294,7 +315,6 @@ class STDPMechanism(_Synapse, synapses.STDPMechanism):
         ("dendritic_delay_fraction", "dendritic_delay_fraction"),
     )
     initial_state = STDP_INITIAL_STATE
-    fixed_parameters = {"dendritic_delay_fraction": 1.0}    # Projection.get answers it
 
     def __init__(self, timing_dependence=None, weight_dependence=None,
                  voltage_dependence=None, dendritic_delay_fraction=1.0, weight=0.0, delay=None):
@@ -316,11 +336,11 @@ class STDPMechanism(_Synapse, synapses.STDPMechanism):
                 f"{type(timing_dependence).__name__} cannot be combined with "
                 f"{type(weight_dependence).__name__} in pyNN.gpu: Vogels2011Rule takes "
                 "AdditiveWeightDependence (its bounds)")
-        if dendritic_delay_fraction != 1:
+        if not (isinstance(dendritic_delay_fraction, (int, float))
+                and 0 <= dendritic_delay_fraction <= 1):
             raise errors.InvalidParameterValueError(
-                "STDPMechanism: dendritic_delay_fraction must be 1 in pyNN.gpu (got "
-                f"{dendritic_delay_fraction!r}): for STDP the whole delay is dendritic, as in "
-                "NEST")
+                "STDPMechanism: dendritic_delay_fraction must be a number in [0, 1] (got "
+                f"{dendritic_delay_fraction!r})")
         super().__init__(timing_dependence, weight_dependence, voltage_dependence,
                          dendritic_delay_fraction, weight, delay)
         self._model = plasticity_model(timing_dependence, weight_dependence)
@@ -336,13 +356,18 @@ class STDPMechanism(_Synapse, synapses.STDPMechanism):
         return self._model
 
     @property
+    def fixed_parameters(self):
+        """Parameters the same for every synapse, which Projection.get answers."""
+        return {"dendritic_delay_fraction": float(self.dendritic_delay_fraction)}
+
+    @property
     def possible_models(self):
         return self.timing_dependence.possible_models & self.weight_dependence.possible_models
 
     @property
     def native_parameters(self):
         """Weight, delay and the components' parameters: what each synapse stores (the
-        dendritic delay fraction is fixed at 1)."""
+        dendritic delay fraction is the mechanism's, the same for all)."""
         parameters = super().native_parameters
         parameters.pop("dendritic_delay_fraction")
         return parameters

@@ -162,6 +162,83 @@ def test_weights_follow_nest_stdp_synapse(sim, kind):
     assert np.count_nonzero(expected_arrivals[:n_steps][clean]) > 100
 
 
+def pair_stdp(pre, post, axonal, dendritic, w0, end, rule, bounds, kind, extra=None):
+    """The same rule written as events at the synapse, for any split of the delay: a
+    presynaptic spike of step p meets it at p + axonal, a postsynaptic one of step q at
+    q + dendritic; in a step, presynaptic events come first when the axonal part is not 0
+    (pyNN.gpu hands them over before the neuron update), postsynaptic ones first when it is
+    (NEST's order); spikes meeting the synapse in the same step do not pair.
+    Returns (transmitted weights, final weight)."""
+    extra = extra or {}
+    potentiate, depress = bounded(kind)
+    lo, hi = bounds
+    first = 0 if axonal else 1
+    events = sorted([(p + axonal, first, "pre") for p in pre]
+                    + [(q + dendritic, 1 - first, "post") for q in post])
+    met = {"pre": [], "post": []}
+    w, sent = w0, []
+    for step, _, side in events:
+        if step > end - 1:
+            continue
+        if side == "pre":
+            k = sum(math.exp(-(step - b) * DT / rule["tau_minus"]) for b in met["post"] if b < step)
+            w = depress(w, rule["A_minus"] * k, lo, hi, **extra)
+            sent.append(w)
+        else:
+            k = sum(math.exp(-(step - a) * DT / rule["tau_plus"]) for a in met["pre"] if a < step)
+            w = potentiate(w, rule["A_plus"] * k, lo, hi, **extra)
+        met[side].append(step)
+    return np.array(sent), w
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.5])
+@pytest.mark.parametrize("kind", ["AdditiveWeightDependence", "GutigWeightDependence"])
+def test_any_dendritic_delay_fraction_splits_the_delay(sim, fraction, kind):
+    """dendritic_delay_fraction f < 1: the postsynaptic spike meets the synapse after
+    round(f d) steps (at most d - 1), the presynaptic one after the rest; the transmitted
+    input still arrives d steps after the presynaptic spike."""
+    t_stop, w0, bounds = 300.0, 0.25, (0.02, 0.5)
+    extra = {"mu_plus": 0.7, "mu_minus": 0.3} if kind == "GutigWeightDependence" else {}
+    synapse = sim.STDPMechanism(sim.SpikePairRule(**RULE),
+                                getattr(sim, kind)(w_min=bounds[0], w_max=bounds[1], **extra),
+                                weight=w0, dendritic_delay_fraction=fraction)
+    projection, pre, post, v = driven_cell_with_plastic_inputs(sim, synapse, DELAYS, t_stop)
+    final = projection.get("weight", format="list", with_address=False)
+    assert projection.get("dendritic_delay_fraction", format="list",
+                          with_address=False) == [fraction] * len(DELAYS)
+    n_steps = int(round(t_stop / DT))
+    expected_arrivals = np.zeros(n_steps + 100)
+    for i, delay in enumerate(DELAYS):
+        d = int(round(delay / DT))
+        dendritic = min(int(np.rint(fraction * d)), d - 1)
+        sent, w_end = pair_stdp(pre[i], post, d - dendritic, dendritic, w0, n_steps, RULE,
+                                bounds, kind, extra)
+        assert np.ptp(sent) > 0.01
+        np.testing.assert_allclose(final[i], w_end, rtol=1e-12)
+        arrivals = [p + d for p in pre[i] if p + (d - dendritic) <= n_steps - 1]
+        for step, w in zip(arrivals, sent):
+            expected_arrivals[step] += w
+    jumps = np.diff(v)
+    clean = np.ones(n_steps, bool)
+    for q in post:
+        clean[q:q + 2] = False
+    np.testing.assert_allclose(jumps[clean], expected_arrivals[:n_steps][clean], rtol=0,
+                               atol=1e-8)
+
+
+def test_the_event_reference_is_nest_s_algorithm_for_a_dendritic_delay():
+    """The two references agree where both apply (the whole delay dendritic)."""
+    rng = np.random.default_rng(9)
+    pre = sorted(rng.choice(3000, 60, replace=False).tolist())
+    post = sorted(rng.choice(3000, 40, replace=False).tolist())
+    for kind in KINDS:
+        extra = {"mu_plus": 0.7, "mu_minus": 0.3} if kind == "GutigWeightDependence" else {}
+        lazy = nest_stdp(pre, post, 7, 0.25, 3000, RULE, (0.02, 0.5), kind, extra)
+        events = pair_stdp(pre, post, 0, 7, 0.25, 3000, RULE, (0.02, 0.5), kind, extra)
+        np.testing.assert_allclose(lazy[0], events[0], rtol=1e-12)
+        np.testing.assert_allclose(lazy[1], events[1], rtol=1e-12)
+
+
 def test_vogels2011_rule_follows_nest_vogels_sprekeler_synapse(sim):
     tau, eta, rho, w0, bounds, t_stop = 20.0, 0.01, 10.0, 0.3, (0.0, 0.6), 300.0
     synapse = sim.STDPMechanism(sim.Vogels2011Rule(tau=tau, eta=eta, rho=rho),
@@ -266,7 +343,7 @@ def test_unsupported_combinations_say_why(cpu_sim):
     sim = cpu_sim
     with pytest.raises(errors.InvalidParameterValueError, match="dendritic_delay_fraction"):
         sim.STDPMechanism(sim.SpikePairRule(), sim.AdditiveWeightDependence(),
-                          dendritic_delay_fraction=0.5)
+                          dendritic_delay_fraction=1.5)
     with pytest.raises(errors.NoModelAvailableError, match="Vogels2011Rule"):
         sim.STDPMechanism(sim.Vogels2011Rule(), sim.MultiplicativeWeightDependence())
     with pytest.raises(errors.InvalidParameterValueError, match="STDP weight bounds"):
@@ -289,20 +366,26 @@ def test_cpu_and_cuda_learn_the_same_weights(cuda_backend):
                                        pynn_gpu.AdditiveWeightDependence(w_max=0.05),
                                        weight=0.02, delay=0.7),
                 receptor_type="inhibitory")
+            axonal = pynn_gpu.Projection(
+                projection.pre, projection.post, pynn_gpu.FixedProbabilityConnector(0.7),
+                pynn_gpu.STDPMechanism(pynn_gpu.SpikePairRule(**RULE),
+                                       pynn_gpu.MultiplicativeWeightDependence(w_max=0.02),
+                                       weight=0.01, delay=1.2, dendritic_delay_fraction=0.0))
             projection.post.record("spikes")
             pynn_gpu.run(150.0)
             return (projection.get("weight", format="array"),
                     inhibitory.get("weight", format="array"),
+                    axonal.get("weight", format="array"),
                     projection.post.get_data().segments[0].spiketrains)
         finally:
             pynn_gpu.end()
 
     cpu, gpu = learn("cpu"), learn("cuda")
-    for a, b in zip(cpu[:2], gpu[:2]):
+    for a, b in zip(cpu[:3], gpu[:3]):
         assert np.nanmax(np.abs(a - np.nanmean(a))) > 1e-3
         # one thread per synapse event on both targets; only input sums may differ in order
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-9)
-    for a, b in zip(cpu[2], gpu[2]):
+    for a, b in zip(cpu[3], gpu[3]):
         np.testing.assert_array_equal(a.magnitude, b.magnitude)
 
 
@@ -329,11 +412,17 @@ def test_generated_cuda_source_of_every_rule_compiles(tmp_path, precision):
                             pynn_gpu.STDPMechanism(pynn_gpu.Vogels2011Rule(),
                                                    pynn_gpu.AdditiveWeightDependence(),
                                                    weight=0.5), receptor_type="inhibitory")
+        pynn_gpu.Projection(source, cells, pynn_gpu.AllToAllConnector(),
+                            pynn_gpu.STDPMechanism(pynn_gpu.SpikePairRule(),
+                                                   pynn_gpu.AdditiveWeightDependence(),
+                                                   weight=0.5, delay=0.5,
+                                                   dendritic_delay_fraction=0.25))
         pynn_gpu.run(1.0)
         code = codegen.generate(pynn_gpu.simulator.state.engine.graph, "cuda")
     finally:
         pynn_gpu.end()
     assert code.source.count("//@launch learn_") == 5     # one kernel per model
+    assert code.source.count("//@launch deliver_") == 1   # the axonal one
     path = tmp_path / "simulation.cu"
     path.write_text(code.source)
     result = subprocess.run(cuda.nvcc_command(nvcc, path, tmp_path / "out.cubin", arch="sm_90"),
