@@ -51,10 +51,14 @@ class Engine(SynapseBuilding):
             if projection._version not in (version,
                                            projection.__dict__.get("_generated_version")):
                 self.state.structure_changed()
-        # a bitmask holds one weight and one delay: new values that differ need another format
+        # a bitmask holds one weight and one delay, a shared parameter one value: new values
+        # that differ need another format or another kernel
         for part in self.synapse_parts:
-            if (part.group.format == "bitmask" and part.projection._version != part.version
-                    and not part.uniform()):
+            if part.projection._version == part.version:
+                continue
+            if part.group.format == "bitmask" and not part.uniform():
+                self.state.structure_changed()
+            elif not set(part.group.shared_params) <= set(part.shared_params()):
                 self.state.structure_changed()
         if self.program is None or self.built_version != self.state.structure_version:
             self.build()

@@ -55,6 +55,7 @@ class SynapseBuilding:
                                      strategy=projection.propagation, format=fmt)
                 graph.synapse_groups.append(group)
                 part = SynapsePart(group, projection, selection, order, projection._version)
+                group.shared_params = part.shared_params()
                 self.synapse_parts.append(part)
                 post_idx = part.gather(projection._post_parent_index, np.int32)
                 if fmt == "ragged":
@@ -159,6 +160,15 @@ class SynapsePart:
         positions = np.arange(len(self.projection))[self.selection][self.order]
         target[positions] = values[:self.group.n_synapses]
 
+    def shared_params(self):
+        """The model parameters with one value for every synapse of this part."""
+        shared = []
+        for name in self.group.model.params:
+            values = np.asarray(self.projection._syn_params[name])[self.selection]
+            if values.size == 0 or np.all(values == values.flat[0]):
+                shared.append(name)
+        return tuple(shared)
+
     def uniform(self):
         """All weights equal and all delays equal."""
         weights = np.asarray(self.projection._weights)[self.selection]
@@ -196,7 +206,12 @@ class SynapsePart:
         arrays = {"weight": self.gather(p._weights, scalar),
                   "delay": self.gather(p._delay_steps, np.int32)}
         for name in self.group.model.params:
-            arrays[name] = self.gather(p._syn_params[name]).astype(scalar)
+            if name in self.group.shared_params:    # stored once
+                values = np.asarray(p._syn_params[name])[self.selection][:1]
+                arrays[name] = np.ascontiguousarray(values if values.size else [0.0],
+                                                    dtype=scalar)
+            else:
+                arrays[name] = self.gather(p._syn_params[name]).astype(scalar)
         for var in self.group.model.state:
             dtype = {"int32_t": np.int32, "int64_t": np.int64}.get(var.ctype, scalar)
             arrays[var.name] = self.gather(p._syn_state[var.name]).astype(dtype)

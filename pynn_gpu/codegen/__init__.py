@@ -85,7 +85,8 @@ def array_specs(graph: NetworkGraph) -> List[ArraySpec]:
         add(f"{s.name}_weight", "scalar", "weight of each synapse")
         add(f"{s.name}_delay", "int32_t", "delay of each synapse in steps")
         for p in s.model.params:
-            add(f"{s.name}_{p}", "scalar", f"synapse parameter {p}")
+            add(f"{s.name}_{p}", "scalar", f"synapse parameter {p}"
+                + (", one value for all" if p in s.shared_params else ""))
         for v in s.model.state:
             add(f"{s.name}_{v.name}", v.ctype, f"synapse state variable {v.name}")
         if s.model.needs_tau_psc:

@@ -61,6 +61,9 @@ class SynapseGroup:
     strategy: str = "auto"     # propagation on the CUDA target: "auto", "pre" or "post"
     procedural: object = None  # ProceduralSpec: synapses regenerated, not stored
     format: str = "ragged"     # "ragged", "dense", "bitmask" or "procedural"
+    # model parameters with one value for every synapse of the group: stored once (an array
+    # of one element), not per synapse
+    shared_params: Tuple[str, ...] = ()
     # plastic groups: the share of each delay a postsynaptic spike takes to reach the
     # synapse (1: all of it, NEST's convention); the rest, at least a step when it is not
     # 1, a presynaptic spike takes; and the shortest and longest of each part (steps), the

@@ -174,7 +174,7 @@ def _neuron_key(group):
 def _synapse_key(group, strategy):
     m = group.model
     return (m.name, m.on_pre, m.params, m.state, m.needs_tau_psc, m.needs_last_spike,
-            m.uses_rng, m.changes_weight, strategy)
+            m.uses_rng, m.changes_weight, group.shared_params, strategy)
 
 
 def _merge(groups, key, fields_of, row_of, threads_of, role, prefix, strategy_of=None,
@@ -337,7 +337,7 @@ def delivery_fields(group) -> Tuple[Field, ...]:
 
 def _plastic_key(group, code):
     m = group.model
-    return (m.name, code, m.params, m.state)
+    return (m.name, code, m.params, m.state, group.shared_params)
 
 
 def merge_learning_groups(graph: NetworkGraph) -> List[MergedGroup]:

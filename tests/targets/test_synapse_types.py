@@ -77,6 +77,46 @@ def test_depressing_synapse_reaches_the_closed_form_steady_state(sim):
     assert jumps[-1] == pytest.approx(U * x_steady, abs=1e-8)
 
 
+def test_a_parameter_all_synapses_share_is_stored_once_until_it_differs(sim):
+    """U, tau_rec and tau_facil the same for every synapse: one value each, not one per
+    synapse; when one synapse's U changes between runs, the kernels are rebuilt with U per
+    synapse and each synapse follows its own."""
+    times = [5.0, 15.0, 25.0, 55.0, 65.0, 75.0]
+    source = sim.Population(1, sim.SpikeSourceArray(spike_times=times))
+    cells = sim.Population(2, sim.IF_curr_delta(tau_m=1e9, v_thresh=1e6, v_rest=0.0,
+                                                v_reset=0.0))
+    cells.initialize(v=0.0)
+    projection = sim.Projection(source, cells, sim.AllToAllConnector(),
+                                sim.TsodyksMarkramSynapse(weight=2.0, delay=1.0, U=0.5,
+                                                          tau_rec=100.0, tau_facil=0.0),
+                                receptor_type="excitatory")
+    cells.record("v")
+    sim.run(50.0)
+    engine = sim.simulator.state.engine
+    group = engine.graph.synapse_groups[0]
+    assert group.shared_params == ("U", "tau_rec", "tau_facil")
+    assert engine.arrays[f"{group.name}_U"].size == 1
+    projection[1].U = 0.9                   # connection 1: the synapse onto cell 1
+    sim.run(50.0)
+    group = engine.graph.synapse_groups[0]
+    assert group.shared_params == ("tau_rec", "tau_facil")
+    v = cells.get_data().segments[0].filter(name="v")[0].magnitude
+    for cell, late_U in ((0, 0.5), (1, 0.9)):
+        jumps = np.diff(v[:, cell])
+        jumps = jumps[np.abs(jumps) > 1e-6]
+        # the reference with U changing after the third spike: its u and x carry over
+        u, x, last, expected = 0.0, 1.0, None, []
+        for k, t in enumerate(times):
+            U = 0.5 if k < 3 else late_U
+            if last is not None:
+                x = 1 - (1 - x) * np.exp(-(t - last) / 100.0)
+            u = U                               # tau_facil = 0: u is U at every spike
+            expected.append(2.0 * u * x)
+            x -= u * x
+            last = t
+        np.testing.assert_allclose(jumps, expected, rtol=0, atol=1e-8)
+
+
 def test_state_is_readable_resettable_and_initialisable(sim):
     synapse = sim.TsodyksMarkramSynapse(weight=1.0, U=0.3, tau_rec=100.0, tau_facil=100.0)
     first, projection, cell = _jumps(sim, [5.0, 10.0], synapse, 20.0)
