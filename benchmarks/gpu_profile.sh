@@ -3,6 +3,7 @@
 # full-scale microcircuit with a per-kernel profile, once per ';'-separated argument list
 # in $PYNN_GPU_MICRO_RUNS (default: stored rows in double and float), then the CUDA tests
 # of propagation, recording, drives, generated connectivity and plasticity, then (if
+# $PYNN_GPU_PLASTICITY holds plasticity_cost.py's arguments) the cost of STDP, then (if
 # $PYNN_GPU_VA_SIZES is set) the Vogels-Abbott scaling sweep.
 # Usage: OUT=... bash benchmarks/gpu_profile.sh WHEELHOUSE
 set -u
@@ -23,6 +24,11 @@ timeout ${PYNN_GPU_TEST_TIMEOUT:-200} python3 -m pytest -q -m cuda -p no:cachepr
     tests/targets/test_electrodes.py tests/targets/test_recording.py \
     tests/targets/test_plasticity.py tests/targets/test_distance_probability.py 2>&1 \
     | tee "$OUT/cuda-tests.log" | tail -8
+if [ -n "${PYNN_GPU_PLASTICITY:-}" ]; then
+    say "plasticity cost: $PYNN_GPU_PLASTICITY"
+    timeout 240 python3 benchmarks/plasticity_cost.py --target cuda $PYNN_GPU_PLASTICITY \
+        --json "$OUT/plasticity.json" 2>&1 | tail -3
+fi
 if [ -n "${PYNN_GPU_VA_SIZES:-}" ]; then
     say "Vogels-Abbott scaling: $PYNN_GPU_VA_SIZES"
     timeout ${PYNN_GPU_VA_TIMEOUT:-300} python3 benchmarks/vogels_abbott_scaling.py run \
