@@ -21,6 +21,21 @@ from .synapse_building import SynapseBuilding
 logger = logging.getLogger("PyNN")
 
 
+def shared_constants(data, names=None):
+    """The parameters and derived constants (of `names`, default all) that have one value
+    for every neuron of a population: the kernels read them from one element."""
+    model = data.model
+    candidates = model.params + model.derived + model.int_derived
+    shared = []
+    for name in candidates:
+        if names is not None and name not in names:
+            continue
+        values = data.kernel.get(name)
+        if values is not None and values.size and np.all(values == values[0]):
+            shared.append(name)
+    return tuple(shared)
+
+
 class Engine(SynapseBuilding):
 
     def __init__(self, state, target):
@@ -45,6 +60,12 @@ class Engine(SynapseBuilding):
     # --- building -----------------------------------------------------------------------
 
     def ensure_built(self):
+        # a constant the neurons of a group shared, changed to differ: it needs an array
+        if self.graph is not None:
+            for group, population in zip(self.graph.neuron_groups, self.state.populations):
+                changed = population._data.changed & set(group.shared)
+                if changed and set(shared_constants(population._data, changed)) != changed:
+                    self.state.structure_changed()
         # rows built on the device: a projection changed since (or generated on the host
         # since, to be changed) is built again from its host arrays
         for projection, version in self.device_generated:
@@ -81,7 +102,8 @@ class Engine(SynapseBuilding):
             records_spikes = bool(population.recorder.recorded_ids("spikes"))
             group = NeuronGroup(name=f"ng{index}", label=population.label, size=population.size,
                                 model=model, receptors=model.receptors, rng_key=index,
-                                has_current_input=injected, record_spikes=records_spikes)
+                                has_current_input=injected, record_spikes=records_spikes,
+                                shared=shared_constants(population._data))
             groups.append(group)
             graph.neuron_groups.append(group)
             self._bind_population(index, group, population, arrays, graph.ring_length,
@@ -138,7 +160,9 @@ class Engine(SynapseBuilding):
                          old_length):
         data = population._data
         for name, values in data.kernel.items():
-            arrays[f"{group.name}_{name}"] = values
+            # a shared constant: a copy of its one value (kept up to date by
+            # _refresh_changed_arrays); anything else: the population's own array
+            arrays[f"{group.name}_{name}"] = values[:1].copy() if name in group.shared else values
         for name, values in data.tables.items():
             arrays[f"{group.name}_{name}"] = values if values.size else np.zeros(1, np.int64)
         for receptor in group.receptors:
@@ -307,6 +331,8 @@ class Engine(SynapseBuilding):
             data = population._data
             for name in data.changed:
                 key = f"{group.name}_{name}"
+                if name in group.shared:
+                    self.arrays[key][0] = data.kernel[name][0]
                 if name in data.tables:
                     self.arrays[key] = data.tables[name] if data.tables[name].size else np.zeros(1, np.int64)
                 names.append(key)

@@ -46,12 +46,15 @@ def array_specs(graph: NetworkGraph) -> List[ArraySpec]:
 
     for g in graph.neuron_groups:
         m = g.model
+        def shared(name):
+            return ", one value for all" if name in g.shared else ""
+
         for p in m.params:
-            add(f"{g.name}_{p}", "scalar", f"parameter {p}")
+            add(f"{g.name}_{p}", "scalar", f"parameter {p}{shared(p)}")
         for d in m.derived:
-            add(f"{g.name}_{d}", "scalar", f"derived constant {d}")
+            add(f"{g.name}_{d}", "scalar", f"derived constant {d}{shared(d)}")
         for d in m.int_derived:
-            add(f"{g.name}_{d}", "int64_t", f"derived integer {d}")
+            add(f"{g.name}_{d}", "int64_t", f"derived integer {d}{shared(d)}")
         for s in m.state:
             add(f"{g.name}_{s.name}", s.ctype, f"state variable {s.name}")
         for tname in m.tables:

@@ -41,6 +41,9 @@ class NeuronGroup:
     has_current_input: bool = False
     record_spikes: bool = False
     keeps_spike_history: bool = False   # plastic synapses read its spikes of earlier steps
+    # parameters and derived constants with one value for every neuron: stored once (an
+    # array of one element), not per neuron
+    shared: Tuple[str, ...] = ()
 
     @property
     def n_words(self) -> int:

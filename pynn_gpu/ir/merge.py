@@ -168,7 +168,7 @@ def current_source_fields(source) -> Tuple[Field, ...]:
 def _neuron_key(group):
     m = group.model
     return (m.name, m.update, m.threshold, m.reset, m.params, m.derived, m.int_derived,
-            m.state, m.tables, m.uses_rng, tuple(group.receptors))
+            m.state, m.tables, m.uses_rng, tuple(group.receptors), group.shared)
 
 
 def _synapse_key(group, strategy):

@@ -209,3 +209,30 @@ def test_native_cell_type_errors(cpu_sim):
     with pytest.raises(errors.NonExistentParameterError):
         sim.native_cell_type(model, default_parameters=dict(a=1.0, b=2.0),
                              default_initial_values=dict(w=0.0))
+
+
+def test_a_constant_all_neurons_share_is_stored_once_until_it_differs(sim):
+    """i_offset the same for every neuron: one value, read by all; a new common value needs
+    no rebuild; a value that differs between neurons rebuilds the kernels with an array.
+    v against the exact solution of the membrane equation with a constant current."""
+    cells = sim.Population(3, sim.IF_curr_exp(i_offset=0.0, tau_m=20.0, cm=1.0,
+                                              v_rest=-65.0, v_thresh=-40.0))
+    cells.record("v")
+    sim.run(10.0)
+    engine = sim.simulator.state.engine
+    group = engine.graph.neuron_groups[0]
+    assert "i_offset" in group.shared and "tau_m" in group.shared
+    assert engine.arrays[f"{group.name}_i_offset"].size == 1
+    program = engine.program
+    cells.set(i_offset=0.5)
+    sim.run(10.0)
+    assert engine.program is program            # same kernels, new value
+    cells[1:2].set(i_offset=1.0)
+    sim.run(10.0)
+    assert engine.program is not program
+    assert "i_offset" not in engine.graph.neuron_groups[0].shared
+    v = cells.get_data().segments[0].filter(name="v")[0].magnitude
+    v20 = -65.0 + 10.0 * (1 - np.exp(-0.5))          # R I = 20 MOhm x 0.5 nA for 10 ms
+    np.testing.assert_allclose(v[200], [v20] * 3, rtol=1e-9)
+    np.testing.assert_allclose(v[300, 0], -65.0 + 10.0 * (1 - np.exp(-1.0)), rtol=1e-9)
+    np.testing.assert_allclose(v[300, 1], -45.0 + (v20 + 45.0) * np.exp(-0.5), rtol=1e-9)
