@@ -14,14 +14,17 @@ from pyNN.network import Network                                  # noqa: F401
 from pyNN.random import GSLRNG, NumpyRNG, RandomDistribution      # noqa: F401
 from pyNN.recording import *                                       # noqa: F401,F403
 from pyNN.space import Space                                      # noqa: F401
+from pyNN.standardmodels import StandardCellType                  # noqa: F401
 
 from .control import (connectivity_report, end, get_current_time,  # noqa: F401
                       get_max_delay, get_min_delay, get_time_step, initialize, num_processes,
                       rank, reset, run, run_for, run_until, setup)
-from .native_cells import native_cell_type, native_models        # noqa: F401
+from .native_cells import NativeCellType, native_cell_type, native_models  # noqa: F401
+from .native_synapses import NativeSynapseType, native_synapse_type  # noqa: F401
 from .native_connectivity import NativeRNG                        # noqa: F401
 from .populations import Assembly, Population, PopulationView    # noqa: F401
-from .procedural_api import connect, create, record, record_gsyn, record_v  # noqa: F401
+from .procedural_api import (connect, create, record, record_gsyn, record_v,  # noqa: F401
+                             set)
 from .projections import Projection                               # noqa: F401
 from .scaling import (ScalingPolicy, apply_weight_scaling, in_degree,  # noqa: F401
                       scale_weights, scaling_report)

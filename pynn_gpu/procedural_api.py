@@ -1,6 +1,7 @@
-"""PyNN's procedural API (create, connect, record) for pyNN.gpu."""
+"""PyNN's procedural API (create, connect, set, record) for pyNN.gpu."""
 
 from pyNN import common
+from pyNN.common.procedural_api import set  # noqa: F401  (PyNN's own, backend-neutral)
 from pyNN.connectors import FixedProbabilityConnector
 
 from . import simulator

@@ -365,7 +365,7 @@ class Projection(common.Projection):
                     raise errors.InvalidParameterValueError(
                         f"{name} must be {constraint.describe()} "
                         f"(got {np.atleast_1d(values[name])[bad][0]:g})")
-        if model.changes_weight and {"weight", "w_min", "w_max"} & set(values):
+        if isinstance(self.synapse_type, STDPMechanism) and {"weight", "w_min", "w_max"} & set(values):
             stored = {"weight": self._weights, **self._syn_params}
             check_signs(*(values[name] if name in values else stored[name][index]
                           for name in ("weight", "w_min", "w_max")))
