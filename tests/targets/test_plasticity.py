@@ -392,42 +392,26 @@ def test_cpu_and_cuda_learn_the_same_weights(cuda_backend):
 @pytest.mark.parametrize("precision", ["double", "float"])
 def test_generated_cuda_source_of_every_rule_compiles(tmp_path, precision):
     """nvcc (no GPU needed) compiles one kernel per plastic model, where nvcc exists."""
-    import subprocess
+    from nvcc_check import assert_nvcc_compiles, generated_cuda_source
 
-    import pynn_gpu
-    from pynn_gpu import codegen
-    from pynn_gpu.targets import cuda
-    nvcc = cuda.find_nvcc()
-    if nvcc is None:
-        pytest.skip("nvcc not found")
-    pynn_gpu.setup(timestep=0.1, target="cpu", precision=precision)
-    try:
-        cells = pynn_gpu.Population(4, pynn_gpu.IF_cond_exp())
-        source = pynn_gpu.Population(3, pynn_gpu.SpikeSourcePoisson(rate=50.0))
+    def network(sim):
+        cells = sim.Population(4, sim.IF_cond_exp())
+        source = sim.Population(3, sim.SpikeSourcePoisson(rate=50.0))
         for kind in KINDS:
-            pynn_gpu.Projection(source, cells, pynn_gpu.AllToAllConnector(),
-                                pynn_gpu.STDPMechanism(pynn_gpu.SpikePairRule(),
-                                                       getattr(pynn_gpu, kind)(), weight=0.5))
-        pynn_gpu.Projection(source, cells, pynn_gpu.AllToAllConnector(),
-                            pynn_gpu.STDPMechanism(pynn_gpu.Vogels2011Rule(),
-                                                   pynn_gpu.AdditiveWeightDependence(),
-                                                   weight=0.5), receptor_type="inhibitory")
-        pynn_gpu.Projection(source, cells, pynn_gpu.AllToAllConnector(),
-                            pynn_gpu.STDPMechanism(pynn_gpu.SpikePairRule(),
-                                                   pynn_gpu.AdditiveWeightDependence(),
-                                                   weight=0.5, delay=0.5,
-                                                   dendritic_delay_fraction=0.25))
-        pynn_gpu.run(1.0)
-        code = codegen.generate(pynn_gpu.simulator.state.engine.graph, "cuda")
-    finally:
-        pynn_gpu.end()
-    assert code.source.count("//@launch learn_") == 5     # one kernel per model
-    assert code.source.count("//@launch deliver_") == 1   # the axonal one
-    path = tmp_path / "simulation.cu"
-    path.write_text(code.source)
-    result = subprocess.run(cuda.nvcc_command(nvcc, path, tmp_path / "out.cubin", arch="sm_90"),
-                            capture_output=True, text=True)
-    assert result.returncode == 0, f"nvcc failed:\n{result.stderr}"
+            sim.Projection(source, cells, sim.AllToAllConnector(),
+                           sim.STDPMechanism(sim.SpikePairRule(), getattr(sim, kind)(),
+                                             weight=0.5))
+        sim.Projection(source, cells, sim.AllToAllConnector(),
+                       sim.STDPMechanism(sim.Vogels2011Rule(), sim.AdditiveWeightDependence(),
+                                         weight=0.5), receptor_type="inhibitory")
+        sim.Projection(source, cells, sim.AllToAllConnector(),
+                       sim.STDPMechanism(sim.SpikePairRule(), sim.AdditiveWeightDependence(),
+                                         weight=0.5, delay=0.5, dendritic_delay_fraction=0.25))
+
+    source = generated_cuda_source(network, precision)
+    assert source.count("//@launch learn_") == 5     # one kernel per model
+    assert source.count("//@launch deliver_") == 1   # the axonal one
+    assert_nvcc_compiles(source, tmp_path)
 
 
 def test_single_precision_follows_the_reference_within_float_rounding(target):

@@ -174,40 +174,23 @@ def y_before_last(times, U, tau_rec, tau_psc):
 @pytest.mark.nvcc
 @pytest.mark.parametrize("precision", ["double", "float"])
 def test_generated_cuda_with_synapse_dynamics_compiles(precision, tmp_path):
-    import subprocess
+    from nvcc_check import assert_nvcc_compiles, generated_cuda_source
 
-    import pynn_gpu
-    from pynn_gpu import codegen
-    from pynn_gpu.targets import cuda
-    nvcc = cuda.find_nvcc()
-    if nvcc is None:
-        pytest.skip("nvcc not found")
-    pynn_gpu.setup(timestep=0.1, target="cpu", precision=precision)
-    try:
-        cells = pynn_gpu.Population(4, pynn_gpu.IF_curr_exp())
-        source = pynn_gpu.Population(3, pynn_gpu.SpikeSourcePoisson(rate=50.0))
-        pynn_gpu.Projection(source, cells, pynn_gpu.AllToAllConnector(),
-                            pynn_gpu.TsodyksMarkramSynapse(weight=0.5, tau_facil=20.0))
-        pynn_gpu.Projection(source, cells, pynn_gpu.AllToAllConnector(),
-                            pynn_gpu.StaticSynapse(weight=0.5))
-        pynn_gpu.Projection(source, cells, pynn_gpu.AllToAllConnector(),
-                            pynn_gpu.SimpleStochasticSynapse(weight=0.5, p=0.5))
-        pynn_gpu.Projection(source, cells, pynn_gpu.AllToAllConnector(),
-                            pynn_gpu.MultiQuantalSynapse(weight=0.5, n=3))
-        pynn_gpu.Projection(source, cells, pynn_gpu.AllToAllConnector(),
-                            pynn_gpu.StochasticTsodyksMarkramSynapse(weight=0.5))
-        pynn_gpu.run(1.0)
-        code = codegen.generate(pynn_gpu.simulator.state.engine.graph, "cuda")
-    finally:
-        pynn_gpu.end()
-    assert "tsodyks_markram synapses" in code.source
+    def network(sim):
+        cells = sim.Population(4, sim.IF_curr_exp())
+        source = sim.Population(3, sim.SpikeSourcePoisson(rate=50.0))
+        for synapse in (sim.TsodyksMarkramSynapse(weight=0.5, tau_facil=20.0),
+                        sim.StaticSynapse(weight=0.5),
+                        sim.SimpleStochasticSynapse(weight=0.5, p=0.5),
+                        sim.MultiQuantalSynapse(weight=0.5, n=3),
+                        sim.StochasticTsodyksMarkramSynapse(weight=0.5)):
+            sim.Projection(source, cells, sim.AllToAllConnector(), synapse)
+
+    source = generated_cuda_source(network, precision)
+    assert "tsodyks_markram synapses" in source
     for model in ("simple_stochastic", "multi_quantal", "stochastic_tsodyks_markram"):
-        assert f"{model} synapses" in code.source
-    path = tmp_path / "simulation.cu"
-    path.write_text(code.source)
-    result = subprocess.run(cuda.nvcc_command(nvcc, path, tmp_path / "out.cubin", arch="sm_90"),
-                            capture_output=True, text=True)
-    assert result.returncode == 0, f"nvcc failed:\n{result.stderr}"
+        assert f"{model} synapses" in source
+    assert_nvcc_compiles(source, tmp_path)
 
 
 def test_cpu_and_cuda_give_the_same_synapse_dynamics(cuda_backend):
