@@ -97,10 +97,10 @@ def _steps(times):
 
 
 def driven_cell_with_plastic_inputs(sim, synapse, delays, t_stop, seed=3, n_pre_spikes=40,
-                                    n_post_spikes=25):
+                                    n_post_spikes=25, columns=None):
     """One IF_curr_delta neuron fired by a driver; one presynaptic source per delay onto it
-    through `synapse`. Returns (projection, pre spike steps per source, post spike steps,
-    recorded v)."""
+    through `synapse` (`columns`: more per-connection values, name -> one per source).
+    Returns (projection, pre spike steps per source, post spike steps, recorded v)."""
     rng = np.random.default_rng(seed)
     driver_times = _grid_times(rng, n_post_spikes, t_stop - 5)
     pre_times = [_grid_times(rng, n_pre_spikes, t_stop) for _ in delays]
@@ -116,9 +116,11 @@ def driven_cell_with_plastic_inputs(sim, synapse, delays, t_stop, seed=3, n_pre_
         spike_times=[Sequence(t) for t in pre_times]))
     sim.Projection(driver, cell, sim.OneToOneConnector(),
                    sim.StaticSynapse(weight=50.0, delay=DT))
+    columns = dict(columns or {})
+    rows = [(i, 0, d, *(values[i] for values in columns.values()))
+            for i, d in enumerate(delays)]
     projection = sim.Projection(
-        sources, cell, sim.FromListConnector([(i, 0, d) for i, d in enumerate(delays)],
-                                             column_names=["delay"]), synapse)
+        sources, cell, sim.FromListConnector(rows, column_names=["delay", *columns]), synapse)
     cell.record(["spikes", "v"])
     sim.run(t_stop)
     segment = cell.get_data().segments[-1]
@@ -160,6 +162,28 @@ def test_weights_follow_nest_stdp_synapse(sim, kind):
     np.testing.assert_allclose(jumps[clean], expected_arrivals[:n_steps][clean], rtol=0,
                                atol=1e-8)
     assert np.count_nonzero(expected_arrivals[:n_steps][clean]) > 100
+
+
+def test_parameters_that_differ_between_synapses_are_each_synapse_s_own(sim):
+    """A_plus, tau_minus and w_max per connection (FromListConnector columns): each synapse
+    follows the reference with its own values."""
+    t_stop, w0 = 300.0, 0.25
+    columns = {"A_plus": [0.02, 0.05, 0.08, 0.11], "tau_minus": [10.0, 20.0, 30.0, 40.0],
+               "w_max": [0.4, 0.5, 0.6, 0.7]}
+    synapse = sim.STDPMechanism(sim.SpikePairRule(**RULE),
+                                sim.MultiplicativeWeightDependence(w_min=0.02, w_max=0.5),
+                                weight=w0)
+    projection, pre, post, v = driven_cell_with_plastic_inputs(sim, synapse, DELAYS, t_stop,
+                                                               columns=columns)
+    group = sim.simulator.state.engine.graph.synapse_groups[-1]
+    assert set(group.shared_params) == {"tau_plus", "A_minus", "w_min"}
+    final = projection.get("weight", format="list", with_address=False)
+    for i, delay in enumerate(DELAYS):
+        rule = dict(RULE, A_plus=columns["A_plus"][i], tau_minus=columns["tau_minus"][i])
+        _, w_end = nest_stdp(pre[i], post, int(round(delay / DT)), w0, int(t_stop / DT), rule,
+                             (0.02, columns["w_max"][i]), "MultiplicativeWeightDependence")
+        np.testing.assert_allclose(final[i], w_end, rtol=1e-12)
+    assert len(set(np.round(final, 9))) == 4
 
 
 def pair_stdp(pre, post, axonal, dendritic, w0, end, rule, bounds, kind, extra=None):
