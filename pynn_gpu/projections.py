@@ -354,6 +354,10 @@ class Projection(common.Projection):
             simulator.state.engine.sync_to_host()
         allowed = ["weight", "delay", *model.params]
         for name in values:
+            if name in getattr(self.synapse_type, "fixed_parameters", {}):
+                raise errors.InvalidParameterValueError(
+                    f"{name} is fixed when the {type(self.synapse_type).__name__} is created "
+                    "(the same for all its synapses); it cannot be set per connection")
             if name not in allowed:
                 raise errors.NonExistentParameterError(name, type(self.synapse_type).__name__,
                                                        allowed)

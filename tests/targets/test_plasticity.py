@@ -361,6 +361,8 @@ def test_parameters_are_readable_and_checked(sim):
     assert np.all(w_max == 1.0)
     with pytest.raises(errors.InvalidParameterValueError, match="tau_plus must be > 0"):
         projection.set(tau_plus=-1.0)
+    with pytest.raises(errors.InvalidParameterValueError, match="fixed when the STDPMechanism"):
+        projection.set(dendritic_delay_fraction=0.5)
 
 
 def test_unsupported_combinations_say_why(cpu_sim):
