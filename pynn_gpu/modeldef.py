@@ -116,7 +116,9 @@ class CurrentSourceDef:
     when `per_target` is set, `_neuron` (the target neuron's index in its population)
     and, when `uses_rng` is also set, `NORMAL(n)`: a standard normal number that depends
     only on (seed, this source and population, `_neuron`, n), the same on every target,
-    and `UNIFORM_AT(n, draw)`, a uniform double in [0, 1) keyed the same way plus `draw`.
+    and `UNIFORM_AT(n, draw)`, a uniform double in [0, 1) keyed the same way plus `draw`
+    (32 random bits, the first word of a Philox block; `UNIFORM_BLOCK_AT(n, draw, words)`
+    fills uint32_t words[4] with the whole block, four independent 32-bit numbers).
 
     Without `per_target` the code runs once per step and its value goes to all targets.
     """
