@@ -62,6 +62,9 @@ class SynapseBuilding:
                     arrays[f"{name}_row_ptr"] = np.concatenate(
                         ([0], np.cumsum(counts))).astype(np.int64)
                     arrays[f"{name}_post"] = post_idx
+                    group.rows_sorted = _rows_sorted(post_idx, arrays[f"{name}_row_ptr"])
+                else:
+                    group.rows_sorted = True        # no rows: a loop over the neurons
                 for key, values in part.synapse_arrays(scalar).items():
                     arrays[f"{name}_{key}"] = values
                 if model.needs_tau_psc:
@@ -216,6 +219,13 @@ class SynapsePart:
             dtype = {"int32_t": np.int32, "int64_t": np.int64}.get(var.ctype, scalar)
             arrays[var.name] = self.gather(p._syn_state[var.name]).astype(dtype)
         return arrays
+
+
+def _rows_sorted(post_idx, row_ptr):
+    """Whether each row lists its synapses by increasing postsynaptic neuron."""
+    steps = np.diff(post_idx.astype(np.int64))
+    steps[row_ptr[1:-1][(row_ptr[1:-1] > 0) & (row_ptr[1:-1] < len(post_idx))] - 1] = 0
+    return bool(np.all(steps >= 0))
 
 
 def _add_plastic_arrays(group, arrays, post_idx, fraction):

@@ -157,6 +157,21 @@ def _models(graph):
     return list(seen.values())
 
 
+# The C target's propagation runs on several threads (each a share of the postsynaptic
+# neurons) only for this many synapses or more in a function: a parallel region costs
+# microseconds per step, more when another process competes for the cores.
+PARALLEL_MIN_SYNAPSES = 1 << 20
+
+
+def partitioned_propagation(merged):
+    """Whether the C target's threads share out the postsynaptic neurons of a merged
+    propagation function: its rows are sorted by postsynaptic neuron, and large."""
+    members = merged.members
+    work = sum(g.pre.size * g.post.size if g.format in ("dense", "bitmask") else g.n_synapses
+               for g in members)
+    return all(g.rows_sorted for g in members) and work >= PARALLEL_MIN_SYNAPSES
+
+
 def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
     """Render the translation unit for `target` ("c" or "cuda")."""
     arrays = array_specs(graph)
@@ -171,6 +186,8 @@ def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
         formats = {s.name: Propagation(s.format, 32) for s in graph.synapse_groups}
         merged_neurons = merge_neuron_groups(graph)
         merged_synapses = merge_synapse_groups(graph, formats, include_procedural=False)
+        for m in merged_synapses:
+            m.partitioned = partitioned_propagation(m)
     if target == "cuda":
         fused = fused_drives(graph)     # computed by the neuron kernels themselves
         merged_sources = merge_current_sources(graph, fused)

@@ -67,6 +67,9 @@ class SynapseGroup:
     # model parameters with one value for every synapse of the group: stored once (an array
     # of one element), not per synapse
     shared_params: Tuple[str, ...] = ()
+    # every row lists its synapses by increasing postsynaptic neuron (the C target's threads
+    # then share out the postsynaptic neurons)
+    rows_sorted: bool = False
     # plastic groups: the share of each delay a postsynaptic spike takes to reach the
     # synapse (1: all of it, NEST's convention); the rest, at least a step when it is not
     # 1, a presynaptic spike takes; and the shortest and longest of each part (steps), the

@@ -51,6 +51,7 @@ class MergedGroup:
     firsts: List[int]              # first thread of each member
     total_threads: int
     strategy: str = ""             # synapses: the kernel code, planner.kernel_code()
+    partitioned: bool = False      # C target: threads share out the postsynaptic neurons
     drives: tuple = ()             # neurons: the members' fused current sources (first's)
 
     @property
