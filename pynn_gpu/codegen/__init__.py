@@ -188,6 +188,8 @@ def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
         merged_synapses = merge_synapse_groups(graph, formats, include_procedural=False)
         for m in merged_synapses:
             m.partitioned = partitioned_propagation(m)
+        for m in merged_learners:       # by column: no condition on the rows
+            m.partitioned = sum(g.n_synapses for g in m.members) >= PARALLEL_MIN_SYNAPSES
     if target == "cuda":
         fused = fused_drives(graph)     # computed by the neuron kernels themselves
         merged_sources = merge_current_sources(graph, fused)

@@ -1,8 +1,9 @@
 """
 The C target on several threads gives the results of one thread, bit for bit: neuron
-updates share out neurons, and spike propagation shares out the postsynaptic neurons (each
+updates share out neurons, spike propagation shares out the postsynaptic neurons (each
 thread walks every spike's row within its range, so every neuron's input is summed in the
-same order as by one thread).
+same order as by one thread), and plastic synapses' postsynaptic spikes are applied column
+by column.
 """
 
 import numpy as np
@@ -59,6 +60,8 @@ def test_threads_share_out_propagation_and_give_one_thread_s_results(monkeypatch
     monkeypatch.setattr(codegen, "PARALLEL_MIN_SYNAPSES", 0)     # every function partitioned
     one, source = _run(1)
     assert source.count("#pragma omp parallel\n") >= 4
+    learning = source[source.index("static void learn_"):]
+    assert "#pragma omp parallel for" in learning[:learning.index("\n}\n")]
     several, _ = _run(3)
     assert sum(len(t) for t in one[0][0]) > 50
     for (spikes_a, v_a), (spikes_b, v_b) in zip(one, several):
