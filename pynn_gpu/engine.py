@@ -36,6 +36,23 @@ def shared_constants(data, names=None):
     return tuple(shared)
 
 
+def _shared_constants_by_model(populations):
+    """Model name -> the constants stored once per group: those with one value in every
+    population of that model (so that its groups keep one kernel)."""
+    shared = {}
+    for population in populations:
+        data = population._data
+        uniform = set(shared_constants(data))
+        shared[data.model.name] = shared.get(data.model.name, uniform) & uniform
+    return {name: tuple(n for n in _constants(populations, name) if n in names)
+            for name, names in shared.items()}
+
+
+def _constants(populations, model_name):
+    model = next(p._data.model for p in populations if p._data.model.name == model_name)
+    return model.params + model.derived + model.int_derived
+
+
 class Engine(SynapseBuilding):
 
     def __init__(self, state, target):
@@ -94,6 +111,7 @@ class Engine(SynapseBuilding):
         arrays = {}
         groups = []
         coupled = gap_junctions.coupled_populations(state)
+        shared = _shared_constants_by_model(state.populations)
         for index, population in enumerate(state.populations):
             model = population.celltype.model
             injected = index in coupled or any(
@@ -103,7 +121,7 @@ class Engine(SynapseBuilding):
             group = NeuronGroup(name=f"ng{index}", label=population.label, size=population.size,
                                 model=model, receptors=model.receptors, rng_key=index,
                                 has_current_input=injected, record_spikes=records_spikes,
-                                shared=shared_constants(population._data))
+                                shared=shared[model.name])
             groups.append(group)
             graph.neuron_groups.append(group)
             self._bind_population(index, group, population, arrays, graph.ring_length,

@@ -19,6 +19,7 @@ class SynapseBuilding:
         self.synapse_parts = []
         self.device_generated = []
         scalar = self._scalar_dtype()
+        shared = self._shared_params_by_model()
         for projection in self.state.projections:
             model = projection.synapse_type.model
             if gap_junctions.is_gap_junction(projection):
@@ -55,7 +56,7 @@ class SynapseBuilding:
                                      strategy=projection.propagation, format=fmt)
                 graph.synapse_groups.append(group)
                 part = SynapsePart(group, projection, selection, order, projection._version)
-                group.shared_params = part.shared_params()
+                group.shared_params = tuple(p for p in model.params if p in shared[model.name])
                 self.synapse_parts.append(part)
                 post_idx = part.gather(projection._post_parent_index, np.int32)
                 if fmt == "ragged":
@@ -80,6 +81,20 @@ class SynapseBuilding:
                 for key, values in list(arrays.items()):
                     if key.startswith(name + "_") and values.size == 0:
                         arrays[key] = np.zeros(1, values.dtype)
+
+    def _shared_params_by_model(self):
+        """Synapse model name -> the parameters stored once per group: those with one value in
+        every stored projection part of that model (so that its groups keep one kernel)."""
+        shared = {}
+        for projection in self.state.projections:
+            model = projection.synapse_type.model
+            if (gap_junctions.is_gap_junction(projection) or projection.is_procedural
+                    or projection.awaiting_generation):
+                continue
+            for _, _, selection in projection._parts():
+                uniform = set(SynapsePart.uniform_params(projection, selection))
+                shared[model.name] = shared.get(model.name, uniform) & uniform
+        return shared
 
     def _generate_on_device(self, projection):
         """The stored format in which the CUDA target builds a generated projection itself,
@@ -165,9 +180,13 @@ class SynapsePart:
 
     def shared_params(self):
         """The model parameters with one value for every synapse of this part."""
+        return self.uniform_params(self.projection, self.selection)
+
+    @staticmethod
+    def uniform_params(projection, selection):
         shared = []
-        for name in self.group.model.params:
-            values = np.asarray(self.projection._syn_params[name])[self.selection]
+        for name in projection.synapse_type.model.params:
+            values = np.asarray(projection._syn_params[name])[selection]
             if values.size == 0 or np.all(values == values.flat[0]):
                 shared.append(name)
         return tuple(shared)

@@ -236,3 +236,18 @@ def test_a_constant_all_neurons_share_is_stored_once_until_it_differs(sim):
     np.testing.assert_allclose(v[200], [v20] * 3, rtol=1e-9)
     np.testing.assert_allclose(v[300, 0], -65.0 + 10.0 * (1 - np.exp(-1.0)), rtol=1e-9)
     np.testing.assert_allclose(v[300, 1], -45.0 + (v20 + 45.0) * np.exp(-0.5), rtol=1e-9)
+
+
+def test_populations_of_one_model_share_what_all_of_them_share(sim):
+    """A constant is stored once only when it is uniform in every population of the model,
+    so that populations of one model keep one kernel."""
+    from pynn_gpu.ir.merge import merge_neuron_groups
+    uniform = sim.Population(5, sim.IF_curr_exp(v_thresh=-50.0))
+    varied = sim.Population(5, sim.IF_curr_exp(v_thresh=[-50.0, -51.0, -52.0, -53.0, -54.0]))
+    sim.run(1.0)
+    graph = sim.simulator.state.engine.graph
+    first, second = graph.neuron_groups[:2]
+    assert first.shared == second.shared and "v_thresh" not in first.shared
+    assert "tau_m" in first.shared
+    assert len(merge_neuron_groups(graph)) == 1
+    assert uniform.get("v_thresh") == -50.0 and varied.get("v_thresh")[4] == -54.0
