@@ -290,3 +290,15 @@ def cuda_backend(request, monkeypatch):
 def emulate(monkeypatch):
     """emulate(with_capture=True) installs the host emulation and returns its Emulator."""
     return lambda with_capture=True: install_emulator(monkeypatch, with_capture)
+
+
+@pytest.fixture
+def no_host_builder(monkeypatch):
+    """Fails a test whose projection is built by numpy or PyNN instead of the generator."""
+    from pynn_gpu import connectivity, projections
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("built on the host by numpy or PyNN, not by the generator")
+    monkeypatch.setattr(projections, "build_connections", forbidden)
+    monkeypatch.setattr(connectivity, "build_native", forbidden)
+    monkeypatch.setattr(projections.Projection, "_convergent_connect", forbidden)

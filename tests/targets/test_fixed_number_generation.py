@@ -18,7 +18,6 @@ from scipy import stats
 
 import pynn_gpu as sim
 from pynn_gpu import fixed_number
-from pynn_gpu.projections import Projection
 
 from device_generation import assert_device_builds_what_the_host_builds
 
@@ -52,17 +51,6 @@ def _no_favourites(degrees):
     return stats.chisquare(degrees).pvalue
 
 
-@pytest.fixture
-def no_numpy_builder(monkeypatch):
-    """Fails a test whose projection is built by numpy or PyNN instead of the generator."""
-    from pynn_gpu import connectivity
-
-    def forbidden(*args, **kwargs):
-        raise AssertionError("built on the host by numpy or PyNN, not by the generator")
-    monkeypatch.setattr(connectivity, "build_native", forbidden)
-    monkeypatch.setattr(Projection, "_convergent_connect", forbidden)
-
-
 def _project(cells_pre, cells_post, connector, weight=0.1, delay=1.0):
     prj = sim.Projection(cells_pre, cells_post, connector,
                          sim.StaticSynapse(weight=weight, delay=delay))
@@ -74,7 +62,7 @@ def _project(cells_pre, cells_post, connector, weight=0.1, delay=1.0):
 # --- exact rules ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("with_replacement", [False, True])
-def test_fixed_number_post_degrees_and_self_connections(cpu_sim, no_numpy_builder,
+def test_fixed_number_post_degrees_and_self_connections(cpu_sim, no_host_builder,
                                                         with_replacement):
     cells = sim.Population(500, sim.IF_curr_exp())
     prj = _project(cells, cells, sim.FixedNumberPostConnector(
@@ -93,7 +81,7 @@ def test_fixed_number_post_degrees_and_self_connections(cpu_sim, no_numpy_builde
 
 
 @pytest.mark.parametrize("with_replacement", [False, True])
-def test_fixed_number_pre_degrees_and_self_connections(cpu_sim, no_numpy_builder,
+def test_fixed_number_pre_degrees_and_self_connections(cpu_sim, no_host_builder,
                                                        with_replacement):
     cells = sim.Population(400, sim.IF_curr_exp())
     prj = _project(cells, cells, sim.FixedNumberPreConnector(
@@ -108,7 +96,7 @@ def test_fixed_number_pre_degrees_and_self_connections(cpu_sim, no_numpy_builder
 
 
 @pytest.mark.parametrize("with_replacement", [False, True])
-def test_fixed_total_number_is_exact(cpu_sim, no_numpy_builder, with_replacement):
+def test_fixed_total_number_is_exact(cpu_sim, no_host_builder, with_replacement):
     cells = sim.Population(300, sim.IF_curr_exp())
     prj = _project(cells, cells, sim.FixedTotalNumberConnector(
         20000, allow_self_connections=False, with_replacement=with_replacement,
@@ -120,7 +108,7 @@ def test_fixed_total_number_is_exact(cpu_sim, no_numpy_builder, with_replacement
     assert (len(np.unique(pairs)) < len(pairs)) == with_replacement
 
 
-def test_more_partners_than_neurons_takes_every_one_first(cpu_sim, no_numpy_builder):
+def test_more_partners_than_neurons_takes_every_one_first(cpu_sim, no_host_builder):
     """PyNN: without replacement, n > size connects every neuron n // size times, and
     n % size of them (distinct) once more."""
     a, b = sim.Population(30, sim.IF_curr_exp()), sim.Population(20, sim.IF_curr_exp())
@@ -150,7 +138,7 @@ def test_more_partners_than_neurons_in_the_numpy_builder(cpu_sim):
     assert np.all((multiplicity == 3).sum(axis=1) == 7)
 
 
-def test_n_from_a_distribution(cpu_sim, no_numpy_builder):
+def test_n_from_a_distribution(cpu_sim, no_host_builder):
     """n drawn once per choosing neuron from its distribution, as PyNN does."""
     cells = sim.Population(200, sim.IF_curr_exp())
 
@@ -165,7 +153,7 @@ def test_n_from_a_distribution(cpu_sim, no_numpy_builder):
     np.testing.assert_array_equal(np.bincount(prj._post_index, minlength=200), expected)
 
 
-def test_same_seed_same_synapses_and_other_seed_others(cpu_sim, no_numpy_builder):
+def test_same_seed_same_synapses_and_other_seed_others(cpu_sim, no_host_builder):
     cells = sim.Population(200, sim.IF_curr_exp())
 
     def build(seed):
@@ -202,7 +190,7 @@ def test_errors_and_what_is_built_otherwise(cpu_sim):
 
 # --- statistics of the free side -------------------------------------------------------------
 
-def test_in_degrees_of_fixed_number_post(cpu_sim, no_numpy_builder):
+def test_in_degrees_of_fixed_number_post(cpu_sim, no_host_builder):
     """Each of 2000 presynaptic neurons picks 50 distinct of 1000 others: the in-degree of
     a postsynaptic neuron is Binomial(1999, 50/999); with replacement, Binomial(2000 * 50,
     1/1000)."""
@@ -222,7 +210,7 @@ def test_in_degrees_of_fixed_number_post(cpu_sim, no_numpy_builder):
     assert p > ALPHA, p
 
 
-def test_out_degrees_of_fixed_number_pre(cpu_sim, no_numpy_builder):
+def test_out_degrees_of_fixed_number_pre(cpu_sim, no_host_builder):
     """Each of 3000 postsynaptic neurons picks 300 of 500 presynaptic ones (dense: selection
     sampling) or 20 (sparse: redrawing repeats): out-degrees Binomial(3000, n/500)."""
     pre, post = sim.Population(500, sim.IF_curr_exp()), sim.Population(3000, sim.IF_curr_exp())
@@ -235,7 +223,7 @@ def test_out_degrees_of_fixed_number_pre(cpu_sim, no_numpy_builder):
         assert _no_favourites(out_degree) > ALPHA
 
 
-def test_every_set_of_partners_is_equally_likely(cpu_sim, no_numpy_builder):
+def test_every_set_of_partners_is_equally_likely(cpu_sim, no_host_builder):
     """Of 6 neurons, every set of 3 (sparse path) and of 4 (dense path) is drawn equally
     often by 20000 choosing neurons."""
     choosers, six = sim.Population(20000, sim.IF_curr_exp()), sim.Population(6, sim.IF_curr_exp())
@@ -249,7 +237,7 @@ def test_every_set_of_partners_is_equally_likely(cpu_sim, no_numpy_builder):
 
 
 @pytest.mark.parametrize("with_replacement", [True, False])
-def test_degrees_of_fixed_total_number(cpu_sim, no_numpy_builder, with_replacement):
+def test_degrees_of_fixed_total_number(cpu_sim, no_host_builder, with_replacement):
     """60000 of the 400 x 500 pairs: a presynaptic neuron's out-degree is Binomial(60000,
     1/400) with replacement, Hypergeometric(200000 pairs, 500 its own, 60000 drawn)
     without; in-degrees likewise."""
@@ -265,7 +253,7 @@ def test_degrees_of_fixed_total_number(cpu_sim, no_numpy_builder, with_replaceme
         assert p > ALPHA, p
 
 
-def test_random_weights_and_delays_follow_their_distributions(cpu_sim, no_numpy_builder):
+def test_random_weights_and_delays_follow_their_distributions(cpu_sim, no_host_builder):
     cells = sim.Population(1000, sim.IF_curr_exp())
     rng = sim.NativeRNG(seed=15)
     prj = _project(cells, cells, sim.FixedNumberPreConnector(50, rng=rng),
@@ -316,7 +304,7 @@ def test_cuda_builds_on_the_device_what_the_host_and_c_target_build(cuda_backend
     assert sum(len(s) for s in cpu["cells"][0]) > 20
 
 
-def test_long_rows_of_few_neurons_with_replacement(cpu_sim, no_numpy_builder):
+def test_long_rows_of_few_neurons_with_replacement(cpu_sim, no_host_builder):
     """5000 draws among 6 neurons per row: long rows full of repeats, still sorted, each
     neuron chosen equally often."""
     choosers, six = sim.Population(40, sim.IF_curr_exp()), sim.Population(6, sim.IF_curr_exp())

@@ -19,15 +19,6 @@ from pynn_gpu.targets import cuda_generation
 from device_generation import assert_device_builds_what_the_host_builds
 
 
-@pytest.fixture
-def no_host_builder(monkeypatch):
-    """Fails a test whose projection is built by numpy or PyNN instead of the generator."""
-    def forbidden(*args, **kwargs):
-        raise AssertionError("built on the host by numpy or PyNN, not by the generator")
-    monkeypatch.setattr(projections, "build_connections", forbidden)
-    monkeypatch.setattr(Projection, "_convergent_connect", forbidden)
-
-
 def _native_values(seed=5):
     rng = sim.NativeRNG(seed=seed)
     return sim.StaticSynapse(
