@@ -101,3 +101,65 @@ def compare_gallery(celltype, gpu_v, gpu_spikes, ref_v, ref_spikes, step_on):
             "lag_bound_last": max_lag(celltype, len(ref_spikes) - 1),
             "subthreshold_max_dv": subthreshold, "away_max_dv": away_difference,
             "ok": bool(same_count and lags_ok and subthreshold <= SUBTHRESHOLD_TOL)}
+
+
+# --- GIF_cond_exp ----------------------------------------------------------------------------
+
+GIF_FAMILY_ALPHA = 0.01   # chance that any of the GIF comparisons fails for identical models
+
+
+def _welch(gpu, ref):
+    """Difference of the means of two independent samples (NaNs left out) and its standard
+    error (Welch)."""
+    gpu, ref = gpu[~np.isnan(gpu)], ref[~np.isnan(ref)]
+    if min(len(gpu), len(ref)) < 2:       # undefined: the comparison fails (NaN)
+        return float("nan"), float("nan"), float("nan"), len(gpu), len(ref)
+    se = np.sqrt(gpu.var(ddof=1) / len(gpu) + ref.var(ddof=1) / len(ref))
+    return float(gpu.mean()), float(ref.mean()), float(se), len(gpu), len(ref)
+
+
+def compare_gif(gpu_stats, ref_stats, psth_bins=True):
+    """Compare gif_protocol.statistics() of pyNN.gpu and of the reference (independent
+    neurons on both sides). Every comparison is a test of "same distribution"; a Bonferroni
+    correction over all of them keeps the family-wise false-alarm rate at GIF_FAMILY_ALPHA:
+
+    * per-neuron statistics (spike count per step, latency, k-th interval, CV): the
+      difference of the means must be within z_(1 - a/2) standard errors (Welch; with
+      hundreds of neurons per side the normal quantile is exact enough), a = alpha / m;
+    * PSTH bins: the counts of both sides are sums over independent neurons of at most one
+      spike per neuron and bin (the refractory period and the intervals are longer than a
+      bin after the first spike), so their variance is at most their mean: the exact
+      conditional test for two Poisson counts, k_gpu ~ Binomial(k_gpu + k_ref,
+      N_gpu / (N_gpu + N_ref)), is valid and conservative. Two-sided p < a fails.
+
+    Returns {"rows": [...], "psth": {...}, "ok": bool, "alpha_each": a}."""
+    n_gpu = len(gpu_stats["count_step1"])
+    n_ref = len(ref_stats["count_step1"])
+    names = [name for name in ref_stats if name != "psth"]
+    bins = np.flatnonzero(gpu_stats["psth"] + ref_stats["psth"]) if psth_bins else []
+    m = len(names) + len(bins)
+    a = GIF_FAMILY_ALPHA / m
+    z = scipy_stats.norm.ppf(1.0 - a / 2.0)
+    rows = []
+    for name in names:
+        gpu_mean, ref_mean, se, ng, nr = _welch(np.asarray(gpu_stats[name], dtype=float),
+                                                np.asarray(ref_stats[name], dtype=float))
+        difference = gpu_mean - ref_mean
+        rows.append({"statistic": name, "gpu_mean": gpu_mean, "ref_mean": ref_mean,
+                     "difference": difference, "se": se, "tolerance": float(z * se),
+                     "n_gpu": ng, "n_ref": nr, "z": float(difference / se),
+                     "ok": bool(abs(difference) <= z * se)})
+    p_values = []
+    share = n_gpu / (n_gpu + n_ref)
+    for b in bins:
+        k_gpu, k_ref = int(gpu_stats["psth"][b]), int(ref_stats["psth"][b])
+        p_values.append(scipy_stats.binomtest(k_gpu, k_gpu + k_ref, share).pvalue)
+    p_values = np.array(p_values)
+    worst = int(np.argmin(p_values)) if len(p_values) else None
+    psth = {"bins_tested": len(bins), "failed_bins": [int(bins[i]) for i in
+                                                      np.flatnonzero(p_values < a)],
+            "min_p": float(p_values[worst]) if worst is not None else float("nan"),
+            "min_p_bin": int(bins[worst]) if worst is not None else None}
+    ok = all(row["ok"] for row in rows) and not psth["failed_bins"]
+    return {"rows": rows, "psth": psth, "ok": bool(ok), "alpha_each": a, "z": float(z),
+            "n_gpu": n_gpu, "n_ref": n_ref}

@@ -47,7 +47,8 @@ FACETS_AS_IF_COND_EXP = dict(cm=0.2, tau_refrac=1.0, e_rev_E=0.0, i_offset=0.0,
                              tau_m=0.2 / 0.040, tau_syn_E=30.0, tau_syn_I=30.0,
                              v_reset=-80.0, e_rev_I=-80.0, v_rest=-65.0, v_thresh=-55.0)
 
-# no reference: pyNN.brian2 0.13 has no GIF_cond_exp (and its escape noise is random anyway)
+# not in the gallery: pyNN.brian2 0.13 has no GIF_cond_exp, and its escape noise makes single
+# spike times random; it is compared statistically with pyNN.neuron instead (gif_protocol.py)
 NOT_IN_REFERENCE = ["GIF_cond_exp"]
 
 

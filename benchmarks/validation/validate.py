@@ -1,13 +1,15 @@
 """
-The validation suite's runner: runs the networks (networks.py) and the single-neuron gallery
-(gallery.py) on pyNN.gpu, compares them with the committed pyNN.brian2 reference in
-results/ (compare.py), writes what pyNN.gpu gave and the verdicts to results/pynn_gpu.json
-and prints the tables of README.md.
+The validation suite's runner: runs the networks (networks.py), the single-neuron gallery
+(gallery.py) and the GIF_cond_exp protocol (gif_protocol.py) on pyNN.gpu, compares them
+with the committed references in results/ (pyNN.brian2; pyNN.neuron for GIF_cond_exp;
+compare.py), writes what pyNN.gpu gave and the verdicts to results/pynn_gpu.json and prints
+the tables of README.md.
 
     python benchmarks/validation/validate.py [--seeds 1 2 ... 10] [--target cpu] [--threads 1]
                                              [--networks NAME ...] [--no-gallery]
+                                             [--no-gif] [--gif-neurons 10000] [--gif-seed 1]
 
-Exit status 1 if any comparison fails. Brian 2 is not needed.
+Exit status 1 if any comparison fails. Neither Brian 2 nor NEURON is needed.
 """
 
 import argparse
@@ -27,6 +29,7 @@ sys.path.insert(0, HERE)
 
 import compare  # noqa: E402
 import gallery  # noqa: E402
+import gif_protocol  # noqa: E402
 import networks  # noqa: E402
 from networks import run_network  # noqa: E402
 from spike_statistics import STATISTICS, summarise_run  # noqa: E402
@@ -34,6 +37,7 @@ from spike_statistics import STATISTICS, summarise_run  # noqa: E402
 RESULTS = os.path.join(HERE, "results")
 REFERENCE_NETWORKS = os.path.join(RESULTS, "reference_networks.json")
 GALLERY_DIR = os.path.join(RESULTS, "gallery")
+GIF_REFERENCE = os.path.join(RESULTS, "gif_reference.npz")
 
 
 def load_reference_networks():
@@ -91,6 +95,41 @@ def compare_gallery(sim, target):
             for name, ref in references.items()}
 
 
+def load_gif_reference(path=GIF_REFERENCE):
+    """The reference's statistics (gif_protocol.statistics()) and its info dict."""
+    data = np.load(path)
+    stats = {name: data[name] for name in data.files
+             if name not in ("info", "spike_steps", "neuron")}
+    return stats, json.loads(str(data["info"]))
+
+
+def reference_gif_trains(path=GIF_REFERENCE):
+    """The reference's spike trains as step numbers, one array per neuron."""
+    data = np.load(path)
+    n = json.loads(str(data["info"]))["neurons"]
+    steps, neuron = data["spike_steps"], data["neuron"]
+    return [np.sort(steps[neuron == i]) for i in range(n)]
+
+
+def gpu_gif_statistics(sim, n, seed, target, parameters=None, threads=1):
+    """gif_protocol's statistics of `n` pyNN.gpu neurons (rng_seed `seed`) at dt = 0.1 ms."""
+    sim.setup(timestep=gif_protocol.DT, target=target, rng_seed=seed, threads=threads)
+    cells = gif_protocol.build(sim, n, parameters)
+    sim.run(gif_protocol.T_STOP)
+    trains = [s.rescale("ms").magnitude for s in cells.get_data().segments[0].spiketrains]
+    sim.end()
+    return gif_protocol.statistics(gif_protocol.to_steps(trains))
+
+
+def compare_gif(sim, target, n, seed, parameters=None):
+    reference, info = load_gif_reference()
+    result = compare.compare_gif(gpu_gif_statistics(sim, n, seed, target, parameters),
+                                 reference)
+    result["reference_info"] = {k: v for k, v in info.items() if k != "summary"}
+    result["seed"] = seed
+    return result
+
+
 # --- tables ----------------------------------------------------------------------------------
 
 def _fmt(x):
@@ -123,6 +162,24 @@ def gallery_table(comparisons):
                      f"| {c['lag_min']:.3f}..{c['lag_max']:.3f} | {c['lag_bound_last']:.2f} "
                      f"| {c['subthreshold_max_dv']:.1e} | {c['away_max_dv']:.2g} "
                      f"| {'yes' if c['ok'] else '**no**'} |")
+    return "\n".join(lines)
+
+
+def gif_table(comparison):
+    lines = ["| statistic | pyNN.gpu mean (n) | pyNN.neuron mean (n) | difference "
+             "| tolerance | z | ok |",
+             "| --- | --- | --- | ---: | ---: | ---: | --- |"]
+    for c in comparison["rows"]:
+        lines.append(f"| {c['statistic']} | {_fmt(c['gpu_mean'])} ({c['n_gpu']}) "
+                     f"| {_fmt(c['ref_mean'])} ({c['n_ref']}) | {_fmt(c['difference'])} "
+                     f"| {_fmt(c['tolerance'])} | {c['z']:+.2f} "
+                     f"| {'yes' if c['ok'] else '**no**'} |")
+    p = comparison["psth"]
+    lines.append(f"\nPSTH ({gif_protocol.BIN_MS:g} ms bins): {p['bins_tested']} bins with spikes "
+                 f"tested, smallest p = {p['min_p']:.2g} (bin {p['min_p_bin']}), failed bins: "
+                 f"{p['failed_bins'] or 'none'}. Each test at level "
+                 f"{comparison['alpha_each']:.2g} (z = {comparison['z']:.2f}), family-wise "
+                 f"{compare.GIF_FAMILY_ALPHA}.")
     return "\n".join(lines)
 
 
@@ -166,6 +223,13 @@ def main():
     parser.add_argument("--networks", nargs="*", default=None,
                         help="network names (default: all in the reference file)")
     parser.add_argument("--no-gallery", action="store_true")
+    parser.add_argument("--no-gif", action="store_true")
+    parser.add_argument("--gif-only", action="store_true",
+                        help="only the GIF_cond_exp comparison (results/pynn_gpu.json is left "
+                             "as it is)")
+    parser.add_argument("--gif-neurons", type=int, default=10000)
+    parser.add_argument("--gif-seed", type=int, default=1,
+                        help="pyNN.gpu's rng_seed for the GIF protocol")
     parser.add_argument("--shift-table", metavar="SHIFT",
                         help="only print the changes made by --refractory-shift SHIFT, from the "
                              "results files of both runs")
@@ -188,13 +252,15 @@ def main():
 
     reference = load_reference_networks()
     names = args.networks if args.networks is not None else list(networks.NETWORKS)
+    if args.gif_only:
+        names, args.no_gallery, args.no_gif = [], True, False
     output = {"command": "python benchmarks/validation/validate.py " + " ".join(sys.argv[1:]),
               "date": datetime.date.today().isoformat(), "commit": _commit(),
               "target": args.target, "refractory_shift_ms": args.refractory_shift,
               "versions": {"PyNN": pyNN.__version__, "numpy": np.__version__,
                            "python": platform.python_version()},
               "reference_versions": reference["versions"],
-              "networks": {}, "gallery": {}}
+              "networks": {}, "gallery": {}, "gif": {}}
     suffix = f"_refractory_shift_{args.refractory_shift:g}" if args.refractory_shift else ""
     path = os.path.join(RESULTS, f"pynn_gpu{suffix}.json")
     earlier = {}
@@ -214,18 +280,31 @@ def main():
             output["networks"][name]["comparison"] = comparisons[name]
     if not args.no_gallery:
         output["gallery"] = compare_gallery(sim, args.target)
+    if not args.no_gif:
+        output["gif"] = compare_gif(sim, args.target, args.gif_neurons, args.gif_seed)
 
-    with open(path, "w") as f:
-        json.dump(output, f, indent=1, sort_keys=True)
+    if not args.gif_only:
+        with open(path, "w") as f:
+            json.dump({k: v for k, v in output.items() if k != "gif"}, f, indent=1,
+                      sort_keys=True)
+    if output["gif"]:
+        # its own file: the GIF comparison is made and committed separately
+        with open(os.path.join(RESULTS, f"pynn_gpu_gif{suffix}.json"), "w") as f:
+            json.dump({k: v for k, v in output.items() if k not in ("networks", "gallery")},
+                      f, indent=1, sort_keys=True)
     print(f"Command: `{output['command']}` (commit {output['commit']}, {output['date']}, "
           f"target {args.target})\n")
     if comparisons:
         print(network_table(comparisons) + "\n")
     if output["gallery"]:
-        print(gallery_table(output["gallery"]))
+        print(gallery_table(output["gallery"]) + "\n")
+    if output["gif"]:
+        print(gif_table(output["gif"]))
     failed = [f"{n}/{p}/{s}" for n, c in comparisons.items() for p, by in c.items()
               for s, v in by.items() if not v["ok"]]
     failed += [name for name, c in output["gallery"].items() if not c["ok"]]
+    if output["gif"] and not output["gif"]["ok"]:
+        failed.append("GIF_cond_exp")
     if failed:
         print("\nFAILED: " + ", ".join(failed))
     return 1 if failed else 0

@@ -1,0 +1,76 @@
+"""
+GIF_cond_exp on pyNN.gpu against the committed pyNN.neuron reference of the validation suite
+(benchmarks/validation/results/gif_reference.npz, made by make_gif_reference.py, which needs
+NEURON; this test does not).
+
+The neuron fires at random (escape noise), so the comparison is statistical
+(gif_protocol.py, compare.compare_gif): N_GPU independent neurons on pyNN.gpu and the
+reference's neurons get the same two step currents; spike counts, first-spike latencies, the
+1st..6th interval after each step's onset, the CV of the adapted intervals and every 10 ms bin
+of the PSTH must agree within a Bonferroni-corrected test at a family-wise level of 0.01. The
+same protocol with a threshold sharpness delta_v twice as large must fail.
+"""
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+VALIDATION = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks", "validation")
+sys.path.insert(0, os.path.abspath(VALIDATION))
+
+import compare  # noqa: E402
+import gif_protocol  # noqa: E402
+import validate  # noqa: E402
+
+import pynn_gpu  # noqa: E402
+
+N_GPU = 2000
+SEED = 7          # not validate.py's seed: the test draws its own realisation
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return validate.load_gif_reference()
+
+
+def test_reference_file_is_consistent(reference):
+    stats, info = reference
+    assert info["simulator"] == "pyNN.neuron"
+    assert info["neurons"] >= 5000
+    assert info["dt_ms"] <= gif_protocol.DT
+    assert info["parameters"] == {k: v for k, v in gif_protocol.PARAMETERS.items()}
+    assert tuple(info["steps_nA"]) == gif_protocol.STEPS
+    # the stored statistics are those of the stored spikes (at the reference's step)
+    saved_dt = gif_protocol.DT
+    try:
+        gif_protocol.DT = info["dt_ms"]
+        recomputed = gif_protocol.statistics(validate.reference_gif_trains())
+    finally:
+        gif_protocol.DT = saved_dt
+    for name, values in stats.items():
+        np.testing.assert_allclose(recomputed[name], values, rtol=1e-12, err_msg=name)
+    # the protocol is informative: several spikes per step, adaptation, some irregularity
+    summary = info["summary"]["step1"]
+    assert summary["rate_hz"] > 15.0
+    isis = summary["mean_isi_by_order_ms"]
+    assert isis[-1] > 1.2 * isis[0]
+    assert 0.05 < summary["cv_isi_adapted"] < 0.5
+
+
+def test_gif_agrees_with_neuron(reference):
+    stats, _ = reference
+    gpu = validate.gpu_gif_statistics(pynn_gpu, N_GPU, SEED, target="cpu")
+    comparison = compare.compare_gif(gpu, stats)
+    failed = [row for row in comparison["rows"] if not row["ok"]]
+    assert not failed, failed
+    assert not comparison["psth"]["failed_bins"], comparison["psth"]
+    assert comparison["ok"]
+
+
+def test_gif_with_wrong_threshold_sharpness_is_told_apart(reference):
+    stats, _ = reference
+    wrong = dict(gif_protocol.PARAMETERS, delta_v=2.0 * gif_protocol.PARAMETERS["delta_v"])
+    gpu = validate.gpu_gif_statistics(pynn_gpu, N_GPU, SEED, target="cpu", parameters=wrong)
+    assert not compare.compare_gif(gpu, stats)["ok"]
