@@ -1,7 +1,7 @@
 """
 Reference traces of the single-neuron gallery (gallery.py) from pyNN.brian2, stored in
 benchmarks/validation/results/gallery/<cell type>.npz; validate.py and
-tests/validation/test_gallery.py compare pyNN.gpu with them, without Brian 2.
+tests/validation/test_reference_simulator.py compare pyNN.gpu with them, without Brian 2.
 
     nice -n 10 .venv-brian2/bin/python benchmarks/validation/make_gallery_reference.py \
         [CELLTYPE ...]
