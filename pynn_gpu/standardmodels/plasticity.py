@@ -282,6 +282,12 @@ class Vogels2011Rule(synapses.Vogels2011Rule):
                 + _spike_met("kminus", "last_post", "tau"))
 
 
+def _shown(lazy):
+    """A parameter's value as given: a number, or the distribution or array it came from."""
+    value = lazy.base_value
+    return f"{value:g}" if isinstance(value, (int, float)) else repr(value)
+
+
 TIMING_RULES = (SpikePairRule, Vogels2011Rule)
 WEIGHT_DEPENDENCES = (AdditiveWeightDependence, MultiplicativeWeightDependence,
                       AdditivePotentiationMultiplicativeDepression, GutigWeightDependence)
@@ -354,6 +360,21 @@ class STDPMechanism(_Synapse, synapses.STDPMechanism):
     @property
     def model(self):
         return self._model
+
+    def describe(self, template="stdpmechanism_default.txt", engine="default"):
+        """A line saying what the mechanism is (PyNN 0.13 has no default template for it);
+        with another template, or template=None for the context, PyNN's own."""
+        if template != "stdpmechanism_default.txt":
+            return super().describe(template=template, engine=engine)
+
+        def component(part):
+            values = ", ".join(f"{name}={_shown(part.parameter_space[name])}"
+                               for name in part.get_parameter_names())
+            return f"{type(part).__name__}({values})"
+
+        return (f"STDPMechanism ({self.model.name}): timing {component(self.timing_dependence)}, "
+                f"weight dependence {component(self.weight_dependence)}, "
+                f"dendritic_delay_fraction={self.dendritic_delay_fraction:g}")
 
     @property
     def fixed_parameters(self):

@@ -365,6 +365,18 @@ def test_parameters_are_readable_and_checked(sim):
         projection.set(dendritic_delay_fraction=0.5)
 
 
+def test_describe_says_what_the_mechanism_is(cpu_sim):
+    sim = cpu_sim
+    mechanism = sim.STDPMechanism(sim.SpikePairRule(tau_plus=15.0),
+                                  sim.GutigWeightDependence(w_max=0.5), weight=0.1,
+                                  dendritic_delay_fraction=0.5)
+    text = mechanism.describe()
+    for part in ("SpikePairRule(", "tau_plus=15", "GutigWeightDependence(", "w_max=0.5",
+                 "mu_plus=0.5", "dendritic_delay_fraction=0.5"):
+        assert part in text
+    assert mechanism.describe(template=None)["dendritic_delay_fraction"] == 0.5
+
+
 def test_unsupported_combinations_say_why(cpu_sim):
     sim = cpu_sim
     with pytest.raises(errors.InvalidParameterValueError, match="dendritic_delay_fraction"):
