@@ -296,24 +296,6 @@ def _dendritic_array(group):
     return f"{group.name}_dendritic" if group.delivers else f"{group.name}_delay"
 
 
-def lanes_for(mean_length):
-    """Threads that share out a neuron's column or row in the plasticity kernels (CUDA), so
-    a long one is walked in coalesced strides rather than by one thread: the mean length
-    rounded up to a power of two, at most a warp."""
-    lanes = 1
-    while lanes < min(mean_length, WARP):
-        lanes *= 2
-    return lanes
-
-
-def learning_lanes(group):
-    return lanes_for(group.n_synapses / max(group.post.size, 1))
-
-
-def delivery_lanes(group):
-    return lanes_for(group.n_synapses / max(group.pre.size, 1))
-
-
 def learning_fields(group) -> Tuple[Field, ...]:
     """A plastic synapse group's struct for its postsynaptic-spike kernel: the synapses by
     postsynaptic neuron (col_ptr, col_syn: positions in the rows) and the postsynaptic
@@ -321,7 +303,7 @@ def learning_fields(group) -> Tuple[Field, ...]:
     fields = [Field("col_ptr", "int64_t"), Field("col_syn", "int64_t")] + _plastic_fields(group)
     fields += [Field("post_history", "uint32_t")]
     fields += [Field(v, "int64_t", is_array=False)
-               for v in ("first", "post_size", "min_dendritic", "max_dendritic", "lanes")]
+               for v in ("first", "post_size", "min_dendritic", "max_dendritic")]
     return tuple(fields)
 
 
@@ -332,7 +314,7 @@ def delivery_fields(group) -> Tuple[Field, ...]:
     fields = [Field("row_ptr", "int64_t"), Field("post", "int32_t")] + _plastic_fields(group)
     fields += [Field("pre_history", "uint32_t"), Field("post_in", "scalar")]
     fields += [Field(v, "int64_t", is_array=False)
-               for v in ("first", "pre_size", "post_size", "min_axonal", "max_axonal", "lanes")]
+               for v in ("first", "pre_size", "post_size", "min_axonal", "max_axonal")]
     return tuple(fields)
 
 
@@ -343,32 +325,31 @@ def _plastic_key(group, code):
 
 def merge_learning_groups(graph: NetworkGraph) -> List[MergedGroup]:
     """Plastic synapse groups with the same model share a kernel that applies their
-    postsynaptic spikes: `lanes` threads per postsynaptic neuron (see lanes_for)."""
+    postsynaptic spikes: on CUDA a warp per 32 postsynaptic neurons, whose lanes share out
+    the column of each neuron that spiked (a thread per neuron in all)."""
     groups = [s for s in graph.synapse_groups if s.learns]
 
     def row(group, fields, first):
         values = {"first": first, "post_size": group.post.size,
-                  "min_dendritic": group.min_dendritic, "max_dendritic": group.max_dendritic,
-                  "lanes": learning_lanes(group)}
+                  "min_dendritic": group.min_dendritic, "max_dendritic": group.max_dendritic}
         arrays = {"post_history": f"{group.post.name}_spike_history",
                   "dendritic": _dendritic_array(group)}
         return [values[f.name] if not f.is_array else arrays.get(f.name, f"{group.name}_{f.name}")
                 for f in fields]
 
     return _merge(groups, lambda g: _plastic_key(g, g.model.on_post), learning_fields, row,
-                  lambda g: g.post.size * learning_lanes(g), "learning", "mlg")
+                  lambda g: g.post.size, "learning", "mlg")
 
 
 def merge_delivery_groups(graph: NetworkGraph) -> List[MergedGroup]:
     """Plastic synapse groups whose presynaptic spikes arrive after an axonal delay share,
-    by model, a kernel that hands those spikes over before the neuron update: `lanes`
-    threads per presynaptic neuron."""
+    by model, a kernel that hands those spikes over before the neuron update: on CUDA a warp
+    per 32 presynaptic neurons, whose lanes share out the row of each neuron that spiked."""
     groups = [s for s in graph.synapse_groups if s.delivers]
 
     def row(group, fields, first):
         values = {"first": first, "pre_size": group.pre.size, "post_size": group.post.size,
-                  "min_axonal": group.min_axonal, "max_axonal": group.max_axonal,
-                  "lanes": delivery_lanes(group)}
+                  "min_axonal": group.min_axonal, "max_axonal": group.max_axonal}
         arrays = {"pre_history": f"{group.pre.name}_spike_history",
                   "post_in": f"{group.post.name}_in_{group.receptor}",
                   "dendritic": _dendritic_array(group)}
@@ -376,7 +357,7 @@ def merge_delivery_groups(graph: NetworkGraph) -> List[MergedGroup]:
                 for f in fields]
 
     return _merge(groups, lambda g: _plastic_key(g, g.model.on_pre), delivery_fields, row,
-                  lambda g: g.pre.size * delivery_lanes(g), "delivery", "mdg")
+                  lambda g: g.pre.size, "delivery", "mdg")
 
 
 GAP_JUNCTION_FIELDS = (

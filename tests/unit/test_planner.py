@@ -147,20 +147,20 @@ def test_distinct_count_counts_repeated_values_once():
     assert hosttools.distinct_count(values, 1000) == len(np.unique(values))
 
 
-def test_plastic_groups_get_a_learning_kernel_with_lanes_from_their_columns():
-    from pynn_gpu.ir.merge import learning_lanes, merge_learning_groups
+def test_plastic_groups_of_one_model_share_a_learning_kernel():
+    from pynn_gpu.ir.merge import merge_learning_groups
     from pynn_gpu.standardmodels.plasticity import (AdditiveWeightDependence, SpikePairRule,
                                                     plasticity_model)
     stdp = plasticity_model(SpikePairRule(), AdditiveWeightDependence())
     graph = NetworkGraph(dt=0.1, precision="double", ring_length=3)
-    pre, post = _group("ng0", 100), _group("ng1", 10)
-    graph.neuron_groups = [pre, post]
-    graph.synapse_groups = [_synapses("sg0", pre, post, 30, 1, model=stdp),     # 3 per column
-                            _synapses("sg1", pre, post, 1000, 10, model=stdp),  # 100 per column
+    pre, post, other = _group("ng0", 100), _group("ng1", 10), _group("ng2", 40)
+    graph.neuron_groups = [pre, post, other]
+    graph.synapse_groups = [_synapses("sg0", pre, post, 30, 1, model=stdp),
+                            _synapses("sg1", pre, other, 1000, 10, model=stdp),
                             _synapses("sg2", pre, post, 1000, 10)]              # static
-    assert [learning_lanes(g) for g in graph.synapse_groups[:2]] == [4, 32]
     merged = merge_learning_groups(graph)
     assert len(merged) == 1 and [g.name for g in merged[0].members] == ["sg0", "sg1"]
-    assert merged[0].firsts == [0, 64] and merged[0].total_threads == 64 + 320
+    # a warp per 32 postsynaptic neurons: a thread per neuron, whole warps per group
+    assert merged[0].firsts == [0, 32] and merged[0].total_threads == 32 + 64
     row = dict(zip((f.name for f in merged[0].fields), merged[0].rows[1]))
-    assert row["post_history"] == "ng1_spike_history" and row["lanes"] == 32
+    assert row["post_history"] == "ng2_spike_history" and row["dendritic"] == "sg1_delay"
