@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Where a microcircuit step's time goes on a lent GPU: install (gpu_session.sh), then the
 # full-scale microcircuit with a per-kernel profile, once per ';'-separated argument list
-# in $PYNN_GPU_MICRO_RUNS (default: stored rows in double and float), then the CUDA tests
+# in $PYNN_GPU_MICRO_RUNS (default: stored rows in double and float; other propagation
+# plans with e.g. "--connectivity ragged --spike-lanes 4"), then the CUDA tests
 # of propagation, recording, drives, generated connectivity and plasticity, then (if
 # $PYNN_GPU_PLASTICITY holds plasticity_cost.py's arguments) the cost of STDP, then (if
 # $PYNN_GPU_VA_SIZES is set) the Vogels-Abbott scaling sweep.

@@ -31,7 +31,7 @@ import numpy as np
 from pyNN.random import RandomDistribution
 
 import pynn_gpu as sim
-from pynn_gpu import simulator
+from pynn_gpu import planner, simulator
 from pynn_gpu.procedural import synapse_count
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -127,8 +127,14 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=55)
     parser.add_argument("--profile-steps", type=int, default=0,
                         help="afterwards, time each kernel over this many steps (CUDA)")
+    parser.add_argument("--spike-lanes", type=int, default=planner.SPIKE_LANES,
+                        help="planner: least spike lanes per propagated group (CUDA)")
+    parser.add_argument("--post-threads", type=int, default=planner.POST_THREADS,
+                        help="planner: threads per 'post' group that lanes x width aims at")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
+    # propagation plan knobs (see pynn_gpu.planner), for trying other plans on a GPU
+    planner.SPIKE_LANES, planner.POST_THREADS = args.spike_lanes, args.post_threads
 
     t0 = time.perf_counter()
     sim.setup(timestep=DT, target=args.target, precision=args.precision, rng_seed=args.seed,
@@ -152,6 +158,7 @@ def main(argv=None):
         "commit": _commit(), "device": _gpu_description(), "target": args.target,
         "precision": args.precision, "drive": args.drive, "scale": args.scale,
         "propagation": args.propagation, "connectivity": args.connectivity,
+        "spike_lanes": args.spike_lanes, "post_threads": args.post_threads,
         "neurons": int(sum(p.size for p in pops)),
         "synapses": int(sum(synapse_count(p) for p in projections)),
         "construction_s": t_constructed - t0,
