@@ -7,7 +7,7 @@ without NEURON.
     PATH=$PWD/.venv-neuron/bin:$PATH .venv-neuron/bin/python \
         benchmarks/validation/make_stdp_reference.py [--dt 0.1]
 
-The protocol is stdp_protocol.py's (two groups of 41 synapses, dendritic_delay_fraction 1
+The protocol is stdp_protocol.py's (two groups of 43 synapses, dendritic_delay_fraction 1
 and 0). The file holds, per group (suffix _f1, _f0), the presynaptic and postsynaptic spike
 times (pre_times/pre_index, post_times/post_index) and the final weights, and `info` (JSON):
 the command, versions, date, parameters and a summary of the analysis.

@@ -21,8 +21,8 @@ this), so
     dt_syn = t_post - t_pre + (2 f - 1) d.
 
 Two groups, f = 1 (the default of PyNN, NEST and pyNN.gpu: the whole delay dendritic) and
-f = 0 (the whole delay axonal), each with DELTAS of -50..50 ms in 2.5 ms steps (0 included:
-how simultaneous spikes pair is a convention, analysed apart).
+f = 0 (the whole delay axonal), each with DELTAS of -50..50 ms in 2.5 ms steps and +-DT
+(0 included: how simultaneous spikes pair is a convention, analysed apart).
 
 analytic_dw() computes the additive rule's change from recorded spike times:
 
@@ -45,7 +45,8 @@ CELL = dict(cm=1.0, tau_m=20.0, v_rest=-65.0, v_reset=-65.0, v_thresh=-50.0,
 TIMING = dict(tau_plus=20.0, tau_minus=20.0, A_plus=0.01, A_minus=0.012)
 WEIGHT_DEPENDENCE = dict(w_min=0.0, w_max=1.0)     # nA
 W0 = 0.5                               # nA, initial plastic weight
-DELTAS = np.round(np.arange(-50.0, 50.0 + 1e-9, 2.5), 10)   # ms, at the synapse
+# ms, at the synapse: -50..50 in 2.5 ms steps, and one step either side of 0
+DELTAS = np.round(np.sort(np.append(np.arange(-50.0, 50.0 + 1e-9, 2.5), [-DT, DT])), 10)
 FRACTIONS = (1.0, 0.0)                 # dendritic_delay_fraction of the two groups
 REPEATS = 5
 FIRST = 100.0                          # ms, first drive spike
