@@ -64,7 +64,8 @@ def main():
         clean = a["coincident"] == 0
         summary[tag] = {
             "post_spikes_per_cell": sorted(set(a["post_spikes"].tolist())),
-            "max_abs_dw_minus_analytic_clean": float(np.max(np.abs(a["dw"] - a["analytic"])[clean])),
+            "max_abs_dw_minus_analytic_clean":
+                float(np.max(np.abs(a["dw"] - a["analytic"])[clean])),
             "synapses_with_coincident_pairs": int(np.count_nonzero(~clean)),
             "dw_minus_analytic_coincident": (a["dw"] - a["analytic"])[~clean].tolist(),
             "dt_syn_coincident": a["dt_syn"][~clean].tolist(),

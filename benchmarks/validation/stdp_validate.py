@@ -49,9 +49,9 @@ def load_reference(path=STDP_REFERENCE):
         n = len(info["deltas_ms"])
         for f in info["fractions"]:
             tag = f"f{f:g}"
-            groups[f] = (P.unflatten_trains(data[f"pre_times_{tag}"], data[f"pre_index_{tag}"], n),
-                         P.unflatten_trains(data[f"post_times_{tag}"], data[f"post_index_{tag}"], n),
-                         np.array(data[f"weights_{tag}"]))
+            groups[f] = tuple(P.unflatten_trains(data[f"{side}_times_{tag}"],
+                                                 data[f"{side}_index_{tag}"], n)
+                              for side in ("pre", "post")) + (np.array(data[f"weights_{tag}"]),)
     return groups, info
 
 
@@ -136,8 +136,9 @@ def table(result):
                      f"{group['max_abs_neuron_minus_analytic']:.2e} nA")
         lines.append(f"  max |w_gpu - w_neuron|                    "
                      f"{group['max_abs_gpu_minus_neuron']:.2e} nA")
-        lines.append(f"  max spike time difference: pre {group['max_spike_time_difference_ms']['pre']:.1e} ms, "
-                     f"post {group['max_spike_time_difference_ms']['post']:.1e} ms")
+        times = group["max_spike_time_difference_ms"]
+        lines.append(f"  max spike time difference: pre {times['pre']:.1e} ms, "
+                     f"post {times['post']:.1e} ms")
         for c in group["coincident"]:
             lines.append(f"  delta {c['delta_ms']:g} ms ({c['pairs']} coincident pairs): "
                          f"dw - analytic(no pairing): gpu {c['gpu_minus_analytic']:+.4f}, "
