@@ -31,6 +31,12 @@ analytic_dw() computes the additive rule's change from recorded spike times:
 
 over all pairs of presynaptic and postsynaptic spikes of the synapse; pairs with dt_syn = 0
 are counted apart (coincident()).
+
+Other weight dependences (DEPENDENCES): the same groups with MultiplicativeWeightDependence
+or GutigWeightDependence in place of the additive one. Their change depends on the weight at
+each update, so it has no closed form: rule_weight() replays the updates spike by spike, in
+either simulator's convention (pyNN.gpu's formula and order, or that of pyNN.neuron's
+StdwaSoft / StdwaGuetig mechanisms, which differ; see rule_weight()).
 """
 
 import numpy as np
@@ -44,6 +50,15 @@ CELL = dict(cm=1.0, tau_m=20.0, v_rest=-65.0, v_reset=-65.0, v_thresh=-50.0,
             tau_syn_E=0.5, tau_syn_I=0.5, tau_refrac=5.0, i_offset=0.0)
 TIMING = dict(tau_plus=20.0, tau_minus=20.0, A_plus=0.01, A_minus=0.012)
 WEIGHT_DEPENDENCE = dict(w_min=0.0, w_max=1.0)     # nA
+# name -> (PyNN class, parameters); "additive" is the original protocol (WEIGHT_DEPENDENCE).
+# gutig_wmax2 has w_max - w_min = 2 nA, where pyNN.gpu's and pyNN.neuron's formulas differ.
+DEPENDENCES = {
+    "additive": ("AdditiveWeightDependence", WEIGHT_DEPENDENCE),
+    "multiplicative": ("MultiplicativeWeightDependence", dict(w_min=0.0, w_max=1.0)),
+    "gutig": ("GutigWeightDependence", dict(w_min=0.0, w_max=1.0, mu_plus=0.5, mu_minus=0.5)),
+    "gutig_wmax2": ("GutigWeightDependence",
+                    dict(w_min=0.0, w_max=2.0, mu_plus=0.5, mu_minus=0.5)),
+}
 W0 = 0.5                               # nA, initial plastic weight
 # ms, at the synapse: -50..50 in 2.5 ms steps, and one step either side of 0
 DELTAS = np.round(np.sort(np.append(np.arange(-50.0, 50.0 + 1e-9, 2.5), [-DT, DT])), 10)
@@ -73,24 +88,32 @@ def schedule(f):
     return pre, drives
 
 
-def build(sim, f, cell_type=None):
-    """One group (fraction f) in `sim` (after setup()): returns (pre, post, projection);
-    the postsynaptic cells record spikes."""
+def tag(f, dependence="additive"):
+    """The suffix of a group's arrays in the reference files."""
+    return f"f{f:g}" if dependence == "additive" else f"{dependence}_f{f:g}"
+
+
+def build(sim, f, cell_type=None, dependence="additive", parameters=None):
+    """One group (fraction f, weight dependence `dependence` of DEPENDENCES, its parameters
+    replaced by `parameters` if given) in `sim` (after setup()): returns (pre, post,
+    projection); the postsynaptic cells record spikes."""
     from pyNN.parameters import Sequence
     pre_times, drive_times = schedule(f)
     n = len(DELTAS)
+    cls, default = DEPENDENCES[dependence]
+    parameters = dict(default if parameters is None else parameters)
     cell_type = cell_type or sim.IF_curr_exp(**CELL)
-    post = sim.Population(n, cell_type, label=f"post f={f:g}")
+    post = sim.Population(n, cell_type, label=f"post {tag(f, dependence)}")
     post.initialize(v=CELL["v_rest"])
     pre = sim.Population(n, sim.SpikeSourceArray(spike_times=[Sequence(t) for t in pre_times]),
-                         label=f"pre f={f:g}")
+                         label=f"pre {tag(f, dependence)}")
     drive = sim.Population(n, sim.SpikeSourceArray(spike_times=[Sequence(t) for t in drive_times]),
-                           label=f"drive f={f:g}")
+                           label=f"drive {tag(f, dependence)}")
     sim.Projection(drive, post, sim.OneToOneConnector(),
                    sim.StaticSynapse(weight=DRIVE_WEIGHT, delay=DRIVE_DELAY),
                    receptor_type="excitatory")
     stdp = sim.STDPMechanism(timing_dependence=sim.SpikePairRule(**TIMING),
-                             weight_dependence=sim.AdditiveWeightDependence(**WEIGHT_DEPENDENCE),
+                             weight_dependence=getattr(sim, cls)(**parameters),
                              dendritic_delay_fraction=f, weight=W0, delay=DELAY)
     projection = sim.Projection(pre, post, sim.OneToOneConnector(), stdp,
                                 receptor_type="excitatory")
@@ -147,12 +170,68 @@ def nominal_dt(t_pre, t_post, f):
     return float(np.median(d[np.arange(len(b)), np.argmin(np.abs(d), axis=1)]))
 
 
-def analyse(trains_pre, trains_post, weights, f):
-    """Per synapse of a group: measured dw, analytic dw, coincident pairs, post spike counts,
-    the measured dt_syn."""
+def rule_weight(t_pre, t_post, f, dependence, convention, timing=TIMING, parameters=None):
+    """The final weight of one synapse, replaying its rule spike by spike from its spike
+    times (events ordered by their time at the synapse; pairs with dt_syn = 0 not paired),
+    all-to-all traces, from W0. `convention`:
+
+    "gpu" (pyNN.gpu): each spike updates the weight at once, with R = w_max - w_min,
+        post: w += A_plus  R ((w_max - w) / R)^mu_plus  K_pre,   clipped to w_max
+        pre:  w -= A_minus R ((w - w_min) / R)^mu_minus K_post,  clipped to w_min
+    with K_pre = sum exp(-dt / tau_plus) over earlier presynaptic spikes (K_post likewise);
+    multiplicative: mu_plus = mu_minus = 1.
+
+    "neuron" (pyNN.neuron's StdwaSoft / StdwaGuetig, allow_update_on_post = 0): the change is
+    accumulated in deltaw and added to the weight at presynaptic spikes only, no clipping:
+        post: deltaw += A_plus  (w_max - w)^mu_plus  K_pre
+        pre:  deltaw -= A_minus (w - w_min)^mu_minus K_post;  w += deltaw;  deltaw = 0
+    (StdwaSoft: mu = 1; it also sets w = 0 where w <= 0 before adding, irrelevant here). So
+    (1) Gutig's factor is not normalised by R: it is R^(mu - 1) times pyNN.gpu's, and (2) the
+    depression at a presynaptic spike is computed on the weight *before* the potentiation of
+    the postsynaptic spikes since the previous presynaptic one is added.
+    """
+    cls, default = DEPENDENCES[dependence]
+    p = dict(default if parameters is None else parameters)
+    mu_plus, mu_minus = (1.0, 1.0) if cls == "MultiplicativeWeightDependence" else (
+        p["mu_plus"], p["mu_minus"])
+    w_min, w_max = p["w_min"], p["w_max"]
+    r = w_max - w_min
+    a = np.asarray(t_pre, dtype=float) + (1 - f) * DELAY
+    b = np.asarray(t_post, dtype=float) + f * DELAY
+    events = sorted([(round(t, 6), 0) for t in a] + [(round(t, 6), 1) for t in b])
+    w, pending = W0, 0.0
+    pres, posts = [], []
+    for t, is_post in events:
+        if is_post:
+            k = sum(np.exp(-(t - s) / timing["tau_plus"]) for s in pres if s < t)
+            if convention == "gpu":
+                w = min(w + timing["A_plus"] * r * ((w_max - w) / r) ** mu_plus * k, w_max)
+            else:
+                pending += timing["A_plus"] * (w_max - w) ** mu_plus * k
+            posts.append(t)
+        else:
+            k = sum(np.exp(-(t - s) / timing["tau_minus"]) for s in posts if s < t)
+            if convention == "gpu":
+                w = max(w - timing["A_minus"] * r * ((w - w_min) / r) ** mu_minus * k, w_min)
+            else:
+                pending -= timing["A_minus"] * (w - w_min) ** mu_minus * k
+                w, pending = w + pending, 0.0
+            pres.append(t)
+    return w
+
+
+def analyse(trains_pre, trains_post, weights, f, dependence="additive", convention="gpu"):
+    """Per synapse of a group: measured dw, analytic dw (additive: analytic_dw(); otherwise
+    rule_weight() - W0 in the given convention), coincident pairs, post spike counts, the
+    measured dt_syn."""
+    if dependence == "additive":
+        analytic = [analytic_dw(a, b, f) for a, b in zip(trains_pre, trains_post)]
+    else:
+        analytic = [rule_weight(a, b, f, dependence, convention) - W0
+                    for a, b in zip(trains_pre, trains_post)]
     return dict(
         dw=np.asarray(weights, dtype=float) - W0,
-        analytic=np.array([analytic_dw(a, b, f) for a, b in zip(trains_pre, trains_post)]),
+        analytic=np.array(analytic),
         coincident=np.array([coincident(a, b, f) for a, b in zip(trains_pre, trains_post)]),
         post_spikes=np.array([len(b) for b in trains_post]),
         dt_syn=np.array([nominal_dt(a, b, f) for a, b in zip(trains_pre, trains_post)]),

@@ -8,6 +8,16 @@ stdp_protocol.py's STDP window, run here on pyNN.gpu, and three comparisons per 
 * the two final weights against each other (and the spike times against each other).
 
     .venv/bin/python benchmarks/validation/stdp_validate.py [--target cpu] [--precision double]
+    .venv/bin/python benchmarks/validation/stdp_validate.py --dependence gutig   # or ...
+
+--dependence (stdp_protocol.DEPENDENCES) runs MultiplicativeWeightDependence or
+GutigWeightDependence against results/stdp_reference_dependences.npz. Their changes are
+compared with stdp_protocol.rule_weight(), which replays each simulator's own rule: pyNN.gpu
+against convention "gpu", pyNN.neuron against "neuron"; the two weights are compared
+against each other after taking off the difference of the two conventions on pyNN.neuron's
+spikes (formula_difference: 3e-10 nA for multiplicative and gutig, from the order in which
+pyNN.neuron applies pending potentiation; 2.5e-2 nA for gutig_wmax2, whose formulas differ;
+README.md next to this file).
 
 Synapses whose pairs include one with dt_syn = 0 (a presynaptic and a postsynaptic spike
 meeting the synapse at the same instant) are reported apart: how such a pair counts is a
@@ -29,6 +39,7 @@ import stdp_protocol as P  # noqa: E402
 
 RESULTS = os.path.join(HERE, "results")
 STDP_REFERENCE = os.path.join(RESULTS, "stdp_reference.npz")
+STDP_REFERENCE_DEPENDENCES = os.path.join(RESULTS, "stdp_reference_dependences.npz")
 
 # Tolerances (nA, against w_max = 1 nA and a window of amplitude A w_max = 0.01-0.012 nA per
 # pair, 5 pairs per synapse): each simulator against the analytic window of its own spike
@@ -41,30 +52,35 @@ TOL_CROSS = {"double": 1e-10, "float": 1e-6}
 TIME_TOL = 1e-6   # ms: spike times agree to round-off (NEURON accumulates t += dt)
 
 
-def load_reference(path=STDP_REFERENCE):
-    """{f: (pre trains, post trains, weights)} and the info dict."""
+def load_reference(path=None, dependence="additive"):
+    """{f: (pre trains, post trains, weights)} of one weight dependence and the info dict."""
+    if path is None:
+        path = STDP_REFERENCE if dependence == "additive" else STDP_REFERENCE_DEPENDENCES
     with np.load(path) as data:
         info = json.loads(str(data["info"]))
         groups = {}
         n = len(info["deltas_ms"])
         for f in info["fractions"]:
-            tag = f"f{f:g}"
+            tag = P.tag(f, dependence)
             groups[f] = tuple(P.unflatten_trains(data[f"{side}_times_{tag}"],
                                                  data[f"{side}_index_{tag}"], n)
                               for side in ("pre", "post")) + (np.array(data[f"weights_{tag}"]),)
     return groups, info
 
 
-def gpu_run(sim, target="cpu", precision="double", timing=None):
+def gpu_run(sim, target="cpu", precision="double", timing=None, dependence="additive",
+            parameters=None):
     """The protocol on pyNN.gpu: {f: (pre trains, post trains, weights)}. `timing` replaces
-    the SpikePairRule parameters (to check that a wrong rule is told apart)."""
+    the SpikePairRule parameters, `parameters` those of the weight dependence (to check that a
+    wrong rule is told apart)."""
     saved = dict(P.TIMING)
     if timing is not None:
         P.TIMING.clear()
         P.TIMING.update(timing)
     try:
         sim.setup(timestep=P.DT, min_delay=P.DT, target=target, precision=precision)
-        groups = {f: P.build(sim, f) for f in P.FRACTIONS}
+        groups = {f: P.build(sim, f, dependence=dependence, parameters=parameters)
+                  for f in P.FRACTIONS}
     finally:
         P.TIMING.clear()
         P.TIMING.update(saved)
@@ -80,20 +96,28 @@ def _max_time_difference(a, b):
     return max((float(np.max(np.abs(x - y))) for x, y in zip(a, b) if len(x)), default=0.0)
 
 
-def compare(gpu, reference, precision="double"):
-    """Per group: the rows of the comparison and whether each check passed."""
+def compare(gpu, reference, precision="double", dependence="additive"):
+    """Per group: the rows of the comparison and whether each check passed. For a weight
+    dependence other than the additive one, "analytic" is each simulator's own rule
+    (stdp_protocol.rule_weight()), and gpu_vs_neuron compares the two weights after taking
+    off formula_difference, the difference of the two rules on pyNN.neuron's spikes."""
     tol_a, tol_c = TOL_ANALYTIC[precision], TOL_CROSS[precision]
-    out = {"ok": True, "tolerance_analytic_nA": tol_a, "tolerance_cross_nA": tol_c,
-           "groups": {}}
+    out = {"ok": True, "dependence": dependence, "tolerance_analytic_nA": tol_a,
+           "tolerance_cross_nA": tol_c, "groups": {}}
     for f in P.FRACTIONS:
         g_pre, g_post, g_w = gpu[f]
         r_pre, r_post, r_w = reference[f]
-        g = P.analyse(g_pre, g_post, g_w, f)
-        r = P.analyse(r_pre, r_post, r_w, f)
+        g = P.analyse(g_pre, g_post, g_w, f, dependence, convention="gpu")
+        r = P.analyse(r_pre, r_post, r_w, f, dependence, convention="neuron")
         clean = (g["coincident"] == 0) & (r["coincident"] == 0)
         err_g = np.abs(g["dw"] - g["analytic"])[clean]
         err_r = np.abs(r["dw"] - r["analytic"])[clean]
-        err_c = np.abs(g_w - r_w)[clean]
+        if dependence == "additive":
+            formula = np.zeros(len(P.DELTAS))
+        else:
+            formula = (P.analyse(r_pre, r_post, r_w, f, dependence, convention="gpu")["analytic"]
+                       - r["analytic"])
+        err_c = np.abs(g_w - r_w - formula)[clean]
         dt_pre = _max_time_difference(g_pre, r_pre)
         dt_post = _max_time_difference(g_post, r_post)
         checks = {
@@ -108,13 +132,16 @@ def compare(gpu, reference, precision="double"):
                  "coincident_pairs": int(g["coincident"][i]),
                  "dw_gpu": float(g["dw"][i]), "dw_neuron": float(r["dw"][i]),
                  "dw_analytic_gpu": float(g["analytic"][i]),
-                 "dw_analytic_neuron": float(r["analytic"][i])} for i in range(len(P.DELTAS))]
+                 "dw_analytic_neuron": float(r["analytic"][i]),
+                 "formula_difference": float(formula[i])} for i in range(len(P.DELTAS))]
         out["groups"][f"{f:g}"] = {
             "checks": checks, "rows": rows,
             "max_spike_time_difference_ms": {"pre": dt_pre, "post": dt_post},
             "max_abs_gpu_minus_analytic": float(err_g.max()),
             "max_abs_neuron_minus_analytic": float(err_r.max()),
             "max_abs_gpu_minus_neuron": float(err_c.max()),
+            "max_abs_formula_difference": float(np.abs(formula)[clean].max()),
+            "max_abs_gpu_minus_neuron_raw": float(np.abs(g_w - r_w)[clean].max()),
             "clean_synapses": int(clean.sum()),
             "coincident": [{"delta_ms": float(P.DELTAS[i]), "pairs": int(r["coincident"][i]),
                             "gpu_minus_analytic": float(g["dw"][i] - g["analytic"][i]),
@@ -135,7 +162,12 @@ def table(result):
         lines.append("  max |dw_neuron - analytic(neuron spikes)| "
                      f"{group['max_abs_neuron_minus_analytic']:.2e} nA")
         lines.append(f"  max |w_gpu - w_neuron|                    "
-                     f"{group['max_abs_gpu_minus_neuron']:.2e} nA")
+                     f"{group['max_abs_gpu_minus_neuron_raw']:.2e} nA")
+        if result["dependence"] != "additive":
+            lines.append(f"  max |formula difference| (neuron spikes)  "
+                         f"{group['max_abs_formula_difference']:.2e} nA")
+            lines.append(f"  max |w_gpu - w_neuron - formula diff.|    "
+                         f"{group['max_abs_gpu_minus_neuron']:.2e} nA")
         times = group["max_spike_time_difference_ms"]
         lines.append(f"  max spike time difference: pre {times['pre']:.1e} ms, "
                      f"post {times['post']:.1e} ms")
@@ -156,13 +188,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("--target", default="cpu")
     parser.add_argument("--precision", default="double", choices=("double", "float"))
+    parser.add_argument("--dependence", default="additive", choices=sorted(P.DEPENDENCES))
     args = parser.parse_args()
     import pynn_gpu
-    reference, info = load_reference()
-    result = compare(gpu_run(pynn_gpu, args.target, args.precision), reference, args.precision)
+    reference, info = load_reference(dependence=args.dependence)
+    result = compare(gpu_run(pynn_gpu, args.target, args.precision, dependence=args.dependence),
+                     reference, args.precision, args.dependence)
     result.update(target=args.target, precision=args.precision,
                   reference={k: info[k] for k in ("neuron", "PyNN", "dt_ms", "date")})
-    suffix = "" if args.precision == "double" else "_float"
+    suffix = ("" if args.dependence == "additive" else f"_{args.dependence}") + (
+        "" if args.precision == "double" else "_float")
     with open(os.path.join(RESULTS, f"pynn_gpu_stdp{suffix}.json"), "w") as f:
         json.dump(result, f, indent=1)
     print(table(result))
