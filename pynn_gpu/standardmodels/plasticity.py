@@ -29,7 +29,7 @@ Any other fraction f splits each delay d (in steps) into a dendritic part round(
 d - 1, and an axonal part, at least one step: a presynaptic spike meets the synapse after
 the axonal part (the engine's delivery kernel handles it before the neuron update, and the
 rest of the delay follows), a postsynaptic one after the dendritic part. f = 0 is the
-convention of Brian 2 and GeNN (the whole delay axonal, when d is at least one step).
+convention of pyNN.brian2 (the whole delay axonal, when d is at least one step).
 
 As in NEST, the rules act on magnitudes: a synapse's weight and its bounds share the sign of
 w_max, so plastic inhibitory synapses of current-based cells (negative weights) take a
