@@ -66,7 +66,7 @@ SYN_RATES = {"excitatory": 800.0, "inhibitory": 200.0}          # Hz, per neuron
 SYN_WEIGHTS = {"excitatory": 0.010, "inhibitory": 0.012}        # uS
 SYN_DELAY = 1.0                           # ms
 SYN_SEED = 11                             # of the input trains, the same for both simulators
-N_V = 20                                  # neurons whose v is recorded
+N_V = 200                                 # neurons whose v is recorded
 SYNAPTIC = {"phases": {"syn": (SYN_START, SYN_STOP)}, "t_stop": SYN_STOP + 100.0,
             "adapted_ms": 800.0}
 
