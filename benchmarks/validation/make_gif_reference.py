@@ -5,6 +5,12 @@ tests/validation/test_gif_reference.py compare pyNN.gpu with it, without NEURON.
 
     PATH=$PWD/.venv-neuron/bin:$PATH nice -n 10 .venv-neuron/bin/python \
         benchmarks/validation/make_gif_reference.py [--neurons 10000] [--seed 1] [--dt 0.01]
+        [--synaptic]
+
+With --synaptic, the synaptic case of gif_protocol.py (build_synaptic(): input through the
+excitatory and inhibitory synapses, the same SpikeSourceArray trains as pyNN.gpu gets) goes to
+results/gif_synaptic_reference.npz, with the mean v of the first gif_protocol.N_V neurons
+(vmean_syn) added to the statistics (run it with --neurons 3000).
 
 (pyNN.neuron compiles PyNN's NMODL files with nrnivmodl, which it looks for on PATH, at its
 first import.) The protocol and the statistics are gif_protocol.py's, with NEURON's default
@@ -46,15 +52,16 @@ sys.path.insert(0, HERE)
 import gif_protocol  # noqa: E402
 
 OUT = os.path.join(HERE, "results", "gif_reference.npz")
+OUT_SYNAPTIC = os.path.join(HERE, "results", "gif_synaptic_reference.npz")
 
 
-def run(n, seed):
+def run(n, seed, synaptic=False):
     import pyNN.neuron as sim
     from neuron import h
     sim.setup(timestep=gif_protocol.DT, min_delay=gif_protocol.DT)
     h.use_mcell_ran4(1)
     h.mcell_ran4_init(seed)
-    cells = gif_protocol.build(sim, n)
+    cells = gif_protocol.build_synaptic(sim, n) if synaptic else gif_protocol.build(sim, n)
     recorders = []
     for cell in cells.all_cells:
         section = cell._cell
@@ -64,14 +71,19 @@ def run(n, seed):
         detector.record(times)
         recorders.append((detector, times))
     started = time.perf_counter()
-    sim.run(gif_protocol.T_STOP)
+    sim.run(gif_protocol.SYNAPTIC["t_stop"] if synaptic else gif_protocol.T_STOP)
     wall = time.perf_counter() - started
     trains = [np.array(times) for _, times in recorders]
     # pyNN.neuron's own spike recording, which stays empty (see above); checked so that a
     # later PyNN that records GIF spikes is noticed
-    recorded = sum(len(t) for t in cells.get_data().segments[0].spiketrains)
+    segment = cells.get_data().segments[0]
+    recorded = sum(len(t) for t in segment.spiketrains)
+    vmean = None
+    if synaptic:
+        v = segment.filter(name="v")[0]
+        vmean = gif_protocol.vmean(v.magnitude, v.times.rescale("ms").magnitude)
     sim.end()
-    return trains, recorded, wall
+    return trains, recorded, wall, vmean
 
 
 def main():
@@ -80,19 +92,25 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dt", type=float, default=0.01,
                         help="time step (ms) of the reference")
-    parser.add_argument("--out", default=OUT)
+    parser.add_argument("--synaptic", action="store_true",
+                        help="the synaptic case (gif_protocol.build_synaptic)")
+    parser.add_argument("--out", default=None)
     args = parser.parse_args()
+    args.out = args.out or (OUT_SYNAPTIC if args.synaptic else OUT)
+    protocol = gif_protocol.SYNAPTIC if args.synaptic else None
     gif_protocol.DT = args.dt
 
     import neo
     import neuron
     import pyNN
-    trains, recorded_by_pynn, wall = run(args.neurons, args.seed)
+    trains, recorded_by_pynn, wall, vmean = run(args.neurons, args.seed, args.synaptic)
     steps = gif_protocol.to_steps(trains)
     off_grid = max((float(np.max(np.abs(t / gif_protocol.DT - s))) for t, s in
                     zip(trains, steps) if len(t)), default=0.0)
     assert off_grid < 1e-6, off_grid
-    stats = gif_protocol.statistics(steps)
+    stats = gif_protocol.statistics(steps, protocol)
+    if vmean is not None:
+        stats["vmean_syn"] = vmean
     info = {"simulator": "pyNN.neuron", "neuron": neuron.__version__, "PyNN": pyNN.__version__,
             "numpy": np.__version__, "neo": neo.__version__,
             "python": platform.python_version(), "method": "NEURON fixed step (secondorder 0)",
@@ -103,7 +121,13 @@ def main():
             "wall_s": round(wall, 1), "date": datetime.date.today().isoformat(),
             "command": "nice -n 10 .venv-neuron/bin/python "
                        "benchmarks/validation/make_gif_reference.py " + " ".join(sys.argv[1:]),
-            "summary": gif_protocol.summary(stats)}
+            "summary": gif_protocol.summary(stats, protocol)}
+    if args.synaptic:
+        info.update(synaptic=True, t_stop_ms=gif_protocol.SYNAPTIC["t_stop"],
+                    phases_ms=gif_protocol.SYNAPTIC["phases"], steps_nA=[],
+                    input_rates_hz=gif_protocol.SYN_RATES,
+                    weights_uS=gif_protocol.SYN_WEIGHTS, delay_ms=gif_protocol.SYN_DELAY,
+                    input_seed=gif_protocol.SYN_SEED, v_recorded=gif_protocol.N_V)
     neuron_index = np.concatenate([np.full(len(s), i, dtype=np.int32)
                                    for i, s in enumerate(steps)])
     np.savez_compressed(args.out, info=json.dumps(info),

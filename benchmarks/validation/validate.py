@@ -8,6 +8,7 @@ the tables of README.md.
     python benchmarks/validation/validate.py [--seeds 1 2 ... 10] [--target cpu] [--threads 1]
                                              [--networks NAME ...] [--no-gallery]
                                              [--no-gif] [--gif-neurons 10000] [--gif-seed 1]
+                                             [--gif-synaptic-neurons 5000]
 
 Exit status 1 if any comparison fails. Neither Brian 2 nor NEURON is needed.
 """
@@ -38,6 +39,7 @@ RESULTS = os.path.join(HERE, "results")
 REFERENCE_NETWORKS = os.path.join(RESULTS, "reference_networks.json")
 GALLERY_DIR = os.path.join(RESULTS, "gallery")
 GIF_REFERENCE = os.path.join(RESULTS, "gif_reference.npz")
+GIF_SYNAPTIC_REFERENCE = os.path.join(RESULTS, "gif_synaptic_reference.npz")
 
 
 def load_reference_networks():
@@ -111,20 +113,33 @@ def reference_gif_trains(path=GIF_REFERENCE):
     return [np.sort(steps[neuron == i]) for i in range(n)]
 
 
-def gpu_gif_statistics(sim, n, seed, target, parameters=None, threads=1):
-    """gif_protocol's statistics of `n` pyNN.gpu neurons (rng_seed `seed`) at dt = 0.1 ms."""
+def gpu_gif_statistics(sim, n, seed, target, parameters=None, threads=1, synaptic=False):
+    """gif_protocol's statistics of `n` pyNN.gpu neurons (rng_seed `seed`) at dt = 0.1 ms;
+    with `synaptic`, of its synaptic case (build_synaptic(), the mean v of the first N_V
+    neurons as vmean_syn)."""
     sim.setup(timestep=gif_protocol.DT, target=target, rng_seed=seed, threads=threads)
-    cells = gif_protocol.build(sim, n, parameters)
-    sim.run(gif_protocol.T_STOP)
-    trains = [s.rescale("ms").magnitude for s in cells.get_data().segments[0].spiketrains]
+    if synaptic:
+        cells = gif_protocol.build_synaptic(sim, n, parameters)
+        sim.run(gif_protocol.SYNAPTIC["t_stop"])
+    else:
+        cells = gif_protocol.build(sim, n, parameters)
+        sim.run(gif_protocol.T_STOP)
+    segment = cells.get_data().segments[0]
+    trains = [s.rescale("ms").magnitude for s in segment.spiketrains]
+    stats = gif_protocol.statistics(gif_protocol.to_steps(trains),
+                                    gif_protocol.SYNAPTIC if synaptic else None)
+    if synaptic:
+        v = segment.filter(name="v")[0]
+        stats["vmean_syn"] = gif_protocol.vmean(v.magnitude, v.times.rescale("ms").magnitude)
     sim.end()
-    return gif_protocol.statistics(gif_protocol.to_steps(trains))
+    return stats
 
 
-def compare_gif(sim, target, n, seed, parameters=None):
-    reference, info = load_gif_reference()
-    result = compare.compare_gif(gpu_gif_statistics(sim, n, seed, target, parameters),
-                                 reference)
+def compare_gif(sim, target, n, seed, parameters=None, synaptic=False):
+    reference, info = load_gif_reference(GIF_SYNAPTIC_REFERENCE if synaptic
+                                         else GIF_REFERENCE)
+    result = compare.compare_gif(gpu_gif_statistics(sim, n, seed, target, parameters,
+                                                    synaptic=synaptic), reference)
     result["reference_info"] = {k: v for k, v in info.items() if k != "summary"}
     result["seed"] = seed
     return result
@@ -230,6 +245,8 @@ def main():
     parser.add_argument("--gif-neurons", type=int, default=10000)
     parser.add_argument("--gif-seed", type=int, default=1,
                         help="pyNN.gpu's rng_seed for the GIF protocol")
+    parser.add_argument("--gif-synaptic-neurons", type=int, default=5000,
+                        help="neurons of the GIF protocol's synaptic case (0: not run)")
     parser.add_argument("--shift-table", metavar="SHIFT",
                         help="only print the changes made by --refractory-shift SHIFT, from the "
                              "results files of both runs")
@@ -260,7 +277,7 @@ def main():
               "versions": {"PyNN": pyNN.__version__, "numpy": np.__version__,
                            "python": platform.python_version()},
               "reference_versions": reference["versions"],
-              "networks": {}, "gallery": {}, "gif": {}}
+              "networks": {}, "gallery": {}, "gif": {}, "gif_synaptic": {}}
     suffix = f"_refractory_shift_{args.refractory_shift:g}" if args.refractory_shift else ""
     path = os.path.join(RESULTS, f"pynn_gpu{suffix}.json")
     earlier = {}
@@ -282,15 +299,24 @@ def main():
         output["gallery"] = compare_gallery(sim, args.target)
     if not args.no_gif:
         output["gif"] = compare_gif(sim, args.target, args.gif_neurons, args.gif_seed)
+        if args.gif_synaptic_neurons:
+            output["gif_synaptic"] = compare_gif(sim, args.target, args.gif_synaptic_neurons,
+                                                 args.gif_seed, synaptic=True)
 
     if not args.gif_only:
         with open(path, "w") as f:
-            json.dump({k: v for k, v in output.items() if k != "gif"}, f, indent=1,
+            json.dump({k: v for k, v in output.items() if k not in ("gif", "gif_synaptic")},
+                      f, indent=1,
                       sort_keys=True)
     if output["gif"]:
         # its own file: the GIF comparison is made and committed separately
         with open(os.path.join(RESULTS, f"pynn_gpu_gif{suffix}.json"), "w") as f:
-            json.dump({k: v for k, v in output.items() if k not in ("networks", "gallery")},
+            json.dump({k: v for k, v in output.items()
+                       if k not in ("networks", "gallery", "gif_synaptic")},
+                      f, indent=1, sort_keys=True)
+    if output["gif_synaptic"]:
+        with open(os.path.join(RESULTS, f"pynn_gpu_gif_synaptic{suffix}.json"), "w") as f:
+            json.dump({k: v for k, v in output.items() if k not in ("networks", "gallery", "gif")},
                       f, indent=1, sort_keys=True)
     print(f"Command: `{output['command']}` (commit {output['commit']}, {output['date']}, "
           f"target {args.target})\n")
@@ -300,11 +326,15 @@ def main():
         print(gallery_table(output["gallery"]) + "\n")
     if output["gif"]:
         print(gif_table(output["gif"]))
+    if output["gif_synaptic"]:
+        print("\nSynaptic input:\n\n" + gif_table(output["gif_synaptic"]))
     failed = [f"{n}/{p}/{s}" for n, c in comparisons.items() for p, by in c.items()
               for s, v in by.items() if not v["ok"]]
     failed += [name for name, c in output["gallery"].items() if not c["ok"]]
     if output["gif"] and not output["gif"]["ok"]:
         failed.append("GIF_cond_exp")
+    if output["gif_synaptic"] and not output["gif_synaptic"]["ok"]:
+        failed.append("GIF_cond_exp, synaptic input")
     if failed:
         print("\nFAILED: " + ", ".join(failed))
     return 1 if failed else 0

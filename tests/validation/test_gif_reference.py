@@ -9,6 +9,13 @@ reference's neurons get the same two step currents; spike counts, first-spike la
 1st..6th interval after each step's onset, the CV of the adapted intervals and every 10 ms bin
 of the PSTH must agree within a Bonferroni-corrected test at a family-wise level of 0.01. The
 same protocol with a threshold sharpness delta_v twice as large must fail.
+
+The synaptic case (gif_protocol.build_synaptic(), reference
+benchmarks/validation/results/gif_synaptic_reference.npz): N_GPU neurons driven through their
+excitatory and inhibitory conductance synapses by the same numpy-made input trains as the
+reference's first N_GPU neurons; spike count, latency, intervals by order, CV, PSTH and the
+mean v of the first gif_protocol.N_V neurons must agree in the same way, and a doubled
+tau_syn_E must fail.
 """
 
 import os
@@ -73,4 +80,64 @@ def test_gif_with_wrong_threshold_sharpness_is_told_apart(reference):
     stats, _ = reference
     wrong = dict(gif_protocol.PARAMETERS, delta_v=2.0 * gif_protocol.PARAMETERS["delta_v"])
     gpu = validate.gpu_gif_statistics(pynn_gpu, N_GPU, SEED, target="cpu", parameters=wrong)
+    assert not compare.compare_gif(gpu, stats)["ok"]
+
+
+@pytest.fixture(scope="module")
+def synaptic_reference():
+    return validate.load_gif_reference(validate.GIF_SYNAPTIC_REFERENCE)
+
+
+def test_synaptic_reference_file_is_consistent(synaptic_reference):
+    stats, info = synaptic_reference
+    assert info["simulator"] == "pyNN.neuron" and info["synaptic"]
+    assert info["neurons"] >= N_GPU
+    assert info["dt_ms"] <= gif_protocol.DT
+    assert info["parameters"] == gif_protocol.PARAMETERS
+    assert info["input_rates_hz"] == gif_protocol.SYN_RATES
+    assert info["weights_uS"] == gif_protocol.SYN_WEIGHTS
+    assert info["delay_ms"] == gif_protocol.SYN_DELAY
+    assert info["input_seed"] == gif_protocol.SYN_SEED
+    assert len(stats["vmean_syn"]) == gif_protocol.N_V
+    saved_dt = gif_protocol.DT
+    try:
+        gif_protocol.DT = info["dt_ms"]
+        recomputed = gif_protocol.statistics(
+            validate.reference_gif_trains(validate.GIF_SYNAPTIC_REFERENCE),
+            gif_protocol.SYNAPTIC)
+    finally:
+        gif_protocol.DT = saved_dt
+    for name, values in recomputed.items():
+        np.testing.assert_allclose(stats[name], values, rtol=1e-12, err_msg=name)
+    # irregular firing at a moderate rate, driven by the synapses
+    summary = info["summary"]["syn"]
+    assert 5.0 < summary["rate_hz"] < 20.0
+    assert 0.3 < summary["cv_isi_adapted"] < 1.0
+
+
+def test_input_trains_do_not_depend_on_the_population_size():
+    few = gif_protocol.input_trains(3, "excitatory")
+    many = gif_protocol.input_trains(10, "excitatory")
+    for a, b in zip(few, many):
+        np.testing.assert_array_equal(a, b)
+    rate = np.mean([len(t) for t in many]) / (gif_protocol.SYN_STOP - gif_protocol.SYN_START)
+    assert abs(rate * 1000.0 - gif_protocol.SYN_RATES["excitatory"]) < 50.0
+    assert all(np.all(np.diff(t) > 0) for t in many)
+
+
+def test_synaptic_gif_agrees_with_neuron(synaptic_reference):
+    stats, _ = synaptic_reference
+    gpu = validate.gpu_gif_statistics(pynn_gpu, N_GPU, SEED, target="cpu", synaptic=True)
+    comparison = compare.compare_gif(gpu, stats)
+    failed = [row for row in comparison["rows"] if not row["ok"]]
+    assert not failed, failed
+    assert not comparison["psth"]["failed_bins"], comparison["psth"]
+    assert comparison["ok"]
+
+
+def test_synaptic_gif_with_wrong_time_constant_is_told_apart(synaptic_reference):
+    stats, _ = synaptic_reference
+    wrong = dict(gif_protocol.PARAMETERS, tau_syn_E=2.0 * gif_protocol.PARAMETERS["tau_syn_E"])
+    gpu = validate.gpu_gif_statistics(pynn_gpu, N_GPU, SEED, target="cpu", parameters=wrong,
+                                      synaptic=True)
     assert not compare.compare_gif(gpu, stats)["ok"]
