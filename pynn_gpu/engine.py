@@ -42,15 +42,10 @@ def _shared_constants_by_model(populations):
     shared = {}
     for population in populations:
         data = population._data
-        uniform = set(shared_constants(data))
-        shared[data.model.name] = shared.get(data.model.name, uniform) & uniform
-    return {name: tuple(n for n in _constants(populations, name) if n in names)
-            for name, names in shared.items()}
-
-
-def _constants(populations, model_name):
-    model = next(p._data.model for p in populations if p._data.model.name == model_name)
-    return model.params + model.derived + model.int_derived
+        uniform = shared_constants(data)
+        earlier = shared.get(data.model.name, uniform)
+        shared[data.model.name] = tuple(name for name in earlier if name in uniform)
+    return shared
 
 
 class Engine(SynapseBuilding):
@@ -355,9 +350,9 @@ class Engine(SynapseBuilding):
                     self.arrays[key] = data.tables[name] if data.tables[name].size else np.zeros(1, np.int64)
                 names.append(key)
             data.changed.clear()
+        # (Projection._store_checked brought the target's synapse state back before it
+        # changed anything)
         changed_parts = [p for p in self.synapse_parts if p.projection._version != p.version]
-        if any(p.group.model.state for p in changed_parts):
-            self.sync_to_host()     # keep the target's synapse state for other projections
         for part in changed_parts:
             for key, values in part.synapse_arrays(self._scalar_dtype()).items():
                 self.arrays[f"{part.group.name}_{key}"][...] = values

@@ -44,17 +44,17 @@ def array_specs(graph: NetworkGraph) -> List[ArraySpec]:
     def add(name, ctype, description):
         specs.append(ArraySpec(name, ctype, comment_text(description)))
 
+    def once(name, shared):
+        return ", one value for all" if name in shared else ""
+
     for g in graph.neuron_groups:
         m = g.model
-        def shared(name):
-            return ", one value for all" if name in g.shared else ""
-
         for p in m.params:
-            add(f"{g.name}_{p}", "scalar", f"parameter {p}{shared(p)}")
+            add(f"{g.name}_{p}", "scalar", f"parameter {p}{once(p, g.shared)}")
         for d in m.derived:
-            add(f"{g.name}_{d}", "scalar", f"derived constant {d}{shared(d)}")
+            add(f"{g.name}_{d}", "scalar", f"derived constant {d}{once(d, g.shared)}")
         for d in m.int_derived:
-            add(f"{g.name}_{d}", "int64_t", f"derived integer {d}{shared(d)}")
+            add(f"{g.name}_{d}", "int64_t", f"derived integer {d}{once(d, g.shared)}")
         for s in m.state:
             add(f"{g.name}_{s.name}", s.ctype, f"state variable {s.name}")
         for tname in m.tables:
@@ -88,8 +88,7 @@ def array_specs(graph: NetworkGraph) -> List[ArraySpec]:
         add(f"{s.name}_weight", "scalar", "weight of each synapse")
         add(f"{s.name}_delay", "int32_t", "delay of each synapse in steps")
         for p in s.model.params:
-            add(f"{s.name}_{p}", "scalar", f"synapse parameter {p}"
-                + (", one value for all" if p in s.shared_params else ""))
+            add(f"{s.name}_{p}", "scalar", f"synapse parameter {p}{once(p, s.shared_params)}")
         for v in s.model.state:
             add(f"{s.name}_{v.name}", v.ctype, f"synapse state variable {v.name}")
         if s.model.needs_tau_psc:

@@ -178,6 +178,13 @@ def _synapse_key(group, strategy):
             m.uses_rng, m.changes_weight, group.shared_params, strategy)
 
 
+def _table_row(group, fields, values, arrays):
+    """A group's row of its struct table: `values` for value fields; for array fields the
+    array named in `arrays`, else the group's own array of the field's name."""
+    return [arrays.get(f.name, f"{group.name}_{f.name}") if f.is_array else values[f.name]
+            for f in fields]
+
+
 def _merge(groups, key, fields_of, row_of, threads_of, role, prefix, strategy_of=None,
            drives_of=None):
     merged = {}
@@ -274,8 +281,7 @@ def merge_synapse_groups(graph: NetworkGraph, plan, include_procedural=True) -> 
                   "lanes": propagation.lanes}
         if group.is_procedural:
             values.update(procedural_values(group.procedural))
-        return [values[f.name] if not f.is_array else arrays.get(f.name, f"{group.name}_{f.name}")
-                for f in fields]
+        return _table_row(group, fields, values, arrays)
 
     def code(group):
         return kernel_code(plan[group.name].strategy, group.model)
@@ -334,8 +340,7 @@ def merge_learning_groups(graph: NetworkGraph) -> List[MergedGroup]:
                   "min_dendritic": group.min_dendritic, "max_dendritic": group.max_dendritic}
         arrays = {"post_history": f"{group.post.name}_spike_history",
                   "dendritic": _dendritic_array(group)}
-        return [values[f.name] if not f.is_array else arrays.get(f.name, f"{group.name}_{f.name}")
-                for f in fields]
+        return _table_row(group, fields, values, arrays)
 
     return _merge(groups, lambda g: _plastic_key(g, g.model.on_post), learning_fields, row,
                   lambda g: g.post.size, "learning", "mlg")
@@ -353,8 +358,7 @@ def merge_delivery_groups(graph: NetworkGraph) -> List[MergedGroup]:
         arrays = {"pre_history": f"{group.pre.name}_spike_history",
                   "post_in": f"{group.post.name}_in_{group.receptor}",
                   "dendritic": _dendritic_array(group)}
-        return [values[f.name] if not f.is_array else arrays.get(f.name, f"{group.name}_{f.name}")
-                for f in fields]
+        return _table_row(group, fields, values, arrays)
 
     return _merge(groups, lambda g: _plastic_key(g, g.model.on_pre), delivery_fields, row,
                   lambda g: g.pre.size, "delivery", "mdg")
@@ -377,8 +381,7 @@ def merge_gap_junctions(graph: NetworkGraph) -> List[MergedGroup]:
                   "pre_i_inj": f"{group.pre.name}_i_inj",
                   "post_i_inj": f"{group.post.name}_i_inj"}
         values = {"first": first, "n_junctions": group.n_junctions}
-        return [values[f.name] if not f.is_array else arrays.get(f.name, f"{group.name}_{f.name}")
-                for f in fields]
+        return _table_row(group, fields, values, arrays)
 
     return _merge(groups, lambda j: "gap_junction", lambda j: GAP_JUNCTION_FIELDS, row,
                   lambda j: j.n_junctions, "gap_junction", "mgj")

@@ -405,8 +405,7 @@ class CudaProgram(Program):
             if old is not None and not isinstance(self._host.get(name), DeviceResident):
                 old.free()
             self._device[name] = resident.allocation
-            symbol, _ = self.module.get_global(name)
-            self._cuda.memcpy_htod(symbol, np.array([int(resident.allocation)], np.uint64))
+            self._set_pointer(name, resident.allocation)
             self._tables_stale = True
         self._host[name] = resident
         self._stale.discard(name)
@@ -417,9 +416,7 @@ class CudaProgram(Program):
             old.free()
         allocation = self._cuda.mem_alloc(max(nbytes, 8))
         self._device[name] = allocation
-        symbol, size = self.module.get_global(name)
-        assert size == 8, f"pointer {name} has {size} bytes"
-        self._cuda.memcpy_htod(symbol, np.array([int(allocation)], dtype=np.uint64))
+        self._set_pointer(name, allocation)
         self._stale.add(name)
         self._tables_stale = True
 
@@ -490,9 +487,8 @@ class CudaProgram(Program):
             try:
                 self._set_pointer("_rec_words", self._device[name])
                 self._set_pointer("_rec_start", start)
-                for variable, value in (("_rec_rows", rows), ("_rec_row_words", row_words)):
-                    cuda.memcpy_htod(self.module.get_global(variable)[0],
-                                     np.array([value], np.int64))
+                self._set_global("_rec_rows", np.array([rows], np.int64))
+                self._set_global("_rec_row_words", np.array([row_words], np.int64))
                 self._launch_once("count_recorded_spikes", grid, block)
                 cuda.memcpy_dtoh(counts, start)
                 first = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
@@ -511,9 +507,14 @@ class CudaProgram(Program):
         steps = np.repeat(np.arange(rows, dtype=np.int64), counts)
         return steps, neurons.astype(np.int64)
 
+    def _set_global(self, variable, values):
+        """A __device__ or __constant__ global of the module, written from host values."""
+        symbol, size = self.module.get_global(variable)
+        assert size == values.nbytes, f"{variable} has {size} bytes, not {values.nbytes}"
+        self._cuda.memcpy_htod(symbol, values)
+
     def _set_pointer(self, variable, allocation):
-        self._cuda.memcpy_htod(self.module.get_global(variable)[0],
-                               np.array([int(allocation)], np.uint64))
+        self._set_global(variable, np.array([int(allocation)], np.uint64))
 
     def _launch_once(self, kernel, grid, block):
         _launcher(self.module.get_function(kernel), grid, block)(self.stream)

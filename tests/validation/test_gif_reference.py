@@ -42,6 +42,21 @@ def reference():
     return validate.load_gif_reference()
 
 
+@pytest.fixture(scope="module")
+def synaptic_reference():
+    return validate.load_gif_reference(validate.GIF_SYNAPTIC_REFERENCE)
+
+
+def _statistics_at_reference_step(info, trains, *protocol):
+    """gif_protocol.statistics of the stored spikes, at the reference's time step."""
+    saved_dt = gif_protocol.DT
+    try:
+        gif_protocol.DT = info["dt_ms"]
+        return gif_protocol.statistics(trains, *protocol)
+    finally:
+        gif_protocol.DT = saved_dt
+
+
 def test_reference_file_is_consistent(reference):
     stats, info = reference
     assert info["simulator"] == "pyNN.neuron"
@@ -50,12 +65,7 @@ def test_reference_file_is_consistent(reference):
     assert info["parameters"] == {k: v for k, v in gif_protocol.PARAMETERS.items()}
     assert tuple(info["steps_nA"]) == gif_protocol.STEPS
     # the stored statistics are those of the stored spikes (at the reference's step)
-    saved_dt = gif_protocol.DT
-    try:
-        gif_protocol.DT = info["dt_ms"]
-        recomputed = gif_protocol.statistics(validate.reference_gif_trains())
-    finally:
-        gif_protocol.DT = saved_dt
+    recomputed = _statistics_at_reference_step(info, validate.reference_gif_trains())
     for name, values in stats.items():
         np.testing.assert_allclose(recomputed[name], values, rtol=1e-12, err_msg=name)
     # the protocol is informative: several spikes per step, adaptation, some irregularity
@@ -66,9 +76,16 @@ def test_reference_file_is_consistent(reference):
     assert 0.05 < summary["cv_isi_adapted"] < 0.5
 
 
-def test_gif_agrees_with_neuron(reference):
-    stats, _ = reference
-    gpu = validate.gpu_gif_statistics(pynn_gpu, N_GPU, SEED, target="cpu")
+# protocol -> (its reference fixture, a parameter whose doubling the comparison must see)
+PROTOCOLS = {"step_current": ("reference", "delta_v"),
+             "synaptic": ("synaptic_reference", "tau_syn_E")}
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_gif_agrees_with_neuron(request, protocol):
+    stats, _ = request.getfixturevalue(PROTOCOLS[protocol][0])
+    gpu = validate.gpu_gif_statistics(pynn_gpu, N_GPU, SEED, target="cpu",
+                                      synaptic=protocol == "synaptic")
     comparison = compare.compare_gif(gpu, stats)
     failed = [row for row in comparison["rows"] if not row["ok"]]
     assert not failed, failed
@@ -76,16 +93,15 @@ def test_gif_agrees_with_neuron(reference):
     assert comparison["ok"]
 
 
-def test_gif_with_wrong_threshold_sharpness_is_told_apart(reference):
-    stats, _ = reference
-    wrong = dict(gif_protocol.PARAMETERS, delta_v=2.0 * gif_protocol.PARAMETERS["delta_v"])
-    gpu = validate.gpu_gif_statistics(pynn_gpu, N_GPU, SEED, target="cpu", parameters=wrong)
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_gif_with_a_doubled_parameter_is_told_apart(request, protocol):
+    reference_fixture, parameter = PROTOCOLS[protocol]
+    stats, _ = request.getfixturevalue(reference_fixture)
+    wrong = dict(gif_protocol.PARAMETERS,
+                 **{parameter: 2.0 * gif_protocol.PARAMETERS[parameter]})
+    gpu = validate.gpu_gif_statistics(pynn_gpu, N_GPU, SEED, target="cpu", parameters=wrong,
+                                      synaptic=protocol == "synaptic")
     assert not compare.compare_gif(gpu, stats)["ok"]
-
-
-@pytest.fixture(scope="module")
-def synaptic_reference():
-    return validate.load_gif_reference(validate.GIF_SYNAPTIC_REFERENCE)
 
 
 def test_synaptic_reference_file_is_consistent(synaptic_reference):
@@ -99,14 +115,9 @@ def test_synaptic_reference_file_is_consistent(synaptic_reference):
     assert info["delay_ms"] == gif_protocol.SYN_DELAY
     assert info["input_seed"] == gif_protocol.SYN_SEED
     assert len(stats["vmean_syn"]) == gif_protocol.N_V
-    saved_dt = gif_protocol.DT
-    try:
-        gif_protocol.DT = info["dt_ms"]
-        recomputed = gif_protocol.statistics(
-            validate.reference_gif_trains(validate.GIF_SYNAPTIC_REFERENCE),
-            gif_protocol.SYNAPTIC)
-    finally:
-        gif_protocol.DT = saved_dt
+    recomputed = _statistics_at_reference_step(
+        info, validate.reference_gif_trains(validate.GIF_SYNAPTIC_REFERENCE),
+        gif_protocol.SYNAPTIC)
     for name, values in recomputed.items():
         np.testing.assert_allclose(stats[name], values, rtol=1e-12, err_msg=name)
     # irregular firing at a moderate rate, driven by the synapses
@@ -123,21 +134,3 @@ def test_input_trains_do_not_depend_on_the_population_size():
     rate = np.mean([len(t) for t in many]) / (gif_protocol.SYN_STOP - gif_protocol.SYN_START)
     assert abs(rate * 1000.0 - gif_protocol.SYN_RATES["excitatory"]) < 50.0
     assert all(np.all(np.diff(t) > 0) for t in many)
-
-
-def test_synaptic_gif_agrees_with_neuron(synaptic_reference):
-    stats, _ = synaptic_reference
-    gpu = validate.gpu_gif_statistics(pynn_gpu, N_GPU, SEED, target="cpu", synaptic=True)
-    comparison = compare.compare_gif(gpu, stats)
-    failed = [row for row in comparison["rows"] if not row["ok"]]
-    assert not failed, failed
-    assert not comparison["psth"]["failed_bins"], comparison["psth"]
-    assert comparison["ok"]
-
-
-def test_synaptic_gif_with_wrong_time_constant_is_told_apart(synaptic_reference):
-    stats, _ = synaptic_reference
-    wrong = dict(gif_protocol.PARAMETERS, tau_syn_E=2.0 * gif_protocol.PARAMETERS["tau_syn_E"])
-    gpu = validate.gpu_gif_statistics(pynn_gpu, N_GPU, SEED, target="cpu", parameters=wrong,
-                                      synaptic=True)
-    assert not compare.compare_gif(gpu, stats)["ok"]
