@@ -91,7 +91,7 @@ class Engine(SynapseBuilding):
                 continue
             if part.group.format == "bitmask" and not part.uniform():
                 self.state.structure_changed()
-            elif not set(part.group.shared_params) <= set(part.shared_params()):
+            elif not set(part.group.shared_params) <= set(part.uniform_params()):
                 self.state.structure_changed()
         if self.program is None or self.built_version != self.state.structure_version:
             self.build()

@@ -92,7 +92,7 @@ class SynapseBuilding:
                     or projection.awaiting_generation):
                 continue
             for _, _, selection in projection._parts():
-                uniform = set(SynapsePart.uniform_params(projection, selection))
+                uniform = set(uniform_params(projection, selection))
                 shared[model.name] = shared.get(model.name, uniform) & uniform
         return shared
 
@@ -178,18 +178,9 @@ class SynapsePart:
         positions = np.arange(len(self.projection))[self.selection][self.order]
         target[positions] = values[:self.group.n_synapses]
 
-    def shared_params(self):
+    def uniform_params(self):
         """The model parameters with one value for every synapse of this part."""
-        return self.uniform_params(self.projection, self.selection)
-
-    @staticmethod
-    def uniform_params(projection, selection):
-        shared = []
-        for name in projection.synapse_type.model.params:
-            values = np.asarray(projection._syn_params[name])[selection]
-            if values.size == 0 or np.all(values == values.flat[0]):
-                shared.append(name)
-        return tuple(shared)
+        return uniform_params(self.projection, self.selection)
 
     def uniform(self):
         """All weights equal and all delays equal."""
@@ -238,6 +229,16 @@ class SynapsePart:
             dtype = {"int32_t": np.int32, "int64_t": np.int64}.get(var.ctype, scalar)
             arrays[var.name] = self.gather(p._syn_state[var.name]).astype(dtype)
         return arrays
+
+
+def uniform_params(projection, selection):
+    """The model parameters with one value for every selected synapse of a projection."""
+    return tuple(name for name in projection.synapse_type.model.params
+                 if _one_value(np.asarray(projection._syn_params[name])[selection]))
+
+
+def _one_value(values):
+    return values.size == 0 or bool(np.all(values == values.flat[0]))
 
 
 def _rows_sorted(post_idx, row_ptr):
