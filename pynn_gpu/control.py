@@ -1,13 +1,14 @@
 """setup(), end(), run() and the state queries, built with PyNN's common factories."""
 
 import logging
+import os
 
 from pyNN import common, errors
 from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
 from pyNN.recording import get_io
 
-from . import scaling, simulator
-from .targets import make_target, resolve_target_name
+from . import distributed, scaling, simulator
+from .targets import ENV_VAR, make_target, resolve_target_name
 
 logger = logging.getLogger("PyNN")
 
@@ -57,7 +58,15 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         raise errors.InvalidParameterValueError(
             f"spike_precision must be 'on_grid' or 'off_grid' (got {spike_precision!r})")
     weight_scaling = scaling.make_policy(extra_params.get("weight_scaling"))
-    target_name = resolve_target_name(extra_params.get("target"))
+    job = distributed.world()       # (communicator, rank, size) under an MPI launcher
+    comm, mpi_rank, n_processes = job if job is not None else (None, 0, 1)
+    requested = extra_params.get("target") or os.environ.get(ENV_VAR, "auto")
+    if n_processes > 1:
+        distributed.check_target(requested)
+        requested = "cpu"
+        if threads == 0:
+            threads = distributed.default_threads(n_processes)
+    target_name = resolve_target_name(requested)
 
     common.setup(timestep, min_delay, **extra_params)
     state = simulator.state
@@ -65,6 +74,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
         state.target.close()
         state.target = None
     state.clear()
+    state.mpi_comm, state.mpi_rank, state.num_processes = comm, mpi_rank, n_processes
     target = make_target(target_name)
     state.dt = float(timestep)
     state.min_delay = min_delay

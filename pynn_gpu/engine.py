@@ -14,7 +14,9 @@ import time
 
 import numpy as np
 
-from . import codegen, gap_junctions
+from pyNN import errors
+
+from . import codegen, distributed, gap_junctions
 from .ir.graph import CurrentSourceGroup, NetworkGraph, NeuronGroup, SampleRequest
 from .synapse_building import SynapseBuilding
 
@@ -65,6 +67,11 @@ class Engine(SynapseBuilding):
         self.gap_parts = []         # GapJunctionPart per gap junction group
         self.samples = []           # (SampleRequest, population, variable, recorded ids)
         self.timings = {"codegen": 0.0, "compile": 0.0, "run": 0.0}
+        # over several MPI processes: the spike exchange (pynn_gpu.distributed), else None
+        self.exchange = None
+        if state.num_processes > 1:
+            distributed.check_target(target.name)
+            self.exchange = distributed.SpikeExchange(state.mpi_comm, 0, [], {}, {})
         self.target_ahead = False   # the target holds newer state than the host arrays
         # recording buffers of one call into the target; longer runs are cut into chunks
         self.record_budget = int(os.environ.get("PYNN_GPU_RECORD_BUFFER_MB", "512")) * 2 ** 20
@@ -93,7 +100,12 @@ class Engine(SynapseBuilding):
                 self.state.structure_changed()
             elif not set(part.group.shared_params) <= set(part.uniform_params()):
                 self.state.structure_changed()
-        if self.program is None or self.built_version != self.state.structure_version:
+        stale = self.program is None or self.built_version != self.state.structure_version
+        if self.exchange is not None:
+            # a build is collective (the processes agree on the exchange): all build when
+            # any one must (a recording or a delay change may concern one process's cells)
+            stale = self.exchange.any(stale)
+        if stale:
             self.build()
 
     def build(self):
@@ -101,8 +113,12 @@ class Engine(SynapseBuilding):
         t0 = time.perf_counter()
         state = self.state
         old_rings, old_ring_length = self.rings, (self.graph.ring_length if self.graph else None)
-        graph = NetworkGraph(dt=state.dt, precision=state.precision,
-                             ring_length=self._ring_length())
+        ring_length = self._ring_length()
+        if self.exchange is not None:
+            lag = self._exchange_lag()
+            # the spike history keeps every step of an exchange window
+            ring_length = max(ring_length, lag + 1)
+        graph = NetworkGraph(dt=state.dt, precision=state.precision, ring_length=ring_length)
         arrays = {}
         groups = []
         coupled = gap_junctions.coupled_populations(state)
@@ -122,6 +138,8 @@ class Engine(SynapseBuilding):
             self._bind_population(index, group, population, arrays, graph.ring_length,
                                   old_rings, old_ring_length)
         self._build_synapses(graph, groups, arrays)
+        if self.exchange is not None:
+            self._bind_exchange(graph, groups, arrays, lag)
         self._bind_spike_histories(graph, arrays, old_ring_length)
         self.gap_parts = gap_junctions.build(state, graph, groups, arrays, self._scalar_dtype())
         self._build_current_sources(graph, groups, arrays)
@@ -217,6 +235,48 @@ class Engine(SynapseBuilding):
             arrays[f"{group.name}_spike_history"] = history
         self.spike_histories = histories
 
+    def _exchange_lag(self):
+        """Steps between spike exchanges over processes: the shortest delay of any
+        process's synapses (no longer than setup's min_delay), kept while spikes are in
+        flight, which a shorter lag would skip."""
+        state, exchange = self.state, self.exchange
+        from mpi4py import MPI
+        shortest = min((int(p._delay_steps.min()) for p in state.projections
+                        if len(p) and not p.is_gap_junction), default=2 ** 16)
+        lag = state.mpi_comm.allreduce(shortest, op=MPI.MIN)
+        lag = max(1, min(lag, int(round(state.min_delay / state.dt)), 2 ** 16))
+        in_flight = state.step > 0 and any(r.any() for r in exchange.received.values())
+        if in_flight and lag < exchange.lag:
+            raise errors.ConnectionError(
+                f"in a run over several MPI processes the shortest delay cannot drop below "
+                f"{exchange.lag * state.dt:g} ms once the network has run (it is now "
+                f"{lag * state.dt:g} ms): give setup() that min_delay, or reset() first")
+        return exchange.lag if in_flight else lag
+
+    def _bind_exchange(self, graph, groups, arrays, lag):
+        """Over several processes: each group updates its share of words, and the spikes
+        of every population some projection starts from are combined over processes (the
+        same groups in every process) every `lag` steps, lag being the shortest delay."""
+        state, exchange = self.state, self.exchange
+        sources = sorted({state.populations.index(population)
+                          for projection in state.projections if not projection.is_gap_junction
+                          for population in distributed.populations_of(projection.pre)})
+        received = {}
+        for index, group in enumerate(groups):
+            group.local_words = distributed.local_word_range(group.n_words, state.mpi_rank,
+                                                             state.num_processes)
+            if index not in sources:
+                continue
+            group.exchanges_spikes = group.keeps_spike_history = True
+            ring = exchange.received.get(index)
+            if ring is None or ring.shape != (lag, group.n_words):
+                ring = np.zeros((lag, group.n_words), dtype=np.uint32)
+            received[index] = ring
+            arrays[f"{group.name}_received"] = ring
+            arrays[f"{group.name}_delayed"] = np.zeros(group.n_words, dtype=np.uint32)
+        graph.exchange_lag = lag
+        exchange.lag, exchange.groups, exchange.received = lag, sources, received
+
     def _build_current_sources(self, graph, groups, arrays):
         """One kernel per (source, population) part. The first part of each source is the
         one that records its current (the first target of that part)."""
@@ -307,7 +367,14 @@ class Engine(SynapseBuilding):
             self._bind_run_buffers(steps)
             self.program.push([f"{r.name}_count" for r, *_ in self.samples])
             t0 = time.perf_counter()
-            self.program.run(self.state.step, steps, self.state.rng_seed, self.state.threads)
+            if self.exchange is None:
+                self.program.run(self.state.step, steps, self.state.rng_seed,
+                                 self.state.threads)
+            else:
+                self.exchange.histories = self.spike_histories
+                self.exchange.start(self.state.step)
+                self.program.run(self.state.step, steps, self.state.rng_seed,
+                                 self.state.threads, exchange=self.exchange)
             self.timings["run"] += time.perf_counter() - t0
             self._collect_recordings(steps)
             self.target_ahead = True
@@ -456,6 +523,9 @@ class Engine(SynapseBuilding):
             words[:] = 0
         for history in self.spike_histories.values():
             history[:] = 0
+        if self.exchange is not None:
+            for ring in self.exchange.received.values():
+                ring[:] = 0
         counters = []
         if self.graph is not None:
             for group in self.graph.neuron_groups:

@@ -6,7 +6,7 @@ from pyNN.parameters import ArrayParameter, LazyArray, ParameterSpace, Sequence,
 from pyNN.random import RandomDistribution
 from pyNN.standardmodels import StandardCellType
 
-from . import simulator
+from . import distributed, simulator
 from .neuron_data import NeuronData
 from .recording import Recorder
 
@@ -41,6 +41,15 @@ def _sequences_per_cell(function, size):
             and all(isinstance(v, (Sequence, ArrayParameter)) for v in values)):
         return list(values)
     return [function(i) for i in range(size)]
+
+
+def _local_values(value, mask_local):
+    """A parameter's values for the local cells: one per cell selected, else as given."""
+    if isinstance(value, np.ndarray) and value.shape[:1] == mask_local.shape:
+        return value[mask_local]
+    if isinstance(value, list) and len(value) == mask_local.size:
+        return [v for v, local in zip(value, mask_local) if local]
+    return value
 
 
 def _scalar_dtype():
@@ -82,19 +91,32 @@ class _ParameterAccess:
 
     def _get_native_parameters(self, *names):
         data = self._neuron_data
+        # the local cells' values (PyNN gathers those of other processes itself)
+        local = (self._parent_mask if self._mask_local.all()
+                 else np.asarray(self._parent_mask_indices)[self._mask_local])
         values = {}
         for name in names:
             if name not in data.params:
                 raise errors.NonExistentParameterError(name, self.celltype.__class__.__name__,
                                                        list(data.params))
-            values[name] = simplify(data.params[name][self._parent_mask])
-        return ParameterSpace(values, shape=(self.size,))
+            values[name] = simplify(data.params[name][local])
+        return ParameterSpace(values, shape=(self.local_size,))
+
+    @property
+    def _parent_mask_indices(self):
+        return np.arange(self.size) if isinstance(self._parent_mask, slice) else self._parent_mask
 
     def _set_parameters(self, parameter_space):
         evaluate_per_cell(parameter_space, self.size)
         values = dict(parameter_space.items())
-        self._neuron_data.set_parameters(values, mask=self._parent_mask,
-                                         current_step=simulator.state.step)
+        mask = self._parent_mask
+        if not self._mask_local.all():
+            # several processes: PyNN fills other processes' cells of a parameter computed
+            # from others (IF_cond_exp's tau_refrac, ...) with NaN; only local ones are set
+            mask = np.asarray(self._parent_mask_indices)[self._mask_local]
+            values = {name: _local_values(value, self._mask_local)
+                      for name, value in values.items()}
+        self._neuron_data.set_parameters(values, mask=mask, current_step=simulator.state.step)
 
     def _set_initial_value_array(self, variable, initial_values):
         data = self._neuron_data
@@ -159,7 +181,8 @@ class Population(_ParameterAccess, common.Population):
         self.all_cells = np.array([simulator.ID(i) for i in id_range], dtype=simulator.ID)
         for cell in self.all_cells:
             cell.parent = self
-        self._mask_local = np.ones(self.size, dtype=bool)
+        # the cells this process simulates (all of them, but in runs over several processes)
+        self._mask_local = distributed.local_mask(self.size, state.mpi_rank, state.num_processes)
         state.id_counter += self.size
 
         parameter_space = self.celltype.native_parameters

@@ -12,7 +12,7 @@ from pyNN.parameters import LazyArray
 from pyNN.space import Space
 from pyNN.standardmodels import StandardSynapseType
 
-from . import (distance_probability, fixed_number, gap_junctions, hosttools,
+from . import (distance_probability, distributed, fixed_number, gap_junctions, hosttools,
                pattern_connectors, planner, procedural, simulator)
 from .connectivity import build_connections, evaluate_at
 from .standardmodels.plasticity import STDPMechanism, check_signs
@@ -142,6 +142,9 @@ class Projection(common.Projection):
         self._procedural = None     # ProceduralSpec while the synapses are generated
         self._generating = False
         self._pending = []
+        distributed_run = simulator.state.num_processes > 1
+        if distributed_run:
+            distributed.check_projection(self)
         if not self._choose_procedural(connector):
             built = build_connections(self, connector)
             if built is None:
@@ -150,6 +153,8 @@ class Projection(common.Projection):
             pre_idx, post_idx, values = built
             self._set_connections(np.asarray(pre_idx, dtype=np.int64),
                                   np.asarray(post_idx, dtype=np.int64), values, connector.safe)
+        if distributed_run:
+            self._keep_local_connections()
         simulator.state.projections.append(self)
         simulator.state.structure_changed()
 
@@ -304,6 +309,24 @@ class Projection(common.Projection):
             value = self._syn_params[initial] if isinstance(initial, str) else float(initial)
             self._syn_initial[name][:] = value
             self._syn_state[name][:] = value
+
+    def _keep_local_connections(self):
+        """Several processes: every process drew all synapses (the same ones, from the
+        same generators); it keeps those onto its own neurons (pynn_gpu.distributed)."""
+        if self._procedural is not None:
+            self._stop_generating()         # generated here, then stored
+            self._procedural = None
+        keep = self.post._mask_local[self._post_index]
+        if keep.all():
+            return
+        values = {"weight": self._weights[keep],
+                  **{name: values[keep] for name, values in self._syn_params.items()}}
+        initial = {name: values[keep] for name, values in self._syn_initial.items()}
+        self._set_connections(self._pre_index[keep], self._post_index[keep], values,
+                              safe=False, delay_steps=self._delay_steps[keep])
+        for name, values in initial.items():
+            self._syn_initial[name][:] = values
+            self._syn_state[name][:] = values
 
     def _locate(self, cells, index):
         """

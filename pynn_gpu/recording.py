@@ -85,6 +85,12 @@ class Recorder(recording.Recorder):
     # --- PyNN's Recorder hooks ----------------------------------------------------------
 
     def _get_spiketimes(self, ids, clear=False):
+        if len(ids) == 0:
+            # no recorded cell in this process (runs over several): no trains; PyNN's
+            # array form cannot map an empty list of cells to indices
+            if clear:
+                self._spike_chunks = []
+            return {}
         indices, times = self._all_spikes()
         id_array = indices + int(self.population.first_id)
         keep = np.isin(id_array, np.asarray(ids, dtype=np.int64))

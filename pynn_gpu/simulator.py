@@ -26,6 +26,7 @@ class State(common.control.BaseState):
 
     def __init__(self):
         super().__init__()
+        self.mpi_comm = None        # MPI.COMM_WORLD in runs over several processes
         self.mpi_rank = 0
         self.num_processes = 1
         self.dt = 0.1

@@ -71,6 +71,10 @@ def array_specs(graph: NetworkGraph) -> List[ArraySpec]:
         if g.keeps_spike_history:
             add(f"{g.name}_spike_history", "uint32_t",
                 "spike bits of the last RING_LENGTH steps, row step % RING_LENGTH")
+        if g.exchanges_spikes:
+            add(f"{g.name}_received", "uint32_t",
+                "spike bits of all processes, row step % EXCHANGE_LAG")
+            add(f"{g.name}_delayed", "uint32_t", "spike bits of all processes, EXCHANGE_LAG steps ago")
     for s in graph.synapse_groups:
         if s.is_procedural:
             continue        # nothing stored: the kernels regenerate the synapses

@@ -9,7 +9,7 @@ in generated code only inside comments, after `comment_text` has cleaned them.
 
 import re
 from dataclasses import dataclass, field
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 from ..modeldef import CurrentSourceDef, NeuronModelDef, SynapseModelDef
 
@@ -41,6 +41,10 @@ class NeuronGroup:
     has_current_input: bool = False
     record_spikes: bool = False
     keeps_spike_history: bool = False   # plastic synapses read its spikes of earlier steps
+    # runs over several processes (see pynn_gpu.distributed): the 32-neuron words this
+    # process updates (None: all), and whether its spikes are combined over processes
+    local_words: Optional[Tuple[int, int]] = None
+    exchanges_spikes: bool = False
     # parameters and derived constants with one value for every neuron: stored once (an
     # array of one element), not per neuron
     shared: Tuple[str, ...] = ()
@@ -137,6 +141,9 @@ class NetworkGraph:
     current_sources: List[CurrentSourceGroup] = field(default_factory=list)
     gap_junctions: List[GapJunctionGroup] = field(default_factory=list)
     samples: List[SampleRequest] = field(default_factory=list)
+    # over several processes: steps between combining spikes, and the propagation's lag
+    # (0: one process, spikes propagated in the step they happen)
+    exchange_lag: int = 0
 
     @property
     def scalar(self) -> str:

@@ -106,7 +106,8 @@ def neuron_fields(group, drives=()) -> Tuple[Field, ...]:
     fields += [Field("i_inj", "scalar"), Field("spikes", "uint32_t"),
                Field("rec_spikes", "uint32_t"), Field("spike_history", "uint32_t"),
                Field("spike_count", "int32_t"), Field("spike_list", "int32_t")]
-    fields += [Field(v, "int64_t", is_array=False) for v in ("first", "size", "rng_key")]
+    fields += [Field(v, "int64_t", is_array=False)
+               for v in ("first", "size", "rng_key", "word_lo", "word_hi")]
     for j, source in enumerate(drives):
         fields += drive_fields(j, source)
     return tuple(fields)
@@ -216,7 +217,9 @@ def merge_neuron_groups(graph: NetworkGraph, fused=None) -> List[MergedGroup]:
     def row(group, fields, first):
         optional = {"i_inj": group.has_current_input, "rec_spikes": group.record_spikes,
                     "spike_history": group.keeps_spike_history}
-        values = {"first": first, "size": group.size, "rng_key": group.rng_key}
+        word_lo, word_hi = group.local_words or (0, group.n_words)
+        values = {"first": first, "size": group.size, "rng_key": group.rng_key,
+                  "word_lo": word_lo, "word_hi": word_hi}
         names = {}
         for j, source in enumerate(drives(group)):
             values[f"d{j}_rng_stream"] = source_rng_stream(source)
@@ -273,7 +276,9 @@ def merge_synapse_groups(graph: NetworkGraph, plan, include_procedural=True) -> 
     def row(group, fields, first):
         arrays = {"pre_spike_count": f"{group.pre.name}_spike_count",
                   "pre_spike_list": f"{group.pre.name}_spike_list",
-                  "pre_spikes": f"{group.pre.name}_spikes",
+                  # over several processes: the combined spikes of the step lag steps ago
+                  "pre_spikes": f"{group.pre.name}_"
+                                + ("delayed" if group.pre.exchanges_spikes else "spikes"),
                   "post_in": f"{group.post.name}_in_{group.receptor}"}
         propagation = plan[group.name]
         values = {"first": first, "pre_size": group.pre.size, "post_size": group.post.size,

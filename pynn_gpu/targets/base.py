@@ -60,5 +60,7 @@ class Program(ABC):
         return spikes_from_words(words[:n_steps])
 
     @abstractmethod
-    def run(self, first_step: int, n_steps: int, seed: int, threads: int):
-        """Advance the network by n_steps steps, starting at step first_step."""
+    def run(self, first_step: int, n_steps: int, seed: int, threads: int, exchange=None):
+        """Advance the network by n_steps steps, starting at step first_step. `exchange`
+        (runs over several processes, C target): called with the end step every
+        graph.exchange_lag steps and at the end (pynn_gpu.distributed.SpikeExchange)."""

@@ -73,6 +73,10 @@ class CpuTarget(Target):
         return ctypes.CDLL(str(cached_build(key, ".so", build)))
 
 
+# void (*exchange)(int64_t end_step): the spike exchange between processes
+_EXCHANGE = ctypes.CFUNCTYPE(None, ctypes.c_int64)
+
+
 class CpuProgram(Program):
 
     def __init__(self, code, library):
@@ -80,7 +84,8 @@ class CpuProgram(Program):
         self.library = library
         self.library.pg_run.restype = ctypes.c_int
         self.library.pg_run.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int64,
-                                        ctypes.c_int64, ctypes.c_int, ctypes.c_uint64]
+                                        ctypes.c_int64, ctypes.c_int, ctypes.c_uint64,
+                                        _EXCHANGE]
         self._arrays = {}
         self._table = None
 
@@ -101,8 +106,10 @@ class CpuProgram(Program):
     def pull(self, names):
         pass
 
-    def run(self, first_step, n_steps, seed, threads):
+    def run(self, first_step, n_steps, seed, threads, exchange=None):
+        # over several processes, the code calls `exchange` back (pynn_gpu.distributed)
+        callback = _EXCHANGE(exchange) if exchange is not None else _EXCHANGE()
         status = self.library.pg_run(self._table, int(first_step), int(n_steps), int(threads),
-                                     int(seed) & 0xFFFFFFFFFFFFFFFF)
+                                     int(seed) & 0xFFFFFFFFFFFFFFFF, callback)
         if status != 0:
             raise RuntimeError(f"simulation kernel returned {status}")

@@ -1,0 +1,144 @@
+"""
+Runs over several processes (MPI, through mpi4py).
+
+Started by an MPI launcher (`mpiexec -n 4 python model.py gpu`), every process builds the
+whole network description, as PyNN scripts expect, but simulates only its own share:
+
+- each population is cut into contiguous blocks of whole 32-neuron words, one per process
+  (`local_word_range`); a process updates only the neurons of its block, and keeps only
+  the synapses onto them (the connectors draw every synapse, with the same generators in
+  every process, so the network does not depend on the number of processes);
+- after every `lag` steps (the shortest delay, in steps) the processes combine the spike
+  bits of those steps (an MPI bitwise-or: each contributes the words of its own block) and
+  every process propagates them then, `lag` steps late, into ring slots `lag` steps
+  earlier: a spike of step s with a delay of d steps still arrives in step s + d. The
+  order of the additions into a neuron's input is the one of a single process, so the
+  results are the same, bit for bit, whatever the number of processes;
+- recordings and connection lists are gathered by PyNN's own code (`get_data(gather=True)`,
+  `Projection.get(..., gather=True)`, ...), from each process's local cells.
+
+MPI is used only when a launcher started several processes: an MPI launcher's variables
+are set or the script imported mpi4py itself.
+"""
+
+import os
+import sys
+
+import numpy as np
+from pyNN import errors
+
+_LAUNCHER_VARIABLES = ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK",
+                       "MPI_LOCALNRANKS", "SLURM_STEP_NUM_TASKS")
+
+
+def world():
+    """(communicator, rank, size) of the MPI job this process belongs to, or None when it
+    runs alone (no MPI launcher, or mpi4py not installed)."""
+    launched = any(name in os.environ for name in _LAUNCHER_VARIABLES)
+    if not launched and "mpi4py.MPI" not in sys.modules:
+        return None
+    try:
+        from mpi4py import MPI
+    except ImportError:
+        if launched and int(os.environ.get("PMI_SIZE", os.environ.get(
+                "OMPI_COMM_WORLD_SIZE", "1"))) > 1:
+            raise ImportError("pyNN.gpu was started by an MPI launcher with several processes "
+                              "but mpi4py is not installed: pip install 'pynn-gpu[mpi]'")
+        return None
+    comm = MPI.COMM_WORLD
+    return comm, comm.Get_rank(), comm.Get_size()
+
+
+def local_word_range(n_words, rank, n_processes):
+    """The 32-neuron words [first, end) of a population that process `rank` simulates."""
+    return n_words * rank // n_processes, n_words * (rank + 1) // n_processes
+
+
+def local_mask(size, rank, n_processes):
+    """PyNN's _mask_local: True for the cells process `rank` simulates."""
+    first, end = local_word_range((size + 31) // 32, rank, n_processes)
+    mask = np.zeros(size, dtype=bool)
+    mask[32 * first:min(32 * end, size)] = True
+    return mask
+
+
+def default_threads(n_processes):
+    """C-target threads of each process when setup() gives none: the cores shared out
+    (the processes of a job are taken to share one machine)."""
+    return max(1, (os.cpu_count() or 1) // n_processes)
+
+
+def populations_of(cells):
+    """The Populations a Population, PopulationView or Assembly draws its cells from."""
+    parts = cells.populations if hasattr(cells, "populations") else [cells]
+    return [p.grandparent if hasattr(p, "grandparent") else p for p in parts]
+
+
+def check_projection(projection):
+    """What cannot be split over processes yet, refused when the projection is made."""
+    synapse_type = projection.synapse_type
+    name = type(synapse_type).__name__
+    model = synapse_type.model
+    if projection.is_gap_junction:
+        raise NotImplementedError(
+            f"{name} (gap junctions) is not available in runs over several MPI processes: "
+            "the coupling needs every step's membrane potentials of both sides")
+    if model.learns_from_post or model.changes_weight:
+        raise NotImplementedError(
+            f"{name} (plasticity) is not available in runs over several MPI processes yet: "
+            "run it in one process")
+    if projection._format == "procedural":
+        raise errors.ConnectionError(
+            "connectivity_format='procedural' is not available in runs over several MPI "
+            "processes: each process stores the synapses onto its own neurons")
+
+
+def check_target(target_name):
+    if target_name == "cuda":
+        raise NotImplementedError(
+            "runs over several MPI processes use the C target (setup(target='cpu')); the "
+            "CUDA target simulates one process's network on one GPU")
+
+
+class SpikeExchange:
+    """
+    The spike bits every process needs, combined over processes every `lag` steps.
+
+    `history[g]` is the ring of neuron group g's own spike bits the update kernel writes
+    (row step % ring_length), `received[g]` the combined bits of all processes (row
+    step % lag), from which the propagation of step t takes the spikes of step t - lag.
+    """
+
+    def __init__(self, comm, lag, groups, histories, received):
+        self.comm = comm
+        self.lag = lag
+        self.groups = groups            # neuron group indices whose spikes are propagated
+        self.histories = histories      # index -> (ring_length, n_words) uint32
+        self.received = received        # index -> (lag, n_words) uint32
+        self.next_step = None           # first step not exchanged yet
+
+    def any(self, flag):
+        """True in every process when `flag` is true in any."""
+        from mpi4py import MPI
+        return bool(self.comm.allreduce(bool(flag), op=MPI.LOR))
+
+    def start(self, first_step):
+        self.next_step = first_step
+
+    def __call__(self, end_step):
+        """Combine the spikes of steps [next_step, end_step) of every process."""
+        steps = np.arange(self.next_step, end_step)
+        self.next_step = end_step
+        if not self.groups or steps.size == 0:
+            return
+        local = np.concatenate([self.histories[g][steps % self.histories[g].shape[0]].ravel()
+                                for g in self.groups])
+        combined = np.empty_like(local)
+        from mpi4py import MPI
+        self.comm.Allreduce(local, combined, op=MPI.BOR)
+        offset = 0
+        for g in self.groups:
+            ring = self.received[g]
+            size = steps.size * ring.shape[1]
+            ring[steps % self.lag] = combined[offset:offset + size].reshape(steps.size, -1)
+            offset += size

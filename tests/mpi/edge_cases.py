@@ -1,0 +1,48 @@
+"""
+Cases of runs over several processes that tests/mpi/test_mpi.py checks: each prints one
+line "rank <r>: <case> <outcome>" per case, in every process.
+
+    mpiexec -n 2 python tests/mpi/edge_cases.py
+"""
+
+from mpi4py import MPI  # noqa: F401
+
+import pyNN.gpu as sim
+
+
+def report(case, outcome):
+    print(f"rank {sim.rank()}: {case} {outcome}", flush=True)
+
+
+def attempt(case, action):
+    try:
+        action()
+    except Exception as error:      # the outcome is the error's type and message
+        report(case, f"{type(error).__name__}: {error}")
+    else:
+        report(case, "ok")
+
+
+sim.setup(timestep=0.1, min_delay=1.0)
+cells = sim.Population(64, sim.IF_curr_exp(i_offset=1.0))
+sources = sim.Population(64, sim.SpikeSourcePoisson(rate=50.0))
+sim.Projection(sources, cells, sim.OneToOneConnector(), sim.StaticSynapse(weight=1.0, delay=1.0))
+sim.run(10.0)
+
+# a recording that only process 0's cells take up: every process rebuilds, none waits
+cells[0:2].record("spikes")
+attempt("record-one-process", lambda: sim.run(10.0))
+
+# plasticity and gap junctions are refused when the projection is made
+stdp = sim.STDPMechanism(timing_dependence=sim.SpikePairRule(), weight_dependence=sim.AdditiveWeightDependence(),
+                         weight=0.5, delay=1.0)
+attempt("stdp", lambda: sim.Projection(sources, cells, sim.OneToOneConnector(), stdp))
+
+# a shorter delay after spikes are in flight would skip them: refused at the next run
+sim.Projection(sources, cells, sim.OneToOneConnector(), sim.StaticSynapse(weight=1.0, delay=0.5))
+attempt("shorter-delay", lambda: sim.run(10.0))
+sim.reset()
+attempt("shorter-delay-after-reset", lambda: sim.run(10.0))
+sim.end()
+
+attempt("cuda", lambda: sim.setup(target="cuda"))

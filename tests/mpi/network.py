@@ -1,0 +1,88 @@
+"""
+A network run by tests/mpi/test_mpi.py in one process and, under mpiexec, in several; it
+writes what a user would look at (gathered on process 0) to the .npz file named on the
+command line: spikes, membrane traces, conductances, weights, parameters, spike counts.
+
+    python tests/mpi/network.py out.npz [shortest_delay_ms]
+    mpiexec -n 3 python tests/mpi/network.py out.npz [shortest_delay_ms]
+"""
+
+import sys
+
+import numpy as np
+
+from mpi4py import MPI  # noqa: F401  (as PyNN's MPI scripts do; pyNN.gpu finds the job)
+
+import pyNN.gpu as sim
+from pyNN.random import NumpyRNG, RandomDistribution
+
+output = sys.argv[1]
+shortest = float(sys.argv[2]) if len(sys.argv) > 2 else 0.5
+
+sim.setup(timestep=0.1, min_delay=shortest, rng_seed=2024)
+rng = NumpyRNG(seed=77, parallel_safe=True)
+
+excitatory = sim.Population(200, sim.IF_cond_exp(tau_m=RandomDistribution("uniform", (15.0, 25.0), rng=rng)),
+                            initial_values={"v": RandomDistribution("uniform", (-65.0, -55.0), rng=rng)},
+                            label="excitatory")
+inhibitory = sim.Population(50, sim.IF_curr_exp(), initial_values={"v": -60.0}, label="inhibitory")
+drive = sim.Population(100, sim.SpikeSourcePoisson(rate=40.0), label="drive")
+
+delays = RandomDistribution("uniform", (shortest, 3.0), rng=rng)
+connections = [
+    sim.Projection(drive, excitatory, sim.FixedProbabilityConnector(0.2, rng=rng),
+                   sim.StaticSynapse(weight=RandomDistribution("uniform", (0.002, 0.006), rng=rng),
+                                     delay=delays), receptor_type="excitatory"),
+    sim.Projection(drive, inhibitory, sim.FixedNumberPreConnector(10, rng=rng),
+                   sim.StaticSynapse(weight=0.4, delay=delays), receptor_type="excitatory"),
+    sim.Projection(excitatory, excitatory, sim.FixedProbabilityConnector(0.05, rng=rng),
+                   sim.TsodyksMarkramSynapse(weight=0.003, delay=delays, U=0.5, tau_rec=100.0),
+                   receptor_type="excitatory"),
+    sim.Projection(excitatory, inhibitory, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=0.02, delay=shortest), receptor_type="excitatory"),
+    sim.Projection(inhibitory, excitatory, sim.FixedProbabilityConnector(0.3, rng=rng),
+                   sim.StaticSynapse(weight=0.01, delay=delays), receptor_type="inhibitory"),
+]
+
+noise = sim.NoisyCurrentSource(mean=0.05, stdev=0.1, dt=1.0)
+noise.inject_into(excitatory[60:140])
+step = sim.StepCurrentSource(times=[20.0, 60.0], amplitudes=[0.5, 0.0])
+step.inject_into(inhibitory[[1, 45]])
+
+for population in (excitatory, inhibitory, drive):
+    population.record("spikes")
+excitatory[[0, 63, 64, 130, 199]].record(["v", "gsyn_exc"])
+inhibitory[[1, 45]].record("v")
+
+sim.run(60.0)
+excitatory.set(tau_refrac=RandomDistribution("uniform", (1.0, 3.0), rng=rng))
+inhibitory[30:50].set(i_offset=0.3)
+sim.run(40.0)
+
+results = {"num_processes": sim.num_processes()}
+for population in (excitatory, inhibitory, drive):
+    block = population.get_data(gather=True)
+    counts = population.get_spike_counts(gather=True)
+    if sim.rank() == 0:
+        trains = block.segments[0].spiketrains
+        order = np.argsort([int(t.annotations["source_index"]) for t in trains])
+        results[f"{population.label}_spikes"] = np.concatenate(
+            [np.column_stack([np.full(len(trains[i]), int(trains[i].annotations["source_index"])),
+                              trains[i].magnitude]) for i in order] or [np.zeros((0, 2))])
+        results[f"{population.label}_counts"] = np.array(
+            [counts[cell] for cell in population.all_cells])
+        for signal in block.segments[0].analogsignals:
+            channels = np.asarray(signal.array_annotations["channel_index"])
+            results[f"{population.label}_{signal.name}"] = signal.magnitude[:, np.argsort(channels)]
+tau_m = excitatory.get("tau_m", gather=True)
+tau_refrac = excitatory.get("tau_refrac", gather=True)
+weights = [sorted(p.get(["weight", "delay"], format="list", gather=True)) for p in connections]
+sizes = [p.size(gather=True) for p in connections]
+if sim.rank() == 0:
+    results["tau_m"] = np.asarray(tau_m)
+    results["tau_refrac"] = np.asarray(tau_refrac)
+    for k, rows in enumerate(weights):
+        results[f"connections{k}"] = np.array(rows)
+    results["sizes"] = np.array(sizes)
+    np.savez(output, **results)
+sim.end()

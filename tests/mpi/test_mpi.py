@@ -1,0 +1,116 @@
+"""
+Runs over several MPI processes (pynn_gpu.distributed), on the C target: the same network
+run in one process and under `mpiexec -n 2/3/4` gives the same spikes, membrane traces,
+conductances, connections and parameters, bit for bit (the partition changes which process
+adds what, not the order of any addition). Skipped where mpi4py or mpiexec is missing.
+"""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pynn_gpu import distributed
+
+HERE = Path(__file__).resolve().parent
+MPIEXEC = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or shutil.which("mpiexec")
+
+try:
+    import mpi4py  # noqa: F401
+    HAVE_MPI4PY = True
+except ImportError:
+    HAVE_MPI4PY = False
+
+needs_mpi = pytest.mark.skipif(not (HAVE_MPI4PY and MPIEXEC),
+                               reason="needs mpi4py and mpiexec (pip install 'pynn-gpu[mpi]')")
+
+
+def run_script(arguments, processes, cwd):
+    command = [sys.executable, *arguments]
+    if processes > 1:
+        command = [MPIEXEC, "-n", str(processes), *command]
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def network_results(tmp_path, processes, shortest_delay):
+    output = tmp_path / f"network-{processes}-{shortest_delay}.npz"
+    run_script([str(HERE / "network.py"), str(output), str(shortest_delay)], processes, tmp_path)
+    with np.load(output) as data:
+        return {name: data[name] for name in data.files}
+
+
+@pytest.fixture(scope="module")
+def single_process(tmp_path_factory):
+    path = tmp_path_factory.mktemp("single")
+    return {delay: network_results(path, 1, delay) for delay in (0.5, 0.1)}
+
+
+# --- the partition (no MPI needed) -----------------------------------------------------
+
+@pytest.mark.parametrize("size", [1, 31, 32, 33, 250, 1000])
+@pytest.mark.parametrize("processes", [1, 2, 3, 7])
+def test_every_cell_belongs_to_exactly_one_process(size, processes):
+    masks = np.array([distributed.local_mask(size, r, processes) for r in range(processes)])
+    assert np.array_equal(masks.sum(axis=0), np.ones(size))
+    for rank, mask in enumerate(masks):   # contiguous blocks of whole words, in rank order
+        cells = np.flatnonzero(mask)
+        if cells.size:
+            assert cells[0] % 32 == 0 and np.array_equal(cells, np.arange(cells[0], cells[-1] + 1))
+            assert all(not masks[earlier, cells[0]:].any() for earlier in range(rank))
+
+
+def test_a_process_started_alone_runs_the_whole_network():
+    if "mpi4py.MPI" not in sys.modules:
+        assert distributed.world() is None
+
+
+# --- the same network, one process and several -------------------------------------------
+
+@needs_mpi
+@pytest.mark.mpi
+@pytest.mark.parametrize("processes, shortest_delay", [(2, 0.5), (3, 0.5), (4, 0.5), (3, 0.1)])
+def test_several_processes_give_the_single_process_results(single_process, tmp_path, processes,
+                                                           shortest_delay):
+    expected = single_process[shortest_delay]
+    result = network_results(tmp_path, processes, shortest_delay)
+    assert int(expected["num_processes"]) == 1 and int(result["num_processes"]) == processes
+    # an active network, so that a lost or late spike shows
+    assert len(expected["excitatory_spikes"]) > 50 and len(expected["inhibitory_spikes"]) > 50
+    for name, values in expected.items():
+        if name != "num_processes":
+            assert np.array_equal(result[name], values), name
+
+
+@needs_mpi
+@pytest.mark.mpi
+def test_what_cannot_be_split_is_refused_and_rebuilds_stay_collective(tmp_path):
+    text = run_script([str(HERE / "edge_cases.py")], 2, tmp_path)
+    outcomes = {}
+    for rank, case, outcome in re.findall(r"rank (\d+): (\S+) (ok|\w+Error)", text):
+        outcomes.setdefault(case, set()).add((int(rank), outcome))
+    expected = {"record-one-process": "ok", "stdp": "NotImplementedError",
+                "shorter-delay": "ConnectionError", "shorter-delay-after-reset": "ok",
+                "cuda": "NotImplementedError"}
+    for case, outcome in expected.items():
+        assert outcomes.get(case) == {(0, outcome), (1, outcome)}, (case, text)
+
+
+@needs_mpi
+@pytest.mark.mpi
+def test_pynn_distrib_example_runs_with_gpu(tmp_path):
+    """PyNN's own MPI example (examples/distrib_example.py), unchanged, in two processes."""
+    sys.path.insert(0, str(HERE.parents[1] / "benchmarks"))
+    try:
+        import pynn_examples
+    finally:
+        sys.path.pop(0)
+    script = pynn_examples.examples_dir() / "distrib_example.py"
+    text = run_script([str(script), "gpu"], 2, script.parent)
+    assert "This is node 0 (1 of 2)" in text and "This is node 1 (2 of 2)" in text
+    assert "gathered (3, again): [0. 1. 2. 3. 4. 0. 1. 2. 3. 4. 5. 6. 7. 8. 9.]" in text
