@@ -5,11 +5,13 @@ simulation time, real-time factor and rates, per target and size.
 
     python benchmarks/vogels_abbott.py --model COBA --target cpu
     python benchmarks/vogels_abbott.py --model CUBA --target cuda --n 100000
+    mpiexec -n 2 python benchmarks/vogels_abbott.py --threads 1      # two processes
 """
 
 import argparse
 import json
 
+import pynn_gpu as sim
 from pynn_gpu.demo import MODELS, build_and_run
 
 
@@ -29,6 +31,8 @@ def main():
     result = build_and_run(args.model, args.target, args.duration, args.n, args.threads,
                            args.precision, native_rng=args.native_rng,
                            connectivity=args.connectivity)
+    if result["processes"] > 1 and sim.rank() != 0:
+        return          # under mpiexec: process 0 reports
     if args.json:
         print(json.dumps(result))
     else:

@@ -81,9 +81,13 @@ def build_and_run(model="COBA", target=None, duration=1000.0, n=4000, threads=0,
     rates = [p.mean_spike_count() * 1000.0 / duration for p in (exc, inh)]
     state = sim.simulator.state
     engine = state.engine
+    synapses = sum(synapse_count(prj) for prj in state.projections)
+    if state.num_processes > 1:     # each process holds the synapses onto its own cells
+        synapses = state.mpi_comm.allreduce(synapses)
     result = {
         "model": model, "target": state.target.name, "neurons": n,
-        "synapses": sum(synapse_count(prj) for prj in state.projections),
+        "processes": state.num_processes, "threads": state.threads,
+        "synapses": synapses,
         "precision": precision,
         "construction_s": round(t_built - t_start, 3),
         "build_s": round(t_compiled - t_built, 3),
@@ -95,6 +99,9 @@ def build_and_run(model="COBA", target=None, duration=1000.0, n=4000, threads=0,
         "device_realtime_factor": round(device_s / (duration / 1000.0), 3),
         "rate_exc_hz": round(rates[0], 2), "rate_inh_hz": round(rates[1], 2),
     }
+    if engine.exchange is not None:     # over several processes: the spike exchanges
+        result["exchanges"] = engine.exchange.count
+        result["exchange_s"] = round(engine.exchange.seconds, 3)
     sim.end()
     return result
 

@@ -23,6 +23,7 @@ are set or the script imported mpi4py itself.
 
 import os
 import sys
+import time
 
 import numpy as np
 from pyNN import errors
@@ -47,6 +48,22 @@ def world():
         return None
     comm = MPI.COMM_WORLD
     return comm, comm.Get_rank(), comm.Get_size()
+
+
+def abort_on_uncaught_errors(comm):
+    """An error that ends one process ends the job (MPI_Abort), instead of leaving the
+    other processes waiting in the next exchange for ever."""
+    previous = sys.excepthook
+    if getattr(previous, "aborts_mpi_job", False):
+        return
+
+    def hook(kind, value, traceback):
+        previous(kind, value, traceback)
+        sys.stderr.flush()
+        comm.Abort(1)
+
+    hook.aborts_mpi_job = True
+    sys.excepthook = hook
 
 
 def local_word_range(n_words, rank, n_processes):
@@ -116,6 +133,8 @@ class SpikeExchange:
         self.histories = histories      # index -> (ring_length, n_words) uint32
         self.received = received        # index -> (lag, n_words) uint32
         self.next_step = None           # first step not exchanged yet
+        self.seconds = 0.0              # wall time spent exchanging (and waiting for others)
+        self.count = 0                  # exchanges done
 
     def any(self, flag):
         """True in every process when `flag` is true in any."""
@@ -131,6 +150,7 @@ class SpikeExchange:
         self.next_step = end_step
         if not self.groups or steps.size == 0:
             return
+        start = time.perf_counter()
         local = np.concatenate([self.histories[g][steps % self.histories[g].shape[0]].ravel()
                                 for g in self.groups])
         combined = np.empty_like(local)
@@ -142,3 +162,5 @@ class SpikeExchange:
             size = steps.size * ring.shape[1]
             ring[steps % self.lag] = combined[offset:offset + size].reshape(steps.size, -1)
             offset += size
+        self.seconds += time.perf_counter() - start
+        self.count += 1

@@ -46,3 +46,4 @@ attempt("shorter-delay-after-reset", lambda: sim.run(10.0))
 sim.end()
 
 attempt("cuda", lambda: sim.setup(target="cuda"))
+attempt("weight-scaling", lambda: sim.setup(weight_scaling={"policy": "mean", "K0": 100}))

@@ -5,8 +5,10 @@ conductances, connections and parameters, bit for bit (the partition changes whi
 adds what, not the order of any addition). Skipped where mpi4py or mpiexec is missing.
 """
 
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -33,9 +35,17 @@ def run_script(arguments, processes, cwd):
     command = [sys.executable, *arguments]
     if processes > 1:
         command = [MPIEXEC, "-n", str(processes), *command]
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result.stdout
+    # a session of its own, so that a hung job's processes all go on a timeout
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        pytest.fail(f"{' '.join(command)} did not end in 240 s:\n{stdout[-2000:]}{stderr[-2000:]}")
+    assert process.returncode == 0, stdout[-3000:] + stderr[-3000:]
+    return stdout
 
 
 def network_results(tmp_path, processes, shortest_delay):
@@ -96,7 +106,7 @@ def test_what_cannot_be_split_is_refused_and_rebuilds_stay_collective(tmp_path):
         outcomes.setdefault(case, set()).add((int(rank), outcome))
     expected = {"record-one-process": "ok", "stdp": "NotImplementedError",
                 "shorter-delay": "ConnectionError", "shorter-delay-after-reset": "ok",
-                "cuda": "NotImplementedError"}
+                "cuda": "NotImplementedError", "weight-scaling": "NotImplementedError"}
     for case, outcome in expected.items():
         assert outcomes.get(case) == {(0, outcome), (1, outcome)}, (case, text)
 
@@ -114,3 +124,22 @@ def test_pynn_distrib_example_runs_with_gpu(tmp_path):
     text = run_script([str(script), "gpu"], 2, script.parent)
     assert "This is node 0 (1 of 2)" in text and "This is node 1 (2 of 2)" in text
     assert "gathered (3, again): [0. 1. 2. 3. 4. 0. 1. 2. 3. 4. 5. 6. 7. 8. 9.]" in text
+
+
+@needs_mpi
+@pytest.mark.mpi
+def test_an_error_in_one_process_ends_the_job(tmp_path):
+    """Without it, the other processes would wait in the next spike exchange for ever."""
+    script = tmp_path / "failing.py"
+    script.write_text(
+        "from mpi4py import MPI\n"
+        "import pyNN.gpu as sim\n"
+        "sim.setup()\n"
+        "cells = sim.Population(64, sim.IF_curr_exp())\n"
+        "if sim.rank() == 1:\n"
+        "    raise ValueError('only in process 1')\n"
+        "sim.run(10.0)\n")
+    process = subprocess.run([MPIEXEC, "-n", "2", sys.executable, str(script)], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=120)
+    assert process.returncode != 0
+    assert "only in process 1" in process.stderr
