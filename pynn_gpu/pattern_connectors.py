@@ -61,6 +61,36 @@ class OneToOneSpec(ProceduralSpec):
         return min(n_pre, n_post)
 
 
+def host_bitmask(spec, n_pre, n_post):
+    """(synapses per row, bitmask) of an AllToAll or OneToOne spec, filled with numpy
+    (the C target's counterpart of the CUDA target's fill_mask): bit b of word w is pair
+    32 w + b = pre * n_post + post."""
+    pairs = n_pre * n_post
+    words = -(-pairs // 32)
+    diagonal = np.arange(min(n_pre, n_post), dtype=np.int64) * (n_post + 1)
+    if spec.one_to_one:
+        mask = np.zeros(words, np.uint32)
+        np.bitwise_or.at(mask, diagonal >> 5, (np.uint32(1) << (diagonal & 31).astype(np.uint32)))
+        return np.ones(n_pre, np.int64) * (np.arange(n_pre) < n_post), mask
+    mask = np.full(words, 0xFFFFFFFF, np.uint32)
+    if pairs % 32:
+        mask[-1] = np.uint32((1 << (pairs % 32)) - 1)
+    counts = np.full(n_pre, n_post, np.int64)
+    if spec.skip_self:
+        np.bitwise_and.at(mask, diagonal >> 5,
+                          ~(np.uint32(1) << (diagonal & 31).astype(np.uint32)))
+        counts[:len(diagonal)] -= 1
+    return counts, mask
+
+
+def bitmask_value(spec, dt, scalar_dtype):
+    """The weight and delay (in steps) a bitmask holds: its spec's constants, rounded as
+    pg_proc_delay_steps rounds them."""
+    steps = max(1, int(np.rint(spec.delay.a / dt)))
+    return {"weight": np.array([spec.weight.a], scalar_dtype),
+            "delay": np.array([steps], np.int32)}
+
+
 def all_to_all_spec(projection, connector, state):
     """AllToAllSpec (p = 1) of a projection, or a reason (str) why it is built on the host."""
     found = _values_and_stream(projection, connector, state)

@@ -21,6 +21,7 @@ import numpy as np
 
 from .._paths import kernels_dir
 from ..codegen import GeneratedCode
+from ..pattern_connectors import bitmask_value
 from ..procedural import generator_struct
 from .cuda import DeviceResident, _launcher
 
@@ -137,17 +138,9 @@ def generate_matrix(target, spec, fmt, n_pre, n_post, dt, scalar_dtype):
             words = -(-pairs // 32)
             mask = kernels.resident("_mask", words, np.uint32)
             kernels.launch("fill_mask", words)
-            arrays = {"mask": mask, **one_value(spec, dt, scalar_dtype)}
+            arrays = {"mask": mask, **bitmask_value(spec, dt, scalar_dtype)}
         kernels.free_temporaries()
     return counts, arrays
-
-
-def one_value(spec, dt, scalar_dtype):
-    """The weight and delay (in steps) a bitmask holds: its spec's constants, rounded as
-    pg_proc_delay_steps rounds them."""
-    steps = max(1, int(np.rint(spec.delay.a / dt)))
-    return {"weight": np.array([spec.weight.a], scalar_dtype),
-            "delay": np.array([steps], np.int32)}
 
 
 def scalar_name(dtype):

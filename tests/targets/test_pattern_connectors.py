@@ -155,6 +155,53 @@ def test_device_formats_rule():
     assert one.expected_synapses(9, 9) == 9 and a2a.expected_synapses(9, 9) == 72
 
 
+# --- the C target's bitmask -----------------------------------------------------------------
+
+@pytest.mark.parametrize("n_pre, n_post", [(12, 12), (45, 37), (37, 45), (1, 1)])
+@pytest.mark.parametrize("kind", ["all, self", "all, no self", "one to one"])
+def test_host_bitmask_holds_the_generated_pairs(n_pre, n_post, kind):
+    value = procedural.ValueSpec("constant", 0.5)
+    if kind == "one to one":
+        n_post = n_pre
+        spec = pattern_connectors.OneToOneSpec(p=1.0, seed=1, key=0, skip_self=False,
+                                               weight=value, delay=value)
+    else:
+        spec = pattern_connectors.AllToAllSpec(p=1.0, seed=1, key=0, weight=value, delay=value,
+                                               skip_self=kind.endswith("no self"))
+    counts, mask = pattern_connectors.host_bitmask(spec, n_pre, n_post)
+    pre, post, _, _ = spec.generate(n_pre, n_post, 0.1)
+    bits = np.unpackbits(mask.view(np.uint8), bitorder="little")
+    expected = np.zeros(bits.size, np.uint8)
+    expected[pre * n_post + post] = 1
+    np.testing.assert_array_equal(bits, expected)
+    np.testing.assert_array_equal(counts, np.bincount(pre, minlength=n_pre))
+
+
+def test_c_target_fills_a_bitmask_without_listing_the_synapses(monkeypatch):
+    """A forced bitmask of a constant AllToAll or OneToOne is filled directly on the C target
+    (the projections stay unlisted), and runs as the rows listed by the generator run."""
+    results = {}
+    for formats in (("bitmask", "ragged", "bitmask"), ("ragged", "ragged", "ragged")):
+        sim.setup(timestep=0.1, target="cpu")
+        try:
+            cells = _network(formats)(sim)["cells"]
+            sim.run(20.0)
+            generated = sim.simulator.state.projections
+            if formats[0] == "bitmask":
+                assert [row["format"] for row in sim.connectivity_report()] == [
+                    "bitmask", "bitmask", "ragged"]
+                assert generated[0].awaiting_generation and generated[1].awaiting_generation
+            block = cells.get_data()
+            results[formats] = ([np.asarray(s) for s in block.segments[0].spiketrains],
+                                np.asarray(block.segments[0].analogsignals[0]))
+        finally:
+            sim.end()
+    (spikes, v), (spikes_rows, v_rows) = results.values()
+    assert sum(len(s) for s in spikes) > 30
+    assert all(np.array_equal(a, b) for a, b in zip(spikes, spikes_rows))
+    np.testing.assert_array_equal(v, v_rows)
+
+
 # --- on the CUDA device ----------------------------------------------------------------------
 
 def _network(formats):
