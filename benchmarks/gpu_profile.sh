@@ -3,7 +3,8 @@
 # full-scale microcircuit with a per-kernel profile, once per ';'-separated argument list
 # in $PYNN_GPU_MICRO_RUNS (default: stored rows in double and float; other propagation
 # plans with e.g. "--connectivity ragged --spike-lanes 4"), then the CUDA tests
-# of propagation, recording, drives, generated connectivity and plasticity, then (if
+# of propagation, recording, drives, generated connectivity, plasticity and two processes
+# sharing the GPU over MPI, then (if
 # $PYNN_GPU_PLASTICITY holds plasticity_cost.py's arguments) the cost of STDP, then (if
 # $PYNN_GPU_VA_SIZES is set) the Vogels-Abbott scaling sweep.
 # Usage: OUT=... bash benchmarks/gpu_profile.sh WHEELHOUSE
@@ -23,7 +24,8 @@ timeout ${PYNN_GPU_TEST_TIMEOUT:-200} python3 -m pytest -q -m cuda -p no:cachepr
     tests/targets/test_cuda_target.py tests/targets/test_poisson_drive.py \
     tests/targets/test_fixed_number_generation.py tests/targets/test_connectivity_formats.py \
     tests/targets/test_electrodes.py tests/targets/test_recording.py \
-    tests/targets/test_plasticity.py tests/targets/test_distance_probability.py 2>&1 \
+    tests/targets/test_plasticity.py tests/targets/test_distance_probability.py \
+    tests/mpi/test_mpi.py 2>&1 \
     | tee "$OUT/cuda-tests.log" | tail -8
 if [ -n "${PYNN_GPU_PLASTICITY:-}" ]; then
     say "plasticity cost: $PYNN_GPU_PLASTICITY"

@@ -10,10 +10,13 @@ whole network description, as PyNN scripts expect, but simulates only its own sh
   every process, so the network does not depend on the number of processes);
 - after every `lag` steps (the shortest delay, in steps) the processes combine the spike
   bits of those steps (an MPI bitwise-or: each contributes the words of its own block) and
-  every process propagates them then, `lag` steps late, into ring slots `lag` steps
+  every process propagates them then (on the C target, or on each process's GPU), `lag` steps late, into ring slots `lag` steps
   earlier: a spike of step s with a delay of d steps still arrives in step s + d. The
   order of the additions into a neuron's input is the one of a single process, so the
-  results are the same, bit for bit, whatever the number of processes;
+  results are the same, bit for bit, whatever the number of processes. The last `lag`
+  steps of a run are handled at its end: no spike is left in flight between runs;
+- plastic synapses (dendritic_delay_fraction 1) learn from their postsynaptic spikes with
+  the same lag, just before the propagation of that step, as in one process;
 - recordings and connection lists are gathered by PyNN's own code (`get_data(gather=True)`,
   `Projection.get(..., gather=True)`, ...), from each process's local cells.
 
@@ -100,21 +103,26 @@ def check_projection(projection):
         raise NotImplementedError(
             f"{name} (gap junctions) is not available in runs over several MPI processes: "
             "the coupling needs every step's membrane potentials of both sides")
-    if model.learns_from_post or model.changes_weight:
+    fraction = getattr(synapse_type, "dendritic_delay_fraction", 1.0)
+    if (model.learns_from_post or model.changes_weight) and fraction != 1:
         raise NotImplementedError(
-            f"{name} (plasticity) is not available in runs over several MPI processes yet: "
-            "run it in one process")
+            f"{name} with dendritic_delay_fraction={fraction:g} is not available in runs over "
+            "several MPI processes yet (an axonal part of the delay is handed over when it "
+            "ends, not lagged with the propagation): use the default 1, or one process")
     if projection._format == "procedural":
         raise errors.ConnectionError(
             "connectivity_format='procedural' is not available in runs over several MPI "
             "processes: each process stores the synapses onto its own neurons")
 
 
-def check_target(target_name):
-    if target_name == "cuda":
-        raise NotImplementedError(
-            "runs over several MPI processes use the C target (setup(target='cpu')); the "
-            "CUDA target simulates one process's network on one GPU")
+def local_rank():
+    """This process's rank among the job's processes on its machine (the launcher's
+    variable), or None: the GPU a process takes is local_rank % the machine's GPUs."""
+    for name in ("MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK", "MV2_COMM_WORLD_LOCAL_RANK",
+                 "SLURM_LOCALID", "PALS_LOCAL_RANKID"):
+        if name in os.environ:
+            return int(os.environ[name])
+    return None
 
 
 class SpikeExchange:
@@ -140,6 +148,16 @@ class SpikeExchange:
         """True in every process when `flag` is true in any."""
         from mpi4py import MPI
         return bool(self.comm.allreduce(bool(flag), op=MPI.LOR))
+
+    @property
+    def history_names(self):
+        """Target arrays the exchange reads (CUDA pulls them before it) ..."""
+        return [f"ng{g}_spike_history" for g in self.groups]
+
+    @property
+    def received_names(self):
+        """... and writes (CUDA pushes them after it)."""
+        return [f"ng{g}_received" for g in self.groups]
 
     def start(self, first_step):
         self.next_step = first_step

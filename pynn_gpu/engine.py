@@ -14,7 +14,6 @@ import time
 
 import numpy as np
 
-from pyNN import errors
 
 from . import codegen, distributed, gap_junctions
 from .ir.graph import CurrentSourceGroup, NetworkGraph, NeuronGroup, SampleRequest
@@ -70,7 +69,6 @@ class Engine(SynapseBuilding):
         # over several MPI processes: the spike exchange (pynn_gpu.distributed), else None
         self.exchange = None
         if state.num_processes > 1:
-            distributed.check_target(target.name)
             self.exchange = distributed.SpikeExchange(state.mpi_comm, 0, [], {}, {})
         self.target_ahead = False   # the target holds newer state than the host arrays
         # recording buffers of one call into the target; longer runs are cut into chunks
@@ -116,8 +114,12 @@ class Engine(SynapseBuilding):
         ring_length = self._ring_length()
         if self.exchange is not None:
             lag = self._exchange_lag()
-            # the spike history keeps every step of an exchange window
-            ring_length = max(ring_length, lag + 1)
+            # the spike history keeps every step of an exchange window, and learning, lag
+            # steps late, still finds the postsynaptic spikes of its longest delay
+            ring_length += lag
+        if state.step > 0 and old_ring_length:
+            # input already in flight may reach as far as the old ring did
+            ring_length = max(ring_length, old_ring_length)
         graph = NetworkGraph(dt=state.dt, precision=state.precision, ring_length=ring_length)
         arrays = {}
         groups = []
@@ -237,21 +239,14 @@ class Engine(SynapseBuilding):
 
     def _exchange_lag(self):
         """Steps between spike exchanges over processes: the shortest delay of any
-        process's synapses (no longer than setup's min_delay), kept while spikes are in
-        flight, which a shorter lag would skip."""
-        state, exchange = self.state, self.exchange
+        process's synapses, no longer than setup's min_delay. (A run leaves no spike in
+        flight, so it may change from one run to the next.)"""
+        state = self.state
         from mpi4py import MPI
         shortest = min((int(p._delay_steps.min()) for p in state.projections
                         if len(p) and not p.is_gap_junction), default=2 ** 16)
         lag = state.mpi_comm.allreduce(shortest, op=MPI.MIN)
-        lag = max(1, min(lag, int(round(state.min_delay / state.dt)), 2 ** 16))
-        in_flight = state.step > 0 and any(r.any() for r in exchange.received.values())
-        if in_flight and lag < exchange.lag:
-            raise errors.ConnectionError(
-                f"in a run over several MPI processes the shortest delay cannot drop below "
-                f"{exchange.lag * state.dt:g} ms once the network has run (it is now "
-                f"{lag * state.dt:g} ms): give setup() that min_delay, or reset() first")
-        return exchange.lag if in_flight else lag
+        return max(1, min(lag, int(round(state.min_delay / state.dt)), 2 ** 16))
 
     def _bind_exchange(self, graph, groups, arrays, lag):
         """Over several processes: each group updates its share of words, and the spikes
@@ -268,12 +263,12 @@ class Engine(SynapseBuilding):
             if index not in sources:
                 continue
             group.exchanges_spikes = group.keeps_spike_history = True
-            ring = exchange.received.get(index)
-            if ring is None or ring.shape != (lag, group.n_words):
-                ring = np.zeros((lag, group.n_words), dtype=np.uint32)
+            ring = np.zeros((lag, group.n_words), dtype=np.uint32)
             received[index] = ring
             arrays[f"{group.name}_received"] = ring
             arrays[f"{group.name}_delayed"] = np.zeros(group.n_words, dtype=np.uint32)
+            arrays[f"{group.name}_delayed_count"] = np.zeros(2, dtype=np.int32)
+            arrays[f"{group.name}_delayed_list"] = np.zeros(max(group.size, 1), dtype=np.int32)
         graph.exchange_lag = lag
         exchange.lag, exchange.groups, exchange.received = lag, sources, received
 
@@ -531,6 +526,9 @@ class Engine(SynapseBuilding):
             for group in self.graph.neuron_groups:
                 self.arrays[f"{group.name}_spike_count"][:] = 0
                 counters.append(f"{group.name}_spike_count")
+                if group.exchanges_spikes:      # over several processes
+                    self.arrays[f"{group.name}_delayed_count"][:] = 0
+                    counters += [f"{group.name}_received", f"{group.name}_delayed_count"]
         if self.program is not None:
             self.program.push([f"ng{i}_in_{r}" for (i, r) in self.rings]
                               + [f"ng{i}_spikes" for i in self.spike_words] + counters

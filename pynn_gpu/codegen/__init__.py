@@ -75,6 +75,8 @@ def array_specs(graph: NetworkGraph) -> List[ArraySpec]:
             add(f"{g.name}_received", "uint32_t",
                 "spike bits of all processes, row step % EXCHANGE_LAG")
             add(f"{g.name}_delayed", "uint32_t", "spike bits of all processes, EXCHANGE_LAG steps ago")
+            add(f"{g.name}_delayed_count", "int32_t", "spikes of all processes listed, by parity")
+            add(f"{g.name}_delayed_list", "int32_t", "neurons of all processes that spiked then")
     for s in graph.synapse_groups:
         if s.is_procedural:
             continue        # nothing stored: the kernels regenerate the synapses
@@ -199,17 +201,25 @@ def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
         merged_gaps = merge_gap_junctions(graph)
         merged_neurons = merge_neuron_groups(graph, fused)
         merged_synapses = merge_synapse_groups(graph, plan_propagation(graph))
-    # the kernel that ends each step (CUDA): the last of the launch plan
-    launches = ([f"inject_{m.name}" for m in merged_sources]
-                + [f"couple_{m.name}" for m in merged_gaps]
-                + [f"deliver_{m.name}" for m in merged_deliverers]
-                + [f"update_{m.name}" for m in merged_neurons]
-                + [f"learn_{m.name}" for m in merged_learners]
-                + [f"propagate_{m.name}" for m in merged_synapses]
-                + [f"sample_{r.name}" for r in graph.samples if r.n_recorded > 0])
+    # CUDA: the kernels of a step in order, with their threads; the last ends the step
+    # (over several processes, learning and propagation act on the step EXCHANGE_LAG ago,
+    # before the update: see pynn_gpu.distributed)
+    learning = [(f"learn_{m.name}", m.total_threads) for m in merged_learners]
+    propagation = [(f"propagate_{m.name}", m.total_threads) for m in merged_synapses]
+    delayed_lists = [(f"list_delayed_{g.name}", g.size) for g in graph.neuron_groups
+                     if g.exchanges_spikes]
+    lagged = delayed_lists + learning + propagation if graph.exchange_lag else []
+    launches = (lagged
+                + [(f"inject_{m.name}", m.total_threads) for m in merged_sources]
+                + [(f"couple_{m.name}", m.total_threads) for m in merged_gaps]
+                + [(f"deliver_{m.name}", m.total_threads) for m in merged_deliverers]
+                + [(f"update_{m.name}", m.total_threads) for m in merged_neurons]
+                + ([] if graph.exchange_lag else learning + propagation)
+                + [(f"sample_{r.name}", r.n_recorded) for r in graph.samples if r.n_recorded > 0])
     source = template.render(
         graph=graph,
-        last_kernel=launches[-1] if launches else None,
+        launches=launches,
+        last_kernel=launches[-1][0] if launches else None,
         arrays=arrays,
         merged_neurons=merged_neurons,
         merged_synapses=merged_synapses,

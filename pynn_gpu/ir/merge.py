@@ -236,7 +236,16 @@ def merge_neuron_groups(graph: NetworkGraph, fused=None) -> List[MergedGroup]:
         return _neuron_key(group) + tuple(_drive_key(s) for s in drives(group))
 
     return _merge(graph.neuron_groups, key, lambda g: neuron_fields(g, drives(g)), row,
-                  lambda g: g.size, "neuron", "mng", drives_of=drives)
+                  local_threads, "neuron", "mng", drives_of=drives)
+
+
+def local_threads(group):
+    """Threads of a neuron group's update: one per neuron of its words [word_lo, word_hi)
+    (all of them in one process; a process's share over several, pynn_gpu.distributed)."""
+    if group.local_words is None:
+        return group.size
+    word_lo, word_hi = group.local_words
+    return max(0, min(32 * word_hi, group.size) - 32 * word_lo)
 
 
 def source_rng_stream(source):
@@ -274,9 +283,10 @@ def merge_synapse_groups(graph: NetworkGraph, plan, include_procedural=True) -> 
         groups = [s for s in groups if not s.is_procedural]
 
     def row(group, fields, first):
-        arrays = {"pre_spike_count": f"{group.pre.name}_spike_count",
-                  "pre_spike_list": f"{group.pre.name}_spike_list",
-                  # over several processes: the combined spikes of the step lag steps ago
+        # over several processes: the combined spikes of the step lag steps ago
+        listed = "delayed" if group.pre.exchanges_spikes else "spike"
+        arrays = {"pre_spike_count": f"{group.pre.name}_{listed}_count",
+                  "pre_spike_list": f"{group.pre.name}_{listed}_list",
                   "pre_spikes": f"{group.pre.name}_"
                                 + ("delayed" if group.pre.exchanges_spikes else "spikes"),
                   "post_in": f"{group.post.name}_in_{group.receptor}"}

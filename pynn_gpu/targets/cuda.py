@@ -222,7 +222,7 @@ class CudaTarget(Target):
         import pycuda.driver as cuda
         self._cuda = cuda
         cuda.init()
-        self.device_index = int(os.environ.get(DEVICE_ENV, 0))
+        self.device_index = _device_index(cuda.Device.count())
         self.device = cuda.Device(self.device_index)
         self.block_size = _block_size()
         self.nvcc = find_nvcc()
@@ -320,8 +320,10 @@ class CudaProgram(Program):
         self._dtypes = dict(_CTYPES, scalar=np.float64 if scalar == "double" else np.float32)
         self._ctypes = {spec.name: spec.ctype for spec in code.arrays}
         self._launches = []         # launch(stream) of each kernel of one step, in order
+        self._launch_names = []     # ... and its kernel's name
         self.block_sizes = {}       # kernel name -> threads per block
         for name, threads in _LAUNCH_LINE.findall(code.source):
+            self._launch_names.append(name)
             threads = int(threads)
             function = module.get_function(name)
             block = self._block_for(function, threads)
@@ -531,21 +533,46 @@ class CudaProgram(Program):
         self._cuda.memcpy_htod(self._clock["_seed"],
                                np.array([int(seed) & 0xFFFFFFFFFFFFFFFF], np.uint64))
 
-    def run(self, first_step, n_steps, seed, threads):
+    def run(self, first_step, n_steps, seed, threads, exchange=None):
         cuda = self._cuda
+        # over several processes: windows of exchange.lag steps, the spikes combined after each
+        window = exchange.lag if exchange is not None else n_steps
         with self.target.activated():
             self._start(first_step, seed)
             done = 0
             while done < n_steps:
-                length = min(n_steps - done, self._steps_per_graph)
-                self._run_chunk(length)
-                done += length
+                end = min(done + window, n_steps)
+                while done < end:
+                    length = min(end - done, self._steps_per_graph)
+                    self._run_chunk(length)
+                    done += length
+                if exchange is not None:
+                    self.stream.synchronize()
+                    self.pull(exchange.history_names)
+                    exchange(first_step + done)
+                    self.push(exchange.received_names)
+            if exchange is not None:
+                self._finish_lagged_steps(first_step, first_step + n_steps, exchange.lag)
             self.stream.synchronize()
             now = np.zeros(1, np.int64)
             cuda.memcpy_dtoh(now, self._clock["_current_step"])
         if int(now[0]) != first_step + n_steps:
             raise RuntimeError(f"CUDA run ended at step {int(now[0])}, "
                                f"expected {first_step + n_steps}")
+
+    def _finish_lagged_steps(self, first_step, end_step, lag):
+        """Over several processes: the spikes of the run's last `lag` steps, combined by its
+        last exchange, reach their synapses now (the kernels that act lag steps late, with the
+        clock set as they expect it), so that a run leaves nothing in flight."""
+        lagged = [launch for name, launch in zip(self._launch_names, self._launches)
+                  if name.startswith(("list_delayed_", "learn_", "propagate_"))]
+        for step in range(max(first_step, end_step - lag), end_step):
+            self.stream.synchronize()
+            self._cuda.memcpy_htod(self._clock["_current_step"], np.array([step + lag], np.int64))
+            for launch in lagged:
+                launch(self.stream)
+        self.stream.synchronize()
+        self._cuda.memcpy_htod(self._clock["_current_step"], np.array([end_step], np.int64))
 
     def _run_chunk(self, n_steps):
         graphs = self.target.graphs
@@ -609,6 +636,16 @@ class CudaProgram(Program):
         return np.array([[later.time_since(earlier) * 1000.0
                           for earlier, later in zip(marks, marks[1:])]
                          for marks in events]).reshape(n_steps, -1).sum(axis=0)
+
+
+def _device_index(count):
+    """$PYNN_GPU_DEVICE, else, in a job over several processes, the process's rank on its
+    machine modulo the machine's GPUs (one GPU per process where there are enough), else 0."""
+    if DEVICE_ENV in os.environ:
+        return int(os.environ[DEVICE_ENV])
+    from ..distributed import local_rank
+    rank = local_rank()
+    return rank % max(count, 1) if rank is not None else 0
 
 
 @functools.lru_cache(maxsize=None)

@@ -3,11 +3,15 @@ A network run by tests/mpi/test_mpi.py in one process and, under mpiexec, in sev
 writes what a user would look at (gathered on process 0) to the .npz file named on the
 command line: spikes, membrane traces, conductances, weights, parameters, spike counts.
 
-    python tests/mpi/network.py out.npz [shortest_delay_ms]
-    mpiexec -n 3 python tests/mpi/network.py out.npz [shortest_delay_ms]
+    python tests/mpi/network.py out.npz [shortest_delay_ms [target]]
+    mpiexec -n 3 python tests/mpi/network.py out.npz [shortest_delay_ms [target]]
+
+target: "cpu" (default), or "emulated-cuda": the CUDA target on the tests' host emulation
+(tests/targets/conftest.py), where no GPU is at hand.
 """
 
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -18,8 +22,15 @@ from pyNN.random import NumpyRNG, RandomDistribution
 
 output = sys.argv[1]
 shortest = float(sys.argv[2]) if len(sys.argv) > 2 else 0.5
+target = sys.argv[3] if len(sys.argv) > 3 else "cpu"
+if target == "emulated-cuda":
+    import pytest
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "targets"))
+    from conftest import install_emulator
+    install_emulator(pytest.MonkeyPatch())
+    target = "cuda"
 
-sim.setup(timestep=0.1, min_delay=shortest, rng_seed=2024)
+sim.setup(timestep=0.1, min_delay=shortest, rng_seed=2024, target=target)
 rng = NumpyRNG(seed=77, parallel_safe=True)
 
 excitatory = sim.Population(200, sim.IF_cond_exp(tau_m=RandomDistribution("uniform", (15.0, 25.0), rng=rng)),
@@ -42,6 +53,13 @@ connections = [
                    sim.StaticSynapse(weight=0.02, delay=shortest), receptor_type="excitatory"),
     sim.Projection(inhibitory, excitatory, sim.FixedProbabilityConnector(0.3, rng=rng),
                    sim.StaticSynapse(weight=0.01, delay=delays), receptor_type="inhibitory"),
+    sim.Projection(drive, excitatory, sim.FixedProbabilityConnector(0.1, rng=rng),
+                   sim.STDPMechanism(
+                       timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0,
+                                                           A_plus=0.05, A_minus=0.06),
+                       weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=0.01),
+                       weight=0.004, delay=delays),
+                   receptor_type="excitatory"),
 ]
 
 noise = sim.NoisyCurrentSource(mean=0.05, stdev=0.1, dt=1.0)
@@ -57,6 +75,10 @@ inhibitory[[1, 45]].record("v")
 sim.run(60.0)
 excitatory.set(tau_refrac=RandomDistribution("uniform", (1.0, 3.0), rng=rng))
 inhibitory[30:50].set(i_offset=0.3)
+# a shorter delay than any so far: over several processes, more frequent exchanges from now
+connections.append(sim.Projection(drive, inhibitory, sim.FixedNumberPostConnector(5, rng=rng),
+                                  sim.StaticSynapse(weight=0.3, delay=max(0.1, shortest - 0.2)),
+                                  receptor_type="excitatory"))
 sim.run(40.0)
 
 results = {"num_processes": sim.num_processes()}

@@ -1,8 +1,9 @@
 """
-Runs over several MPI processes (pynn_gpu.distributed), on the C target: the same network
-run in one process and under `mpiexec -n 2/3/4` gives the same spikes, membrane traces,
-conductances, connections and parameters, bit for bit (the partition changes which process
-adds what, not the order of any addition). Skipped where mpi4py or mpiexec is missing.
+Runs over several MPI processes (pynn_gpu.distributed): the same network run in one process
+and under `mpiexec -n 2/3/4`, on the C target and on the CUDA target (its host emulation
+here), gives the same spikes, membrane traces, conductances, connections and parameters, bit
+for bit (the partition changes which process adds what, not the order of any addition).
+Skipped where mpi4py or mpiexec is missing.
 """
 
 import os
@@ -19,13 +20,15 @@ import pytest
 from pynn_gpu import distributed
 
 HERE = Path(__file__).resolve().parent
-MPIEXEC = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or shutil.which("mpiexec")
-
 try:
-    import mpi4py  # noqa: F401
+    import mpi4py
     HAVE_MPI4PY = True
+    # beside the interpreter (a virtual environment), beside mpi4py (pip install --target),
+    # else on the PATH
+    _BIN = [Path(sys.executable).parent, Path(mpi4py.__file__).resolve().parents[1] / "bin"]
 except ImportError:
-    HAVE_MPI4PY = False
+    HAVE_MPI4PY, _BIN = False, []
+MPIEXEC = shutil.which("mpiexec", path=":".join(map(str, _BIN))) or shutil.which("mpiexec")
 
 needs_mpi = pytest.mark.skipif(not (HAVE_MPI4PY and MPIEXEC),
                                reason="needs mpi4py and mpiexec (pip install 'pynn-gpu[mpi]')")
@@ -48,9 +51,10 @@ def run_script(arguments, processes, cwd):
     return stdout
 
 
-def network_results(tmp_path, processes, shortest_delay):
-    output = tmp_path / f"network-{processes}-{shortest_delay}.npz"
-    run_script([str(HERE / "network.py"), str(output), str(shortest_delay)], processes, tmp_path)
+def network_results(tmp_path, processes, shortest_delay, target="cpu"):
+    output = tmp_path / f"network-{processes}-{shortest_delay}-{target}.npz"
+    run_script([str(HERE / "network.py"), str(output), str(shortest_delay), target], processes,
+               tmp_path)
     with np.load(output) as data:
         return {name: data[name] for name in data.files}
 
@@ -84,11 +88,23 @@ def test_a_process_started_alone_runs_the_whole_network():
 
 @needs_mpi
 @pytest.mark.mpi
-@pytest.mark.parametrize("processes, shortest_delay", [(2, 0.5), (3, 0.5), (4, 0.5), (3, 0.1)])
+@pytest.mark.parametrize("processes, shortest_delay, target", [
+    (2, 0.5, "cpu"), (3, 0.5, "cpu"), (4, 0.5, "cpu"), (3, 0.1, "cpu"),
+    # the CUDA target's kernels on the host emulation of tests/targets/conftest.py
+    (1, 0.5, "emulated-cuda"), (2, 0.5, "emulated-cuda"), (3, 0.1, "emulated-cuda"),
+    pytest.param(2, 0.5, "cuda", marks=pytest.mark.cuda)])      # on a GPU
 def test_several_processes_give_the_single_process_results(single_process, tmp_path, processes,
-                                                           shortest_delay):
+                                                           shortest_delay, target):
+    """Compared with the C target in one process: the CUDA target's double-precision
+    results equal the C target's (as tests/targets checks for one process)."""
+    if target == "emulated-cuda" and shutil.which("g++") is None:
+        pytest.skip("the CUDA emulation needs g++")
+    if target == "cuda":
+        from pynn_gpu.targets.cuda import CudaTarget
+        if not CudaTarget.is_available():
+            pytest.skip("no CUDA device: " + CudaTarget.unavailable_reason())
     expected = single_process[shortest_delay]
-    result = network_results(tmp_path, processes, shortest_delay)
+    result = network_results(tmp_path, processes, shortest_delay, target)
     assert int(expected["num_processes"]) == 1 and int(result["num_processes"]) == processes
     # an active network, so that a lost or late spike shows
     assert len(expected["excitatory_spikes"]) > 50 and len(expected["inhibitory_spikes"]) > 50
@@ -105,8 +121,8 @@ def test_what_cannot_be_split_is_refused_and_rebuilds_stay_collective(tmp_path):
     for rank, case, outcome in re.findall(r"rank (\d+): (\S+) (ok|\w+Error)", text):
         outcomes.setdefault(case, set()).add((int(rank), outcome))
     expected = {"record-one-process": "ok", "stdp": "NotImplementedError",
-                "shorter-delay": "ConnectionError", "shorter-delay-after-reset": "ok",
-                "cuda": "NotImplementedError", "weight-scaling": "NotImplementedError"}
+                "shorter-delay": "ok",
+                "weight-scaling": "NotImplementedError"}
     for case, outcome in expected.items():
         assert outcomes.get(case) == {(0, outcome), (1, outcome)}, (case, text)
 
@@ -143,3 +159,47 @@ def test_an_error_in_one_process_ends_the_job(tmp_path):
                              capture_output=True, text=True, timeout=120)
     assert process.returncode != 0
     assert "only in process 1" in process.stderr
+
+
+@pytest.mark.nvcc
+@pytest.mark.parametrize("precision", ["double", "float"])
+def test_the_cuda_source_of_a_process_s_share_compiles_with_nvcc(tmp_path, precision):
+    """The CUDA source of one process of three (its words, the lists of combined spikes,
+    the lagged propagation), rendered from a network built on the C target and compiled
+    for sm_90: no GPU needed."""
+    import pynn_gpu
+    from pynn_gpu import codegen
+    from pynn_gpu.targets import cuda
+    if cuda.find_nvcc() is None:
+        pytest.skip("nvcc not found")
+    sys.path.insert(0, str(HERE.parents[0] / "targets"))
+    try:
+        from nvcc_check import assert_nvcc_compiles
+    finally:
+        sys.path.pop(0)
+    pynn_gpu.setup(timestep=0.1, target="cpu", precision=precision)
+    try:
+        sources = pynn_gpu.Population(50, pynn_gpu.SpikeSourcePoisson(rate=20.0))
+        cells = pynn_gpu.Population(100, pynn_gpu.IF_cond_exp())
+        pynn_gpu.Projection(sources, cells, pynn_gpu.FixedProbabilityConnector(0.3),
+                            pynn_gpu.StaticSynapse(weight=0.01, delay=0.5))
+        pynn_gpu.Projection(cells, cells, pynn_gpu.FixedProbabilityConnector(0.1),
+                            pynn_gpu.TsodyksMarkramSynapse(weight=0.01, delay=1.0))
+        pynn_gpu.Projection(sources, cells, pynn_gpu.FixedProbabilityConnector(0.1),
+                            pynn_gpu.STDPMechanism(
+                                timing_dependence=pynn_gpu.SpikePairRule(),
+                                weight_dependence=pynn_gpu.AdditiveWeightDependence(),
+                                weight=0.01, delay=0.5))
+        cells.record("spikes")
+        pynn_gpu.run(1.0)
+        graph = pynn_gpu.simulator.state.engine.graph
+    finally:
+        pynn_gpu.end()
+    graph.exchange_lag = 5
+    for group in graph.neuron_groups:
+        group.local_words = distributed.local_word_range(group.n_words, 1, 3)
+        group.exchanges_spikes = group.keeps_spike_history = True
+    source = codegen.generate(graph, "cuda").source
+    assert "list_delayed_ng0" in source and "_current_step - EXCHANGE_LAG" in source
+    assert "learn_" in source
+    assert_nvcc_compiles(source, tmp_path)

@@ -127,3 +127,33 @@ def test_distance_dependent_synapse_parameters(sim):
     prj.set(weight=lambda d: 0.02 * d)
     np.testing.assert_allclose(prj.get("weight", format="list", with_address=False),
                                0.02 * abs(i - j))
+
+
+def _input_in_flight_after_delays_shrink(keep_long_ring):
+    """v of a cell whose input is still in flight (delay 3 ms) when, between two runs, every
+    delay is set to 0.1 ms; with keep_long_ring, another projection keeps 3 ms delays (so the
+    ring of input never gets shorter)."""
+    import pynn_gpu as sim
+    sim.setup(timestep=0.1, target="cpu")
+    try:
+        source = sim.Population(1, sim.SpikeSourceArray(spike_times=[0.5, 1.0, 1.5]))
+        cell = sim.Population(1, sim.IF_curr_exp(tau_m=1e9, tau_syn_E=0.5))
+        shrinking = sim.Projection(source, cell, sim.AllToAllConnector(),
+                                   sim.StaticSynapse(weight=1.0, delay=3.0))
+        if keep_long_ring:
+            other = sim.Population(1, sim.SpikeSourceArray(spike_times=[]))
+            sim.Projection(other, cell, sim.AllToAllConnector(),
+                           sim.StaticSynapse(weight=1.0, delay=3.0))
+        cell.record("v")
+        sim.run(2.0)                # the three spikes' input arrives at 3.5, 4.0, 4.5 ms
+        shrinking.set(delay=0.1)
+        sim.run(5.0)
+        return np.asarray(cell.get_data().segments[0].analogsignals[0]).ravel()
+    finally:
+        sim.end()
+
+
+def test_input_in_flight_survives_shorter_delays():
+    v = _input_in_flight_after_delays_shrink(keep_long_ring=False)
+    np.testing.assert_array_equal(v, _input_in_flight_after_delays_shrink(keep_long_ring=True))
+    assert v[-1] > v[0] + 1.0       # all three inputs arrived
