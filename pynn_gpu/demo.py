@@ -81,9 +81,11 @@ def build_and_run(model="COBA", target=None, duration=1000.0, n=4000, threads=0,
     rates = [p.mean_spike_count() * 1000.0 / duration for p in (exc, inh)]
     state = sim.simulator.state
     engine = state.engine
-    synapses = sum(synapse_count(prj) for prj in state.projections)
+    synapses = sum(synapse_count(prj) for prj in state.projections if not prj.is_procedural)
     if state.num_processes > 1:     # each process holds the synapses onto its own cells
         synapses = state.mpi_comm.allreduce(synapses)
+    # procedural projections: the expected number (the same in every process)
+    synapses += sum(synapse_count(prj) for prj in state.projections if prj.is_procedural)
     result = {
         "model": model, "target": state.target.name, "neurons": n,
         "processes": state.num_processes, "threads": state.threads,

@@ -7,7 +7,9 @@ whole network description, as PyNN scripts expect, but simulates only its own sh
 - each population is cut into contiguous blocks of whole 32-neuron words, one per process
   (`local_word_range`); a process updates only the neurons of its block, and keeps only
   the synapses onto them (the connectors draw every synapse, with the same generators in
-  every process, so the network does not depend on the number of processes);
+  every process, so the network does not depend on the number of processes; a procedural
+  projection regenerates, per spike, only the chunks of 32 postsynaptic neurons = words
+  of its process);
 - after every `lag` steps (the shortest delay, in steps) the processes combine the spike
   bits of those steps (an MPI bitwise-or: each contributes the words of its own block) and
   every process propagates them then (on the C target, or on each process's GPU), `lag` steps late, into ring slots `lag` steps
@@ -29,7 +31,6 @@ import sys
 import time
 
 import numpy as np
-from pyNN import errors
 
 _LAUNCHER_VARIABLES = ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK",
                        "MPI_LOCALNRANKS", "SLURM_STEP_NUM_TASKS")
@@ -109,10 +110,6 @@ def check_projection(projection):
             f"{name} with dendritic_delay_fraction={fraction:g} is not available in runs over "
             "several MPI processes yet (an axonal part of the delay is handed over when it "
             "ends, not lagged with the propagation): use the default 1, or one process")
-    if projection._format == "procedural":
-        raise errors.ConnectionError(
-            "connectivity_format='procedural' is not available in runs over several MPI "
-            "processes: each process stores the synapses onto its own neurons")
 
 
 def local_rank():

@@ -67,6 +67,10 @@ class GeneratedSpec:
         """The longest delay the generator can draw, in steps."""
         return longest_delay_steps(self.delay, dt)
 
+    def min_delay_steps(self, dt):
+        """The shortest delay the generator can draw, in steps."""
+        return shortest_delay_steps(self.delay, dt)
+
 
 @dataclass(frozen=True)
 class ProceduralSpec(GeneratedSpec):
@@ -185,6 +189,12 @@ def longest_delay_steps(delay, dt):
     """The longest delay (a ValueSpec in ms) the generator can draw, in steps."""
     longest = delay.high if delay.kind != "constant" else delay.a
     return max(1, int(np.rint(longest / dt)))
+
+
+def shortest_delay_steps(delay, dt):
+    """The shortest delay (a ValueSpec in ms) the generator can draw, in steps."""
+    shortest = delay.low if delay.kind != "constant" else delay.a
+    return max(1, int(np.rint(shortest / dt))) if math.isfinite(shortest) else 1
 
 
 def expected_synapses(spec, n_pre, n_post):

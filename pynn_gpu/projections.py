@@ -203,6 +203,9 @@ class Projection(common.Projection):
         state = simulator.state
         pre, post, weights, delay_steps = self._procedural.generate(
             self.pre.size, self.post.size, state.dt)
+        if state.num_processes > 1:     # the synapses onto this process's neurons
+            keep = self.post._mask_local[post]
+            pre, post, weights, delay_steps = pre[keep], post[keep], weights[keep], delay_steps[keep]
         self._generating = True
         try:
             self._set_connections(pre, post, {}, delay_steps=delay_steps)
@@ -312,7 +315,11 @@ class Projection(common.Projection):
 
     def _keep_local_connections(self):
         """Several processes: every process drew all synapses (the same ones, from the
-        same generators); it keeps those onto its own neurons (pynn_gpu.distributed)."""
+        same generators); it keeps those onto its own neurons (pynn_gpu.distributed). A
+        procedural projection stays so: each process regenerates the synapses onto its own
+        neurons only."""
+        if self.is_procedural:
+            return
         if self._procedural is not None:
             self._stop_generating()         # generated here, then stored
             self._procedural = None

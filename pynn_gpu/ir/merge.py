@@ -132,7 +132,8 @@ def synapse_fields(group) -> Tuple[Field, ...]:
         return tuple([Field("pre_spike_count", "int32_t"), Field("pre_spike_list", "int32_t"),
                       Field("post_in", "scalar")]
                      + [Field(v, "int64_t", is_array=False)
-                        for v in ("first", "pre_size", "post_size", "width", "lanes")
+                        for v in ("first", "pre_size", "post_size", "width", "lanes",
+                                  "post_word_lo", "post_word_hi")
                         + PROCEDURAL_INTS]
                      + [Field(v, "double", is_array=False) for v in PROCEDURAL_DOUBLES])
     if group.format == "dense":
@@ -296,6 +297,9 @@ def merge_synapse_groups(graph: NetworkGraph, plan, include_procedural=True) -> 
                   "lanes": propagation.lanes}
         if group.is_procedural:
             values.update(procedural_values(group.procedural))
+            # chunks of 32 postsynaptic neurons = words: all, or this process's
+            values["post_word_lo"], values["post_word_hi"] = (group.post.local_words
+                                                              or (0, group.post.n_words))
         return _table_row(group, fields, values, arrays)
 
     def code(group):

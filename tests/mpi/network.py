@@ -53,6 +53,12 @@ connections = [
                    sim.StaticSynapse(weight=0.02, delay=shortest), receptor_type="excitatory"),
     sim.Projection(inhibitory, excitatory, sim.FixedProbabilityConnector(0.3, rng=rng),
                    sim.StaticSynapse(weight=0.01, delay=delays), receptor_type="inhibitory"),
+    # regenerated per spike, never stored: each process regenerates its own neurons' part
+    sim.Projection(drive, inhibitory, sim.FixedProbabilityConnector(0.2, rng=sim.NativeRNG(seed=5)),
+                   sim.StaticSynapse(weight=RandomDistribution("uniform", (0.05, 0.15),
+                                                               rng=sim.NativeRNG(seed=6)),
+                                     delay=1.0),
+                   receptor_type="excitatory", connectivity_format="procedural"),
     sim.Projection(drive, excitatory, sim.FixedProbabilityConnector(0.1, rng=rng),
                    sim.STDPMechanism(
                        timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0,
@@ -81,7 +87,10 @@ connections.append(sim.Projection(drive, inhibitory, sim.FixedNumberPostConnecto
                                   receptor_type="excitatory"))
 sim.run(40.0)
 
-results = {"num_processes": sim.num_processes()}
+results = {"num_processes": sim.num_processes(),
+           # the procedural projection stays procedural in every process
+           "procedural_groups": sum(row["format"] == "procedural"
+                                    for row in sim.connectivity_report())}
 for population in (excitatory, inhibitory, drive):
     block = population.get_data(gather=True)
     counts = population.get_spike_counts(gather=True)

@@ -108,6 +108,7 @@ def test_several_processes_give_the_single_process_results(single_process, tmp_p
     assert int(expected["num_processes"]) == 1 and int(result["num_processes"]) == processes
     # an active network, so that a lost or late spike shows
     assert len(expected["excitatory_spikes"]) > 50 and len(expected["inhibitory_spikes"]) > 50
+    assert int(expected["procedural_groups"]) == 1
     for name, values in expected.items():
         if name != "num_processes":
             assert np.array_equal(result[name], values), name
