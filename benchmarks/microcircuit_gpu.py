@@ -17,6 +17,7 @@ generation and compilation (the engine's timers); the real-time factor is measur
 second run() of --duration after a first one of --transient (which includes the build).
 
     python benchmarks/microcircuit_gpu.py --target cuda --scale 1.0 --json out.json
+    mpiexec -n 2 python benchmarks/microcircuit_gpu.py --target cpu --scale 0.1   # 2 processes
 """
 
 import argparse
@@ -94,6 +95,14 @@ def rates(pops, start, stop):
     return result
 
 
+def _synapses(projections):
+    """All processes' stored synapses, plus the expected count of procedural ones."""
+    stored = sum(synapse_count(p) for p in projections if not p.is_procedural)
+    if simulator.state.num_processes > 1:
+        stored = simulator.state.mpi_comm.allreduce(stored)
+    return int(stored + sum(synapse_count(p) for p in projections if p.is_procedural))
+
+
 def _gpu_description():
     try:
         return subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version",
@@ -160,7 +169,8 @@ def main(argv=None):
         "propagation": args.propagation, "connectivity": args.connectivity,
         "spike_lanes": args.spike_lanes, "post_threads": args.post_threads,
         "neurons": int(sum(p.size for p in pops)),
-        "synapses": int(sum(synapse_count(p) for p in projections)),
+        "synapses": _synapses(projections),
+        "processes": simulator.state.num_processes,
         "construction_s": t_constructed - t0,
         "codegen_s": engine.timings["codegen"], "compile_s": engine.timings["compile"],
         "first_run_s": t_first - t_constructed,
@@ -174,7 +184,13 @@ def main(argv=None):
         "rates_hz": dict(zip(POPULATIONS, spike_rates)),
         "kernel_us_per_step": profile,
     }
+    if engine.exchange is not None:     # over several MPI processes (process 0 reports)
+        result["exchanges"] = engine.exchange.count
+        result["exchange_s"] = engine.exchange.seconds
+    rank = sim.rank()
     sim.end()
+    if rank != 0:
+        return result
     print(f"{result['neurons']} neurons, {result['synapses']:.3g} synapses, {args.target} "
           f"{args.precision}: construction {result['construction_s']:.1f} s, codegen "
           f"{result['codegen_s']:.2f} s, compile {result['compile_s']:.2f} s, first run "
