@@ -62,10 +62,6 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     comm, mpi_rank, n_processes = job if job is not None else (None, 0, 1)
     requested = extra_params.get("target") or os.environ.get(ENV_VAR, "auto")
     if n_processes > 1:
-        if weight_scaling is not None:
-            raise NotImplementedError(
-                "weight_scaling is not available in runs over several MPI processes yet "
-                "(its in-degrees and rates are taken from one process's synapses and cells)")
         if threads == 0:
             threads = distributed.default_threads(n_processes)
         distributed.abort_on_uncaught_errors(comm)

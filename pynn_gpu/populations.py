@@ -74,7 +74,9 @@ class Assembly(common.Assembly):
 class _ParameterAccess:
     """get()/set() plumbing shared by Population and PopulationView."""
 
-    def _get_parameters(self, *names):
+    def _get_parameters(self, *names, every_cell=False):
+        """The parameters of the local cells (PyNN gathers those of other processes), or,
+        with every_cell, of all cells (each process holds every cell's parameters)."""
         celltype = self.celltype
         known = celltype.get_parameter_names()
         for name in names:
@@ -85,22 +87,29 @@ class _ParameterAccess:
                 native_names = celltype.get_native_names()
             else:
                 native_names = celltype.get_native_names(*names)
-            native = self._get_native_parameters(*native_names)
+            native = self._get_native_parameters(*native_names, every_cell=every_cell)
             return celltype.reverse_translate(native)
-        return self._get_native_parameters(*names)
+        return self._get_native_parameters(*names, every_cell=every_cell)
 
-    def _get_native_parameters(self, *names):
+    def _get_native_parameters(self, *names, every_cell=False):
         data = self._neuron_data
-        # the local cells' values (PyNN gathers those of other processes itself)
-        local = (self._parent_mask if self._mask_local.all()
+        everyone = every_cell or self._mask_local.all()
+        cells = (self._parent_mask if everyone
                  else np.asarray(self._parent_mask_indices)[self._mask_local])
         values = {}
         for name in names:
             if name not in data.params:
                 raise errors.NonExistentParameterError(name, self.celltype.__class__.__name__,
                                                        list(data.params))
-            values[name] = simplify(data.params[name][local])
-        return ParameterSpace(values, shape=(self.local_size,))
+            values[name] = simplify(data.params[name][cells])
+        return ParameterSpace(values, shape=(self.size if everyone else self.local_size,))
+
+    def parameter_values(self, name):
+        """One standard parameter's values (PyNN's units) for every cell, in every process
+        of a run over several (pyNN.gpu's own use: weight scaling)."""
+        space = self._get_parameters(name, every_cell=True)
+        space.evaluate(simplify=False)
+        return np.asarray(space[name], dtype=float)
 
     @property
     def _parent_mask_indices(self):

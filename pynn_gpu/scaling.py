@@ -119,14 +119,39 @@ def expected_in_degree(connector, n_pre, n_post, n_shared=0):
 
 
 def in_degree(projection):
-    """(mean, per_neuron) in-degree of a pyNN.gpu Projection; see InDegree."""
+    """(mean, per_neuron) in-degree of a pyNN.gpu Projection; see InDegree. (Over several
+    MPI processes, of all processes' synapses: every process calls it.)"""
     n_pre, n_post = projection.pre.size, projection.post.size
-    per_neuron = np.bincount(projection._post_index, minlength=n_post)
+    per_neuron = _all_processes(np.bincount(projection._post_index, minlength=n_post))
     shared = len(np.intersect1d(projection._pre_ids, projection._post_ids, assume_unique=True))
     mean = expected_in_degree(projection._connector, n_pre, n_post, shared)
     if mean is None:
-        mean = len(projection) / n_post if n_post else 0.0
+        mean = int(per_neuron.sum()) / n_post if n_post else 0.0
     return InDegree(float(mean), per_neuron)
+
+
+# --- over several MPI processes: the sums and means of all processes' synapses --------------
+
+def _all_processes(value):
+    """A count or array summed over the processes of a run over several (each holds the
+    synapses onto its own neurons); as it is in one process."""
+    state = simulator.state
+    return state.mpi_comm.allreduce(value) if state.num_processes > 1 else value
+
+
+def _mean(weights):
+    """The mean of a projection's weights (0 for none). Over several processes, of all
+    processes' weights, put together in process order: that is the single process's order
+    (connections by postsynaptic neuron, each process a block of them), so the mean is the
+    same to the last bit."""
+    state = simulator.state
+    if state.num_processes > 1:
+        weights = np.concatenate(state.mpi_comm.allgather(np.asarray(weights, dtype=float)))
+    return float(np.mean(weights)) if len(weights) else 0.0
+
+
+def _synapse_total(projection):
+    return int(_all_processes(len(projection)))
 
 
 def reference_in_degrees(projections):
@@ -480,7 +505,7 @@ def _make_job(projection, spec, strict):
 
 
 def _needs_rate(job, spec):
-    if len(job.projection) == 0 or job.K == 0:
+    if _synapse_total(job.projection) == 0 or job.K == 0:
         return False
     if spec.policy == "activity":
         return True
@@ -513,8 +538,8 @@ def _compute(job, spec, rate, mode=None):
     """(effective weights, DC nA, factor, V_op) for a job at a presynaptic rate (Hz)."""
     policy = mode or spec.policy
     w0 = job.w0
-    w0_mean = float(w0.mean()) if w0.size else 0.0
-    if len(job.projection) == 0 or job.K == 0:
+    w0_mean = _mean(w0)
+    if _synapse_total(job.projection) == 0 or job.K == 0:
         return w0.copy(), 0.0, 1.0, None
     if policy == "original":
         return w0.copy(), 0.0, 1.0, None
@@ -548,7 +573,7 @@ def _compute(job, spec, rate, mode=None):
         w = w0 / w0_mean * target_per_synapse      # keeps the relative spread of the weights
     else:
         w = np.array(target_per_synapse, dtype=float)
-    factor = float(w.mean() / w0_mean) if w0_mean != 0 else float("nan")
+    factor = _mean(w) / w0_mean if w0_mean != 0 else float("nan")
     return w, 0.0, factor, None
 
 
@@ -568,8 +593,7 @@ def _set(job, spec, rate, rate_source, mode=None):
         policy=policy, K=job.K, K0=job.K0, factor=float(factor), dc=float(dc),
         rate=rate if policy != "mean" else None,
         rate_source=rate_source if policy != "mean" else None,
-        w0_mean=float(job.w0.mean()) if job.w0.size else 0.0,
-        w_mean=float(w.mean()) if w.size else 0.0,
+        w0_mean=_mean(job.w0), w_mean=_mean(w),
         synapse=job.synapse.label if job.synapse is not None else "",
         v_operating=v_op,
         target_fraction=spec.target_fraction if policy == "activity" else None)
@@ -590,7 +614,7 @@ def _unscale(projection):
     w0 = _original_weights(projection)
     projection._store_checked({"weight": w0}, np.arange(len(projection)))
     _remember(projection, None)
-    mean = float(w0.mean()) if w0.size else 0.0
+    mean = _mean(w0)
     record = ScalingRecord("none", in_degree(projection).mean, w0_mean=mean, w_mean=mean,
                            note="scaling switched off for this projection")
     projection.scaling = record
@@ -714,8 +738,9 @@ def _spike_counts(populations, transient):
     for population in populations:
         indices, times = population.recorder._all_spikes()
         keep = times > transient
-        counts[int(population.first_id)] = (population.size, np.bincount(
-            indices[keep], minlength=population.size))
+        # each process records its own cells
+        counts[int(population.first_id)] = (population.size, _all_processes(np.bincount(
+            indices[keep], minlength=population.size)))
     return counts
 
 
@@ -837,9 +862,7 @@ def _synapse_info(projection):
                 f"{type(celltype).__name__} ({population.label})")
         for name in wanted:
             column = values.setdefault(name, np.full(len(ids), np.nan))
-            data = np.broadcast_to(np.asarray(
-                population.get(name, gather=True, simplify=False), dtype=float),
-                (population.size,))
+            data = np.broadcast_to(population.parameter_values(name), (population.size,))
             column[inside] = data[ids[inside] - first]
     if len(kinds) != 1:
         raise errors.InvalidParameterValueError(

@@ -43,4 +43,3 @@ sim.Projection(sources, cells, sim.OneToOneConnector(), sim.StaticSynapse(weight
 attempt("shorter-delay", lambda: sim.run(10.0))
 sim.end()
 
-attempt("weight-scaling", lambda: sim.setup(weight_scaling={"policy": "mean", "K0": 100}))

@@ -114,6 +114,32 @@ def test_several_processes_give_the_single_process_results(single_process, tmp_p
             assert np.array_equal(result[name], values), name
 
 
+@pytest.fixture(scope="module")
+def scaled_single_process(tmp_path_factory):
+    output = tmp_path_factory.mktemp("scaled") / "single.npz"
+    run_script([str(HERE / "scaled_network.py"), str(output)], 1, output.parent)
+    with np.load(output) as data:
+        return {name: data[name] for name in data.files}
+
+
+@needs_mpi
+@pytest.mark.mpi
+@pytest.mark.parametrize("processes", [2, 3])
+def test_weight_scaling_over_several_processes(scaled_single_process, tmp_path, processes):
+    """Balanced weight scaling with rates measured in calibration runs: in-degrees, means,
+    rates and the DC from all processes' synapses and cells, the same to the last bit."""
+    output = tmp_path / "scaled.npz"
+    run_script([str(HERE / "scaled_network.py"), str(output)], processes, tmp_path)
+    with np.load(output) as result:
+        assert int(result["num_processes"]) == processes
+        for name, values in scaled_single_process.items():
+            if name != "num_processes":
+                assert np.array_equal(result[name], values), name
+    records = scaled_single_process["records"]      # K, factor, DC, rate, w0 mean, w mean
+    assert np.all(records[:, 3] > 0) and np.all(records[:, 1] > 1)
+    assert len(scaled_single_process["spikes"]) > 100
+
+
 @needs_mpi
 @pytest.mark.mpi
 def test_what_cannot_be_split_is_refused_and_rebuilds_stay_collective(tmp_path):
@@ -123,7 +149,7 @@ def test_what_cannot_be_split_is_refused_and_rebuilds_stay_collective(tmp_path):
         outcomes.setdefault(case, set()).add((int(rank), outcome))
     expected = {"record-one-process": "ok", "stdp": "NotImplementedError",
                 "shorter-delay": "ok",
-                "weight-scaling": "NotImplementedError"}
+}
     for case, outcome in expected.items():
         assert outcomes.get(case) == {(0, outcome), (1, outcome)}, (case, text)
 
