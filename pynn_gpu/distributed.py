@@ -17,6 +17,8 @@ whole network description, as PyNN scripts expect, but simulates only its own sh
   order of the additions into a neuron's input is the one of a single process, so the
   results are the same, bit for bit, whatever the number of processes. The last `lag`
   steps of a run are handled at its end: no spike is left in flight between runs;
+- gap junctions: every process holds all junctions that touch its neurons (all of them),
+  and after every step the membrane potentials of coupled populations are shared;
 - plastic synapses (dendritic_delay_fraction 1) learn from their postsynaptic spikes with
   the same lag, just before the propagation of that step, as in one process;
 - recordings and connection lists are gathered by PyNN's own code (`get_data(gather=True)`,
@@ -100,10 +102,6 @@ def check_projection(projection):
     synapse_type = projection.synapse_type
     name = type(synapse_type).__name__
     model = synapse_type.model
-    if projection.is_gap_junction:
-        raise NotImplementedError(
-            f"{name} (gap junctions) is not available in runs over several MPI processes: "
-            "the coupling needs every step's membrane potentials of both sides")
     fraction = getattr(synapse_type, "dendritic_delay_fraction", 1.0)
     if (model.learns_from_post or model.changes_weight) and fraction != 1:
         raise NotImplementedError(
@@ -134,9 +132,13 @@ class SpikeExchange:
     def __init__(self, comm, lag, groups, histories, received):
         self.comm = comm
         self.lag = lag
+        self.every = lag                # steps between exchanges (1 with gap junctions)
         self.groups = groups            # neuron group indices whose spikes are propagated
         self.histories = histories      # index -> (ring_length, n_words) uint32
         self.received = received        # index -> (lag, n_words) uint32
+        # gap junctions: index -> (v of every neuron, this process's neurons as a slice);
+        # the other processes' neurons' v is brought up to date after every step
+        self.voltages = {}
         self.next_step = None           # first step not exchanged yet
         self.seconds = 0.0              # wall time spent exchanging (and waiting for others)
         self.count = 0                  # exchanges done
@@ -147,25 +149,49 @@ class SpikeExchange:
         return bool(self.comm.allreduce(bool(flag), op=MPI.LOR))
 
     @property
-    def history_names(self):
+    def read_names(self):
         """Target arrays the exchange reads (CUDA pulls them before it) ..."""
-        return [f"ng{g}_spike_history" for g in self.groups]
+        return ([f"ng{g}_spike_history" for g in self.groups]
+                + [f"ng{g}_v" for g in self.voltages])
 
     @property
-    def received_names(self):
+    def written_names(self):
         """... and writes (CUDA pushes them after it)."""
-        return [f"ng{g}_received" for g in self.groups]
+        return [f"ng{g}_received" for g in self.groups] + [f"ng{g}_v" for g in self.voltages]
 
     def start(self, first_step):
         self.next_step = first_step
 
     def __call__(self, end_step):
-        """Combine the spikes of steps [next_step, end_step) of every process."""
+        """Combine the spikes of steps [next_step, end_step) of every process, and the
+        membrane potentials that gap junctions read."""
+        start = time.perf_counter()
         steps = np.arange(self.next_step, end_step)
         self.next_step = end_step
-        if not self.groups or steps.size == 0:
-            return
-        start = time.perf_counter()
+        if self.voltages:
+            self._share_voltages()
+        if self.groups and steps.size:
+            self._combine_spikes(steps)
+        self.seconds += time.perf_counter() - start
+        self.count += 1
+
+    def _share_voltages(self):
+        """Each process's neurons' v to every process (a sum with zeros elsewhere: exact)."""
+        from mpi4py import MPI
+        local = []
+        for v, mine in self.voltages.values():
+            part = np.zeros(v.size, dtype=np.float64)
+            part[mine] = v[mine]
+            local.append(part)
+        local = np.concatenate(local)
+        combined = np.empty_like(local)
+        self.comm.Allreduce(local, combined, op=MPI.SUM)
+        offset = 0
+        for v, _ in self.voltages.values():
+            v[:] = combined[offset:offset + v.size]
+            offset += v.size
+
+    def _combine_spikes(self, steps):
         local = np.concatenate([self.histories[g][steps % self.histories[g].shape[0]].ravel()
                                 for g in self.groups])
         combined = np.empty_like(local)
@@ -177,5 +203,3 @@ class SpikeExchange:
             size = steps.size * ring.shape[1]
             ring[steps % self.lag] = combined[offset:offset + size].reshape(steps.size, -1)
             offset += size
-        self.seconds += time.perf_counter() - start
-        self.count += 1

@@ -273,6 +273,15 @@ class Engine(SynapseBuilding):
             arrays[f"{group.name}_delayed_list"] = np.zeros(max(group.size, 1), dtype=np.int32)
         graph.exchange_lag = lag
         exchange.lag, exchange.groups, exchange.received = lag, sources, received
+        # gap junctions read the membrane potentials of other processes' neurons: shared
+        # after every step
+        exchange.voltages = {}
+        for index in sorted(gap_junctions.coupled_populations(state)):
+            group = groups[index]
+            word_lo, word_hi = group.local_words
+            exchange.voltages[index] = (arrays[f"{group.name}_v"],
+                                        slice(32 * word_lo, min(32 * word_hi, group.size)))
+        exchange.every = graph.exchange_every = 1 if exchange.voltages else lag
 
     def _build_current_sources(self, graph, groups, arrays):
         """One kernel per (source, population) part. The first part of each source is the

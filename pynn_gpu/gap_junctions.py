@@ -54,6 +54,7 @@ import logging
 import numpy as np
 from pyNN import errors
 
+from .distributed import populations_of
 from .ir.graph import GapJunctionGroup
 
 logger = logging.getLogger("PyNN")
@@ -95,28 +96,55 @@ def check_values(values):
 
 
 class GapJunctionPart:
-    """The junctions of one projection between one pair of populations."""
+    """The junctions of one projection between one pair of populations: `junctions` holds
+    their pre and post indices and weights (all processes' junctions, over several)."""
 
-    def __init__(self, group, projection, selection, populations):
-        self.group, self.projection, self.selection = group, projection, selection
+    def __init__(self, group, projection, junctions, populations):
+        self.group, self.projection, self.junctions = group, projection, junctions
         self.populations = populations      # (pre, post) population indices
         self.version = projection._version
 
     def arrays(self, scalar):
-        p, s = self.projection, self.selection
-        return {"pre": np.ascontiguousarray(p._pre_parent_index[s], dtype=np.int32),
-                "post": np.ascontiguousarray(p._post_parent_index[s], dtype=np.int32),
-                "weight": np.ascontiguousarray(p._weights[s], dtype=scalar)}
+        return {"pre": np.ascontiguousarray(self.junctions["pre"], dtype=np.int32),
+                "post": np.ascontiguousarray(self.junctions["post"], dtype=np.int32),
+                "weight": np.ascontiguousarray(self.junctions["weight"], dtype=scalar)}
 
 
 def coupled_populations(state):
-    """Indices of the populations that gap junctions reach (they need `i_inj`)."""
+    """Indices of the populations that gap junctions reach (they need `i_inj`); in every
+    process the same (a process couples its neurons to other processes' ones)."""
     indices = set()
     for projection in state.projections:
         if is_gap_junction(projection):
-            for pre, post, _ in projection._parts():
-                indices.update((pre, post))
+            for side in (projection.pre, projection.post):
+                indices.update(state.populations.index(p) for p in populations_of(side))
     return indices
+
+
+def _junction_table(state, projection):
+    """Per junction: pre and post population and index, weight. A process holds the
+    junctions onto its own neurons; over several, each needs all of them (a junction
+    couples both ways), put together in process order."""
+    n = len(projection)
+    table = {"pre_population": np.broadcast_to(projection._pre_population, (n,)),
+             "pre": projection._pre_parent_index, "weight": projection._weights,
+             "post_population": np.broadcast_to(projection._post_population, (n,)),
+             "post": projection._post_parent_index}
+    table = {key: np.asarray(values) for key, values in table.items()}
+    if state.num_processes > 1:
+        table = {key: np.concatenate(state.mpi_comm.allgather(values))
+                 for key, values in table.items()}
+    return table
+
+
+def _pairs(state, table):
+    """(pre population, post population, {pre, post, weight}) per pair of populations."""
+    n_populations = len(state.populations)
+    pairs = table["pre_population"].astype(np.int64) * n_populations + table["post_population"]
+    for pair in np.unique(pairs):
+        selection = np.nonzero(pairs == pair)[0]
+        yield (int(pair // n_populations), int(pair % n_populations),
+               {key: table[key][selection] for key in ("pre", "post", "weight")})
 
 
 def build(state, graph, groups, arrays, scalar):
@@ -125,13 +153,13 @@ def build(state, graph, groups, arrays, scalar):
     for projection in state.projections:
         if not is_gap_junction(projection):
             continue
-        for pre_index, post_index, selection in projection._parts():
+        for pre_index, post_index, junctions in _pairs(state, _junction_table(state, projection)):
             name = f"gj{len(graph.gap_junctions)}"
             group = GapJunctionGroup(name=name, label=projection.label or name,
                                      pre=groups[pre_index], post=groups[post_index],
-                                     n_junctions=len(projection._pre_index[selection]))
+                                     n_junctions=len(junctions["pre"]))
             graph.gap_junctions.append(group)
-            part = GapJunctionPart(group, projection, selection, (pre_index, post_index))
+            part = GapJunctionPart(group, projection, junctions, (pre_index, post_index))
             parts.append(part)
             for key, values in part.arrays(scalar).items():
                 arrays[f"{name}_{key}"] = values if values.size else np.zeros(1, values.dtype)
@@ -140,15 +168,25 @@ def build(state, graph, groups, arrays, scalar):
 
 
 def refresh(state, parts, arrays, scalar):
-    """Weights set since the last run: update the arrays; return the names to push."""
+    """Weights set since the last run: update the arrays; return the names to push. (Over
+    several processes every process takes part: the weights come from all of them.)"""
+    changed = {id(part.projection): part.projection for part in parts
+               if part.projection._version != part.version}
+    if state.num_processes > 1:
+        from mpi4py import MPI
+        if not state.mpi_comm.allreduce(bool(changed), op=MPI.LOR):
+            return []
+        changed = {id(part.projection): part.projection for part in parts}
     names = []
-    for part in parts:
-        if part.projection._version == part.version:
-            continue
-        name = f"{part.group.name}_weight"
-        arrays[name][:part.group.n_junctions] = part.arrays(scalar)["weight"]
-        names.append(name)
-        part.version = part.projection._version
+    for projection in changed.values():
+        table = _junction_table(state, projection)
+        mine = [part for part in parts if part.projection is projection]
+        for part, (_, _, junctions) in zip(mine, _pairs(state, table)):
+            part.junctions = junctions
+            name = f"{part.group.name}_weight"
+            arrays[name][:part.group.n_junctions] = part.arrays(scalar)["weight"]
+            names.append(name)
+            part.version = projection._version
     if names:
         check_stability(state, parts)
     return names

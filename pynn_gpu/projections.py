@@ -122,7 +122,7 @@ class Projection(common.Projection):
         if getattr(synapse_type, "is_gap_junction", False):
             # before PyNN's checks, which fail obscurely for spike sources
             for side in (presynaptic_population, postsynaptic_population):
-                for population in _component_populations(side):
+                for population in distributed.populations_of(side):
                     gap_junctions.check_population(population)
         common.Projection.__init__(self, presynaptic_population, postsynaptic_population,
                                    connector, synapse_type, source, receptor_type, space, label)
@@ -131,7 +131,7 @@ class Projection(common.Projection):
                 f"{type(self.synapse_type).__name__} is not available in pyNN.gpu yet; "
                 f"available: {', '.join(available_synapse_types())}")
         for side in (self.pre, self.post):
-            for population in _component_populations(side):
+            for population in distributed.populations_of(side):
                 if not hasattr(population, "_data"):
                     raise errors.ConnectionError(f"{population} does not belong to pyNN.gpu")
         self._pre_ids = self.pre.all_cells.astype(np.int64)
@@ -553,9 +553,3 @@ class Projection(common.Projection):
             last[:] = -1
         if self._syn_state:
             self._version += 1
-
-
-def _component_populations(cells):
-    if hasattr(cells, "populations"):
-        return [p.grandparent if hasattr(p, "grandparent") else p for p in cells.populations]
-    return [cells.grandparent if hasattr(cells, "grandparent") else cells]

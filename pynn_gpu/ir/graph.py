@@ -144,6 +144,7 @@ class NetworkGraph:
     # over several processes: steps between combining spikes, and the propagation's lag
     # (0: one process, spikes propagated in the step they happen)
     exchange_lag: int = 0
+    exchange_every: int = 0     # steps between exchanges: lag, or 1 with gap junctions
 
     @property
     def scalar(self) -> str:

@@ -536,7 +536,7 @@ class CudaProgram(Program):
     def run(self, first_step, n_steps, seed, threads, exchange=None):
         cuda = self._cuda
         # over several processes: windows of exchange.lag steps, the spikes combined after each
-        window = exchange.lag if exchange is not None else n_steps
+        window = exchange.every if exchange is not None else n_steps
         with self.target.activated():
             self._start(first_step, seed)
             done = 0
@@ -548,9 +548,9 @@ class CudaProgram(Program):
                     done += length
                 if exchange is not None:
                     self.stream.synchronize()
-                    self.pull(exchange.history_names)
+                    self.pull(exchange.read_names)
                     exchange(first_step + done)
-                    self.push(exchange.received_names)
+                    self.push(exchange.written_names)
             if exchange is not None:
                 self._finish_lagged_steps(first_step, first_step + n_steps, exchange.lag)
             self.stream.synchronize()

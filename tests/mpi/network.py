@@ -53,6 +53,9 @@ connections = [
                    sim.StaticSynapse(weight=0.02, delay=shortest), receptor_type="excitatory"),
     sim.Projection(inhibitory, excitatory, sim.FixedProbabilityConnector(0.3, rng=rng),
                    sim.StaticSynapse(weight=0.01, delay=delays), receptor_type="inhibitory"),
+    # gap junctions: each process holds the ones onto its neurons, couples with all
+    sim.Projection(excitatory, excitatory, sim.FixedNumberPreConnector(2, rng=rng),
+                   sim.ElectricalSynapse(weight=0.002)),
     # regenerated per spike, never stored: each process regenerates its own neurons' part
     sim.Projection(drive, inhibitory, sim.FixedProbabilityConnector(0.2, rng=sim.NativeRNG(seed=5)),
                    sim.StaticSynapse(weight=RandomDistribution("uniform", (0.05, 0.15),
@@ -107,7 +110,8 @@ for population in (excitatory, inhibitory, drive):
             results[f"{population.label}_{signal.name}"] = signal.magnitude[:, np.argsort(channels)]
 tau_m = excitatory.get("tau_m", gather=True)
 tau_refrac = excitatory.get("tau_refrac", gather=True)
-weights = [sorted(p.get(["weight", "delay"], format="list", gather=True)) for p in connections]
+weights = [sorted(p.get(["weight"] if p.is_gap_junction else ["weight", "delay"], format="list",
+                         gather=True)) for p in connections]
 sizes = [p.size(gather=True) for p in connections]
 if sim.rank() == 0:
     results["tau_m"] = np.asarray(tau_m)
