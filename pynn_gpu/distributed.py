@@ -20,7 +20,9 @@ whole network description, as PyNN scripts expect, but simulates only its own sh
 - gap junctions: every process holds all junctions that touch its neurons (all of them),
   and after every step the membrane potentials of coupled populations are shared;
 - plastic synapses (dendritic_delay_fraction 1) learn from their postsynaptic spikes with
-  the same lag, just before the propagation of that step, as in one process;
+  the same lag, just before the propagation of that step, as in one process; those with an
+  axonal part of the delay take the combined spikes when it ends (unlagged; the lag is no
+  longer than that part) and learn unlagged;
 - recordings and connection lists are gathered by PyNN's own code (`get_data(gather=True)`,
   `Projection.get(..., gather=True)`, ...), from each process's local cells.
 
@@ -97,17 +99,17 @@ def populations_of(cells):
     return [p.grandparent if hasattr(p, "grandparent") else p for p in parts]
 
 
-def check_projection(projection):
-    """What cannot be split over processes yet, refused when the projection is made."""
-    synapse_type = projection.synapse_type
-    name = type(synapse_type).__name__
-    model = synapse_type.model
-    fraction = getattr(synapse_type, "dendritic_delay_fraction", 1.0)
-    if (model.learns_from_post or model.changes_weight) and fraction != 1:
-        raise NotImplementedError(
-            f"{name} with dendritic_delay_fraction={fraction:g} is not available in runs over "
-            "several MPI processes yet (an axonal part of the delay is handed over when it "
-            "ends, not lagged with the propagation): use the default 1, or one process")
+def shortest_lag(projection):
+    """The longest lag a stored projection allows: its shortest delay in steps, or, for
+    plastic synapses with an axonal part of the delay (dendritic_delay_fraction < 1),
+    the shortest axonal part (they are handed the spikes when it ends, unlagged, so those
+    spikes must have been exchanged by then)."""
+    delays = projection._delay_steps
+    fraction = getattr(projection.synapse_type, "dendritic_delay_fraction", 1.0)
+    if not projection.synapse_type.model.learns_from_post or fraction >= 1:
+        return int(delays.min())
+    dendritic = np.minimum(np.rint(fraction * delays), delays - 1)
+    return int((delays - dendritic).min())
 
 
 def local_rank():
@@ -126,7 +128,8 @@ class SpikeExchange:
 
     `history[g]` is the ring of neuron group g's own spike bits the update kernel writes
     (row step % ring_length), `received[g]` the combined bits of all processes (row
-    step % lag), from which the propagation of step t takes the spikes of step t - lag.
+    step % ring_length), from which the propagation of step t takes the spikes of step
+    t - lag, and plastic synapses with an axonal delay those of its end.
     """
 
     def __init__(self, comm, lag, groups, histories, received):
@@ -135,7 +138,7 @@ class SpikeExchange:
         self.every = lag                # steps between exchanges (1 with gap junctions)
         self.groups = groups            # neuron group indices whose spikes are propagated
         self.histories = histories      # index -> (ring_length, n_words) uint32
-        self.received = received        # index -> (lag, n_words) uint32
+        self.received = received        # index -> (ring_length, n_words) uint32
         # gap junctions: index -> (v of every neuron, this process's neurons as a slice);
         # the other processes' neurons' v is brought up to date after every step
         self.voltages = {}
@@ -201,5 +204,5 @@ class SpikeExchange:
         for g in self.groups:
             ring = self.received[g]
             size = steps.size * ring.shape[1]
-            ring[steps % self.lag] = combined[offset:offset + size].reshape(steps.size, -1)
+            ring[steps % ring.shape[0]] = combined[offset:offset + size].reshape(steps.size, -1)
             offset += size

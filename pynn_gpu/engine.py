@@ -244,7 +244,7 @@ class Engine(SynapseBuilding):
         state = self.state
         from mpi4py import MPI
         shortest = min((p._procedural.min_delay_steps(state.dt) if p.is_procedural
-                        else int(p._delay_steps.min()) for p in state.projections
+                        else distributed.shortest_lag(p) for p in state.projections
                         if not p.is_gap_junction and (p.is_procedural or len(p))),
                        default=2 ** 16)
         lag = state.mpi_comm.allreduce(shortest, op=MPI.MIN)
@@ -265,7 +265,13 @@ class Engine(SynapseBuilding):
             if index not in sources:
                 continue
             group.exchanges_spikes = group.keeps_spike_history = True
-            ring = np.zeros((lag, group.n_words), dtype=np.uint32)
+            ring = np.zeros((graph.ring_length, group.n_words), dtype=np.uint32)
+            previous = exchange.received.get(index)
+            if previous is not None and previous.shape[1] == group.n_words:
+                # spikes that plastic synapses with an axonal delay have yet to receive
+                now, kept = state.step, min(previous.shape[0], graph.ring_length)
+                for s in range(max(now - kept, 0), now):
+                    ring[s % graph.ring_length] = previous[s % previous.shape[0]]
             received[index] = ring
             arrays[f"{group.name}_received"] = ring
             arrays[f"{group.name}_delayed"] = np.zeros(group.n_words, dtype=np.uint32)

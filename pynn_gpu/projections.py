@@ -143,8 +143,6 @@ class Projection(common.Projection):
         self._generating = False
         self._pending = []
         distributed_run = simulator.state.num_processes > 1
-        if distributed_run:
-            distributed.check_projection(self)
         if not self._choose_procedural(connector):
             built = build_connections(self, connector)
             if built is None:

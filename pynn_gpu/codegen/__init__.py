@@ -73,7 +73,7 @@ def array_specs(graph: NetworkGraph) -> List[ArraySpec]:
                 "spike bits of the last RING_LENGTH steps, row step % RING_LENGTH")
         if g.exchanges_spikes:
             add(f"{g.name}_received", "uint32_t",
-                "spike bits of all processes, row step % EXCHANGE_LAG")
+                "spike bits of all processes, row step % RING_LENGTH")
             add(f"{g.name}_delayed", "uint32_t", "spike bits of all processes, EXCHANGE_LAG steps ago")
             add(f"{g.name}_delayed_count", "int32_t", "spikes of all processes listed, by parity")
             add(f"{g.name}_delayed_list", "int32_t", "neurons of all processes that spiked then")
@@ -204,7 +204,11 @@ def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
     # CUDA: the kernels of a step in order, with their threads; the last ends the step
     # (over several processes, learning and propagation act on the step EXCHANGE_LAG ago,
     # before the update: see pynn_gpu.distributed)
-    learning = [(f"learn_{m.name}", m.total_threads) for m in merged_learners]
+    # (plastic groups with an axonal delay learn unlagged, after the update, as in one process)
+    learning = [(f"learn_{m.name}", m.total_threads) for m in merged_learners
+                if not (graph.exchange_lag and m.first.delivers)]
+    unlagged_learning = [(f"learn_{m.name}", m.total_threads) for m in merged_learners
+                         if graph.exchange_lag and m.first.delivers]
     propagation = [(f"propagate_{m.name}", m.total_threads) for m in merged_synapses]
     delayed_lists = [(f"list_delayed_{g.name}", g.size) for g in graph.neuron_groups
                      if g.exchanges_spikes]
@@ -214,6 +218,7 @@ def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
                 + [(f"couple_{m.name}", m.total_threads) for m in merged_gaps]
                 + [(f"deliver_{m.name}", m.total_threads) for m in merged_deliverers]
                 + [(f"update_{m.name}", m.total_threads) for m in merged_neurons]
+                + unlagged_learning
                 + ([] if graph.exchange_lag else learning + propagation)
                 + [(f"sample_{r.name}", r.n_recorded) for r in graph.samples if r.n_recorded > 0])
     source = template.render(

@@ -361,8 +361,13 @@ def merge_learning_groups(graph: NetworkGraph) -> List[MergedGroup]:
                   "dendritic": _dendritic_array(group)}
         return _table_row(group, fields, values, arrays)
 
-    return _merge(groups, lambda g: _plastic_key(g, g.model.on_post), learning_fields, row,
-                  lambda g: g.post.size, "learning", "mlg")
+    def key(group):
+        # over several processes, groups with an axonal delay learn unlagged, the others
+        # lag steps late (pynn_gpu.distributed): not one kernel
+        return _plastic_key(group, group.model.on_post) + (
+            bool(graph.exchange_lag and group.delivers),)
+
+    return _merge(groups, key, learning_fields, row, lambda g: g.post.size, "learning", "mlg")
 
 
 def merge_delivery_groups(graph: NetworkGraph) -> List[MergedGroup]:
@@ -374,7 +379,9 @@ def merge_delivery_groups(graph: NetworkGraph) -> List[MergedGroup]:
     def row(group, fields, first):
         values = {"first": first, "pre_size": group.pre.size, "post_size": group.post.size,
                   "min_axonal": group.min_axonal, "max_axonal": group.max_axonal}
-        arrays = {"pre_history": f"{group.pre.name}_spike_history",
+        # over several processes: the combined spikes of all processes, by step
+        history = "received" if group.pre.exchanges_spikes else "spike_history"
+        arrays = {"pre_history": f"{group.pre.name}_{history}",
                   "post_in": f"{group.post.name}_in_{group.receptor}",
                   "dendritic": _dendritic_array(group)}
         return _table_row(group, fields, values, arrays)

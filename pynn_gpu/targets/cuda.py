@@ -564,8 +564,12 @@ class CudaProgram(Program):
         """Over several processes: the spikes of the run's last `lag` steps, combined by its
         last exchange, reach their synapses now (the kernels that act lag steps late, with the
         clock set as they expect it), so that a run leaves nothing in flight."""
-        lagged = [launch for name, launch in zip(self._launch_names, self._launches)
-                  if name.startswith(("list_delayed_", "learn_", "propagate_"))]
+        # the kernels that act lag steps late open the step (codegen's launch plan)
+        lagged = []
+        for name, launch in zip(self._launch_names, self._launches):
+            if not name.startswith(("list_delayed_", "learn_", "propagate_")):
+                break
+            lagged.append(launch)
         for step in range(max(first_step, end_step - lag), end_step):
             self.stream.synchronize()
             self._cuda.memcpy_htod(self._clock["_current_step"], np.array([step + lag], np.int64))

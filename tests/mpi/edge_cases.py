@@ -33,11 +33,6 @@ sim.run(10.0)
 cells[0:2].record("spikes")
 attempt("record-one-process", lambda: sim.run(10.0))
 
-# plasticity with an axonal part of the delay is refused when the projection is made
-stdp = sim.STDPMechanism(timing_dependence=sim.SpikePairRule(), weight_dependence=sim.AdditiveWeightDependence(),
-                         weight=0.5, delay=1.0, dendritic_delay_fraction=0.5)
-attempt("stdp", lambda: sim.Projection(sources, cells, sim.OneToOneConnector(), stdp))
-
 # a shorter delay, made after a run: the exchanges become more frequent from the next run
 sim.Projection(sources, cells, sim.OneToOneConnector(), sim.StaticSynapse(weight=1.0, delay=0.5))
 attempt("shorter-delay", lambda: sim.run(10.0))

@@ -69,6 +69,15 @@ connections = [
                        weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=0.01),
                        weight=0.004, delay=delays),
                    receptor_type="excitatory"),
+    # half of each delay axonal: handed over when it ends, from all processes' spikes
+    sim.Projection(drive, inhibitory, sim.FixedProbabilityConnector(0.1, rng=rng),
+                   sim.STDPMechanism(
+                       timing_dependence=sim.SpikePairRule(tau_plus=15.0, tau_minus=25.0,
+                                                           A_plus=0.05, A_minus=0.05),
+                       weight_dependence=sim.MultiplicativeWeightDependence(w_min=0.0,
+                                                                            w_max=0.5),
+                       weight=0.2, delay=delays, dendritic_delay_fraction=0.5),
+                   receptor_type="excitatory"),
 ]
 
 noise = sim.NoisyCurrentSource(mean=0.05, stdev=0.1, dt=1.0)

@@ -107,7 +107,7 @@ def test_several_processes_give_the_single_process_results(single_process, tmp_p
     result = network_results(tmp_path, processes, shortest_delay, target)
     assert int(expected["num_processes"]) == 1 and int(result["num_processes"]) == processes
     # an active network, so that a lost or late spike shows
-    assert len(expected["excitatory_spikes"]) > 50 and len(expected["inhibitory_spikes"]) > 50
+    assert len(expected["excitatory_spikes"]) > 30 and len(expected["inhibitory_spikes"]) > 30
     assert int(expected["procedural_groups"]) == 1
     for name, values in expected.items():
         if name != "num_processes":
@@ -142,14 +142,12 @@ def test_weight_scaling_over_several_processes(scaled_single_process, tmp_path, 
 
 @needs_mpi
 @pytest.mark.mpi
-def test_what_cannot_be_split_is_refused_and_rebuilds_stay_collective(tmp_path):
+def test_rebuilds_stay_collective(tmp_path):
     text = run_script([str(HERE / "edge_cases.py")], 2, tmp_path)
     outcomes = {}
     for rank, case, outcome in re.findall(r"rank (\d+): (\S+) (ok|\w+Error)", text):
         outcomes.setdefault(case, set()).add((int(rank), outcome))
-    expected = {"record-one-process": "ok", "stdp": "NotImplementedError",
-                "shorter-delay": "ok",
-}
+    expected = {"record-one-process": "ok", "shorter-delay": "ok"}
     for case, outcome in expected.items():
         assert outcomes.get(case) == {(0, outcome), (1, outcome)}, (case, text)
 
@@ -217,6 +215,11 @@ def test_the_cuda_source_of_a_process_s_share_compiles_with_nvcc(tmp_path, preci
                                 timing_dependence=pynn_gpu.SpikePairRule(),
                                 weight_dependence=pynn_gpu.AdditiveWeightDependence(),
                                 weight=0.01, delay=0.5))
+        pynn_gpu.Projection(sources, cells, pynn_gpu.FixedProbabilityConnector(0.1),
+                            pynn_gpu.STDPMechanism(
+                                timing_dependence=pynn_gpu.SpikePairRule(),
+                                weight_dependence=pynn_gpu.AdditiveWeightDependence(),
+                                weight=0.01, delay=1.0, dendritic_delay_fraction=0.5))
         cells.record("spikes")
         pynn_gpu.run(1.0)
         graph = pynn_gpu.simulator.state.engine.graph
@@ -228,5 +231,5 @@ def test_the_cuda_source_of_a_process_s_share_compiles_with_nvcc(tmp_path, preci
         group.exchanges_spikes = group.keeps_spike_history = True
     source = codegen.generate(graph, "cuda").source
     assert "list_delayed_ng0" in source and "_current_step - EXCHANGE_LAG" in source
-    assert "learn_" in source
+    assert "learn_" in source and "deliver_" in source
     assert_nvcc_compiles(source, tmp_path)
