@@ -41,10 +41,10 @@ CONNECTORS = (connectors.AllToAllConnector, connectors.OneToOneConnector)
 class AllToAllSpec(ProceduralSpec):
     """FixedProbability's generator with p = 1."""
 
-    def generate(self, n_pre, n_post, dt):
+    def generate(self, n_pre, n_post, dt, post_range=None):
         """(pre, post, weights, delay steps) of every synapse, generated on the host, in
         PyNN's creation order: by post, then pre (the rows regrouped by a counting sort)."""
-        pre, post, weights, delays = super().generate(n_pre, n_post, dt)
+        pre, post, weights, delays = super().generate(n_pre, n_post, dt, post_range)
         order = hosttools.stable_order(post, n_post)
         return tuple(hosttools.gather(values, order, values.dtype)
                      for values in (pre, post, weights, delays))

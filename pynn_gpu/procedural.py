@@ -97,9 +97,11 @@ class ProceduralSpec(GeneratedSpec):
         pairs = n_pre * n_post - (min(n_pre, n_post) if self.skip_self else 0)
         return self.p * pairs
 
-    def generate(self, n_pre, n_post, dt):
-        """(pre, post, weights, delay steps) of every synapse, generated on the host."""
-        return generate(self, n_pre, n_post, dt)
+    def generate(self, n_pre, n_post, dt, post_range=None):
+        """(pre, post, weights, delay steps) of every synapse (onto the postsynaptic neurons
+        of post_range, if given: the same synapses, the others left out), generated on the
+        host."""
+        return generate(self, n_pre, n_post, dt, post_range)
 
 
 def _value_spec(lazy, name):
@@ -246,7 +248,8 @@ class _Generator(ctypes.Structure):
                                             ("log1m_p", "wa", "wb", "wl", "wh", "da", "db",
                                              "dl", "dh", "dt")] + [
         ("seed", ctypes.c_uint64), ("key", ctypes.c_uint32), ("all", ctypes.c_int),
-        ("skip_self", ctypes.c_int), ("one_to_one", ctypes.c_int)]
+        ("skip_self", ctypes.c_int), ("one_to_one", ctypes.c_int),
+        ("post_lo", ctypes.c_int64), ("post_hi", ctypes.c_int64)]
 
 
 @functools.lru_cache(maxsize=None)
@@ -265,22 +268,27 @@ def _host_library():
     return library
 
 
-def generator_struct(spec, n_pre, n_post, dt):
-    """The pg_generator struct of kernels/common/procedural.h for a projection."""
+def generator_struct(spec, n_pre, n_post, dt, post_range=None):
+    """The pg_generator struct of kernels/common/procedural.h for a projection; post_range
+    (first, end): only the synapses onto those postsynaptic neurons (first a multiple of
+    PG_PROC_CHUNK), else all."""
     w, d = spec.weight, spec.delay
+    post_lo, post_hi = post_range or (0, n_post)
     return _Generator(
         n_pre=n_pre, n_post=n_post, wk=w.code, dk=d.code,
         log1m_p=spec.log1m_p, wa=w.a, wb=w.b, wl=w.low,
         wh=w.high, da=d.a, db=d.b, dl=d.low, dh=d.high, dt=dt,
         seed=spec.seed & 0xFFFFFFFFFFFFFFFF, key=spec.key, all=int(spec.connects_all),
-        skip_self=int(spec.skip_self), one_to_one=int(spec.one_to_one))
+        skip_self=int(spec.skip_self), one_to_one=int(spec.one_to_one),
+        post_lo=post_lo, post_hi=post_hi)
 
 
-def generate(spec, n_pre, n_post, dt):
-    """(pre, post, weights, delay steps) of every synapse, sorted by pre then post; rows are
-    generated in parallel (OpenMP) where the compiler has it."""
+def generate(spec, n_pre, n_post, dt, post_range=None):
+    """(pre, post, weights, delay steps) of every synapse (onto post_range's neurons, if
+    given), sorted by pre then post; rows are generated in parallel (OpenMP) where the
+    compiler has it."""
     library = _host_library()
-    generator = generator_struct(spec, n_pre, n_post, dt)
+    generator = generator_struct(spec, n_pre, n_post, dt, post_range)
     counts = np.zeros(max(n_pre, 1), np.int64)
     library.pg_count(ctypes.byref(generator), counts.ctypes.data)
     row_ptr = np.concatenate(([0], np.cumsum(counts[:n_pre]))).astype(np.int64)

@@ -199,10 +199,21 @@ class Projection(common.Projection):
     def _generate_on_host(self):
         """The synapses a procedural projection stands for, generated as the target does."""
         state = simulator.state
-        pre, post, weights, delay_steps = self._procedural.generate(
-            self.pre.size, self.post.size, state.dt)
+        spec, local = self._procedural, self.post._mask_local
+        cells = np.flatnonzero(local)
+        block = cells.size == 0 or (cells[0] % 32 == 0 and cells[-1] - cells[0] + 1 == cells.size)
+        if (state.num_processes > 1 and isinstance(spec, procedural.ProceduralSpec)
+                and block):
+            # the synapses onto this process's neurons only (a block of whole words of a
+            # Population: whole chunks of the generator, drawn as in one process)
+            post_range = (int(cells[0]), int(cells[-1]) + 1) if cells.size else (0, 0)
+            pre, post, weights, delay_steps = spec.generate(
+                self.pre.size, self.post.size, state.dt, post_range)
+        else:
+            pre, post, weights, delay_steps = spec.generate(self.pre.size, self.post.size,
+                                                            state.dt)
         if state.num_processes > 1:     # the synapses onto this process's neurons
-            keep = self.post._mask_local[post]
+            keep = local[post]
             pre, post, weights, delay_steps = pre[keep], post[keep], weights[keep], delay_steps[keep]
         self._generating = True
         try:

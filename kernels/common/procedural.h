@@ -69,6 +69,9 @@ typedef struct {
     uint32_t key;
     int all, skip_self;
     int one_to_one;     /* row pre holds the pair (pre, pre) only (OneToOneConnector) */
+    /* the postsynaptic neurons [post_lo, post_hi) whose synapses are wanted: all of them,
+       or, over several processes, the process's own (post_lo a multiple of the chunk) */
+    int64_t post_lo, post_hi;
 } pg_generator;
 
 /* Walk the synapses of one presynaptic neuron, chunk by chunk, as the procedural kernels
@@ -79,8 +82,10 @@ typedef struct {
 DEVICE_FN int64_t pg_row_at(const pg_generator *g, int64_t pre, int64_t at, int by_post,
                             PG_POST_T *post_out, PG_WEIGHT_T *weight_out, int32_t *delay_out)
 {
-    const int64_t first = g->one_to_one ? pre : 0;
-    const int64_t end = g->one_to_one ? pre + 1 : g->n_post;
+    int64_t first = g->one_to_one ? pre : g->post_lo;
+    int64_t end = g->one_to_one ? pre + 1 : g->post_hi;
+    if (first < g->post_lo) first = g->post_lo;
+    if (end > g->post_hi) end = g->post_hi;
     int64_t n = 0;
     for (int64_t chunk = first / PG_PROC_CHUNK; chunk * PG_PROC_CHUNK < end; ++chunk) {
         const int64_t lo = chunk * PG_PROC_CHUNK > first ? chunk * PG_PROC_CHUNK : first;

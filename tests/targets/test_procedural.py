@@ -10,7 +10,7 @@ from pyNN import errors
 from scipy import stats
 
 import pynn_gpu as sim
-from pynn_gpu import simulator
+from pynn_gpu import procedural, simulator
 
 from test_cuda_target import assert_identical, simulate
 
@@ -234,3 +234,28 @@ def test_generated_delays_land_on_the_exact_step(fmt):
     spec = ProceduralSpec(p=0.5, seed=1, key=0, skip_self=False, weight=ValueSpec("constant", 1.0),
                           delay=ValueSpec("uniform", 0.1, 1.47, 0.1, 1.47))
     assert spec.max_delay_steps(0.1) == 15
+
+
+@pytest.mark.parametrize("kind", ["fixed probability", "all to all, no self", "one to one"])
+@pytest.mark.parametrize("post_range", [(0, 64), (32, 96), (64, 100), (0, 0)])
+def test_a_range_of_postsynaptic_neurons_gets_the_same_synapses(kind, post_range):
+    """Over several processes each generates the synapses onto its own neurons only (a
+    block of whole chunks): the synapses of the full generation onto those neurons."""
+    from pynn_gpu import pattern_connectors
+    weight = procedural.ValueSpec("uniform", 0.1, 0.5, 0.1, 0.5)
+    delay = procedural.ValueSpec("normal_clipped", 1.0, 0.3, 0.1, 3.0)
+    if kind == "fixed probability":
+        spec = procedural.ProceduralSpec(p=0.2, seed=3, key=9, skip_self=False, weight=weight,
+                                         delay=delay)
+    elif kind == "one to one":
+        spec = pattern_connectors.OneToOneSpec(p=1.0, seed=3, key=9, skip_self=False,
+                                               weight=weight, delay=delay)
+    else:
+        spec = pattern_connectors.AllToAllSpec(p=1.0, seed=3, key=9, skip_self=True,
+                                               weight=weight, delay=delay)
+    full = spec.generate(100, 100, 0.1)
+    part = spec.generate(100, 100, 0.1, post_range)
+    inside = (full[1] >= post_range[0]) & (full[1] < post_range[1])
+    assert inside.any() == (post_range[1] > post_range[0])
+    for values, expected in zip(part, full):
+        np.testing.assert_array_equal(values, expected[inside])
