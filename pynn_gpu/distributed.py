@@ -87,6 +87,16 @@ def local_mask(size, rank, n_processes):
     return mask
 
 
+def local_block(cells):
+    """(first, end) of the cells this process simulates, when they are one block starting
+    at a whole word (the local part of a Population), else None (a view's scattered cells)."""
+    local = np.flatnonzero(cells._mask_local)
+    if local.size == 0:
+        return (0, 0)
+    first, last = int(local[0]), int(local[-1])
+    return (first, last + 1) if first % 32 == 0 and last - first + 1 == local.size else None
+
+
 def default_threads(n_processes):
     """C-target threads of each process when setup() gives none: the cores shared out
     (the processes of a job are taken to share one machine)."""
@@ -99,14 +109,20 @@ def populations_of(cells):
     return [p.grandparent if hasattr(p, "grandparent") else p for p in parts]
 
 
-def shortest_lag(projection):
-    """The longest lag a stored projection allows: its shortest delay in steps, or, for
-    plastic synapses with an axonal part of the delay (dendritic_delay_fraction < 1),
-    the shortest axonal part (they are handed the spikes when it ends, unlagged, so those
-    spikes must have been exchanged by then)."""
-    delays = projection._delay_steps
+def shortest_lag(projection, dt):
+    """The longest lag a projection allows: its shortest delay in steps, or, for plastic
+    synapses with an axonal part of the delay (dendritic_delay_fraction < 1), the shortest
+    axonal part (they are handed the spikes when it ends, unlagged, so those spikes must
+    have been exchanged by then). 2**16 for none."""
     fraction = getattr(projection.synapse_type, "dendritic_delay_fraction", 1.0)
-    if not projection.synapse_type.model.learns_from_post or fraction >= 1:
+    axonal = projection.synapse_type.model.learns_from_post and fraction < 1
+    if projection.is_procedural or projection.awaiting_generation:
+        # not generated here (yet): the generator's bound; an axonal part can be 1 step
+        return 1 if axonal else projection._procedural.min_delay_steps(dt)
+    delays = projection._delay_steps
+    if not delays.size:
+        return 2 ** 16
+    if not axonal:
         return int(delays.min())
     dendritic = np.minimum(np.rint(fraction * delays), delays - 1)
     return int((delays - dendritic).min())

@@ -243,10 +243,8 @@ class Engine(SynapseBuilding):
         flight, so it may change from one run to the next.)"""
         state = self.state
         from mpi4py import MPI
-        shortest = min((p._procedural.min_delay_steps(state.dt) if p.is_procedural
-                        else distributed.shortest_lag(p) for p in state.projections
-                        if not p.is_gap_junction and (p.is_procedural or len(p))),
-                       default=2 ** 16)
+        shortest = min((distributed.shortest_lag(p, state.dt) for p in state.projections
+                        if not p.is_gap_junction), default=2 ** 16)
         lag = state.mpi_comm.allreduce(shortest, op=MPI.MIN)
         return max(1, min(lag, int(round(state.min_delay / state.dt)), 2 ** 16))
 

@@ -200,13 +200,8 @@ class Projection(common.Projection):
         """The synapses a procedural projection stands for, generated as the target does."""
         state = simulator.state
         spec, local = self._procedural, self.post._mask_local
-        cells = np.flatnonzero(local)
-        block = cells.size == 0 or (cells[0] % 32 == 0 and cells[-1] - cells[0] + 1 == cells.size)
-        if (state.num_processes > 1 and isinstance(spec, procedural.ProceduralSpec)
-                and block):
-            # the synapses onto this process's neurons only (a block of whole words of a
-            # Population: whole chunks of the generator, drawn as in one process)
-            post_range = (int(cells[0]), int(cells[-1]) + 1) if cells.size else (0, 0)
+        post_range = self._local_post_range()
+        if post_range is not None:
             pre, post, weights, delay_steps = spec.generate(
                 self.pre.size, self.post.size, state.dt, post_range)
         else:
@@ -322,13 +317,24 @@ class Projection(common.Projection):
             self._syn_initial[name][:] = value
             self._syn_state[name][:] = value
 
+    def _local_post_range(self):
+        """Over several processes, for FixedProbability's generator (AllToAll and OneToOne
+        among them) onto a Population: the postsynaptic neurons whose synapses this process
+        generates (its block of whole words: whole chunks of the generator, the synapses
+        drawn as in one process). None otherwise."""
+        if (simulator.state.num_processes > 1
+                and isinstance(self._procedural, procedural.ProceduralSpec)):
+            return distributed.local_block(self.post)
+        return None
+
     def _keep_local_connections(self):
         """Several processes: every process drew all synapses (the same ones, from the
         same generators); it keeps those onto its own neurons (pynn_gpu.distributed). A
         procedural projection stays so: each process regenerates the synapses onto its own
         neurons only."""
-        if self.is_procedural:
-            return
+        if self.is_procedural or (self.awaiting_generation
+                                  and self._local_post_range() is not None):
+            return      # generated later, onto this process's neurons only
         if self._procedural is not None:
             self._stop_generating()         # generated here, then stored
             self._procedural = None

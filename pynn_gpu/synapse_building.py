@@ -106,8 +106,11 @@ class SynapseBuilding:
         spec = projection._procedural
         if not projection.awaiting_generation:
             return None
+        if self.state.num_processes > 1 and projection._local_post_range() is None:
+            return None     # generated on the host, the local synapses kept
         if self.target.name != "cuda" or not hasattr(self.target, "load_module"):
-            return self._filled_on_host(projection)
+            # (over several processes the host generates each process's synapses)
+            return None if self.state.num_processes > 1 else self._filled_on_host(projection)
         n_pre, n_post = projection.pre.size, projection.post.size
         constant = spec.weight.kind == "constant" and spec.delay.kind == "constant"
         connectivity = planner.Connectivity(
@@ -145,12 +148,17 @@ class SynapseBuilding:
             counts, mask = pattern_connectors.host_bitmask(spec, pre.size, post.size)
             device = {"mask": mask, **pattern_connectors.bitmask_value(
                 spec, self.state.dt, self._scalar_dtype())}
-        elif fmt == "ragged":
-            counts, row_ptr, device = _device_generator(spec)(*args)
-            device = {"row_ptr": row_ptr, **device}
         else:
-            from .targets import cuda_generation
-            counts, device = cuda_generation.generate_matrix(args[0], spec, fmt, *args[2:])
+            # over several processes, the synapses onto this process's neurons only
+            post_range = projection._local_post_range()
+            extra = {"post_range": post_range} if post_range is not None else {}
+            if fmt == "ragged":
+                counts, row_ptr, device = _device_generator(spec)(*args, **extra)
+                device = {"row_ptr": row_ptr, **device}
+            else:
+                from .targets import cuda_generation
+                counts, device = cuda_generation.generate_matrix(args[0], spec, fmt,
+                                                                 *args[2:], **extra)
         name = f"sg{len(graph.synapse_groups)}"
         graph.synapse_groups.append(SynapseGroup(
             name=name, label=projection.label or name, pre=pre, post=post,

@@ -121,6 +121,7 @@ DEVICE_FN int64_t pg_row(const pg_generator *g, int64_t pre, int64_t at, PG_POST
    pattern (every pair, or one-to-one; no random number decides them). */
 DEVICE_FN int pg_pattern_connects(const pg_generator *g, int64_t pre, int64_t post)
 {
+    if (post < g->post_lo || post >= g->post_hi) return 0;     /* another process's */
     if (g->one_to_one) return post == pre;
     return !(g->skip_self && post == pre);
 }

@@ -98,21 +98,22 @@ def _source(scalar):
     return _SOURCE.replace("@SCALAR@", scalar).replace("@HEADERS@", headers)
 
 
-def _count_rows(kernels, spec, n_pre, n_post, dt):
-    """The generator set up on the device, and the synapses of each presynaptic neuron."""
-    kernels.set_struct("_generator", generator_struct(spec, n_pre, n_post, dt))
+def _count_rows(kernels, spec, n_pre, n_post, dt, post_range=None):
+    """The generator set up on the device, and the synapses of each presynaptic neuron
+    (onto post_range's neurons only, if given: over several processes, the process's)."""
+    kernels.set_struct("_generator", generator_struct(spec, n_pre, n_post, dt, post_range))
     kernels.allocate("_counts", max(n_pre, 1) * 8)
     kernels.launch("count_rows", n_pre)
     return kernels.download("_counts", max(n_pre, 1), np.int64)[:n_pre]
 
 
-def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype):
+def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, post_range=None):
     """Generate a projection's rows on the device: (counts, row_ptr) on the host, and the
     post, weight and delay arrays as DeviceResident memory."""
     module = target.load_module(GeneratedCode("cuda", _source(scalar_name(scalar_dtype)), []))
     with target.activated():
         kernels = GenerationKernels(target._cuda, module)
-        counts = _count_rows(kernels, spec, n_pre, n_post, dt)
+        counts = _count_rows(kernels, spec, n_pre, n_post, dt, post_range)
         row_ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
         kernels.upload("_row_ptr", row_ptr)
         arrays = kernels.synapse_arrays(int(row_ptr[-1]), scalar_dtype)
@@ -121,7 +122,7 @@ def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype):
     return counts, row_ptr, arrays
 
 
-def generate_matrix(target, spec, fmt, n_pre, n_post, dt, scalar_dtype):
+def generate_matrix(target, spec, fmt, n_pre, n_post, dt, scalar_dtype, post_range=None):
     """Generate a projection as a dense matrix or (fixed-pattern generators only) a bitmask
     on the device: (counts on the host, the format's arrays, device-resident where they grow
     with the pairs), keyed as the engine names them."""
@@ -129,7 +130,7 @@ def generate_matrix(target, spec, fmt, n_pre, n_post, dt, scalar_dtype):
     pairs = n_pre * n_post
     with target.activated():
         kernels = GenerationKernels(target._cuda, module)
-        counts = _count_rows(kernels, spec, n_pre, n_post, dt)
+        counts = _count_rows(kernels, spec, n_pre, n_post, dt, post_range)
         if fmt == "dense":
             device = kernels.synapse_arrays(pairs, scalar_dtype, ("weight", "delay"))
             kernels.launch("fill_dense", n_pre)

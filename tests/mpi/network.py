@@ -56,6 +56,9 @@ connections = [
     # gap junctions: each process holds the ones onto its neurons, couples with all
     sim.Projection(excitatory, excitatory, sim.FixedNumberPreConnector(2, rng=rng),
                    sim.ElectricalSynapse(weight=0.002)),
+    # drawn by the generator, stored: each process generates the synapses onto its neurons
+    sim.Projection(drive, excitatory, sim.FixedProbabilityConnector(0.05, rng=sim.NativeRNG(seed=8)),
+                   sim.StaticSynapse(weight=0.002, delay=1.5), receptor_type="excitatory"),
     # regenerated per spike, never stored: each process regenerates its own neurons' part
     sim.Projection(drive, inhibitory, sim.FixedProbabilityConnector(0.2, rng=sim.NativeRNG(seed=5)),
                    sim.StaticSynapse(weight=RandomDistribution("uniform", (0.05, 0.15),
