@@ -372,6 +372,10 @@ class Engine(SynapseBuilding):
         self._record_initial_samples()
         per_step = self._recording_bytes_per_step()
         chunk = n_steps if per_step == 0 else max(1, int(self.record_budget // per_step))
+        if self.exchange is not None:
+            # the processes record different cells, but exchange at the same steps
+            from mpi4py import MPI
+            chunk = self.state.mpi_comm.allreduce(chunk, op=MPI.MIN)
         while n_steps > 0:
             steps = min(chunk, n_steps)
             self._bind_run_buffers(steps)

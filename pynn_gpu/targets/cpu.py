@@ -9,6 +9,8 @@ import functools
 import os
 import shutil
 import subprocess
+import sys
+import traceback
 
 from ..cache import cached_build, content_key
 from .base import Program, Target
@@ -77,6 +79,19 @@ class CpuTarget(Target):
 _EXCHANGE = ctypes.CFUNCTYPE(None, ctypes.c_int64)
 
 
+def _aborting(exchange):
+    """The exchange, ending the MPI job if it fails: ctypes would print an error raised in
+    a callback and let the simulation go on with spikes missing."""
+    def call(end_step):
+        try:
+            exchange(end_step)
+        except BaseException:
+            traceback.print_exc()
+            sys.stderr.flush()
+            exchange.comm.Abort(1)
+    return call
+
+
 class CpuProgram(Program):
 
     def __init__(self, code, library):
@@ -108,7 +123,7 @@ class CpuProgram(Program):
 
     def run(self, first_step, n_steps, seed, threads, exchange=None):
         # over several processes, the code calls `exchange` back (pynn_gpu.distributed)
-        callback = _EXCHANGE(exchange) if exchange is not None else _EXCHANGE()
+        callback = _EXCHANGE(_aborting(exchange)) if exchange is not None else _EXCHANGE()
         status = self.library.pg_run(self._table, int(first_step), int(n_steps), int(threads),
                                      int(seed) & 0xFFFFFFFFFFFFFFFF, callback)
         if status != 0:

@@ -33,6 +33,19 @@ sim.run(10.0)
 cells[0:2].record("spikes")
 attempt("record-one-process", lambda: sim.run(10.0))
 
+# recording buffers that force each process to cut runs into chunks of its own length:
+# the processes still exchange at the same steps, and the spikes are those of one call
+cells.record("spikes")
+sim.reset()
+sim.run(30.0)
+unchunked = cells.get_spike_counts()
+sim.reset()
+sim.simulator.state.engine.record_budget = 64 if sim.rank() == 0 else 200
+sim.run(30.0)
+report("uneven-chunks", "ok" if cells.get_spike_counts() == unchunked and sum(unchunked.values())
+       else "ValueError: the spike counts differ")
+sim.simulator.state.engine.record_budget = 2 ** 29
+
 # a shorter delay, made after a run: the exchanges become more frequent from the next run
 sim.Projection(sources, cells, sim.OneToOneConnector(), sim.StaticSynapse(weight=1.0, delay=0.5))
 attempt("shorter-delay", lambda: sim.run(10.0))
