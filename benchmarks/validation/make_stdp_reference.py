@@ -7,7 +7,7 @@ without NEURON.
     PATH=$PWD/.venv-neuron/bin:$PATH .venv-neuron/bin/python \
         benchmarks/validation/make_stdp_reference.py [--dt 0.1]
     PATH=$PWD/.venv-neuron/bin:$PATH .venv-neuron/bin/python \
-        benchmarks/validation/make_stdp_reference.py --dependences multiplicative gutig gutig_wmax2
+        benchmarks/validation/make_stdp_reference.py --dependences multiplicative gutig gutig_wmax2 mixed
 
 The first (AdditiveWeightDependence, PyNN's StdwaSA mechanism) writes stdp_reference.npz;
 the second (MultiplicativeWeightDependence: StdwaSoft; GutigWeightDependence: StdwaGuetig;
@@ -38,7 +38,8 @@ import stdp_protocol as P  # noqa: E402
 OUT = os.path.join(HERE, "results", "stdp_reference.npz")
 OUT_DEPENDENCES = os.path.join(HERE, "results", "stdp_reference_dependences.npz")
 MECHANISMS = {"AdditiveWeightDependence": "StdwaSA", "MultiplicativeWeightDependence": "StdwaSoft",
-              "GutigWeightDependence": "StdwaGuetig"}
+              "GutigWeightDependence": "StdwaGuetig",
+              "AdditivePotentiationMultiplicativeDepression": "StdwaGuetig"}
 
 
 def run(dependences=("additive",)):

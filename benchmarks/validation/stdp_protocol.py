@@ -58,6 +58,8 @@ DEPENDENCES = {
     "gutig": ("GutigWeightDependence", dict(w_min=0.0, w_max=1.0, mu_plus=0.5, mu_minus=0.5)),
     "gutig_wmax2": ("GutigWeightDependence",
                     dict(w_min=0.0, w_max=2.0, mu_plus=0.5, mu_minus=0.5)),
+    # additive potentiation, multiplicative depression (Gutig with mu_plus 0, mu_minus 1)
+    "mixed": ("AdditivePotentiationMultiplicativeDepression", dict(w_min=0.0, w_max=1.0)),
 }
 W0 = 0.5                               # nA, initial plastic weight
 # ms, at the synapse: -50..50 in 2.5 ms steps, and one step either side of 0
@@ -185,15 +187,18 @@ def rule_weight(t_pre, t_post, f, dependence, convention, timing=TIMING, paramet
     accumulated in deltaw and added to the weight at presynaptic spikes only, no clipping:
         post: deltaw += A_plus  (w_max - w)^mu_plus  K_pre
         pre:  deltaw -= A_minus (w - w_min)^mu_minus K_post;  w += deltaw;  deltaw = 0
-    (StdwaSoft: mu = 1; it also sets w = 0 where w <= 0 before adding, irrelevant here). So
+    (StdwaSoft: mu = 1; it also sets w = 0 where w <= 0 before adding, irrelevant here;
+    AdditivePotentiationMultiplicativeDepression is StdwaGuetig with mu_plus = 0, mu_minus = 1
+    in pyNN.neuron, and these exponents in pyNN.gpu's formula). So
     (1) Gutig's factor is not normalised by R: it is R^(mu - 1) times pyNN.gpu's, and (2) the
     depression at a presynaptic spike is computed on the weight *before* the potentiation of
     the postsynaptic spikes since the previous presynaptic one is added.
     """
     cls, default = DEPENDENCES[dependence]
     p = dict(default if parameters is None else parameters)
-    mu_plus, mu_minus = (1.0, 1.0) if cls == "MultiplicativeWeightDependence" else (
-        p["mu_plus"], p["mu_minus"])
+    mu_plus, mu_minus = {"MultiplicativeWeightDependence": (1.0, 1.0),
+                         "AdditivePotentiationMultiplicativeDepression": (0.0, 1.0)}.get(
+        cls, (p.get("mu_plus"), p.get("mu_minus")))
     w_min, w_max = p["w_min"], p["w_max"]
     r = w_max - w_min
     a = np.asarray(t_pre, dtype=float) + (1 - f) * DELAY

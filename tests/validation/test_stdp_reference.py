@@ -113,7 +113,7 @@ def test_wrong_tau_plus_is_told_apart(reference):
 # depression at a presynaptic spike on the weight before the pending potentiation is added
 # (~3e-10 nA here), and for Gutig normalises by R = w_max - w_min neither factor (x R^(mu-1):
 # 2.5e-2 nA with R = 2).
-FORMULA_DIFFERENCE = {"multiplicative": (1e-10, 1e-9), "gutig": (1e-10, 1e-9),
+FORMULA_DIFFERENCE = {"multiplicative": (1e-10, 1e-9), "gutig": (1e-10, 1e-9), "mixed": (1e-10, 1e-9),
                       "gutig_wmax2": (1e-2, 1e-1)}
 
 
