@@ -263,6 +263,9 @@ class Vogels2011Rule(synapses.Vogels2011Rule):
     eta * alpha, alpha = 2 rho tau (rho in Hz, tau in ms: alpha = 2 * rho * tau / 1000, the
     target rate's share); a postsynaptic spike adds eta * (presynaptic trace). Weights stay
     within the AdditiveWeightDependence's [w_min, w_max]; eta is in weight units.
+    pyNN.neuron (PyNN's other backend with this rule; its StdwaVogels2011 mechanism) pairs a
+    spike with the last spike of the other kind only, and takes alpha = 2 * rho * tau with
+    rho as given (per ms): PyNN's default rho = 3.0 is alpha = 120 there, 0.12 here.
     """
     translations = build_translations(("tau", "tau"), ("eta", "eta"), ("rho", "rho"))
     possible_models = {"stdp_vogels"}
