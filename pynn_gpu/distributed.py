@@ -5,24 +5,24 @@ Started by an MPI launcher (`mpiexec -n 4 python model.py gpu`), every process b
 whole network description, as PyNN scripts expect, but simulates only its own share:
 
 - each population is cut into contiguous blocks of whole 32-neuron words, one per process
-  (`local_word_range`); a process updates only the neurons of its block, and keeps only
-  the synapses onto them (the connectors draw every synapse, with the same generators in
-  every process, so the network does not depend on the number of processes; a procedural
-  projection regenerates, per spike, only the chunks of 32 postsynaptic neurons = words
-  of its process);
+  (`local_word_range`); a process updates only the neurons of its block and keeps only the
+  synapses onto them. The connectors draw every synapse with the same generators in every
+  process, so the network does not depend on the number of processes; FixedProbability's
+  generator (AllToAll and OneToOne among them) makes only the process's chunks of 32
+  postsynaptic neurons (= words), stored or regenerated per spike (procedural);
 - after every `lag` steps (the shortest delay, in steps) the processes combine the spike
   bits of those steps (an MPI bitwise-or: each contributes the words of its own block) and
-  every process propagates them then (on the C target, or on each process's GPU), `lag` steps late, into ring slots `lag` steps
-  earlier: a spike of step s with a delay of d steps still arrives in step s + d. The
-  order of the additions into a neuron's input is the one of a single process, so the
-  results are the same, bit for bit, whatever the number of processes. The last `lag`
-  steps of a run are handled at its end: no spike is left in flight between runs;
-- gap junctions: every process holds all junctions that touch its neurons (all of them),
-  and after every step the membrane potentials of coupled populations are shared;
+  every process (on the C target, or on its GPU) propagates them `lag` steps late, into
+  ring slots `lag` steps earlier: a spike of step s with a delay of d steps still arrives
+  in step s + d. The order of the additions into a neuron's input is the one of a single
+  process, so the results are the same, bit for bit, whatever the number of processes. The
+  last `lag` steps of a run are handled at its end: no spike is left in flight between runs;
 - plastic synapses (dendritic_delay_fraction 1) learn from their postsynaptic spikes with
   the same lag, just before the propagation of that step, as in one process; those with an
   axonal part of the delay take the combined spikes when it ends (unlagged; the lag is no
   longer than that part) and learn unlagged;
+- gap junctions: every process holds all junctions and couples its own neurons through
+  them; the membrane potentials of coupled populations are shared after every step;
 - recordings and connection lists are gathered by PyNN's own code (`get_data(gather=True)`,
   `Projection.get(..., gather=True)`, ...), from each process's local cells.
 
@@ -136,6 +136,56 @@ def local_rank():
         if name in os.environ:
             return int(os.environ[name])
     return None
+
+
+def exchange_lag(state):
+    """Steps between spike exchanges over processes: the shortest delay of any process's
+    synapses (see shortest_lag), no longer than setup's min_delay. (A run leaves no spike
+    in flight, so it may change from one run to the next.) Every process calls it."""
+    from mpi4py import MPI
+    shortest = min((shortest_lag(p, state.dt) for p in state.projections
+                    if not p.is_gap_junction), default=2 ** 16)
+    lag = state.mpi_comm.allreduce(shortest, op=MPI.MIN)
+    return max(1, min(lag, int(round(state.min_delay / state.dt)), 2 ** 16))
+
+
+def bind_exchange(state, exchange, graph, groups, arrays, lag, coupled):
+    """At a build over several processes: each neuron group updates its share of words;
+    the spikes of every population some projection starts from are combined over
+    processes (the same groups in every process) every `lag` steps, into rings kept by
+    step; the membrane potentials of the `coupled` populations (gap junctions) are shared
+    after every step."""
+    sources = sorted({state.populations.index(population)
+                      for projection in state.projections if not projection.is_gap_junction
+                      for population in populations_of(projection.pre)})
+    received = {}
+    for index, group in enumerate(groups):
+        group.local_words = local_word_range(group.n_words, state.mpi_rank,
+                                             state.num_processes)
+        if index not in sources:
+            continue
+        group.exchanges_spikes = group.keeps_spike_history = True
+        ring = np.zeros((graph.ring_length, group.n_words), dtype=np.uint32)
+        previous = exchange.received.get(index)
+        if previous is not None and previous.shape[1] == group.n_words:
+            # spikes that plastic synapses with an axonal delay have yet to receive
+            now, kept = state.step, min(previous.shape[0], graph.ring_length)
+            for s in range(max(now - kept, 0), now):
+                ring[s % graph.ring_length] = previous[s % previous.shape[0]]
+        received[index] = ring
+        arrays[f"{group.name}_received"] = ring
+        arrays[f"{group.name}_delayed"] = np.zeros(group.n_words, dtype=np.uint32)
+        arrays[f"{group.name}_delayed_count"] = np.zeros(2, dtype=np.int32)
+        arrays[f"{group.name}_delayed_list"] = np.zeros(max(group.size, 1), dtype=np.int32)
+    graph.exchange_lag = lag
+    exchange.lag, exchange.groups, exchange.received = lag, sources, received
+    exchange.voltages = {}
+    for index in sorted(coupled):
+        group = groups[index]
+        word_lo, word_hi = group.local_words
+        exchange.voltages[index] = (arrays[f"{group.name}_v"],
+                                    slice(32 * word_lo, min(32 * word_hi, group.size)))
+    exchange.every = graph.exchange_every = 1 if exchange.voltages else lag
 
 
 class SpikeExchange:

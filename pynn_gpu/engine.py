@@ -113,7 +113,7 @@ class Engine(SynapseBuilding):
         old_rings, old_ring_length = self.rings, (self.graph.ring_length if self.graph else None)
         ring_length = self._ring_length()
         if self.exchange is not None:
-            lag = self._exchange_lag()
+            lag = distributed.exchange_lag(state)
             # the spike history keeps every step of an exchange window, and learning, lag
             # steps late, still finds the postsynaptic spikes of its longest delay
             ring_length += lag
@@ -141,7 +141,8 @@ class Engine(SynapseBuilding):
                                   old_rings, old_ring_length)
         self._build_synapses(graph, groups, arrays)
         if self.exchange is not None:
-            self._bind_exchange(graph, groups, arrays, lag)
+            distributed.bind_exchange(state, self.exchange, graph, groups, arrays, lag,
+                                      gap_junctions.coupled_populations(state))
         self._bind_spike_histories(graph, arrays, old_ring_length)
         self.gap_parts = gap_junctions.build(state, graph, groups, arrays, self._scalar_dtype())
         self._build_current_sources(graph, groups, arrays)
@@ -236,56 +237,6 @@ class Engine(SynapseBuilding):
             histories[index] = history
             arrays[f"{group.name}_spike_history"] = history
         self.spike_histories = histories
-
-    def _exchange_lag(self):
-        """Steps between spike exchanges over processes: the shortest delay of any
-        process's synapses, no longer than setup's min_delay. (A run leaves no spike in
-        flight, so it may change from one run to the next.)"""
-        state = self.state
-        from mpi4py import MPI
-        shortest = min((distributed.shortest_lag(p, state.dt) for p in state.projections
-                        if not p.is_gap_junction), default=2 ** 16)
-        lag = state.mpi_comm.allreduce(shortest, op=MPI.MIN)
-        return max(1, min(lag, int(round(state.min_delay / state.dt)), 2 ** 16))
-
-    def _bind_exchange(self, graph, groups, arrays, lag):
-        """Over several processes: each group updates its share of words, and the spikes
-        of every population some projection starts from are combined over processes (the
-        same groups in every process) every `lag` steps, lag being the shortest delay."""
-        state, exchange = self.state, self.exchange
-        sources = sorted({state.populations.index(population)
-                          for projection in state.projections if not projection.is_gap_junction
-                          for population in distributed.populations_of(projection.pre)})
-        received = {}
-        for index, group in enumerate(groups):
-            group.local_words = distributed.local_word_range(group.n_words, state.mpi_rank,
-                                                             state.num_processes)
-            if index not in sources:
-                continue
-            group.exchanges_spikes = group.keeps_spike_history = True
-            ring = np.zeros((graph.ring_length, group.n_words), dtype=np.uint32)
-            previous = exchange.received.get(index)
-            if previous is not None and previous.shape[1] == group.n_words:
-                # spikes that plastic synapses with an axonal delay have yet to receive
-                now, kept = state.step, min(previous.shape[0], graph.ring_length)
-                for s in range(max(now - kept, 0), now):
-                    ring[s % graph.ring_length] = previous[s % previous.shape[0]]
-            received[index] = ring
-            arrays[f"{group.name}_received"] = ring
-            arrays[f"{group.name}_delayed"] = np.zeros(group.n_words, dtype=np.uint32)
-            arrays[f"{group.name}_delayed_count"] = np.zeros(2, dtype=np.int32)
-            arrays[f"{group.name}_delayed_list"] = np.zeros(max(group.size, 1), dtype=np.int32)
-        graph.exchange_lag = lag
-        exchange.lag, exchange.groups, exchange.received = lag, sources, received
-        # gap junctions read the membrane potentials of other processes' neurons: shared
-        # after every step
-        exchange.voltages = {}
-        for index in sorted(gap_junctions.coupled_populations(state)):
-            group = groups[index]
-            word_lo, word_hi = group.local_words
-            exchange.voltages[index] = (arrays[f"{group.name}_v"],
-                                        slice(32 * word_lo, min(32 * word_hi, group.size)))
-        exchange.every = graph.exchange_every = 1 if exchange.voltages else lag
 
     def _build_current_sources(self, graph, groups, arrays):
         """One kernel per (source, population) part. The first part of each source is the
