@@ -33,7 +33,7 @@ from pyNN.random import RandomDistribution
 
 import pynn_gpu as sim
 from pynn_gpu import planner, simulator
-from pynn_gpu.procedural import synapse_count
+from pynn_gpu.demo import total_synapses
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from microcircuit import (BG_RATE, DELAY_E, DELAY_I, DELAY_REL_SD, DT,  # noqa: E402
@@ -93,14 +93,6 @@ def rates(pops, start, stop):
                 for st in trains)
         result.append(n / pop.size / ((stop - start) / 1000.0))
     return result
-
-
-def _synapses(projections):
-    """All processes' stored synapses, plus the expected count of procedural ones."""
-    stored = sum(synapse_count(p) for p in projections if not p.is_procedural)
-    if simulator.state.num_processes > 1:
-        stored = simulator.state.mpi_comm.allreduce(stored)
-    return int(stored + sum(synapse_count(p) for p in projections if p.is_procedural))
 
 
 def _gpu_description():
@@ -169,7 +161,7 @@ def main(argv=None):
         "propagation": args.propagation, "connectivity": args.connectivity,
         "spike_lanes": args.spike_lanes, "post_threads": args.post_threads,
         "neurons": int(sum(p.size for p in pops)),
-        "synapses": _synapses(projections),
+        "synapses": total_synapses(projections),
         "processes": simulator.state.num_processes,
         "construction_s": t_constructed - t0,
         "codegen_s": engine.timings["codegen"], "compile_s": engine.timings["compile"],

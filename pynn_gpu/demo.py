@@ -60,6 +60,17 @@ def vogels_abbott(model="COBA", n=4000, seed=98765, native_rng=False, connectivi
     return exc, inh
 
 
+def total_synapses(projections):
+    """Synapses of the projections: of all processes in a run over several (each holds
+    those onto its own cells), the expected number for procedural ones (the same in every
+    process)."""
+    state = sim.simulator.state
+    stored = sum(synapse_count(p) for p in projections if not p.is_procedural)
+    if state.num_processes > 1:
+        stored = state.mpi_comm.allreduce(stored)
+    return int(stored + sum(synapse_count(p) for p in projections if p.is_procedural))
+
+
 def build_and_run(model="COBA", target=None, duration=1000.0, n=4000, threads=0,
                   precision="double", record_v=True, native_rng=False, connectivity="auto"):
     """Set up, build, run; return timings (s) and rates (Hz)."""
@@ -81,11 +92,7 @@ def build_and_run(model="COBA", target=None, duration=1000.0, n=4000, threads=0,
     rates = [p.mean_spike_count() * 1000.0 / duration for p in (exc, inh)]
     state = sim.simulator.state
     engine = state.engine
-    synapses = sum(synapse_count(prj) for prj in state.projections if not prj.is_procedural)
-    if state.num_processes > 1:     # each process holds the synapses onto its own cells
-        synapses = state.mpi_comm.allreduce(synapses)
-    # procedural projections: the expected number (the same in every process)
-    synapses += sum(synapse_count(prj) for prj in state.projections if prj.is_procedural)
+    synapses = total_synapses(state.projections)
     result = {
         "model": model, "target": state.target.name, "neurons": n,
         "processes": state.num_processes, "threads": state.threads,

@@ -124,8 +124,8 @@ def shortest_lag(projection, dt):
         return 2 ** 16
     if not axonal:
         return int(delays.min())
-    dendritic = np.minimum(np.rint(fraction * delays), delays - 1)
-    return int((delays - dendritic).min())
+    from .standardmodels.plasticity import dendritic_steps
+    return int((delays - dendritic_steps(delays, fraction)).min())
 
 
 def local_rank():
@@ -185,6 +185,9 @@ def bind_exchange(state, exchange, graph, groups, arrays, lag, coupled):
         word_lo, word_hi = group.local_words
         exchange.voltages[index] = (arrays[f"{group.name}_v"],
                                     slice(32 * word_lo, min(32 * word_hi, group.size)))
+    # made once per build, not every step; other processes' entries stay zero
+    size = sum(v.size for v, _ in exchange.voltages.values())
+    exchange.voltage_buffers = (np.zeros(size), np.empty(size))
     exchange.every = graph.exchange_every = 1 if exchange.voltages else lag
 
 
@@ -198,16 +201,18 @@ class SpikeExchange:
     t - lag, and plastic synapses with an axonal delay those of its end.
     """
 
-    def __init__(self, comm, lag, groups, histories, received):
+    def __init__(self, comm):
+        # (bind_exchange sets what a build decides)
         self.comm = comm
-        self.lag = lag
-        self.every = lag                # steps between exchanges (1 with gap junctions)
-        self.groups = groups            # neuron group indices whose spikes are propagated
-        self.histories = histories      # index -> (ring_length, n_words) uint32
-        self.received = received        # index -> (ring_length, n_words) uint32
+        self.lag = 0
+        self.every = 0                  # steps between exchanges: lag (1 with gap junctions)
+        self.groups = []                # neuron group indices whose spikes are propagated
+        self.histories = {}             # index -> (ring_length, n_words) uint32
+        self.received = {}              # index -> (ring_length, n_words) uint32
         # gap junctions: index -> (v of every neuron, this process's neurons as a slice);
         # the other processes' neurons' v is brought up to date after every step
         self.voltages = {}
+        self.voltage_buffers = (np.zeros(0), np.zeros(0))   # sent (zero elsewhere), summed
         self.next_step = None           # first step not exchanged yet
         self.seconds = 0.0              # wall time spent exchanging (and waiting for others)
         self.count = 0                  # exchanges done
@@ -247,13 +252,11 @@ class SpikeExchange:
     def _share_voltages(self):
         """Each process's neurons' v to every process (a sum with zeros elsewhere: exact)."""
         from mpi4py import MPI
-        local = []
+        local, combined = self.voltage_buffers
+        offset = 0
         for v, mine in self.voltages.values():
-            part = np.zeros(v.size, dtype=np.float64)
-            part[mine] = v[mine]
-            local.append(part)
-        local = np.concatenate(local)
-        combined = np.empty_like(local)
+            local[offset + mine.start:offset + mine.stop] = v[mine]
+            offset += v.size
         self.comm.Allreduce(local, combined, op=MPI.SUM)
         offset = 0
         for v, _ in self.voltages.values():

@@ -14,7 +14,6 @@ import time
 
 import numpy as np
 
-
 from . import codegen, distributed, gap_junctions
 from .ir.graph import CurrentSourceGroup, NetworkGraph, NeuronGroup, SampleRequest
 from .synapse_building import SynapseBuilding
@@ -69,7 +68,7 @@ class Engine(SynapseBuilding):
         # over several MPI processes: the spike exchange (pynn_gpu.distributed), else None
         self.exchange = None
         if state.num_processes > 1:
-            self.exchange = distributed.SpikeExchange(state.mpi_comm, 0, [], {}, {})
+            self.exchange = distributed.SpikeExchange(state.mpi_comm)
         self.target_ahead = False   # the target holds newer state than the host arrays
         # recording buffers of one call into the target; longer runs are cut into chunks
         self.record_budget = int(os.environ.get("PYNN_GPU_RECORD_BUFFER_MB", "512")) * 2 ** 20
@@ -142,7 +141,7 @@ class Engine(SynapseBuilding):
         self._build_synapses(graph, groups, arrays)
         if self.exchange is not None:
             distributed.bind_exchange(state, self.exchange, graph, groups, arrays, lag,
-                                      gap_junctions.coupled_populations(state))
+                                      coupled)
         self._bind_spike_histories(graph, arrays, old_ring_length)
         self.gap_parts = gap_junctions.build(state, graph, groups, arrays, self._scalar_dtype())
         self._build_current_sources(graph, groups, arrays)

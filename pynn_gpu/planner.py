@@ -81,7 +81,7 @@ def plan_propagation(graph):
     for group in graph.synapse_groups:
         lanes = min(SPIKE_LANES, max(group.pre.size, 1))
         if group.is_procedural:     # a thread per chunk of postsynaptic neurons (its process's)
-            word_lo, word_hi = group.post.local_words or (0, group.post.n_words)
+            word_lo, word_hi = group.post.words
             chunks = word_hi - word_lo
             plan[group.name] = Propagation("procedural", _warps(chunks), lanes)
             continue

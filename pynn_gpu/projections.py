@@ -199,17 +199,18 @@ class Projection(common.Projection):
     def _generate_on_host(self):
         """The synapses a procedural projection stands for, generated as the target does."""
         state = simulator.state
-        spec, local = self._procedural, self.post._mask_local
-        post_range = self._local_post_range()
+        spec = self._procedural
+        post_range = self._local_post_range()     # generated for this process's neurons
         if post_range is not None:
             pre, post, weights, delay_steps = spec.generate(
                 self.pre.size, self.post.size, state.dt, post_range)
         else:
             pre, post, weights, delay_steps = spec.generate(self.pre.size, self.post.size,
                                                             state.dt)
-        if state.num_processes > 1:     # the synapses onto this process's neurons
-            keep = local[post]
-            pre, post, weights, delay_steps = pre[keep], post[keep], weights[keep], delay_steps[keep]
+            if state.num_processes > 1:     # generated whole: keep those onto this process's
+                keep = self.post._mask_local[post]
+                pre, post, weights, delay_steps = (pre[keep], post[keep], weights[keep],
+                                                   delay_steps[keep])
         self._generating = True
         try:
             self._set_connections(pre, post, {}, delay_steps=delay_steps)

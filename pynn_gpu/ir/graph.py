@@ -53,6 +53,11 @@ class NeuronGroup:
     def n_words(self) -> int:
         return (self.size + 31) // 32
 
+    @property
+    def words(self) -> Tuple[int, int]:
+        """The words [first, end) this process updates: all, or its share."""
+        return self.local_words or (0, self.n_words)
+
 
 @dataclass
 class SynapseGroup:

@@ -218,7 +218,7 @@ def merge_neuron_groups(graph: NetworkGraph, fused=None) -> List[MergedGroup]:
     def row(group, fields, first):
         optional = {"i_inj": group.has_current_input, "rec_spikes": group.record_spikes,
                     "spike_history": group.keeps_spike_history}
-        word_lo, word_hi = group.local_words or (0, group.n_words)
+        word_lo, word_hi = group.words
         values = {"first": first, "size": group.size, "rng_key": group.rng_key,
                   "word_lo": word_lo, "word_hi": word_hi}
         names = {}
@@ -243,9 +243,7 @@ def merge_neuron_groups(graph: NetworkGraph, fused=None) -> List[MergedGroup]:
 def local_threads(group):
     """Threads of a neuron group's update: one per neuron of its words [word_lo, word_hi)
     (all of them in one process; a process's share over several, pynn_gpu.distributed)."""
-    if group.local_words is None:
-        return group.size
-    word_lo, word_hi = group.local_words
+    word_lo, word_hi = group.words
     return max(0, min(32 * word_hi, group.size) - 32 * word_lo)
 
 
@@ -285,11 +283,10 @@ def merge_synapse_groups(graph: NetworkGraph, plan, include_procedural=True) -> 
 
     def row(group, fields, first):
         # over several processes: the combined spikes of the step lag steps ago
-        listed = "delayed" if group.pre.exchanges_spikes else "spike"
-        arrays = {"pre_spike_count": f"{group.pre.name}_{listed}_count",
-                  "pre_spike_list": f"{group.pre.name}_{listed}_list",
-                  "pre_spikes": f"{group.pre.name}_"
-                                + ("delayed" if group.pre.exchanges_spikes else "spikes"),
+        delayed = group.pre.exchanges_spikes
+        arrays = {"pre_spike_count": f"{group.pre.name}_{'delayed' if delayed else 'spike'}_count",
+                  "pre_spike_list": f"{group.pre.name}_{'delayed' if delayed else 'spike'}_list",
+                  "pre_spikes": f"{group.pre.name}_{'delayed' if delayed else 'spikes'}",
                   "post_in": f"{group.post.name}_in_{group.receptor}"}
         propagation = plan[group.name]
         values = {"first": first, "pre_size": group.pre.size, "post_size": group.post.size,
@@ -298,8 +295,7 @@ def merge_synapse_groups(graph: NetworkGraph, plan, include_procedural=True) -> 
         if group.is_procedural:
             values.update(procedural_values(group.procedural))
             # chunks of 32 postsynaptic neurons = words: all, or this process's
-            values["post_word_lo"], values["post_word_hi"] = (group.post.local_words
-                                                              or (0, group.post.n_words))
+            values["post_word_lo"], values["post_word_hi"] = group.post.words
         return _table_row(group, fields, values, arrays)
 
     def code(group):

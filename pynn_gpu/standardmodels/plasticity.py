@@ -104,6 +104,12 @@ weight *= _sign;
 _SIGN_BACK = "weight *= _sign;\n"
 
 
+def dendritic_steps(delays, fraction):
+    """The dendritic part of each delay (steps) with dendritic_delay_fraction < 1: the
+    rounded fraction, leaving the axonal part at least one step."""
+    return np.minimum(np.rint(fraction * delays), delays - 1).astype(np.int32)
+
+
 def check_signs(weights, w_min, w_max):
     """Weights and bounds of plastic synapses (arrays that broadcast together): the bounds on
     one side of 0 with |w_min| <= |w_max|, each weight on the side of its w_max (or 0)."""

@@ -79,9 +79,14 @@ def test_every_cell_belongs_to_exactly_one_process(size, processes):
             assert all(not masks[earlier, cells[0]:].any() for earlier in range(rank))
 
 
-def test_a_process_started_alone_runs_the_whole_network():
-    if "mpi4py.MPI" not in sys.modules:
-        assert distributed.world() is None
+def test_a_process_started_alone_runs_the_whole_network(monkeypatch):
+    """Without a launcher's variables, and without mpi4py imported by the script, no MPI
+    (importing mpi4py would start MPI in a plain run)."""
+    for name in distributed._LAUNCHER_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delitem(sys.modules, "mpi4py.MPI", raising=False)
+    assert distributed.world() is None
+    assert "mpi4py.MPI" not in sys.modules
 
 
 # --- the same network, one process and several -------------------------------------------
