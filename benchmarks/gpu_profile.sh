@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # Where a microcircuit step's time goes on a lent GPU: install (gpu_session.sh), then the
 # full-scale microcircuit with a per-kernel profile, once per ';'-separated argument list
-# in $PYNN_GPU_MICRO_RUNS (default: stored rows in double and float; other propagation
-# plans with e.g. "--connectivity ragged --spike-lanes 4"), then the CUDA tests
+# in $PYNN_GPU_MICRO_RUNS (default: stored rows in double and float, each with the
+# planner's propagation and with "balanced"; other plans with e.g. "--connectivity ragged
+# --spike-lanes 4" or "--propagation balanced --balanced-threads 65536"), then the CUDA tests
 # of propagation, recording, drives, generated connectivity, plasticity and two processes
 # sharing the GPU over MPI, then (if
 # $PYNN_GPU_PLASTICITY holds plasticity_cost.py's arguments) the cost of STDP, then (if
-# $PYNN_GPU_VA_SIZES is set) the Vogels-Abbott scaling sweep.
+# $PYNN_GPU_VA_SIZES is set) the Vogels-Abbott scaling sweep, once per propagation in
+# $PYNN_GPU_VA_PROPAGATION (default "auto balanced").
 # Usage: OUT=... bash benchmarks/gpu_profile.sh WHEELHOUSE
 set -u
 W=${1:?wheelhouse}
 bash benchmarks/gpu_session.sh "$W" install || exit 1
 export PYTHONPATH=/tmp/pynn-gpu-site:$PWD PYTHONUNBUFFERED=1 PYNN_GPU_CACHE_DIR=/tmp/pynn-gpu-cache
 say() { echo "[$(date +%T)] $*"; }
-IFS=';' read -ra runs <<< "${PYNN_GPU_MICRO_RUNS:---connectivity ragged;--connectivity ragged --precision float}"
+IFS=';' read -ra runs <<< "${PYNN_GPU_MICRO_RUNS:---connectivity ragged;--connectivity ragged --propagation balanced;--connectivity ragged --precision float;--connectivity ragged --precision float --propagation balanced}"
 for i in "${!runs[@]}"; do
     say "microcircuit ${runs[$i]}"
     timeout 240 python3 benchmarks/microcircuit_gpu.py --target cuda --profile-steps 720 \
@@ -33,9 +35,11 @@ if [ -n "${PYNN_GPU_PLASTICITY:-}" ]; then
         --json "$OUT/plasticity.json" 2>&1 | tail -3
 fi
 if [ -n "${PYNN_GPU_VA_SIZES:-}" ]; then
-    say "Vogels-Abbott scaling: $PYNN_GPU_VA_SIZES"
-    timeout ${PYNN_GPU_VA_TIMEOUT:-300} python3 benchmarks/vogels_abbott_scaling.py run \
-        --target cuda --connectivity ragged --out "$OUT/vogels_abbott.jsonl" \
-        --sizes $PYNN_GPU_VA_SIZES 2>&1 | tail -8
+    for propagation in ${PYNN_GPU_VA_PROPAGATION:-auto balanced}; do
+        say "Vogels-Abbott scaling: $PYNN_GPU_VA_SIZES, propagation $propagation"
+        timeout ${PYNN_GPU_VA_TIMEOUT:-300} python3 benchmarks/vogels_abbott_scaling.py run \
+            --target cuda --connectivity ragged --propagation $propagation \
+            --out "$OUT/vogels_abbott.jsonl" --sizes $PYNN_GPU_VA_SIZES 2>&1 | tail -8
+    done
 fi
 say "done"

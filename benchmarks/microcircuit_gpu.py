@@ -122,7 +122,7 @@ def main(argv=None):
     parser.add_argument("--duration", type=float, default=1000.0, help="ms, timed run")
     parser.add_argument("--target", default="cuda")
     parser.add_argument("--precision", default="double", choices=["double", "float"])
-    parser.add_argument("--propagation", default="auto", choices=["auto", "pre", "post"])
+    parser.add_argument("--propagation", default="auto", choices=["auto", "pre", "post", "balanced"])
     parser.add_argument("--connectivity", default="ragged",
                         choices=["auto", "ragged", "procedural"])
     parser.add_argument("--seed", type=int, default=55)
@@ -132,10 +132,13 @@ def main(argv=None):
                         help="planner: least spike lanes per propagated group (CUDA)")
     parser.add_argument("--post-threads", type=int, default=planner.POST_THREADS,
                         help="planner: threads per 'post' group that lanes x width aims at")
+    parser.add_argument("--balanced-threads", type=int, default=planner.BALANCED_THREADS,
+                        help="planner: most threads of a 'balanced' kernel")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
     # propagation plan knobs (see pynn_gpu.planner), for trying other plans on a GPU
     planner.SPIKE_LANES, planner.POST_THREADS = args.spike_lanes, args.post_threads
+    planner.BALANCED_THREADS = args.balanced_threads
 
     t0 = time.perf_counter()
     sim.setup(timestep=DT, target=args.target, precision=args.precision, rng_seed=args.seed,
@@ -160,6 +163,7 @@ def main(argv=None):
         "precision": args.precision, "drive": args.drive, "scale": args.scale,
         "propagation": args.propagation, "connectivity": args.connectivity,
         "spike_lanes": args.spike_lanes, "post_threads": args.post_threads,
+        "balanced_threads": args.balanced_threads,
         "neurons": int(sum(p.size for p in pops)),
         "synapses": total_synapses(projections),
         "processes": simulator.state.num_processes,

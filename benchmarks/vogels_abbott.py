@@ -26,11 +26,12 @@ def main():
     parser.add_argument("--native-rng", action="store_true",
                         help="connectivity from NativeRNG (needed for large --n)")
     parser.add_argument("--connectivity", default="auto", choices=["auto", "ragged", "procedural"])
+    parser.add_argument("--propagation", default="auto", choices=["auto", "pre", "post", "balanced"])
     parser.add_argument("--json", action="store_true", help="print one JSON line")
     args = parser.parse_args()
     result = build_and_run(args.model, args.target, args.duration, args.n, args.threads,
                            args.precision, native_rng=args.native_rng,
-                           connectivity=args.connectivity)
+                           connectivity=args.connectivity, propagation=args.propagation)
     if result["processes"] > 1 and sim.rank() != 0:
         return          # under mpiexec: process 0 reports
     if args.json:

@@ -24,7 +24,8 @@ def run(args):
     for n in args.sizes:
         command = [sys.executable, os.path.join(HERE, "vogels_abbott.py"), "--model", args.model,
                    "--target", args.target, "--n", str(n), "--duration", str(args.duration),
-                   "--native-rng", "--connectivity", args.connectivity, "--json"]
+                   "--native-rng", "--connectivity", args.connectivity,
+                   "--propagation", args.propagation, "--json"]
         result = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout)
         if result.returncode != 0:
             print(f"n={n} failed:\n{result.stderr[-2000:]}", file=sys.stderr)
@@ -46,9 +47,12 @@ def plot(args):
     with open(args.results) as f:
         rows = [json.loads(line) for line in f if line.strip()]
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    for key in sorted({(r["target"], r.get("connectivity", "auto"), r["precision"]) for r in rows}):
-        chosen = sorted((r for r in rows if (r["target"], r.get("connectivity", "auto"),
-                                             r["precision"]) == key), key=lambda r: r["neurons"])
+    def kind(r):
+        return (r["target"], r.get("connectivity", "auto"), r["precision"],
+                r.get("propagation", "auto"))
+
+    for key in sorted({kind(r) for r in rows}):
+        chosen = sorted((r for r in rows if kind(r) == key), key=lambda r: r["neurons"])
         label = " ".join(key)
         n = [r["neurons"] for r in chosen]
         left.loglog(n, [r["realtime_factor"] for r in chosen], "o-", label=label)
@@ -72,6 +76,7 @@ def main():
     runner.add_argument("--sizes", type=int, nargs="+", default=SIZES)
     runner.add_argument("--duration", type=float, default=1000.0)
     runner.add_argument("--connectivity", default="ragged", choices=["ragged", "procedural"])
+    runner.add_argument("--propagation", default="auto", choices=["auto", "pre", "post", "balanced"])
     runner.add_argument("--timeout", type=float, default=600.0)
     runner.add_argument("--out", default=None)
     plotter = commands.add_parser("plot")

@@ -24,10 +24,12 @@ MODELS = {
 }
 
 
-def vogels_abbott(model="COBA", n=4000, seed=98765, native_rng=False, connectivity="auto"):
+def vogels_abbott(model="COBA", n=4000, seed=98765, native_rng=False, connectivity="auto",
+                  propagation="auto"):
     """Build the network in the current simulation; return (excitatory, inhibitory).
     native_rng: draw connectivity with pyNN.gpu's NativeRNG (fast, O(synapses)) instead of a
-    seeded NumpyRNG (PyNN's own realisation, which scans all n^2 pairs)."""
+    seeded NumpyRNG (PyNN's own realisation, which scans all n^2 pairs). connectivity,
+    propagation: the recurrent projections' Projection.connectivity_format and .propagation."""
     p = MODELS[model]
     celltype = getattr(sim, p["celltype"])(
         tau_m=20.0, cm=0.2, v_rest=p["v_rest"], v_reset=-60.0, v_thresh=-50.0,
@@ -51,9 +53,11 @@ def vogels_abbott(model="COBA", n=4000, seed=98765, native_rng=False, connectivi
         for pre, synapse, receptor in ((exc, exc_syn, "excitatory"),
                                        (inh, inh_syn, "inhibitory")):
             # the mean in-degree of the 4000-neuron network is kept when n changes
-            sim.Projection(pre, post, sim.FixedProbabilityConnector(
+            projection = sim.Projection(pre, post, sim.FixedProbabilityConnector(
                 0.02 * 4000 / n, rng=next(connection_rngs)), synapse, receptor_type=receptor,
                 connectivity_format=connectivity)
+            if not projection.is_procedural:
+                projection.propagation = propagation
         sim.Projection(stimulus, post, sim.FixedProbabilityConnector(
             0.01, rng=next(connection_rngs)), sim.StaticSynapse(weight=0.1),
             receptor_type="excitatory")
@@ -72,12 +76,14 @@ def total_synapses(projections):
 
 
 def build_and_run(model="COBA", target=None, duration=1000.0, n=4000, threads=0,
-                  precision="double", record_v=True, native_rng=False, connectivity="auto"):
+                  precision="double", record_v=True, native_rng=False, connectivity="auto",
+                  propagation="auto"):
     """Set up, build, run; return timings (s) and rates (Hz)."""
     sim.setup(timestep=0.1, min_delay=0.2, max_delay=1.0, target=target, threads=threads,
               precision=precision)
     t_start = time.perf_counter()
-    exc, inh = vogels_abbott(model, n, native_rng=native_rng, connectivity=connectivity)
+    exc, inh = vogels_abbott(model, n, native_rng=native_rng, connectivity=connectivity,
+                             propagation=propagation)
     exc.record("spikes")
     inh.record("spikes")
     if record_v:
@@ -97,7 +103,7 @@ def build_and_run(model="COBA", target=None, duration=1000.0, n=4000, threads=0,
         "model": model, "target": state.target.name, "neurons": n,
         "processes": state.num_processes, "threads": state.threads,
         "synapses": synapses,
-        "precision": precision,
+        "precision": precision, "propagation": propagation,
         "construction_s": round(t_built - t_start, 3),
         "build_s": round(t_compiled - t_built, 3),
         "codegen_s": round(engine.timings["codegen"], 3),

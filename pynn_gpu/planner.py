@@ -1,7 +1,7 @@
 """
 Planning choices that depend on the shape of the network rather than on its models.
 
-Spike propagation on the CUDA target has two strategies (both read the list of neurons that
+Spike propagation on the CUDA target has three strategies (all read the list of neurons that
 spiked in the step, written by the neuron update):
 
 * "pre": one thread per spike, which walks the whole row of that presynaptic neuron. Cheap
@@ -14,13 +14,24 @@ spiked in the step, written by the neuron update):
   l + lanes, ...), so that a step with many spikes is not walked by one thread per position
   alone; short rows get more lanes, long rows fewer (POST_THREADS per group, at least
   SPIKE_LANES lanes), and rows longer than POST_MAX_WIDTH are strided.
+* "balanced": the work of the step itself is shared out. A group's work is, per spike,
+  as many items as its longest row rounded up to a warp; the items of all groups of the
+  kernel, one group after the other, go to the kernel's threads in turn (thread t takes
+  items t, t + threads, ...), each item one synapse. "pre" and "post" launch threads for
+  every spike a group could have (a whole wave or more where only a few spikes come per
+  step, most threads finding nothing to do); "balanced" launches at most BALANCED_THREADS,
+  and a step with few spikes keeps few of them busy, none of them walking a second spike.
+  The price: every thread adds up the work of all the kernel's groups (at most
+  BALANCED_MAX_GROUPS per kernel; more make another kernel) before it starts.
 
 For synapse models without per-presynaptic state both strategies are one kernel code, with
 `width` 1 ("pre") or a multiple of 32 ("post") in the group's table row, so they merge
 into one kernel. Heuristic: "post" when the mean row holds at least POST_MIN_MEAN_ROW
 synapses, "pre" otherwise (one-to-one and similar), and always "pre" for synapse models that
 keep per-presynaptic-neuron state (the time of the last spike), which one thread per spike
-must update. A projection can ask for either with `projection.propagation = "pre" | "post"`.
+must update. "balanced" is chosen only on request, with `projection.propagation = "pre" |
+"post" | "balanced"` (not yet measured against "post" on a GPU; models with per-presynaptic
+state cannot have it either).
 The C target walks rows one spike at a time and ignores the choice.
 """
 
@@ -28,12 +39,14 @@ from dataclasses import dataclass
 
 from pyNN import errors
 
-STRATEGIES = ("auto", "pre", "post")
+STRATEGIES = ("auto", "pre", "post", "balanced")
 PROCEDURAL_CHUNK = 32       # postsynaptic neurons per thread (PG_PROC_CHUNK)
 POST_MIN_MEAN_ROW = 2
 SPIKE_LANES = 16            # "post" and procedural: spikes of a step shared over at least this many
 POST_THREADS = 2048         # "post": lanes x width aims at this many threads per group
 POST_MAX_WIDTH = 1024       # "post": longer rows are strided over this many threads
+BALANCED_THREADS = 1 << 17  # "balanced": threads of a kernel, at most (an H200 holds 270,336)
+BALANCED_MAX_GROUPS = 64    # "balanced": groups of one kernel, at most
 
 
 @dataclass(frozen=True)
@@ -41,8 +54,9 @@ class Propagation:
     """How one synapse group's spikes are propagated on the CUDA target: thread j of the
     group handles positions j % width, + width, ... of a row (synapses, or chunks of 32
     postsynaptic neurons when procedural) for the spikes of lane j // width."""
-    strategy: str           # "pre", "post", "procedural", "dense" or "bitmask"
-    width: int              # threads per lane: 1 ("pre") or a multiple of 32
+    strategy: str           # "pre", "post", "balanced", "procedural", "dense" or "bitmask"
+    width: int              # threads per lane: 1 ("pre") or a multiple of 32; "balanced":
+                            # items per spike (the longest row, rounded up to a warp)
     lanes: int = 1
 
     @property
@@ -58,15 +72,15 @@ def check_strategy(strategy, model):
     if strategy not in STRATEGIES:
         raise errors.InvalidParameterValueError(
             f"propagation must be one of {', '.join(STRATEGIES)} (got {strategy!r})")
-    if strategy == "post" and model.needs_last_spike:
+    if strategy in ("post", "balanced") and model.needs_last_spike:
         raise errors.InvalidParameterValueError(
-            f"propagation 'post' is not available for {model.name} synapses, which keep the "
+            f"propagation {strategy!r} is not available for {model.name} synapses, which keep the "
             "time of each presynaptic neuron's last spike: use 'pre' or 'auto'")
     return strategy
 
 
 def propagation_strategy(group):
-    """'pre' or 'post' for a synapse group (see the module docstring)."""
+    """'pre', 'post' or 'balanced' for a synapse group (see the module docstring)."""
     if group.strategy != "auto":
         return check_strategy(group.strategy, group.model)
     if group.model.needs_last_spike:
@@ -88,8 +102,12 @@ def plan_propagation(graph):
         if group.format in ("dense", "bitmask"):     # a thread per postsynaptic neuron
             plan[group.name] = Propagation(group.format, _warps(group.post.size), lanes)
             continue
-        if propagation_strategy(group) == "pre":     # a thread per possible spike
+        strategy = propagation_strategy(group)
+        if strategy == "pre":     # a thread per possible spike
             plan[group.name] = Propagation("pre", 1, _warps(group.pre.size))
+        elif strategy == "balanced":    # threads: the most work a step can bring
+            plan[group.name] = Propagation("balanced", _warps(max(group.max_row, 1)),
+                                           max(group.pre.size, 1))
         else:
             width = min(_warps(max(group.max_row, 1)), POST_MAX_WIDTH)
             lanes = min(max(SPIKE_LANES, POST_THREADS // width), max(group.pre.size, 1))

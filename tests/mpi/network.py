@@ -3,11 +3,12 @@ A network run by tests/mpi/test_mpi.py in one process and, under mpiexec, in sev
 writes what a user would look at (gathered on process 0) to the .npz file named on the
 command line: spikes, membrane traces, conductances, weights, parameters, spike counts.
 
-    python tests/mpi/network.py out.npz [shortest_delay_ms [target]]
-    mpiexec -n 3 python tests/mpi/network.py out.npz [shortest_delay_ms [target]]
+    python tests/mpi/network.py out.npz [shortest_delay_ms [target [propagation]]]
+    mpiexec -n 3 python tests/mpi/network.py out.npz [shortest_delay_ms [target [propagation]]]
 
 target: "cpu" (default), or "emulated-cuda": the CUDA target on the tests' host emulation
-(tests/targets/conftest.py), where no GPU is at hand.
+(tests/targets/conftest.py), where no GPU is at hand. propagation: the CUDA propagation
+strategy of the projections that can have it ("auto" by default).
 """
 
 import sys
@@ -23,6 +24,7 @@ from pyNN.random import NumpyRNG, RandomDistribution
 output = sys.argv[1]
 shortest = float(sys.argv[2]) if len(sys.argv) > 2 else 0.5
 target = sys.argv[3] if len(sys.argv) > 3 else "cpu"
+propagation = sys.argv[4] if len(sys.argv) > 4 else "auto"
 if target == "emulated-cuda":
     import pytest
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "targets"))
@@ -82,6 +84,9 @@ connections = [
                        weight=0.2, delay=delays, dendritic_delay_fraction=0.5),
                    receptor_type="excitatory"),
 ]
+for connection in connections:
+    if not connection.synapse_type.model.needs_last_spike:
+        connection.propagation = propagation
 
 noise = sim.NoisyCurrentSource(mean=0.05, stdev=0.1, dt=1.0)
 noise.inject_into(excitatory[60:140])

@@ -51,10 +51,10 @@ def run_script(arguments, processes, cwd):
     return stdout
 
 
-def network_results(tmp_path, processes, shortest_delay, target="cpu"):
-    output = tmp_path / f"network-{processes}-{shortest_delay}-{target}.npz"
-    run_script([str(HERE / "network.py"), str(output), str(shortest_delay), target], processes,
-               tmp_path)
+def network_results(tmp_path, processes, shortest_delay, target="cpu", propagation="auto"):
+    output = tmp_path / f"network-{processes}-{shortest_delay}-{target}-{propagation}.npz"
+    run_script([str(HERE / "network.py"), str(output), str(shortest_delay), target,
+                propagation], processes, tmp_path)
     with np.load(output) as data:
         return {name: data[name] for name in data.files}
 
@@ -97,11 +97,16 @@ def test_a_process_started_alone_runs_the_whole_network(monkeypatch):
     (2, 0.5, "cpu"), (3, 0.5, "cpu"), (4, 0.5, "cpu"), (3, 0.1, "cpu"),
     # the CUDA target's kernels on the host emulation of tests/targets/conftest.py
     (1, 0.5, "emulated-cuda"), (2, 0.5, "emulated-cuda"), (3, 0.1, "emulated-cuda"),
+    (2, 0.1, "emulated-cuda-balanced"),
     pytest.param(2, 0.5, "cuda", marks=pytest.mark.cuda)])      # on a GPU
 def test_several_processes_give_the_single_process_results(single_process, tmp_path, processes,
                                                            shortest_delay, target):
     """Compared with the C target in one process: the CUDA target's double-precision
-    results equal the C target's (as tests/targets checks for one process)."""
+    results equal the C target's (as tests/targets checks for one process), with the
+    planner's propagation or "balanced"."""
+    propagation = "auto"
+    if target == "emulated-cuda-balanced":
+        target, propagation = "emulated-cuda", "balanced"
     if target == "emulated-cuda" and shutil.which("g++") is None:
         pytest.skip("the CUDA emulation needs g++")
     if target == "cuda":
@@ -109,7 +114,7 @@ def test_several_processes_give_the_single_process_results(single_process, tmp_p
         if not CudaTarget.is_available():
             pytest.skip("no CUDA device: " + CudaTarget.unavailable_reason())
     expected = single_process[shortest_delay]
-    result = network_results(tmp_path, processes, shortest_delay, target)
+    result = network_results(tmp_path, processes, shortest_delay, target, propagation)
     assert int(expected["num_processes"]) == 1 and int(result["num_processes"]) == processes
     # an active network, so that a lost or late spike shows
     assert len(expected["excitatory_spikes"]) > 30 and len(expected["inhibitory_spikes"]) > 30

@@ -523,11 +523,18 @@ def _many_populations(strategy):
     return build
 
 
-@pytest.mark.parametrize("strategy", ["auto", "pre", "post", "mixed", "post-strided"])
+@pytest.mark.parametrize("strategy", ["auto", "pre", "post", "mixed", "post-strided",
+                                      "balanced", "balanced-turns", "balanced-split"])
 def test_merged_kernels_and_strategies_match_the_c_target(cuda_backend, strategy, monkeypatch):
     if strategy == "post-strided":      # rows of 33 to 100 synapses over 32 threads
         monkeypatch.setattr(planner, "POST_MAX_WIDTH", 32)
         strategy = "post"
+    if strategy == "balanced-turns":    # 64 threads: each takes many synapses in turn
+        monkeypatch.setattr(planner, "BALANCED_THREADS", 64)
+        strategy = "balanced"
+    if strategy == "balanced-split":    # 7 groups in kernels of at most 3
+        monkeypatch.setattr(planner, "BALANCED_MAX_GROUPS", 3)
+        strategy = "balanced"
     build = _many_populations(strategy)
     cpu = simulate("cpu", build, 40.0)
     gpu = simulate("cuda", build, 40.0, runs=[15.0, 25.0])
@@ -551,6 +558,29 @@ def test_merged_kernels_one_launch_per_model(cuda_backend):
         "update_mng0", "update_mng1", "update_mng2"]     # sources, IF_curr_exp, IF_cond_exp
     assert [n for n in names if n.startswith("propagate_")] == ["propagate_msg0"]
     assert all(size % 32 == 0 for size in program.block_sizes.values())
+
+
+@pytest.mark.parametrize("max_groups, kernels", [(64, 1), (3, 3)])
+def test_balanced_kernels_hold_few_groups_and_threads(emulate, monkeypatch, max_groups, kernels):
+    """"balanced": the seven projections in kernels of at most BALANCED_MAX_GROUPS groups,
+    each launched with at most BALANCED_THREADS threads (fewer when the rows are short)."""
+    emulate()
+    monkeypatch.setattr(planner, "BALANCED_MAX_GROUPS", max_groups)
+    monkeypatch.setattr(planner, "BALANCED_THREADS", 96)
+    sim = pynn_gpu
+    sim.setup(timestep=0.1, target="cuda")
+    try:
+        _many_populations("balanced")(sim)
+        sim.run(1.0)
+        source = simulator.state.engine.program.code.source
+    finally:
+        sim.end()
+    launches = dict(cuda_target._LAUNCH_LINE.findall(source))
+    propagation = {name: int(threads) for name, threads in launches.items()
+                   if name.startswith("propagate_")}
+    assert len(propagation) == kernels
+    assert all(0 < threads <= 96 for threads in propagation.values())
+    assert source.count('strategy "balanced"') == kernels
 
 
 def test_kernel_profile_times_every_kernel_and_advances(emulate, monkeypatch):

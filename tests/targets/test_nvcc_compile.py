@@ -14,6 +14,7 @@ import pynn_gpu
 from pynn_gpu import codegen, simulator
 from pynn_gpu.standardmodels import electrodes, list_standard_models
 from pynn_gpu.targets import cuda
+from nvcc_check import generated_cuda_source
 
 pytestmark = [
     pytest.mark.nvcc,
@@ -70,9 +71,13 @@ def _build_everything(sim):
             sign = -1 if receptor == "inhibitory" and current_based else 1
             for source in (array, poisson):
                 delays = sim.RandomDistribution("uniform", (0.1, 1.5), rng=rng)
-                sim.Projection(source, population, sim.FixedProbabilityConnector(0.5, rng=rng),
-                               sim.StaticSynapse(weight=sign * 0.01, delay=delays),
-                               receptor_type=receptor)
+                projection = sim.Projection(
+                    source, population, sim.FixedProbabilityConnector(0.5, rng=rng),
+                    sim.StaticSynapse(weight=sign * 0.01, delay=delays),
+                    receptor_type=receptor)
+                if source is poisson:       # as rows: the strategies apply to rows
+                    projection.connectivity_format = "ragged"
+                    projection.propagation = "balanced"
         for cls in _electrode_classes():
             cls().inject_into(population[::2])
     sim.StepCurrentSource(times=[0.2, 0.5], amplitudes=[0.1, 0.0]).inject_into(
@@ -164,6 +169,7 @@ def test_every_model_compiles(precision, tmp_path):
     assert "{   /* poisson_drive into receptor exc */" in code.source     # fused
     assert "procedural: thread (lane, j) regenerates" in code.source
     assert "dense connectivity: thread" in code.source
+    assert 'strategy "balanced"' in code.source
     assert "bitmask connectivity: thread" in code.source
     kernels = re.findall(r"^//@launch (\w+) \d+$", code.source, re.M)
     assert any(k.startswith("inject_") for k in kernels)
@@ -312,3 +318,37 @@ def test_a_fused_drive_keeps_the_update_kernel_s_occupancy(precision, tmp_path, 
     assert not fused_has_inject and alone_has_inject
     h200, kernel = DeviceLimits(), KernelResources(fused)
     assert occupancy(choose_block_size(77169, kernel, h200), kernel, h200) >= 0.5, (fused, alone)
+
+
+@pytest.mark.parametrize("precision", ["double", "float"])
+def test_a_balanced_kernel_of_the_most_groups_keeps_its_occupancy(precision, tmp_path):
+    """A "balanced" propagation kernel of BALANCED_MAX_GROUPS groups (8 populations all
+    connected, as in the microcircuit): every thread adds up the groups' work in batches,
+    so it needs few registers (all groups at once took 180: a sixth of the thread slots)."""
+    from pynn_gpu import planner
+    from pynn_gpu.targets.occupancy import DeviceLimits, KernelResources, occupancy
+
+    def network(sim):
+        populations = [sim.Population(40, sim.IF_curr_exp()) for _ in range(8)]
+        rng = sim.NumpyRNG(seed=1)
+        for pre in populations:
+            for post in populations:
+                sim.Projection(pre, post, sim.FixedProbabilityConnector(0.2, rng=rng),
+                               sim.StaticSynapse(weight=0.1, delay=sim.RandomDistribution(
+                                   "uniform", (0.1, 2.0), rng=rng)),
+                               connectivity_format="ragged").propagation = "balanced"
+
+    source = generated_cuda_source(network, precision)
+    assert planner.BALANCED_MAX_GROUPS == 64
+    assert source.count('strategy "balanced"') == 1
+    path = tmp_path / "balanced.cu"
+    path.write_text(source)
+    command = cuda.nvcc_command(cuda.find_nvcc(), path, tmp_path / "balanced.cubin") + [
+        "-Xptxas", "-v"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    entry = re.search(r"Compiling entry function 'propagate_msg0'.*?Used (\d+) registers",
+                      result.stderr, re.S)
+    registers = int(entry.group(1))
+    kernel = KernelResources(registers)
+    assert occupancy(1024, kernel, DeviceLimits()) >= 0.5, registers

@@ -390,7 +390,8 @@ def test_unsupported_combinations_say_why(cpu_sim):
         sim.STDPMechanism(None, sim.AdditiveWeightDependence())
 
 
-def test_cpu_and_cuda_learn_the_same_weights(cuda_backend):
+@pytest.mark.parametrize("propagation", ["auto", "balanced"])
+def test_cpu_and_cuda_learn_the_same_weights(cuda_backend, propagation):
     """On a GPU, or on the host emulation of the CUDA target (tests/targets/conftest.py)."""
     import pynn_gpu
 
@@ -404,6 +405,7 @@ def test_cpu_and_cuda_learn_the_same_weights(cuda_backend):
                                        pynn_gpu.AdditiveWeightDependence(w_max=0.05),
                                        weight=0.02, delay=0.7),
                 receptor_type="inhibitory")
+            projection.propagation = inhibitory.propagation = propagation
             axonal = pynn_gpu.Projection(
                 projection.pre, projection.post, pynn_gpu.FixedProbabilityConnector(0.7),
                 pynn_gpu.STDPMechanism(pynn_gpu.SpikePairRule(**RULE),

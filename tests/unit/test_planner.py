@@ -78,11 +78,37 @@ def test_strategy_heuristic_and_override():
         (1, 128), (576, 16), (1, 128), (32, 64), (1024, 16)]
 
 
+def test_balanced_plan_threads_and_kernels(monkeypatch):
+    """"balanced": items per spike = the longest row in whole warps; a kernel's threads are
+    the most work a step can bring, at most BALANCED_THREADS; at most BALANCED_MAX_GROUPS
+    groups a kernel; never merged with "rows" groups."""
+    monkeypatch.setattr(planner, "BALANCED_MAX_GROUPS", 2)
+    monkeypatch.setattr(planner, "BALANCED_THREADS", 4096)
+    pre, post = _group("ng0", 100), _group("ng1", 1000)
+    groups = [_synapses("sg0", pre, post, n=100 * 500, max_row=560, strategy="balanced"),
+              _synapses("sg1", pre, post, n=100, max_row=1, strategy="balanced"),
+              _synapses("sg2", pre, post, n=100 * 500, max_row=560),
+              _synapses("sg3", pre, post, n=30, max_row=3, strategy="balanced")]
+    graph = NetworkGraph(dt=0.1, precision="double", ring_length=3,
+                         neuron_groups=[pre, post], synapse_groups=groups)
+    plan = planner.plan_propagation(graph)
+    assert plan["sg0"] == planner.Propagation("balanced", 576, 100)
+    assert plan["sg1"] == plan["sg3"] == planner.Propagation("balanced", 32, 100)
+    merged = merge_synapse_groups(graph, plan)
+    assert [([g.name for g in m.members], m.strategy) for m in merged] == [
+        (["sg0", "sg1"], "balanced"), (["sg2"], "rows"), (["sg3"], "balanced")]
+    assert merged[0].total_threads == 4096                  # 576 x 100 + 32 x 100, capped
+    assert merged[2].total_threads == 32 * 100
+    rows = [dict(zip((f.name for f in merged[0].fields), r)) for r in merged[0].rows]
+    assert [r["width"] for r in rows] == [576, 32]
+
+
 def test_strategy_errors_name_the_choice():
     with pytest.raises(errors.InvalidParameterValueError, match="propagation must be one of"):
         planner.check_strategy("sideways", CURR)
-    with pytest.raises(errors.InvalidParameterValueError, match="tsodyks"):
-        planner.check_strategy("post", TsodyksMarkramSynapse.model)
+    for strategy in ("post", "balanced"):
+        with pytest.raises(errors.InvalidParameterValueError, match="tsodyks"):
+            planner.check_strategy(strategy, TsodyksMarkramSynapse.model)
 
 
 H200 = DeviceLimits(multiprocessors=132)
