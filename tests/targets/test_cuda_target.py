@@ -542,18 +542,23 @@ def test_merged_kernels_and_strategies_match_the_c_target(cuda_backend, strategy
     assert all(total_spikes(cpu, label) > 0 for label in cpu)
 
 
-def test_merged_kernels_one_launch_per_model(cuda_backend):
-    """Four populations of two models and seven projections: two update kernels, and one
-    propagation kernel for static synapses under either strategy."""
+def _program_of(strategy):
+    """The CUDA program of _many_populations(strategy), after a 1 ms run."""
     sim = pynn_gpu
     sim.setup(timestep=0.1, target="cuda")
     try:
-        _many_populations("mixed")(sim)
+        _many_populations(strategy)(sim)
         sim.run(1.0)
-        program = simulator.state.engine.program
-        names = list(program.block_sizes)
+        return simulator.state.engine.program
     finally:
         sim.end()
+
+
+def test_merged_kernels_one_launch_per_model(cuda_backend):
+    """Four populations of two models and seven projections: two update kernels, and one
+    propagation kernel for static synapses under either strategy."""
+    program = _program_of("mixed")
+    names = list(program.block_sizes)
     assert sorted(n for n in names if n.startswith("update_")) == [
         "update_mng0", "update_mng1", "update_mng2"]     # sources, IF_curr_exp, IF_cond_exp
     assert [n for n in names if n.startswith("propagate_")] == ["propagate_msg0"]
@@ -567,14 +572,7 @@ def test_balanced_kernels_hold_few_groups_and_threads(emulate, monkeypatch, max_
     emulate()
     monkeypatch.setattr(planner, "BALANCED_MAX_GROUPS", max_groups)
     monkeypatch.setattr(planner, "BALANCED_THREADS", 96)
-    sim = pynn_gpu
-    sim.setup(timestep=0.1, target="cuda")
-    try:
-        _many_populations("balanced")(sim)
-        sim.run(1.0)
-        source = simulator.state.engine.program.code.source
-    finally:
-        sim.end()
+    source = _program_of("balanced").code.source
     launches = dict(cuda_target._LAUNCH_LINE.findall(source))
     propagation = {name: int(threads) for name, threads in launches.items()
                    if name.startswith("propagate_")}
