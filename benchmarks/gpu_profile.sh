@@ -8,7 +8,7 @@
 # sharing the GPU over MPI, then (if
 # $PYNN_GPU_PLASTICITY holds plasticity_cost.py's arguments) the cost of STDP, then (if
 # $PYNN_GPU_VA_SIZES is set) the Vogels-Abbott scaling sweep, once per propagation in
-# $PYNN_GPU_VA_PROPAGATION (default "auto balanced").
+# $PYNN_GPU_VA_PROPAGATION (default "post balanced").
 # Usage: OUT=... bash benchmarks/gpu_profile.sh WHEELHOUSE
 set -u
 W=${1:?wheelhouse}
@@ -35,7 +35,7 @@ if [ -n "${PYNN_GPU_PLASTICITY:-}" ]; then
         --json "$OUT/plasticity.json" 2>&1 | tail -3
 fi
 if [ -n "${PYNN_GPU_VA_SIZES:-}" ]; then
-    for propagation in ${PYNN_GPU_VA_PROPAGATION:-auto balanced}; do
+    for propagation in ${PYNN_GPU_VA_PROPAGATION:-post balanced}; do
         say "Vogels-Abbott scaling: $PYNN_GPU_VA_SIZES, propagation $propagation"
         timeout ${PYNN_GPU_VA_TIMEOUT:-300} python3 benchmarks/vogels_abbott_scaling.py run \
             --target cuda --connectivity ragged --propagation $propagation \

@@ -24,14 +24,21 @@ spiked in the step, written by the neuron update):
   The price: every thread adds up the work of all the kernel's groups (at most
   BALANCED_MAX_GROUPS per kernel; more make another kernel) before it starts.
 
-For synapse models without per-presynaptic state both strategies are one kernel code, with
+For synapse models without per-presynaptic state "pre" and "post" are one kernel code, with
 `width` 1 ("pre") or a multiple of 32 ("post") in the group's table row, so they merge
-into one kernel. Heuristic: "post" when the mean row holds at least POST_MIN_MEAN_ROW
-synapses, "pre" otherwise (one-to-one and similar), and always "pre" for synapse models that
-keep per-presynaptic-neuron state (the time of the last spike), which one thread per spike
-must update. "balanced" is chosen only on request, with `projection.propagation = "pre" |
-"post" | "balanced"` (not yet measured against "post" on a GPU; models with per-presynaptic
-state cannot have it either).
+into one kernel. Heuristic: "pre" when the mean row holds fewer than POST_MIN_MEAN_ROW
+synapses (one-to-one and similar); otherwise "post", or "balanced" from BALANCED_FROM_PRE
+presynaptic neurons on; always "pre" for synapse models that keep per-presynaptic-neuron
+state (the time of the last spike), which one thread per spike must update. Why the
+threshold: "post" gives a group's lanes a fixed count, so its cost grows with the spikes
+per step; on an H200 the Vogels-Abbott network (15 Hz) took 0.67, 2.55 and 9.59 s per
+simulated second at 64,000, 256,000 and 1,000,000 neurons (commit a318238), linear in
+the size from 256,000 on, where each lane walks about 19 and 75 spikes per step one after
+the other. At 10 Hz and dt 0.1 ms, BALANCED_FROM_PRE neurons bring 100 spikes a step, 6
+or more per lane. The populations of the measured microcircuit (at most 21,920 neurons)
+stay below it. (The threshold is reasoned from those figures; "balanced" itself is not yet
+timed on a GPU.) `projection.propagation = "pre" | "post" | "balanced"` overrides the
+choice (models with per-presynaptic state cannot have "post" or "balanced").
 The C target walks rows one spike at a time and ignores the choice.
 """
 
@@ -47,6 +54,7 @@ POST_THREADS = 2048         # "post": lanes x width aims at this many threads pe
 POST_MAX_WIDTH = 1024       # "post": longer rows are strided over this many threads
 BALANCED_THREADS = 1 << 17  # "balanced": threads of a kernel, at most (an H200 holds 270,336)
 BALANCED_MAX_GROUPS = 64    # "balanced": groups of one kernel, at most
+BALANCED_FROM_PRE = 100_000  # "auto": "balanced" instead of "post" from this many presynaptic neurons
 
 
 @dataclass(frozen=True)
@@ -86,7 +94,9 @@ def propagation_strategy(group):
     if group.model.needs_last_spike:
         return "pre"
     mean_row = group.n_synapses / max(group.pre.size, 1)
-    return "post" if mean_row >= POST_MIN_MEAN_ROW else "pre"
+    if mean_row < POST_MIN_MEAN_ROW:
+        return "pre"
+    return "balanced" if group.pre.size >= BALANCED_FROM_PRE else "post"
 
 
 def plan_propagation(graph):

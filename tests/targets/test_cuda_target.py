@@ -524,8 +524,12 @@ def _many_populations(strategy):
 
 
 @pytest.mark.parametrize("strategy", ["auto", "pre", "post", "mixed", "post-strided",
-                                      "balanced", "balanced-turns", "balanced-split"])
+                                      "balanced", "balanced-turns", "balanced-split",
+                                      "auto-large"])
 def test_merged_kernels_and_strategies_match_the_c_target(cuda_backend, strategy, monkeypatch):
+    if strategy == "auto-large":        # populations of 70 and 100 count as large: "balanced"
+        monkeypatch.setattr(planner, "BALANCED_FROM_PRE", 60)
+        strategy = "auto"
     if strategy == "post-strided":      # rows of 33 to 100 synapses over 32 threads
         monkeypatch.setattr(planner, "POST_MAX_WIDTH", 32)
         strategy = "post"

@@ -54,6 +54,17 @@ def test_strategy_heuristic_and_override():
     stp = _synapses("sg5", pre, post, n=100 * 500, max_row=560,
                     model=TsodyksMarkramSynapse.model)
     assert planner.propagation_strategy(stp) == "pre"      # per-neuron last-spike state
+    # many presynaptic neurons: "post"'s fixed lanes would each walk many spikes a step
+    big = _group("ng2", planner.BALANCED_FROM_PRE)
+    assert planner.propagation_strategy(_synapses("sg6", big, post, n=big.size * 80,
+                                                  max_row=120)) == "balanced"
+    assert planner.propagation_strategy(_synapses("sg7", big, post, n=big.size,
+                                                  max_row=1)) == "pre"
+    assert planner.propagation_strategy(_synapses("sg8", big, post, n=big.size * 80,
+                                                  max_row=120, strategy="post")) == "post"
+    assert planner.propagation_strategy(_synapses(
+        "sg9", big, post, n=big.size * 80, max_row=120,
+        model=TsodyksMarkramSynapse.model)) == "pre"
     graph = NetworkGraph(dt=0.1, precision="double", ring_length=3,
                          neuron_groups=[pre, post],
                          synapse_groups=[one_to_one, long, forced, short, huge, stp])
