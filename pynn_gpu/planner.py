@@ -1,44 +1,49 @@
 """
 Planning choices that depend on the shape of the network rather than on its models.
 
-Spike propagation on the CUDA target has three strategies (all read the list of neurons that
-spiked in the step, written by the neuron update):
+Spike propagation on the CUDA target reads the list of neurons that spiked in the step
+(written by the neuron update). What one spike brings is `width` positions, by the
+projection's layout: the synapses of its row (stored rows), the postsynaptic neurons
+(dense matrix, bitmask), or chunks of 32 postsynaptic neurons whose synapses are
+regenerated (procedural). Three strategies share that work out:
 
-* "pre": one thread per spike, which walks the whole row of that presynaptic neuron. Cheap
-  when rows are one or two synapses long; a longer row is a chain of dependent memory reads
-  in one thread.
-* "post": a warp-aligned set of threads per row (thread j handles positions j, j + width,
-  ... of the row of each spiking neuron). The threads of a warp touch consecutive synapses,
-  so the reads are coalesced and a row costs about one memory round trip. The spikes of a
-  step are shared out over lanes (copies of the row's threads: lane l takes spikes l,
-  l + lanes, ...), so that a step with many spikes is not walked by one thread per position
-  alone; short rows get more lanes, long rows fewer (POST_THREADS per group, at least
-  SPIKE_LANES lanes), and rows longer than POST_MAX_WIDTH are strided.
-* "balanced": the work of the step itself is shared out. A group's work is, per spike,
-  as many items as its longest row rounded up to a warp; the items of all groups of the
-  kernel, one group after the other, go to the kernel's threads in turn (thread t takes
-  items t, t + threads, ...), each item one synapse. "pre" and "post" launch threads for
-  every spike a group could have (a whole wave or more where only a few spikes come per
-  step, most threads finding nothing to do); "balanced" launches at most BALANCED_THREADS,
-  and a step with few spikes keeps few of them busy, none of them walking a second spike.
-  The price: every thread adds up the work of all the kernel's groups (at most
-  BALANCED_MAX_GROUPS per kernel; more make another kernel) before it starts.
+* "pre" (rows only): one thread per spike, which walks the whole row of that presynaptic
+  neuron. Cheap when rows are one or two synapses long; a longer row is a chain of
+  dependent memory reads in one thread.
+* "post": a warp-aligned set of `width` threads per spike (thread j handles position j,
+  and j + width, ... of rows wider than POST_MAX_WIDTH). The threads of a warp touch
+  consecutive synapses or neurons, so the reads are coalesced and a row costs about one
+  memory round trip. The spikes of a step are shared out over lanes (copies of the width
+  threads: lane l takes spikes l, l + lanes, ...), so that a step with many spikes is not
+  walked by one thread per position alone; short rows get more lanes, long rows fewer
+  (POST_THREADS per group, at least SPIKE_LANES lanes; other layouts SPIKE_LANES).
+* "balanced": the work of the step itself is shared out. A group's work is its spikes
+  times its width (for rows, the longest row rounded up to a warp); the positions of all
+  groups of the kernel, one group after the other, go to the kernel's threads in turn
+  (thread t takes items t, t + threads, ...). "pre" and "post" launch threads for every
+  spike a group could have (a whole wave or more where only a few spikes come per step,
+  most threads finding nothing to do), and a fixed number of lanes for many spikes;
+  "balanced" launches at most BALANCED_THREADS, and a step with few spikes keeps few of
+  them busy, one with many keeps all of them. The price: every thread adds up the work of
+  all the kernel's groups (at most BALANCED_MAX_GROUPS per kernel; more make another
+  kernel) before it starts.
 
-For synapse models without per-presynaptic state "pre" and "post" are one kernel code, with
-`width` 1 ("pre") or a multiple of 32 ("post") in the group's table row, so they merge
-into one kernel. Heuristic: "pre" when the mean row holds fewer than POST_MIN_MEAN_ROW
-synapses (one-to-one and similar); otherwise "post", or "balanced" from BALANCED_FROM_PRE
-presynaptic neurons on; always "pre" for synapse models that keep per-presynaptic-neuron
-state (the time of the last spike), which one thread per spike must update. Why the
-threshold: "post" gives a group's lanes a fixed count, so its cost grows with the spikes
-per step; on an H200 the Vogels-Abbott network (15 Hz) took 0.67, 2.55 and 9.59 s per
-simulated second at 64,000, 256,000 and 1,000,000 neurons (commit a318238), linear in
-the size from 256,000 on, where each lane walks about 19 and 75 spikes per step one after
-the other. At 10 Hz and dt 0.1 ms, BALANCED_FROM_PRE neurons bring 100 spikes a step, 6
-or more per lane. The populations of the measured microcircuit (at most 21,920 neurons)
-stay below it. (The threshold is reasoned from those figures; "balanced" itself is not yet
-timed on a GPU.) `projection.propagation = "pre" | "post" | "balanced"` overrides the
-choice (models with per-presynaptic state cannot have "post" or "balanced").
+For rows of synapse models without per-presynaptic state "pre" and "post" are one kernel
+code, with `width` 1 ("pre") or a multiple of 32 ("post") in the group's table row, so they
+merge into one kernel. Heuristic: "pre" for rows whose mean holds fewer than
+POST_MIN_MEAN_ROW synapses (one-to-one and similar); otherwise "post", or "balanced" from
+BALANCED_FROM_PRE presynaptic neurons on; always "pre" for synapse models that keep
+per-presynaptic-neuron state (the time of the last spike), which one thread per spike must
+update. Why the threshold: "post" gives a group's lanes a fixed count, so its cost grows
+with the spikes per step; on an H200 the Vogels-Abbott network (15 Hz) took 0.67, 2.55 and
+9.59 s per simulated second at 64,000, 256,000 and 1,000,000 neurons (commit a318238),
+linear in the size from 256,000 on, where each lane walks about 19 and 75 spikes per step
+one after the other. At 10 Hz and dt 0.1 ms, BALANCED_FROM_PRE neurons bring 100 spikes a
+step, 6 or more per lane. The populations of the measured microcircuit (at most 21,920
+neurons) stay below it. (The threshold is reasoned from those figures; "balanced" itself is
+not yet timed on a GPU.) `projection.propagation = "pre" | "post" | "balanced"` overrides
+the choice ("pre" is "post" for layouts other than rows; models with per-presynaptic state
+cannot have "post" or "balanced").
 The C target walks rows one spike at a time and ignores the choice.
 """
 
@@ -59,13 +64,16 @@ BALANCED_FROM_PRE = 100_000  # "auto": "balanced" instead of "post" from this ma
 
 @dataclass(frozen=True)
 class Propagation:
-    """How one synapse group's spikes are propagated on the CUDA target: thread j of the
-    group handles positions j % width, + width, ... of a row (synapses, or chunks of 32
-    postsynaptic neurons when procedural) for the spikes of lane j // width."""
-    strategy: str           # "pre", "post", "balanced", "procedural", "dense" or "bitmask"
-    width: int              # threads per lane: 1 ("pre") or a multiple of 32; "balanced":
-                            # items per spike (the longest row, rounded up to a warp)
-    lanes: int = 1
+    """How one synapse group's spikes are propagated on the CUDA target. A spike's work is
+    `width` positions: synapses of its row ("rows"), postsynaptic neurons ("dense",
+    "bitmask") or chunks of 32 postsynaptic neurons ("procedural"). "pre" and "post": thread
+    j of the group handles positions j % width, + width, ... for the spikes of lane
+    j // width. "balanced": the positions of all spikes are items, taken in turns by the
+    kernel's threads."""
+    strategy: str           # "pre", "post" or "balanced"
+    width: int              # "pre": 1; else a multiple of 32 (balanced: the whole row's)
+    lanes: int = 1          # "balanced": the presynaptic neurons (threads = the most work)
+    layout: str = "rows"    # "rows", "dense", "bitmask" or "procedural"
 
     @property
     def threads(self):
@@ -87,51 +95,68 @@ def check_strategy(strategy, model):
     return strategy
 
 
+def layout(group):
+    """What a spike's positions are: "rows", "dense", "bitmask" or "procedural"."""
+    if group.is_procedural:
+        return "procedural"
+    return group.format if group.format in ("dense", "bitmask") else "rows"
+
+
 def propagation_strategy(group):
-    """'pre', 'post' or 'balanced' for a synapse group (see the module docstring)."""
+    """'pre', 'post' or 'balanced' for a synapse group (see the module docstring). Only
+    rows can be walked by a thread per spike: other layouts take "pre" as "post"."""
     if group.strategy != "auto":
-        return check_strategy(group.strategy, group.model)
+        strategy = check_strategy(group.strategy, group.model)
+        return "post" if strategy == "pre" and layout(group) != "rows" else strategy
     if group.model.needs_last_spike:
         return "pre"
     mean_row = group.n_synapses / max(group.pre.size, 1)
-    if mean_row < POST_MIN_MEAN_ROW:
+    if layout(group) == "rows" and mean_row < POST_MIN_MEAN_ROW:
         return "pre"
     return "balanced" if group.pre.size >= BALANCED_FROM_PRE else "post"
+
+
+def _positions(group):
+    """Positions of a spike's work, and the most threads "post" gives them."""
+    kind = layout(group)
+    if kind == "procedural":        # chunks of 32 postsynaptic neurons: its process's
+        word_lo, word_hi = group.post.words
+        return kind, _warps(word_hi - word_lo), None
+    if kind in ("dense", "bitmask"):
+        return kind, _warps(group.post.size), None
+    return kind, _warps(max(group.max_row, 1)), POST_MAX_WIDTH
 
 
 def plan_propagation(graph):
     """Synapse group name -> Propagation."""
     plan = {}
     for group in graph.synapse_groups:
-        lanes = min(SPIKE_LANES, max(group.pre.size, 1))
-        if group.is_procedural:     # a thread per chunk of postsynaptic neurons (its process's)
-            word_lo, word_hi = group.post.words
-            chunks = word_hi - word_lo
-            plan[group.name] = Propagation("procedural", _warps(chunks), lanes)
-            continue
-        if group.format in ("dense", "bitmask"):     # a thread per postsynaptic neuron
-            plan[group.name] = Propagation(group.format, _warps(group.post.size), lanes)
-            continue
         strategy = propagation_strategy(group)
-        if strategy == "pre":     # a thread per possible spike
+        kind, width, widest = _positions(group)
+        pre_size = max(group.pre.size, 1)
+        if strategy == "pre":           # a thread per possible spike
             plan[group.name] = Propagation("pre", 1, _warps(group.pre.size))
         elif strategy == "balanced":    # threads: the most work a step can bring
-            plan[group.name] = Propagation("balanced", _warps(max(group.max_row, 1)),
-                                           max(group.pre.size, 1))
-        else:
-            width = min(_warps(max(group.max_row, 1)), POST_MAX_WIDTH)
-            lanes = min(max(SPIKE_LANES, POST_THREADS // width), max(group.pre.size, 1))
+            plan[group.name] = Propagation("balanced", width, pre_size, kind)
+        elif kind == "rows":            # wide rows strided, short ones with more lanes
+            width = min(width, widest)
+            lanes = min(max(SPIKE_LANES, POST_THREADS // width), pre_size)
             plan[group.name] = Propagation("post", width, lanes)
+        else:
+            plan[group.name] = Propagation("post", width, min(SPIKE_LANES, pre_size), kind)
     return plan
 
 
-def kernel_code(strategy, model):
+def kernel_code(propagation, model):
     """Which propagation code a group runs: groups with equal codes (and models) share a
-    kernel. "pre" and "post" are one code ("rows") unless the model keeps per-presynaptic
-    state, which only "pre" updates."""
-    if strategy in ("pre", "post") and not model.needs_last_spike:
-        return "rows"
-    return strategy
+    kernel. The layout, with "+balanced" for that strategy; "pre" and "post" rows are one
+    code ("rows") unless the model keeps per-presynaptic state ("pre": only a thread per
+    spike may update it)."""
+    if propagation.strategy == "balanced":
+        return propagation.layout + "+balanced"
+    if propagation.layout == "rows" and model.needs_last_spike:
+        return "pre"
+    return propagation.layout
 
 
 # --- connectivity formats ---------------------------------------------------------------------

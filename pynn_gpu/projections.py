@@ -258,11 +258,11 @@ class Projection(common.Projection):
 
     @property
     def propagation(self):
-        """How the CUDA target propagates this projection's spikes, when they are stored as
-        rows: "auto" (default), "pre" (a thread per spike walks its row), "post" (a thread
-        per position in the rows) or "balanced" (the step's synapses shared out over a
-        fixed number of threads); see pynn_gpu.planner. Setting it rebuilds the kernels at
-        the next run."""
+        """How the CUDA target propagates this projection's spikes: "auto" (default), "pre"
+        (a thread per spike walks its row; stored rows only), "post" (a thread per position
+        in the rows, or per postsynaptic neuron or chunk of them) or "balanced" (the step's
+        work shared out over a fixed number of threads); see pynn_gpu.planner. Setting it
+        rebuilds the kernels at the next run."""
         return self._propagation
 
     @propagation.setter

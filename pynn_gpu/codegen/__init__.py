@@ -18,7 +18,7 @@ from ..ir.graph import ArraySpec, NetworkGraph, comment_text
 from ..ir.merge import (MergedGroup, fused_drives, merge_current_sources,
                         merge_delivery_groups, merge_gap_junctions, merge_learning_groups,
                         merge_neuron_groups, merge_synapse_groups)
-from ..planner import Propagation, plan_propagation
+from ..planner import Propagation, layout, plan_propagation
 
 _SCALAR_OR_INT = {"int32_t": "int32_t", "scalar": "scalar"}
 
@@ -188,7 +188,8 @@ def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
     if target == "c":
         # the C target walks spike bits group by group: merge by code and format alone;
         # procedural groups keep one function each (their parameters are literals there)
-        formats = {s.name: Propagation(s.format, 32) for s in graph.synapse_groups}
+        formats = {s.name: Propagation("post", 32, layout=layout(s))
+                   for s in graph.synapse_groups}
         merged_neurons = merge_neuron_groups(graph)
         merged_synapses = merge_synapse_groups(graph, formats, include_procedural=False)
         for m in merged_synapses:

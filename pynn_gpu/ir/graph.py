@@ -70,7 +70,7 @@ class SynapseGroup:
     model: SynapseModelDef = STATIC
     rng_key: int = 0
     max_row: int = 0           # most synapses of one presynaptic neuron
-    strategy: str = "auto"     # propagation on the CUDA target: "auto", "pre" or "post"
+    strategy: str = "auto"     # propagation on the CUDA target: "auto", "pre", "post", "balanced"
     procedural: object = None  # ProceduralSpec: synapses regenerated, not stored
     format: str = "ragged"     # "ragged", "dense", "bitmask" or "procedural"
     # model parameters with one value for every synapse of the group: stored once (an array

@@ -300,22 +300,22 @@ def merge_synapse_groups(graph: NetworkGraph, plan, include_procedural=True) -> 
         return _table_row(group, fields, values, arrays)
 
     def code(group):
-        return kernel_code(plan[group.name].strategy, group.model)
+        return kernel_code(plan[group.name], group.model)
 
     # "balanced" kernels: every thread adds up the work of all their groups, so at most
     # BALANCED_MAX_GROUPS groups each; and at most BALANCED_THREADS threads, which take
     # the step's work in turns (pynn_gpu.planner)
     batch, seen = {}, Counter()
     for group in groups:
-        if code(group) == "balanced":
-            key = _synapse_key(group, "balanced")
+        if plan[group.name].strategy == "balanced":
+            key = _synapse_key(group, code(group))
             batch[group.name] = seen[key] // planner.BALANCED_MAX_GROUPS
             seen[key] += 1
     merged = _merge(groups, lambda g: _synapse_key(g, code(g)) + (batch.get(g.name, 0),),
                     synapse_fields, row, lambda g: plan[g.name].threads, "synapse", "msg",
                     strategy_of=code)
     for m in merged:
-        if m.strategy == "balanced":
+        if plan[m.first.name].strategy == "balanced":
             m.total_threads = min(m.total_threads, planner.BALANCED_THREADS)
     return merged
 

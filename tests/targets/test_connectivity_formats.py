@@ -54,7 +54,11 @@ def test_every_format_gives_the_same_run():
     assert sum(len(s) for s in ragged["cells"][0]) > 50
 
 
-def test_cpu_and_cuda_agree_in_every_format(cuda_backend):
+@pytest.mark.parametrize("balanced", [False, True])
+def test_cpu_and_cuda_agree_in_every_format(cuda_backend, balanced, monkeypatch):
+    if balanced:        # every projection "balanced", over few threads that take turns
+        monkeypatch.setattr(planner, "BALANCED_FROM_PRE", 1)
+        monkeypatch.setattr(planner, "BALANCED_THREADS", 256)
     for formats in (("bitmask", "dense"), ("dense", "ragged")):
         cpu = simulate("cpu", _network(*formats), 60.0)
         gpu = simulate("cuda", _network(*formats), 60.0, runs=[20.0, 40.0])

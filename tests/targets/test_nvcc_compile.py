@@ -167,10 +167,10 @@ def test_every_model_compiles(precision, tmp_path):
     assert {"dc_source", "ac_source", "step_current_source",
             "noisy_current_source", "poisson_drive"} <= electrode_models
     assert "{   /* poisson_drive into receptor exc */" in code.source     # fused
-    assert "procedural: thread (lane, j) regenerates" in code.source
-    assert "dense connectivity: thread" in code.source
+    assert "procedural: position j of a spike's work regenerates" in code.source
+    assert "dense connectivity: position j" in code.source
     assert 'strategy "balanced"' in code.source
-    assert "bitmask connectivity: thread" in code.source
+    assert "bitmask connectivity: position j" in code.source
     kernels = re.findall(r"^//@launch (\w+) \d+$", code.source, re.M)
     assert any(k.startswith("inject_") for k in kernels)
     assert any(k.startswith("propagate_") for k in kernels)

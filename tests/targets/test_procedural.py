@@ -10,7 +10,7 @@ from pyNN import errors
 from scipy import stats
 
 import pynn_gpu as sim
-from pynn_gpu import procedural, simulator
+from pynn_gpu import planner, procedural, simulator
 
 from test_cuda_target import assert_identical, simulate
 
@@ -108,7 +108,11 @@ def test_procedural_and_stored_synapses_give_the_same_run():
     assert sum(len(s) for s in procedural["cells"][0]) > 20
 
 
-def test_cpu_and_cuda_regenerate_the_same_synapses(cuda_backend):
+@pytest.mark.parametrize("balanced", [False, True])
+def test_cpu_and_cuda_regenerate_the_same_synapses(cuda_backend, balanced, monkeypatch):
+    if balanced:        # every projection "balanced", over few threads that take turns
+        monkeypatch.setattr(planner, "BALANCED_FROM_PRE", 1)
+        monkeypatch.setattr(planner, "BALANCED_THREADS", 256)
     cpu = simulate("cpu", _network("procedural"), 60.0)
     gpu = simulate("cuda", _network("procedural"), 60.0, runs=[25.0, 35.0])
     assert_identical(cpu, gpu)

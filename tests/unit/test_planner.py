@@ -99,15 +99,22 @@ def test_balanced_plan_threads_and_kernels(monkeypatch):
     groups = [_synapses("sg0", pre, post, n=100 * 500, max_row=560, strategy="balanced"),
               _synapses("sg1", pre, post, n=100, max_row=1, strategy="balanced"),
               _synapses("sg2", pre, post, n=100 * 500, max_row=560),
-              _synapses("sg3", pre, post, n=30, max_row=3, strategy="balanced")]
+              _synapses("sg3", pre, post, n=30, max_row=3, strategy="balanced"),
+              _synapses("sg4", pre, post, n=100 * 500, max_row=560, strategy="balanced"),
+              _synapses("sg5", pre, post, n=100 * 500, max_row=560, strategy="pre")]
+    groups[4].format = groups[5].format = "dense"
     graph = NetworkGraph(dt=0.1, precision="double", ring_length=3,
                          neuron_groups=[pre, post], synapse_groups=groups)
     plan = planner.plan_propagation(graph)
     assert plan["sg0"] == planner.Propagation("balanced", 576, 100)
     assert plan["sg1"] == plan["sg3"] == planner.Propagation("balanced", 32, 100)
+    # a dense matrix: a position per postsynaptic neuron; "pre" means "post" there
+    assert plan["sg4"] == planner.Propagation("balanced", 1024, 100, "dense")
+    assert plan["sg5"] == planner.Propagation("post", 1024, planner.SPIKE_LANES, "dense")
     merged = merge_synapse_groups(graph, plan)
     assert [([g.name for g in m.members], m.strategy) for m in merged] == [
-        (["sg0", "sg1"], "balanced"), (["sg2"], "rows"), (["sg3"], "balanced")]
+        (["sg0", "sg1"], "rows+balanced"), (["sg2"], "rows"), (["sg3"], "rows+balanced"),
+        (["sg4"], "dense+balanced"), (["sg5"], "dense")]
     assert merged[0].total_threads == 4096                  # 576 x 100 + 32 x 100, capped
     assert merged[2].total_threads == 32 * 100
     rows = [dict(zip((f.name for f in merged[0].fields), r)) for r in merged[0].rows]
