@@ -117,14 +117,14 @@ def propagation_strategy(group):
 
 
 def _positions(group):
-    """Positions of a spike's work, and the most threads "post" gives them."""
+    """The layout of a spike's work and its positions, in whole warps."""
     kind = layout(group)
     if kind == "procedural":        # chunks of 32 postsynaptic neurons: its process's
         word_lo, word_hi = group.post.words
-        return kind, _warps(word_hi - word_lo), None
+        return kind, _warps(word_hi - word_lo)
     if kind in ("dense", "bitmask"):
-        return kind, _warps(group.post.size), None
-    return kind, _warps(max(group.max_row, 1)), POST_MAX_WIDTH
+        return kind, _warps(group.post.size)
+    return kind, _warps(max(group.max_row, 1))
 
 
 def plan_propagation(graph):
@@ -132,14 +132,14 @@ def plan_propagation(graph):
     plan = {}
     for group in graph.synapse_groups:
         strategy = propagation_strategy(group)
-        kind, width, widest = _positions(group)
+        kind, width = _positions(group)
         pre_size = max(group.pre.size, 1)
         if strategy == "pre":           # a thread per possible spike
             plan[group.name] = Propagation("pre", 1, _warps(group.pre.size))
         elif strategy == "balanced":    # threads: the most work a step can bring
             plan[group.name] = Propagation("balanced", width, pre_size, kind)
         elif kind == "rows":            # wide rows strided, short ones with more lanes
-            width = min(width, widest)
+            width = min(width, POST_MAX_WIDTH)
             lanes = min(max(SPIKE_LANES, POST_THREADS // width), pre_size)
             plan[group.name] = Propagation("post", width, lanes)
         else:
