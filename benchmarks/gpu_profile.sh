@@ -4,7 +4,8 @@
 # in $PYNN_GPU_MICRO_RUNS (default: stored rows in double and float, each with the
 # planner's propagation and with "balanced"; other plans with e.g. "--connectivity ragged
 # --spike-lanes 4" or "--propagation balanced --balanced-threads 65536"), then the CUDA tests
-# of propagation, recording, drives, generated connectivity, plasticity and two processes
+# of propagation (every layout, "balanced" too), recording, drives, generated and procedural
+# connectivity, plasticity and two processes
 # sharing the GPU over MPI, then (if
 # $PYNN_GPU_PLASTICITY holds plasticity_cost.py's arguments) the cost of STDP, then (if
 # $PYNN_GPU_VA_SIZES is set) the Vogels-Abbott scaling sweep, once per propagation in
@@ -27,6 +28,7 @@ timeout ${PYNN_GPU_TEST_TIMEOUT:-200} python3 -m pytest -q -m cuda -p no:cachepr
     tests/targets/test_fixed_number_generation.py tests/targets/test_connectivity_formats.py \
     tests/targets/test_electrodes.py tests/targets/test_recording.py \
     tests/targets/test_plasticity.py tests/targets/test_distance_probability.py \
+    tests/targets/test_procedural.py \
     tests/mpi/test_mpi.py 2>&1 \
     | tee "$OUT/cuda-tests.log" | tail -8
 if [ -n "${PYNN_GPU_PLASTICITY:-}" ]; then
