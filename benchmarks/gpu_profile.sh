@@ -8,6 +8,7 @@
 # connectivity, plasticity and two processes
 # sharing the GPU over MPI, then (if
 # $PYNN_GPU_PLASTICITY holds plasticity_cost.py's arguments) the cost of STDP, then (if
+# $PYNN_GPU_DELAYS holds delay_cost.py's arguments) the cost of heterogeneous delays, then (if
 # $PYNN_GPU_VA_SIZES is set) the Vogels-Abbott scaling sweep, once per propagation in
 # $PYNN_GPU_VA_PROPAGATION (default "post balanced").
 # Usage: OUT=... bash benchmarks/gpu_profile.sh WHEELHOUSE
@@ -35,6 +36,11 @@ if [ -n "${PYNN_GPU_PLASTICITY:-}" ]; then
     say "plasticity cost: $PYNN_GPU_PLASTICITY"
     timeout 240 python3 benchmarks/plasticity_cost.py --target cuda $PYNN_GPU_PLASTICITY \
         --json "$OUT/plasticity.json" 2>&1 | tail -3
+fi
+if [ -n "${PYNN_GPU_DELAYS:-}" ]; then
+    say "delay cost: $PYNN_GPU_DELAYS"
+    timeout 240 python3 benchmarks/delay_cost.py --target cuda $PYNN_GPU_DELAYS \
+        --json "$OUT/delays.json" 2>&1 | tail -3
 fi
 if [ -n "${PYNN_GPU_VA_SIZES:-}" ]; then
     for propagation in ${PYNN_GPU_VA_PROPAGATION:-post balanced}; do
