@@ -88,14 +88,15 @@ class Engine(SynapseBuilding):
             if projection._version not in (version,
                                            projection.__dict__.get("_generated_version")):
                 self.state.structure_changed()
-        # a bitmask holds one weight and one delay, a shared parameter one value: new values
-        # that differ need another format or another kernel
+        # a bitmask holds one weight and one delay, a shared parameter (or weight, or delay)
+        # one value: new values that differ need another format or another kernel
         for part in self.synapse_parts:
             if part.projection._version == part.version:
                 continue
             if part.group.format == "bitmask" and not part.uniform():
                 self.state.structure_changed()
-            elif not set(part.group.shared_params) <= set(part.uniform_params()):
+            elif (not set(part.group.shared_params) <= set(part.uniform_params())
+                  or not set(part.group.shared_values) <= set(part.uniform_values())):
                 self.state.structure_changed()
         stale = self.program is None or self.built_version != self.state.structure_version
         if self.exchange is not None:

@@ -21,15 +21,20 @@ class SynapseBuilding:
         self.synapse_parts = []
         self.device_generated = []
         scalar = self._scalar_dtype()
-        shared = self._shared_params_by_model()
-        for projection in self.state.projections:
+        # spike-driven projections (gap_junctions.build adds the others), each with the
+        # stored format the target generates it in itself, if it does
+        projections = [(projection, None if projection.is_procedural
+                        else self._generate_on_device(projection))
+                       for projection in self.state.projections
+                       if not gap_junctions.is_gap_junction(projection)]
+        shared = self._shared_by_model([projection for projection, device_format in projections
+                                        if device_format is None
+                                        and not projection.is_procedural])
+        for projection, device_format in projections:
             model = projection.synapse_type.model
-            if gap_junctions.is_gap_junction(projection):
-                continue        # not spike-driven: gap_junctions.build adds them
             if projection.is_procedural:
                 self._add_procedural(graph, groups, projection)
                 continue
-            device_format = self._generate_on_device(projection)
             if device_format is not None:
                 self._add_device_generated(graph, groups, arrays, projection, device_format)
                 continue
@@ -59,6 +64,8 @@ class SynapseBuilding:
                 graph.synapse_groups.append(group)
                 part = SynapsePart(group, projection, selection, order, projection._version)
                 group.shared_params = tuple(p for p in model.params if p in shared[model.name])
+                group.shared_values = tuple(v for v in SHAREABLE_VALUES
+                                            if v in shared[model.name])
                 self.synapse_parts.append(part)
                 post_idx = part.gather(projection._post_parent_index, np.int32)
                 if fmt == "ragged":
@@ -84,17 +91,17 @@ class SynapseBuilding:
                     if key.startswith(name + "_") and values.size == 0:
                         arrays[key] = np.zeros(1, values.dtype)
 
-    def _shared_params_by_model(self):
-        """Synapse model name -> the parameters stored once per group: those with one value in
-        every stored projection part of that model (so that its groups keep one kernel)."""
+    @staticmethod
+    def _shared_by_model(host_built):
+        """Synapse model name -> what is stored once per group: the parameters, and the
+        weight or delay, with one value in every part of that model's projections built on
+        the host (so that its groups keep one kernel)."""
         shared = {}
-        for projection in self.state.projections:
+        for projection in host_built:
             model = projection.synapse_type.model
-            if (gap_junctions.is_gap_junction(projection) or projection.is_procedural
-                    or projection.awaiting_generation):
-                continue
             for _, _, selection in projection._parts():
                 uniform = set(uniform_params(projection, selection))
+                uniform |= set(uniform_values(projection, selection))
                 shared[model.name] = shared.get(model.name, uniform) & uniform
         return shared
 
@@ -133,19 +140,26 @@ class SynapseBuilding:
         pre = groups[populations.index(projection.pre)]
         post = groups[populations.index(projection.post)]
         args = (self.target, spec, pre.size, post.size, self.state.dt, self._scalar_dtype())
+        shared_values = ()
         if self.target.name != "cuda" or not hasattr(self.target, "load_module"):
             counts, mask = pattern_connectors.host_bitmask(spec, pre.size, post.size)
-            device = {"mask": mask, **pattern_connectors.bitmask_value(
+            device = {"mask": mask, **pattern_connectors.constant_values(
                 spec, self.state.dt, self._scalar_dtype())}
         else:
+            from .targets import cuda_generation
             # over several processes, the synapses onto this process's neurons only
             post_range = projection._local_post_range()
             extra = {"post_range": post_range} if post_range is not None else {}
             if fmt == "ragged":
-                counts, row_ptr, device = _device_generator(spec)(*args, **extra)
+                generator = _device_generator(spec)
+                if (generator is cuda_generation.generate_rows
+                        and projection.synapse_type.model.is_static
+                        and cuda_generation.stores_values_once(spec)):
+                    extra["values_once"] = True
+                    shared_values = SHAREABLE_VALUES
+                counts, row_ptr, device = generator(*args, **extra)
                 device = {"row_ptr": row_ptr, **device}
             else:
-                from .targets import cuda_generation
                 counts, device = cuda_generation.generate_matrix(args[0], spec, fmt,
                                                                  *args[2:], **extra)
         name = f"sg{len(graph.synapse_groups)}"
@@ -155,7 +169,7 @@ class SynapseBuilding:
             n_synapses=int(counts.sum()), model=projection.synapse_type.model,
             rng_key=0x80000000 + len(graph.synapse_groups),
             max_row=int(counts.max()) if counts.size else 0, strategy=projection.propagation,
-            format=fmt))
+            format=fmt, shared_values=shared_values))
         for key, resident in device.items():
             arrays[f"{name}_{key}"] = resident
         self.device_generated.append((projection, projection._version))
@@ -203,6 +217,11 @@ class SynapsePart:
         """The model parameters with one value for every synapse of this part."""
         return uniform_params(self.projection, self.selection)
 
+    def uniform_values(self):
+        """Of the weight and the delay, those this part could store once (see
+        uniform_values)."""
+        return uniform_values(self.projection, self.selection)
+
     def uniform(self):
         """All weights equal and all delays equal."""
         weights = np.asarray(self.projection._weights)[self.selection]
@@ -237,8 +256,14 @@ class SynapsePart:
             return {"mask": mask,
                     "weight": np.array(weights[:1] if weights.size else [0.0], dtype=scalar),
                     "delay": np.array(delays[:1] if delays.size else [1], dtype=np.int32)}
-        arrays = {"weight": self.gather(p._weights, scalar),
-                  "delay": self.gather(p._delay_steps, np.int32)}
+        arrays = {}
+        for name, values, dtype in (("weight", p._weights, scalar),
+                                    ("delay", p._delay_steps, np.int32)):
+            if name in self.group.shared_values:    # stored once
+                first = np.asarray(values)[self.selection][:1]
+                arrays[name] = np.ascontiguousarray(first if first.size else [0], dtype=dtype)
+            else:
+                arrays[name] = self.gather(values, dtype)
         for name in self.group.model.params:
             if name in self.group.shared_params:    # stored once
                 values = np.asarray(p._syn_params[name])[self.selection][:1]
@@ -256,6 +281,26 @@ def uniform_params(projection, selection):
     """The model parameters with one value for every selected synapse of a projection."""
     return tuple(name for name in projection.synapse_type.model.params
                  if _one_value(np.asarray(projection._syn_params[name])[selection]))
+
+
+# Rows read a weight and a delay per synapse; where every synapse of a group has the same one
+# (and no kernel writes or reads it per synapse otherwise) they are stored once, as
+# parameters are: a row then costs 4 bytes per synapse (its postsynaptic neuron), not 16.
+SHAREABLE_VALUES = ("weight", "delay")
+
+
+def uniform_values(projection, selection):
+    """Of the weight and the delay, those with one value for every selected synapse of a
+    projection that its model lets be stored once: neither when postsynaptic spikes reach
+    the synapses (those kernels read the weight and split the delay per synapse), nor the
+    weight when the model changes it."""
+    model = projection.synapse_type.model
+    if model.learns_from_post:
+        return ()
+    values = {"weight": (projection._weights, not model.changes_weight),
+              "delay": (projection._delay_steps, True)}
+    return tuple(name for name, (array, shareable) in values.items()
+                 if shareable and _one_value(np.asarray(array)[selection]))
 
 
 def _one_value(values):

@@ -75,9 +75,10 @@ typedef struct {
 } pg_generator;
 
 /* Walk the synapses of one presynaptic neuron, chunk by chunk, as the procedural kernels
-   do; with weight_out given, write them: synapse n onto `post` at position at + n (rows:
-   post_out, weight_out, delay_out), or at position at + post when by_post (a dense matrix
-   row: weight_out and delay_out only). Returns their number. A one-to-one generator walks
+   do, and write what is asked for (the arrays given): synapse n onto `post` at position
+   at + n (rows: post_out, and weight_out with delay_out unless the row's weight and delay
+   are stored once), or at position at + post when by_post (a dense matrix row: weight_out
+   and delay_out only). Returns their number. A one-to-one generator walks
    the single chunk holding `pre` from `pre` on, so its synapse draws from (pre, that chunk). */
 DEVICE_FN int64_t pg_row_at(const pg_generator *g, int64_t pre, int64_t at, int by_post,
                             PG_POST_T *post_out, PG_WEIGHT_T *weight_out, int32_t *delay_out)
@@ -97,9 +98,9 @@ DEVICE_FN int64_t pg_row_at(const pg_generator *g, int64_t pre, int64_t at, int 
             if (g->skip_self && post == pre) continue;
             const double w = pg_proc_value(g->wk, g->wa, g->wb, g->wl, g->wh, g->seed, g->key, (uint32_t) pre, chunk, &draw);
             const double d = pg_proc_value(g->dk, g->da, g->db, g->dl, g->dh, g->seed, g->key, (uint32_t) pre, chunk, &draw);
+            const int64_t k = at + (by_post ? post : n);
+            if (post_out) post_out[k] = (PG_POST_T) post;
             if (weight_out) {
-                const int64_t k = at + (by_post ? post : n);
-                if (post_out) post_out[k] = (PG_POST_T) post;
                 weight_out[k] = (PG_WEIGHT_T) w;
                 delay_out[k] = pg_proc_delay_steps(d, g->dt);
             }

@@ -91,8 +91,9 @@ def array_specs(graph: NetworkGraph) -> List[ArraySpec]:
             continue
         add(f"{s.name}_row_ptr", "int64_t", "first synapse of each presynaptic neuron")
         add(f"{s.name}_post", "int32_t", "postsynaptic neuron of each synapse")
-        add(f"{s.name}_weight", "scalar", "weight of each synapse")
-        add(f"{s.name}_delay", "int32_t", "delay of each synapse in steps")
+        add(f"{s.name}_weight", "scalar", "weight of each synapse" + once("weight", s.shared_values))
+        add(f"{s.name}_delay", "int32_t",
+            "delay of each synapse in steps" + once("delay", s.shared_values))
         for p in s.model.params:
             add(f"{s.name}_{p}", "scalar", f"synapse parameter {p}{once(p, s.shared_params)}")
         for v in s.model.state:

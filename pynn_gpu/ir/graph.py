@@ -76,6 +76,9 @@ class SynapseGroup:
     # model parameters with one value for every synapse of the group: stored once (an array
     # of one element), not per synapse
     shared_params: Tuple[str, ...] = ()
+    # of "weight" and "delay", those with one value for every synapse of the group: stored
+    # once too (pynn_gpu.synapse_building.uniform_values says when they may be)
+    shared_values: Tuple[str, ...] = ()
     # every row lists its synapses by increasing postsynaptic neuron (the C target's threads
     # then share out the postsynaptic neurons)
     rows_sorted: bool = False

@@ -178,7 +178,7 @@ def _neuron_key(group):
 def _synapse_key(group, strategy):
     m = group.model
     return (m.name, m.on_pre, m.params, m.state, m.needs_tau_psc, m.needs_last_spike,
-            m.uses_rng, m.changes_weight, group.shared_params, strategy)
+            m.uses_rng, m.changes_weight, group.shared_params, group.shared_values, strategy)
 
 
 def _table_row(group, fields, values, arrays):

@@ -3,7 +3,8 @@ Stored synapses of generated projections (see pynn_gpu.procedural), built on the
 
 A kernel counts the synapses of each presynaptic neuron (a thread per row, walking the same
 generator the procedural kernels use); the host turns the n_pre counts into row offsets; a
-second kernel writes the rows (post index, weight, delay) straight into device memory. The
+second kernel writes the rows (post index, weight, delay; the post index only when the weight
+and the delay are constants, then stored once) straight into device memory. The
 synapses are never on the host: a script that asks for them (Projection.get, ...) gets the
 same ones from the host's generator (procedural.generate), which walks the same code.
 
@@ -21,7 +22,7 @@ import numpy as np
 
 from .._paths import kernels_dir
 from ..codegen import GeneratedCode
-from ..pattern_connectors import bitmask_value
+from ..pattern_connectors import constant_values
 from ..procedural import generator_struct
 from .cuda import DeviceResident, _launcher
 
@@ -107,16 +108,29 @@ def _count_rows(kernels, spec, n_pre, n_post, dt, post_range=None):
     return kernels.download("_counts", max(n_pre, 1), np.int64)[:n_pre]
 
 
-def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, post_range=None):
+def stores_values_once(spec):
+    """Whether rows generated from `spec` can hold their one weight and one delay once, not
+    per synapse (see SynapseGroup.shared_values; for static synapses: nothing changes them)."""
+    return spec.weight.kind == "constant" and spec.delay.kind == "constant"
+
+
+def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, post_range=None,
+                  values_once=False):
     """Generate a projection's rows on the device: (counts, row_ptr) on the host, and the
-    post, weight and delay arrays as DeviceResident memory."""
+    post, weight and delay arrays as DeviceResident memory (with values_once, for a spec
+    that stores_values_once: the weight and the delay as one value each, on the host)."""
     module = target.load_module(GeneratedCode("cuda", _source(scalar_name(scalar_dtype)), []))
     with target.activated():
         kernels = GenerationKernels(target._cuda, module)
         counts = _count_rows(kernels, spec, n_pre, n_post, dt, post_range)
         row_ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
         kernels.upload("_row_ptr", row_ptr)
-        arrays = kernels.synapse_arrays(int(row_ptr[-1]), scalar_dtype)
+        if values_once:     # the rows hold postsynaptic neurons only
+            arrays = {**kernels.synapse_arrays(int(row_ptr[-1]), scalar_dtype, ("post",)),
+                      **constant_values(spec, dt, scalar_dtype)}
+            kernels.point_nowhere("_weight", "_delay")
+        else:
+            arrays = kernels.synapse_arrays(int(row_ptr[-1]), scalar_dtype)
         kernels.launch("fill_rows", n_pre)
         kernels.free_temporaries()
     return counts, row_ptr, arrays
@@ -139,7 +153,7 @@ def generate_matrix(target, spec, fmt, n_pre, n_post, dt, scalar_dtype, post_ran
             words = -(-pairs // 32)
             mask = kernels.resident("_mask", words, np.uint32)
             kernels.launch("fill_mask", words)
-            arrays = {"mask": mask, **bitmask_value(spec, dt, scalar_dtype)}
+            arrays = {"mask": mask, **constant_values(spec, dt, scalar_dtype)}
         kernels.free_temporaries()
     return counts, arrays
 
@@ -203,6 +217,12 @@ class GenerationKernels:
 
     def _point(self, name, allocation):
         self.set_global(name, np.array([int(allocation)], np.uint64))
+
+    def point_nowhere(self, *names):
+        """Null pointers in these globals: the kernels write nothing there (a module is
+        shared by projections, so a pointer left from the one before would be written)."""
+        for name in names:
+            self.set_global(name, np.zeros(1, np.uint64))
 
     def launch(self, name, threads):
         grid = (max(1, -(-threads // BLOCK)), 1)

@@ -1,6 +1,7 @@
 """
 Stored connectivity formats: ragged rows, dense matrices and bitmasks hold the same synapses
-and give the same runs; the planner's choice; requests that cannot be met; bytes reported.
+and give the same runs; the planner's choice; requests that cannot be met; bytes reported;
+rows whose weights or delays are all alike store them once.
 """
 
 import numpy as np
@@ -8,8 +9,10 @@ import pytest
 from pyNN import errors
 
 import pynn_gpu as sim
-from pynn_gpu import planner
+from pynn_gpu import codegen, planner
+from pynn_gpu.targets import cuda
 
+from nvcc_check import assert_nvcc_compiles
 from test_cuda_target import assert_identical, simulate
 
 
@@ -127,3 +130,132 @@ def test_planner_thresholds():
     assert planner.stored_format("ragged", dense) == "ragged"
     stp = planner.Connectivity(100, 100, 6000, False, True, True)
     assert planner.stored_format("auto", stp) == "ragged"
+
+
+# --- a weight and a delay stored once -------------------------------------------------------
+
+def _rows_of_one_weight(spoiled, new_weights=None):
+    """Sources onto cells and cells onto cells in rows of one weight and one delay each;
+    with `spoiled`, a third projection of the same synapse model (onto cells of their own)
+    has weights and delays per synapse, so no group of the model stores them once. Between two runs,
+    `new_weights` (if given) is set on the recurrent projection."""
+    def build(sim):
+        rng = sim.NumpyRNG(seed=5)
+        source = sim.Population(20, sim.SpikeSourcePoisson(rate=150.0), label="source")
+        cells = sim.Population(50, sim.IF_curr_exp(v_thresh=-60.0), label="cells")
+        sim.Projection(source, cells, sim.FixedProbabilityConnector(0.3, rng=rng),
+                       sim.StaticSynapse(weight=0.5, delay=1.5), connectivity_format="ragged")
+        recurrent = sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.1, rng=rng),
+                                   sim.StaticSynapse(weight=0.25, delay=0.7),
+                                   connectivity_format="ragged")
+        if spoiled:
+            others = sim.Population(5, sim.IF_curr_exp())
+            rng = sim.NumpyRNG(seed=6)
+            sim.Projection(source, others, sim.AllToAllConnector(),
+                           sim.StaticSynapse(weight=sim.RandomDistribution("uniform", (0.1, 0.2),
+                                                                           rng=rng),
+                                             delay=sim.RandomDistribution("uniform", (0.1, 2.0),
+                                                                          rng=rng)),
+                           connectivity_format="ragged")
+        cells.record(["spikes", "v"])
+        build.recurrent = recurrent
+        return {"cells": cells}
+    return build
+
+
+def _run_changing_weights(target, spoiled, new_weights, propagation="auto"):
+    """Runs of 30 ms before and after `new_weights` (a number, or "unequal": powers of two,
+    so that their sums are exact in any order) are set on the recurrent projection; the
+    recordings, and each synapse group's shared values after each run."""
+    build = _rows_of_one_weight(spoiled)
+    sim.setup(timestep=0.1, target=target, rng_seed=3)
+    try:
+        populations = build(sim)
+        for projection in sim.simulator.state.projections:
+            projection.propagation = propagation
+        sim.run(30.0)
+        engine = sim.simulator.state.engine
+        shared = [[g.shared_values for g in engine.graph.synapse_groups]]
+        version = sim.simulator.state.structure_version
+        if new_weights == "unequal":
+            new_weights = np.random.default_rng(8).choice([0.125, 0.25, 0.5],
+                                                          len(build.recurrent))
+        build.recurrent.set(weight=new_weights)
+        sim.run(30.0)
+        shared.append([g.shared_values for g in engine.graph.synapse_groups])
+        rebuilt = sim.simulator.state.structure_version != version
+        cells = populations["cells"].get_data().segments[0]
+        return {"spikes": [np.asarray(s) for s in cells.spiketrains],
+                "v": cells.filter(name="v")[0].magnitude, "shared": shared,
+                "rebuilt": rebuilt}
+    finally:
+        sim.end()
+
+
+def test_rows_of_one_weight_and_one_delay_store_each_once(tmp_path):
+    sim.setup(timestep=0.1, target="cpu")
+    try:
+        _rows_of_one_weight(spoiled=False)(sim)
+        sim.run(0.1)
+        engine = sim.simulator.state.engine
+        report = sim.connectivity_report()
+        for group, row in zip(engine.graph.synapse_groups, report):
+            assert group.shared_values == ("weight", "delay")
+            assert engine.arrays[f"{group.name}_weight"].size == 1
+            assert engine.arrays[f"{group.name}_delay"].size == 1
+            # row offsets, a postsynaptic index per synapse, one weight, one delay
+            assert row["bytes"] == 8 * (group.pre.size + 1) + 4 * row["synapses"] + 8 + 4
+        source = codegen.generate(engine.graph, "cuda").source
+        assert "weight[0]" in source and "_G.delay[0]) % RING_LENGTH" in source
+    finally:
+        sim.end()
+    if cuda.find_nvcc() is not None:
+        assert_nvcc_compiles(source, tmp_path)
+
+
+@pytest.mark.parametrize("new_weights,rebuilt", [
+    (0.125, False),                                         # still one: the value replaced
+    ("unequal", True),
+])
+def test_a_weight_stored_once_runs_as_one_per_synapse(new_weights, rebuilt):
+    shared = _run_changing_weights("cpu", False, new_weights)
+    per_synapse = _run_changing_weights("cpu", True, new_weights)
+    assert shared["shared"][0] == [("weight", "delay")] * 2
+    assert per_synapse["shared"][0] == [()] * 3
+    # unequal weights need them per synapse again: rebuilt, the delays still stored once
+    assert shared["shared"][1] == [("delay",) if rebuilt else ("weight", "delay")] * 2
+    assert shared["rebuilt"] == rebuilt
+    np.testing.assert_array_equal(shared["v"], per_synapse["v"])
+    for a, b in zip(shared["spikes"], per_synapse["spikes"]):
+        np.testing.assert_array_equal(a, b)
+    assert sum(len(s) for s in shared["spikes"]) > 20
+
+
+@pytest.mark.parametrize("propagation", ["pre", "post", "balanced"])
+def test_a_weight_stored_once_agrees_between_cpu_and_cuda(cuda_backend, propagation,
+                                                           monkeypatch):
+    monkeypatch.setattr(planner, "BALANCED_THREADS", 256)   # threads taking turns
+    cpu = _run_changing_weights("cpu", False, "unequal")
+    gpu = _run_changing_weights("cuda", False, "unequal", propagation)
+    assert gpu["shared"] == cpu["shared"]
+    np.testing.assert_array_equal(cpu["v"], gpu["v"])
+    for a, b in zip(cpu["spikes"], gpu["spikes"]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_plastic_synapses_keep_a_weight_and_a_delay_per_synapse():
+    sim.setup(timestep=0.1, target="cpu")
+    try:
+        cells = sim.Population(10, sim.IF_curr_exp())
+        stdp = sim.STDPMechanism(sim.SpikePairRule(), sim.AdditiveWeightDependence(w_max=1.0),
+                                 weight=0.5, delay=1.0)
+        depressing = sim.TsodyksMarkramSynapse(weight=0.5, delay=1.0, U=0.5)
+        for synapse in (stdp, depressing):
+            sim.Projection(cells, cells, sim.AllToAllConnector(), synapse,
+                           connectivity_format="ragged")
+        sim.run(0.1)
+        groups = sim.simulator.state.engine.graph.synapse_groups
+    finally:
+        sim.end()
+    # STDP changes its weights and its kernels split each delay; Tsodyks-Markram's do not
+    assert [g.shared_values for g in groups] == [(), ("weight", "delay")]

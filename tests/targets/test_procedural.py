@@ -80,9 +80,10 @@ def test_no_self_connections_and_all_to_all():
         sim.end()
 
 
-def _network(fmt):
+def _network(fmt, delay=None):
     """Poisson input and recurrent connections, procedural or stored (the same synapses:
-    a stored generated projection takes them from the same generator)."""
+    a stored generated projection takes them from the same generator); delays uniform in
+    [0.1, 3] ms, or all `delay`."""
     def build(sim):
         rng = sim.NativeRNG(seed=21)
         noise = sim.Population(60, sim.SpikeSourcePoisson(rate=40.0), label="noise")
@@ -91,9 +92,9 @@ def _network(fmt):
         specs = [(noise, cells, 0.25, 0.5, "excitatory"), (cells, cells, 0.05, 0.25, "excitatory"),
                  (cells, inh, 0.2, 0.5, "excitatory"), (inh, cells, 0.3, -1.0, "inhibitory")]
         for pre, post, p, w, receptor in specs:
-            delay = sim.RandomDistribution("uniform", (0.1, 3.0), rng=rng)
+            delays = delay or sim.RandomDistribution("uniform", (0.1, 3.0), rng=rng)
             sim.Projection(pre, post, sim.FixedProbabilityConnector(
-                p, rng=rng, allow_self_connections=False), sim.StaticSynapse(weight=w, delay=delay),
+                p, rng=rng, allow_self_connections=False), sim.StaticSynapse(weight=w, delay=delays),
                 receptor_type=receptor, connectivity_format=fmt)
         for population in (cells, inh):
             population.record(["spikes", "v"])
@@ -188,11 +189,13 @@ def test_errors_say_why_a_projection_cannot_be_procedural(connector, synapse, ma
         sim.end()
 
 
-def test_stored_rows_generated_on_the_cuda_target(emulate):
+@pytest.mark.parametrize("delay", [None, 1.0])
+def test_stored_rows_generated_on_the_cuda_target(emulate, delay):
     """A generated projection in ragged format: the CUDA target builds its rows itself (the
-    host holds none until asked), and runs as the C target does with host-built rows."""
+    host holds none until asked), and runs as the C target does with host-built rows. With
+    one weight and one delay, the rows hold the postsynaptic neurons only."""
     emulator = emulate()
-    build = _network("ragged")
+    build = _network("ragged", delay)
     cpu = simulate("cpu", build, 60.0)
     sim.setup(timestep=0.1, target="cuda", rng_seed=4242)       # simulate()'s seed
     try:
@@ -207,6 +210,15 @@ def test_stored_rows_generated_on_the_cuda_target(emulate):
         assert len(projections[0]) > 0
         report = sim.connectivity_report()
         assert [row["synapses"] for row in report] == [len(p) for p in projections]
+        engine = simulator.state.engine
+        for group, row in zip(engine.graph.synapse_groups, report):
+            once = delay is not None
+            assert group.shared_values == (("weight", "delay") if once else ())
+            assert engine.arrays[f"{group.name}_weight"].size == (1 if once else row["synapses"])
+            # row offsets, postsynaptic neurons, weights (double) and delays
+            per_synapse = 4 if once else 4 + 8 + 4
+            assert row["bytes"] == (8 * (group.pre.size + 1) + per_synapse * row["synapses"]
+                                    + (8 + 4 if once else 0))
         sim.run(10.0)        # reading them does not rebuild
         assert len(simulator.state.engine.device_generated) == len(projections)
     finally:
