@@ -166,9 +166,11 @@ STORED_FORMATS = ("ragged", "dense", "bitmask")
 PROCEDURAL_ABOVE_BYTES = 1 << 30
 """With connectivity_format="auto", a projection that qualifies for procedural connectivity
 (see pynn_gpu.procedural) is generated rather than stored when its stored rows would take more
-than this (about 16 bytes per synapse): above it, construction time and device memory
-dominate, and regenerating a row per spike costs less than fetching it."""
+than this (about 16 bytes per synapse, 4 with one weight and one delay): above it,
+construction time and device memory dominate, and regenerating a row per spike costs less
+than fetching it."""
 RAGGED_BYTES_PER_SYNAPSE = 16       # post index, weight (double), delay, and the row pointers
+RAGGED_BYTES_PER_SYNAPSE_VALUES_ONCE = 4    # post index: one weight and one delay stored once
 
 
 def check_format(name):
@@ -178,13 +180,18 @@ def check_format(name):
     return name
 
 
-def prefers_procedural(expected_synapses):
-    return expected_synapses * RAGGED_BYTES_PER_SYNAPSE > PROCEDURAL_ABOVE_BYTES
+def prefers_procedural(expected_synapses, constant_values=False):
+    """Whether "auto" generates a projection per spike rather than storing its rows (whose
+    weight and delay, constant_values, may be stored once)."""
+    per_synapse = (RAGGED_BYTES_PER_SYNAPSE_VALUES_ONCE if constant_values
+                   else RAGGED_BYTES_PER_SYNAPSE)
+    return expected_synapses * per_synapse > PROCEDURAL_ABOVE_BYTES
 
 
 # Stored formats, chosen when the network is built (the engine knows the synapses then):
 #   ragged   rows of (post index, weight, delay) per presynaptic neuron: any connectivity;
-#            RAGGED_BYTES_PER_SYNAPSE bytes per synapse.
+#            RAGGED_BYTES_PER_SYNAPSE bytes per synapse, or the post index alone when the
+#            weight and the delay are stored once (synapse_building.uniform_values).
 #   dense    an n_pre x n_post matrix of weights and one of delays (12 bytes per pair in
 #            double, 8 in float, connected or not); one thread per postsynaptic neuron, no
 #            row walking. Static synapses, at most one synapse per pair.
@@ -256,14 +263,3 @@ def stored_format(requested, connectivity, label="projection"):
     if reasons["dense"] is None and c.density >= DENSE_MIN_DENSITY:
         return "dense"
     return "ragged"
-
-
-def format_bytes(fmt, connectivity, scalar_bytes):
-    """Bytes a stored format takes on the target."""
-    c = connectivity
-    pairs = c.n_pre * c.n_post
-    if fmt == "dense":
-        return pairs * (scalar_bytes + 4)
-    if fmt == "bitmask":
-        return 4 * (-(-pairs // 32)) + scalar_bytes + 4
-    return c.n_synapses * (4 + scalar_bytes + 4) + 8 * (c.n_pre + 1)

@@ -59,9 +59,15 @@ class ValueSpec:
 
 class GeneratedSpec:
     """What the specs of every generator (FixedProbability here, pynn_gpu.fixed_number,
-    pynn_gpu.distance_probability) answer alike; each has `delay`, a ValueSpec in ms."""
+    pynn_gpu.distance_probability) answer alike; each has `weight` and `delay`, ValueSpecs
+    (the delay in ms)."""
     regenerable = False     # True: can be regenerated per spike ("procedural" format)
     one_per_pair = True     # no pair connected twice
+
+    @property
+    def constant_values(self):
+        """One weight and one delay for every synapse."""
+        return self.weight.kind == "constant" and self.delay.kind == "constant"
 
     def max_delay_steps(self, dt):
         """The longest delay the generator can draw, in steps."""

@@ -180,7 +180,8 @@ class Projection(common.Projection):
                     return True
             return False
         expected = procedural.expected_synapses(spec, self.pre.size, self.post.size)
-        if self._format == "auto" and planner.prefers_procedural(expected):
+        if self._format == "auto" and planner.prefers_procedural(expected,
+                                                                 spec.constant_values):
             self._format = "procedural"
         self._procedural = spec
         return True

@@ -117,7 +117,7 @@ class SynapseBuilding:
         several = self.state.num_processes > 1
         if several and projection._local_post_range() is None:
             return None     # generated on the host, the local synapses kept
-        constant = spec.weight.kind == "constant" and spec.delay.kind == "constant"
+        constant = spec.constant_values
         on_cuda = self.target.name == "cuda" and hasattr(self.target, "load_module")
         # (over several processes the C target's host generates each process's synapses)
         if not on_cuda and (several or not constant
@@ -152,9 +152,10 @@ class SynapseBuilding:
             extra = {"post_range": post_range} if post_range is not None else {}
             if fmt == "ragged":
                 generator = _device_generator(spec)
-                if (generator is cuda_generation.generate_rows
-                        and projection.synapse_type.model.is_static
-                        and cuda_generation.stores_values_once(spec)):
+                # one weight and one delay, which static synapses never change: rows of
+                # postsynaptic neurons only (the FixedProbability generator's)
+                if (generator is cuda_generation.generate_rows and spec.constant_values
+                        and projection.synapse_type.model.is_static):
                     extra["values_once"] = True
                     shared_values = SHAREABLE_VALUES
                 counts, row_ptr, device = generator(*args, **extra)

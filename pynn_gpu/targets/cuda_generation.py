@@ -108,17 +108,11 @@ def _count_rows(kernels, spec, n_pre, n_post, dt, post_range=None):
     return kernels.download("_counts", max(n_pre, 1), np.int64)[:n_pre]
 
 
-def stores_values_once(spec):
-    """Whether rows generated from `spec` can hold their one weight and one delay once, not
-    per synapse (see SynapseGroup.shared_values; for static synapses: nothing changes them)."""
-    return spec.weight.kind == "constant" and spec.delay.kind == "constant"
-
-
 def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, post_range=None,
                   values_once=False):
     """Generate a projection's rows on the device: (counts, row_ptr) on the host, and the
-    post, weight and delay arrays as DeviceResident memory (with values_once, for a spec
-    that stores_values_once: the weight and the delay as one value each, on the host)."""
+    post, weight and delay arrays as DeviceResident memory (with values_once, for a spec of
+    constant_values: the weight and the delay as one value each, on the host)."""
     module = target.load_module(GeneratedCode("cuda", _source(scalar_name(scalar_dtype)), []))
     with target.activated():
         kernels = GenerationKernels(target._cuda, module)

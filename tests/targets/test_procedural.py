@@ -156,6 +156,15 @@ def test_auto_chooses_procedural_only_for_huge_projections(monkeypatch):
         seeded = sim.Projection(cells, cells, sim.FixedProbabilityConnector(
             0.1, rng=sim.NumpyRNG(seed=1)), sim.StaticSynapse(weight=0.1, delay=1.0))
         assert not seeded.is_procedural          # PyNN's own realisation was asked for
+        # about 4,000 synapses: rows of one weight and one delay take 4 bytes per synapse,
+        # of drawn weights 16
+        monkeypatch.setattr(planner, "PROCEDURAL_ABOVE_BYTES", 32000)
+        one_weight = sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.1, rng=rng),
+                                    sim.StaticSynapse(weight=0.1, delay=1.0))
+        drawn = sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.1, rng=rng),
+                               sim.StaticSynapse(weight=sim.RandomDistribution(
+                                   "uniform", (0.1, 0.2), rng=rng), delay=1.0))
+        assert not one_weight.is_procedural and drawn.is_procedural
     finally:
         sim.end()
 
