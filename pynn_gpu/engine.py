@@ -386,7 +386,8 @@ class Engine(SynapseBuilding):
         # changed anything)
         changed_parts = [p for p in self.synapse_parts if p.projection._version != p.version]
         for part in changed_parts:
-            for key, values in part.synapse_arrays(self._scalar_dtype()).items():
+            arrays = part.synapse_arrays(self._scalar_dtype(), self.graph.delay_dtype)
+            for key, values in arrays.items():
                 self.arrays[f"{part.group.name}_{key}"][...] = values
                 names.append(f"{part.group.name}_{key}")
             part.version = part.projection._version

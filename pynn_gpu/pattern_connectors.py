@@ -83,13 +83,13 @@ def host_bitmask(spec, n_pre, n_post):
     return counts, mask
 
 
-def constant_values(spec, dt, scalar_dtype):
+def constant_values(spec, dt, scalar_dtype, delay_dtype):
     """The one weight and delay (in steps) of a spec whose weight and delay are constants,
     as a bitmask (or rows storing them once) hold them: the delay rounded as
     pg_proc_delay_steps rounds it."""
     steps = max(1, int(np.rint(spec.delay.a / dt)))
     return {"weight": np.array([spec.weight.a], scalar_dtype),
-            "delay": np.array([steps], np.int32)}
+            "delay": np.array([steps], delay_dtype)}
 
 
 def all_to_all_spec(projection, connector, state):

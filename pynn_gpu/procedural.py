@@ -226,6 +226,7 @@ _HOST_SOURCE = r"""
 #include <math.h>
 #define DEVICE_FN static inline
 #define PG_POST_T int64_t
+#define PG_DELAY_T int32_t
 #define PG_WEIGHT_T double
 
 /* Synapses per presynaptic neuron (rows are independent: in parallel). */

@@ -75,7 +75,7 @@ class SynapseBuilding:
                     group.rows_sorted = _rows_sorted(post_idx, arrays[f"{name}_row_ptr"])
                 else:
                     group.rows_sorted = True        # no rows: a loop over the neurons
-                for key, values in part.synapse_arrays(scalar).items():
+                for key, values in part.synapse_arrays(scalar, graph.delay_dtype).items():
                     arrays[f"{name}_{key}"] = values
                 if model.needs_tau_psc:
                     arrays[f"{name}_tau_psc"] = _receptor_time_constants(
@@ -144,12 +144,14 @@ class SynapseBuilding:
         if self.target.name != "cuda" or not hasattr(self.target, "load_module"):
             counts, mask = pattern_connectors.host_bitmask(spec, pre.size, post.size)
             device = {"mask": mask, **pattern_connectors.constant_values(
-                spec, self.state.dt, self._scalar_dtype())}
+                spec, self.state.dt, self._scalar_dtype(), graph.delay_dtype)}
         else:
             from .targets import cuda_generation
             # over several processes, the synapses onto this process's neurons only
             post_range = projection._local_post_range()
-            extra = {"post_range": post_range} if post_range is not None else {}
+            extra = {"delay_dtype": graph.delay_dtype}
+            if post_range is not None:
+                extra["post_range"] = post_range
             if fmt == "ragged":
                 generator = _device_generator(spec)
                 # one weight and one delay, which static synapses never change: rows of
@@ -237,12 +239,13 @@ class SynapsePart:
         post = self.gather(p._post_parent_index).astype(np.int64)
         return pre * self.group.post.size + post
 
-    def synapse_arrays(self, scalar):
+    def synapse_arrays(self, scalar, delay_dtype):
+        """The part's arrays on the target, weights as `scalar`, delays as `delay_dtype`."""
         p = self.projection
         if self.group.format == "dense":
             pairs = self.group.pre.size * self.group.post.size
             weight = np.zeros(max(pairs, 1), dtype=scalar)
-            delay = np.ones(max(pairs, 1), dtype=np.int32)
+            delay = np.ones(max(pairs, 1), dtype=delay_dtype)
             index = self.pair_index()
             weight[index] = self.gather(p._weights)
             delay[index] = self.gather(p._delay_steps)
@@ -256,10 +259,10 @@ class SynapsePart:
             weights, delays = self.gather(p._weights), self.gather(p._delay_steps)
             return {"mask": mask,
                     "weight": np.array(weights[:1] if weights.size else [0.0], dtype=scalar),
-                    "delay": np.array(delays[:1] if delays.size else [1], dtype=np.int32)}
+                    "delay": np.array(delays[:1] if delays.size else [1], dtype=delay_dtype)}
         arrays = {}
         for name, values, dtype in (("weight", p._weights, scalar),
-                                    ("delay", p._delay_steps, np.int32)):
+                                    ("delay", p._delay_steps, delay_dtype)):
             if name in self.group.shared_values:    # stored once
                 first = np.asarray(values)[self.selection][:1]
                 arrays[name] = np.ascontiguousarray(first if first.size else [0], dtype=dtype)
@@ -324,7 +327,7 @@ def _add_plastic_arrays(group, arrays, post_idx, fraction):
     delays = arrays[f"{name}_delay"]
     group.dendritic_fraction = float(fraction)
     if fraction < 1:        # the axonal part, at least one step, is the delivery's
-        dendritic = dendritic_steps(delays, fraction)
+        dendritic = dendritic_steps(delays, fraction).astype(delays.dtype)
         arrays[f"{name}_dendritic"] = dendritic
         group.pre.keeps_spike_history = True
     else:

@@ -60,8 +60,8 @@ DEVICE_FN int pg_proc_delay_steps(double delay, double dt)
 
 #ifdef PG_WEIGHT_T
 /* Generating a projection's synapses to store them (host and CUDA generation): the
-   includer defines PG_POST_T and PG_WEIGHT_T, the types of the stored post indices and
-   weights. The struct's layout is mirrored by pynn_gpu.procedural._Generator. */
+   includer defines PG_POST_T, PG_WEIGHT_T and PG_DELAY_T, the types of the stored post
+   indices, weights and delays (in steps). The struct's layout is mirrored by pynn_gpu.procedural._Generator. */
 typedef struct {
     int64_t n_pre, n_post, wk, dk;
     double log1m_p, wa, wb, wl, wh, da, db, dl, dh, dt;
@@ -81,7 +81,7 @@ typedef struct {
    and delay_out only). Returns their number. A one-to-one generator walks
    the single chunk holding `pre` from `pre` on, so its synapse draws from (pre, that chunk). */
 DEVICE_FN int64_t pg_row_at(const pg_generator *g, int64_t pre, int64_t at, int by_post,
-                            PG_POST_T *post_out, PG_WEIGHT_T *weight_out, int32_t *delay_out)
+                            PG_POST_T *post_out, PG_WEIGHT_T *weight_out, PG_DELAY_T *delay_out)
 {
     int64_t first = g->one_to_one ? pre : g->post_lo;
     int64_t end = g->one_to_one ? pre + 1 : g->post_hi;
@@ -102,7 +102,7 @@ DEVICE_FN int64_t pg_row_at(const pg_generator *g, int64_t pre, int64_t at, int 
             if (post_out) post_out[k] = (PG_POST_T) post;
             if (weight_out) {
                 weight_out[k] = (PG_WEIGHT_T) w;
-                delay_out[k] = pg_proc_delay_steps(d, g->dt);
+                delay_out[k] = (PG_DELAY_T) pg_proc_delay_steps(d, g->dt);
             }
             ++n;
         }
@@ -113,7 +113,7 @@ DEVICE_FN int64_t pg_row_at(const pg_generator *g, int64_t pre, int64_t at, int 
 /* The synapses of one presynaptic neuron into rows from position `at` (counted only without
    out arrays). */
 DEVICE_FN int64_t pg_row(const pg_generator *g, int64_t pre, int64_t at, PG_POST_T *post_out,
-                         PG_WEIGHT_T *weight_out, int32_t *delay_out)
+                         PG_WEIGHT_T *weight_out, PG_DELAY_T *delay_out)
 {
     return pg_row_at(g, pre, at, 0, post_out, weight_out, delay_out);
 }

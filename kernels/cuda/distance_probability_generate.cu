@@ -1,7 +1,7 @@
 /*
  * Distance-dependent connectivity generated on the GPU
- * (pynn_gpu.targets.cuda_distance_probability). The includer defines PG_SCALAR, the type of
- * the stored weights.
+ * (pynn_gpu.targets.cuda_distance_probability). The includer defines PG_SCALAR and
+ * PG_DELAY_T, the types of the stored weights and delays.
  *
  * A thread takes one row and one chunk of postsynaptic neurons (consecutive threads take
  * consecutive rows of one chunk, so a warp reads the same postsynaptic positions).
@@ -25,7 +25,7 @@ __device__ double *_post_xyz;           /* 3 x n_post positions, as the space se
 __device__ int64_t *_offsets;           /* per (row, chunk): count, then first position */
 __device__ int32_t *_post;
 __device__ scalar *_weight;
-__device__ int32_t *_delay;
+__device__ PG_DELAY_T *_delay;
 
 /* This thread's row and chunk, and where its (row, chunk) entry is; 0 when it has none. */
 DEVICE_FN int my_chunk(int64_t *pre, int64_t *first, int64_t *end, int64_t *entry)
@@ -56,8 +56,10 @@ __global__ void fill_chunks(void)
                                    _post + at);
     for (int64_t s = at; s < at + n; ++s) {
         double weight;
-        pg_dd_values(&_generator, pre, _post[s], &weight, &_delay[s]);
+        int32_t delay;
+        pg_dd_values(&_generator, pre, _post[s], &weight, &delay);
         _weight[s] = (scalar) weight;
+        _delay[s] = (PG_DELAY_T) delay;
     }
 }
 }

@@ -1,6 +1,6 @@
 /*
  * Fixed-number connectivity generated on the GPU (pynn_gpu.targets.cuda_fixed_number).
- * The includer defines PG_SCALAR, the type of the stored weights.
+ * The includer defines PG_SCALAR and PG_DELAY_T, the types of the stored weights and delays.
  *
  * Lines that are presynaptic neurons (FixedNumberPost, FixedTotalNumber) are the rows
  * themselves: draw_rows writes them in place. Lines that are postsynaptic neurons
@@ -31,7 +31,7 @@ __device__ int64_t *_row_ptr;           /* first synapse of each row */
 __device__ int64_t *_position;          /* column position of each synapse, row after row */
 __device__ int32_t *_post;
 __device__ scalar *_weight;
-__device__ int32_t *_delay;
+__device__ PG_DELAY_T *_delay;
 
 DEVICE_FN int64_t thread_index(void)
 {
@@ -41,8 +41,10 @@ DEVICE_FN int64_t thread_index(void)
 DEVICE_FN void write_values(int64_t synapse, int64_t position)
 {
     double weight;
-    pg_fn_values(&_generator, position, &weight, &_delay[synapse]);
+    int32_t delay;
+    pg_fn_values(&_generator, position, &weight, &delay);
     _weight[synapse] = (scalar) weight;
+    _delay[synapse] = (PG_DELAY_T) delay;
 }
 
 __global__ void draw_rows(void)

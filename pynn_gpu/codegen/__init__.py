@@ -40,6 +40,7 @@ class GeneratedCode:
 def array_specs(graph: NetworkGraph) -> List[ArraySpec]:
     """Every array the kernels use, in pointer-table order. Same for every target."""
     specs = []
+    delay = graph.delay_ctype
 
     def add(name, ctype, description):
         specs.append(ArraySpec(name, ctype, comment_text(description)))
@@ -82,17 +83,17 @@ def array_specs(graph: NetworkGraph) -> List[ArraySpec]:
             continue        # nothing stored: the kernels regenerate the synapses
         if s.format == "dense":
             add(f"{s.name}_dense_weight", "scalar", "weight of each (pre, post) pair, 0: none")
-            add(f"{s.name}_dense_delay", "int32_t", "delay in steps of each (pre, post) pair")
+            add(f"{s.name}_dense_delay", delay, "delay in steps of each (pre, post) pair")
             continue
         if s.format == "bitmask":
             add(f"{s.name}_mask", "uint32_t", "bit pre * n_post + post: connected")
             add(f"{s.name}_weight", "scalar", "the weight of every synapse")
-            add(f"{s.name}_delay", "int32_t", "the delay of every synapse, in steps")
+            add(f"{s.name}_delay", delay, "the delay of every synapse, in steps")
             continue
         add(f"{s.name}_row_ptr", "int64_t", "first synapse of each presynaptic neuron")
         add(f"{s.name}_post", "int32_t", "postsynaptic neuron of each synapse")
         add(f"{s.name}_weight", "scalar", "weight of each synapse" + once("weight", s.shared_values))
-        add(f"{s.name}_delay", "int32_t",
+        add(f"{s.name}_delay", delay,
             "delay of each synapse in steps" + once("delay", s.shared_values))
         for p in s.model.params:
             add(f"{s.name}_{p}", "scalar", f"synapse parameter {p}{once(p, s.shared_params)}")
@@ -106,7 +107,7 @@ def array_specs(graph: NetworkGraph) -> List[ArraySpec]:
             add(f"{s.name}_col_ptr", "int64_t", "first entry of each postsynaptic neuron in col_syn")
             add(f"{s.name}_col_syn", "int64_t", "synapses (row positions) by postsynaptic neuron")
         if s.delivers:
-            add(f"{s.name}_dendritic", "int32_t", "dendritic part of each delay, in steps")
+            add(f"{s.name}_dendritic", delay, "dendritic part of each delay, in steps")
     for j in graph.gap_junctions:
         add(f"{j.name}_pre", "int32_t", "presynaptic neuron of each gap junction")
         add(f"{j.name}_post", "int32_t", "postsynaptic neuron of each gap junction")

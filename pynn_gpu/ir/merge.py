@@ -138,12 +138,12 @@ def synapse_fields(group) -> Tuple[Field, ...]:
                         + PROCEDURAL_INTS]
                      + [Field(v, "double", is_array=False) for v in PROCEDURAL_DOUBLES])
     if group.format == "dense":
-        fields = [Field("dense_weight", "scalar"), Field("dense_delay", "int32_t")]
+        fields = [Field("dense_weight", "scalar"), Field("dense_delay", "delay_t")]
     elif group.format == "bitmask":
-        fields = [Field("mask", "uint32_t"), Field("weight", "scalar"), Field("delay", "int32_t")]
+        fields = [Field("mask", "uint32_t"), Field("weight", "scalar"), Field("delay", "delay_t")]
     else:
         fields = [Field("row_ptr", "int64_t"), Field("post", "int32_t"),
-                  Field("weight", "scalar"), Field("delay", "int32_t")]
+                  Field("weight", "scalar"), Field("delay", "delay_t")]
     fields += [Field(p, "scalar") for p in m.params]
     fields += [Field(v.name, v.ctype) for v in m.state]
     if m.needs_tau_psc:
@@ -322,7 +322,7 @@ def merge_synapse_groups(graph: NetworkGraph, plan, include_procedural=True) -> 
 
 def _plastic_fields(group):
     m = group.model
-    return ([Field("weight", "scalar"), Field("delay", "int32_t"), Field("dendritic", "int32_t")]
+    return ([Field("weight", "scalar"), Field("delay", "delay_t"), Field("dendritic", "delay_t")]
             + [Field(p, "scalar") for p in m.params]
             + [Field(v.name, v.ctype) for v in m.state])
 

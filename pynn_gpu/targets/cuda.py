@@ -62,7 +62,8 @@ _GRAPHS_KEPT = 4                # instantiated graphs cached per program, by chu
 
 _LAUNCH_LINE = re.compile(r"^//@launch (\w+) (\d+)$", re.M)
 _SCALAR_LINE = re.compile(r"^typedef (double|float) scalar;$", re.M)
-_CTYPES = {"int32_t": np.int32, "int64_t": np.int64, "uint32_t": np.uint32, "double": np.float64}
+_CTYPES = {"int32_t": np.int32, "int64_t": np.int64, "uint32_t": np.uint32, "double": np.float64,
+           "uint8_t": np.uint8, "uint16_t": np.uint16}
 
 
 class CompilationError(RuntimeError):

@@ -13,7 +13,7 @@ import numpy as np
 from .._paths import kernels_dir
 from ..codegen import GeneratedCode
 from ..distance_probability import generator_struct, with_headers
-from .cuda_generation import GenerationKernels, scalar_name
+from .cuda_generation import GenerationKernels, ctype_name, scalar_name
 
 # threads to aim for: enough to fill a large GPU, few enough that the per-(row, chunk)
 # counts stay small next to the synapses
@@ -22,9 +22,10 @@ SHORTEST_CHUNK = 32
 
 
 @functools.lru_cache(maxsize=64)
-def _source(scalar, probability):
+def _source(scalar, delay, probability):
     text = (kernels_dir() / "cuda" / "distance_probability_generate.cu").read_text()
-    return f"#define PG_SCALAR {scalar}\n" + with_headers(text, probability)
+    return (f"#define PG_SCALAR {scalar}\n#define PG_DELAY_T {delay}\n"
+            + with_headers(text, probability))
 
 
 def chunking(n_pre, n_post):
@@ -35,11 +36,12 @@ def chunking(n_pre, n_post):
     return chunk, max(1, -(-n_post // chunk))
 
 
-def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype):
+def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, delay_dtype=np.int32):
     """Generate a projection's rows on the device: (counts, row_ptr) on the host, and the
     post, weight and delay arrays as DeviceResident memory."""
     module = target.load_module(GeneratedCode(
-        "cuda", _source(scalar_name(scalar_dtype), spec.probability), []))
+        "cuda", _source(scalar_name(scalar_dtype), ctype_name(delay_dtype), spec.probability),
+        []))
     chunk, n_chunks = chunking(n_pre, n_post)
     with target.activated():
         kernels = GenerationKernels(target._cuda, module)
@@ -56,7 +58,7 @@ def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype):
         kernels.upload("_offsets", offsets[:-1])
         counts = per_chunk.reshape(n_pre, n_chunks).sum(axis=1)
         row_ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-        arrays = kernels.synapse_arrays(n, scalar_dtype)
+        arrays = kernels.synapse_arrays(n, scalar_dtype, delay_dtype=delay_dtype)
         kernels.launch("fill_chunks", n_pre * n_chunks)
         kernels.free_temporaries()
     return counts, row_ptr, arrays

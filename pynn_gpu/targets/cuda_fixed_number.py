@@ -13,19 +13,20 @@ import numpy as np
 from .._paths import kernels_dir
 from ..codegen import GeneratedCode
 from ..fixed_number import generator_struct, with_headers
-from .cuda_generation import GenerationKernels, scalar_name
+from .cuda_generation import GenerationKernels, ctype_name, scalar_name
 
 
 @functools.lru_cache(maxsize=None)
-def _source(scalar):
+def _source(scalar, delay):
     text = (kernels_dir() / "cuda" / "fixed_number_generate.cu").read_text()
-    return f"#define PG_SCALAR {scalar}\n" + with_headers(text)
+    return f"#define PG_SCALAR {scalar}\n#define PG_DELAY_T {delay}\n" + with_headers(text)
 
 
-def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype):
+def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, delay_dtype=np.int32):
     """Generate a projection's rows on the device: (counts, row_ptr) on the host, and the
     post, weight and delay arrays as DeviceResident memory."""
-    module = target.load_module(GeneratedCode("cuda", _source(scalar_name(scalar_dtype)), []))
+    module = target.load_module(GeneratedCode(
+        "cuda", _source(scalar_name(scalar_dtype), ctype_name(delay_dtype)), []))
     with target.activated():
         kernels = GenerationKernels(target._cuda, module)
         kernels.set_struct("_generator", generator_struct(spec, dt))
@@ -34,7 +35,7 @@ def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype):
         kernels.set_global("_n_synapses", np.array([n], np.int64))
         kernels.set_global("_n_rows", np.array([n_pre], np.int64))
         kernels.upload("_line_start", line_start)
-        arrays = kernels.synapse_arrays(n, scalar_dtype)
+        arrays = kernels.synapse_arrays(n, scalar_dtype, delay_dtype=delay_dtype)
         if spec.lines_are_pre:
             kernels.launch("draw_rows", len(spec.counts))
             counts, row_ptr = spec.counts, line_start

@@ -35,6 +35,7 @@ typedef @SCALAR@ scalar;
 #define DEVICE_FN __device__ __forceinline__
 #define PG_POST_T int32_t
 #define PG_WEIGHT_T scalar
+#define PG_DELAY_T @DELAY@
 @HEADERS@
 extern "C" {
 __device__ pg_generator _generator;     /* written by the host before each projection */
@@ -42,7 +43,7 @@ __device__ int64_t *_counts;            /* synapses of each presynaptic neuron *
 __device__ int64_t *_row_ptr;           /* first synapse of each row */
 __device__ int32_t *_post;
 __device__ scalar *_weight;
-__device__ int32_t *_delay;
+__device__ PG_DELAY_T *_delay;
 __device__ uint32_t *_mask;
 
 __global__ void count_rows(void)
@@ -92,11 +93,12 @@ __global__ void fill_mask(void)
 
 
 @functools.lru_cache(maxsize=None)
-def _source(scalar):
+def _source(scalar, delay):
     common = kernels_dir() / "common"
     headers = "\n".join((common / name).read_text()
                         for name in ("philox.h", "portable_math.h", "procedural.h"))
-    return _SOURCE.replace("@SCALAR@", scalar).replace("@HEADERS@", headers)
+    return (_SOURCE.replace("@SCALAR@", scalar).replace("@DELAY@", delay)
+            .replace("@HEADERS@", headers))
 
 
 def _count_rows(kernels, spec, n_pre, n_post, dt, post_range=None):
@@ -109,11 +111,12 @@ def _count_rows(kernels, spec, n_pre, n_post, dt, post_range=None):
 
 
 def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, post_range=None,
-                  values_once=False):
+                  values_once=False, delay_dtype=np.int32):
     """Generate a projection's rows on the device: (counts, row_ptr) on the host, and the
-    post, weight and delay arrays as DeviceResident memory (with values_once, for a spec of
-    constant_values: the weight and the delay as one value each, on the host)."""
-    module = target.load_module(GeneratedCode("cuda", _source(scalar_name(scalar_dtype)), []))
+    post, weight and delay arrays (delays as `delay_dtype`) as DeviceResident memory (with
+    values_once, for a spec of constant_values: the weight and the delay as one value each,
+    on the host)."""
+    module = _module(target, scalar_dtype, delay_dtype)
     with target.activated():
         kernels = GenerationKernels(target._cuda, module)
         counts = _count_rows(kernels, spec, n_pre, n_post, dt, post_range)
@@ -121,39 +124,53 @@ def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, post_range=None
         kernels.upload("_row_ptr", row_ptr)
         if values_once:     # the rows hold postsynaptic neurons only
             arrays = {**kernels.synapse_arrays(int(row_ptr[-1]), scalar_dtype, ("post",)),
-                      **constant_values(spec, dt, scalar_dtype)}
+                      **constant_values(spec, dt, scalar_dtype, delay_dtype)}
             kernels.point_nowhere("_weight", "_delay")
         else:
-            arrays = kernels.synapse_arrays(int(row_ptr[-1]), scalar_dtype)
+            arrays = kernels.synapse_arrays(int(row_ptr[-1]), scalar_dtype,
+                                            delay_dtype=delay_dtype)
         kernels.launch("fill_rows", n_pre)
         kernels.free_temporaries()
     return counts, row_ptr, arrays
 
 
-def generate_matrix(target, spec, fmt, n_pre, n_post, dt, scalar_dtype, post_range=None):
+def generate_matrix(target, spec, fmt, n_pre, n_post, dt, scalar_dtype, post_range=None,
+                    delay_dtype=np.int32):
     """Generate a projection as a dense matrix or (fixed-pattern generators only) a bitmask
     on the device: (counts on the host, the format's arrays, device-resident where they grow
     with the pairs), keyed as the engine names them."""
-    module = target.load_module(GeneratedCode("cuda", _source(scalar_name(scalar_dtype)), []))
+    module = _module(target, scalar_dtype, delay_dtype)
     pairs = n_pre * n_post
     with target.activated():
         kernels = GenerationKernels(target._cuda, module)
         counts = _count_rows(kernels, spec, n_pre, n_post, dt, post_range)
         if fmt == "dense":
-            device = kernels.synapse_arrays(pairs, scalar_dtype, ("weight", "delay"))
+            device = kernels.synapse_arrays(pairs, scalar_dtype, ("weight", "delay"),
+                                            delay_dtype)
             kernels.launch("fill_dense", n_pre)
             arrays = {"dense_weight": device["weight"], "dense_delay": device["delay"]}
         else:
             words = -(-pairs // 32)
             mask = kernels.resident("_mask", words, np.uint32)
             kernels.launch("fill_mask", words)
-            arrays = {"mask": mask, **constant_values(spec, dt, scalar_dtype)}
+            arrays = {"mask": mask, **constant_values(spec, dt, scalar_dtype, delay_dtype)}
         kernels.free_temporaries()
     return counts, arrays
 
 
+def _module(target, scalar_dtype, delay_dtype):
+    return target.load_module(GeneratedCode(
+        "cuda", _source(scalar_name(scalar_dtype), ctype_name(delay_dtype)), []))
+
+
 def scalar_name(dtype):
     return "double" if np.dtype(dtype) == np.float64 else "float"
+
+
+def ctype_name(dtype):
+    """The C name of an integer type (the stored delays')."""
+    return {np.dtype(np.uint8): "uint8_t", np.dtype(np.uint16): "uint16_t",
+            np.dtype(np.int32): "int32_t"}[np.dtype(dtype)]
 
 
 class GenerationKernels:
@@ -189,11 +206,12 @@ class GenerationKernels:
         self.cuda.memcpy_dtoh(values, self.temporaries[name])
         return values
 
-    def synapse_arrays(self, n, scalar_dtype, names=("post", "weight", "delay")):
+    def synapse_arrays(self, n, scalar_dtype, names=("post", "weight", "delay"),
+                       delay_dtype=np.int32):
         """post, weight and delay (or those of `names`) of n synapses in device memory that
         the projection keeps (DeviceResident), pointed to by the module's _post, _weight
         and _delay."""
-        dtypes = {"post": np.int32, "weight": scalar_dtype, "delay": np.int32}
+        dtypes = {"post": np.int32, "weight": scalar_dtype, "delay": delay_dtype}
         arrays = {name: self._resident(n, dtypes[name]) for name in names}
         for name, array in arrays.items():
             self._point(f"_{name}", array.allocation)

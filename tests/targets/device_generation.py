@@ -41,8 +41,9 @@ def assert_device_builds_what_the_host_builds(generator, network, n_projections,
         drawn_on_device.append((spec, row_ptr, copied(target, arrays)))
         return counts, row_ptr, arrays
 
-    def keep_a_matrix_copy(target, spec, fmt, n_pre, n_post, dt, scalar_dtype):
-        counts, arrays = original_matrix(target, spec, fmt, n_pre, n_post, dt, scalar_dtype)
+    def keep_a_matrix_copy(target, spec, fmt, n_pre, n_post, dt, scalar_dtype, **options):
+        counts, arrays = original_matrix(target, spec, fmt, n_pre, n_post, dt, scalar_dtype,
+                                         **options)
         drawn_on_device.append((spec, None, copied(target, arrays)))
         return counts, arrays
     monkeypatch.setattr(generator, "generate_rows", keep_a_copy)

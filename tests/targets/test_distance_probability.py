@@ -202,7 +202,7 @@ def test_generated_source_holds_no_user_text(emulate, cpu_sim):
     c_source = distance_probability.with_headers(
         (distance_probability.kernels_dir() / "c" / "distance_probability_host.c").read_text(),
         spec.probability)
-    cuda_source = cuda_distance_probability._source("double", spec.probability)
+    cuda_source = cuda_distance_probability._source("double", "uint8_t", spec.probability)
     for source in (c_source, cuda_source):
         assert expression not in source and "label_marker_xyz" not in source
         assert f"return {spec.probability};" in source

@@ -239,29 +239,33 @@ def _cubin(tmp_path, name, source_text):
     return cubin.read_bytes()
 
 
-@pytest.mark.parametrize("scalar", ["double", "float"])
-def test_connectivity_generation_kernels_compile(tmp_path, scalar):
+# the precisions, and the delay types of rings of up to 256 slots, 65,536, and more
+GENERATION_TYPES = [("double", "uint8_t"), ("float", "uint16_t"), ("double", "int32_t")]
+
+
+@pytest.mark.parametrize("scalar,delay", GENERATION_TYPES)
+def test_connectivity_generation_kernels_compile(tmp_path, scalar, delay):
     """The kernels that build generated projections' rows, dense matrices and bitmasks on
     the GPU."""
     from pynn_gpu.targets import cuda_generation
-    binary = _cubin(tmp_path, "generation", cuda_generation._source(scalar))
+    binary = _cubin(tmp_path, "generation", cuda_generation._source(scalar, delay))
     for kernel in (b"count_rows", b"fill_rows", b"fill_dense", b"fill_mask"):
         assert kernel in binary, kernel
 
 
-@pytest.mark.parametrize("scalar", ["double", "float"])
-def test_fixed_number_generation_kernels_compile(tmp_path, scalar):
+@pytest.mark.parametrize("scalar,delay", GENERATION_TYPES)
+def test_fixed_number_generation_kernels_compile(tmp_path, scalar, delay):
     """The kernels that draw fixed-number projections' rows on the GPU."""
     from pynn_gpu.targets import cuda_fixed_number
-    binary = _cubin(tmp_path, "fixed_number", cuda_fixed_number._source(scalar))
+    binary = _cubin(tmp_path, "fixed_number", cuda_fixed_number._source(scalar, delay))
     for kernel in (b"draw_rows", b"draw_columns", b"count_rows", b"scatter_rows",
                    b"sort_rows", b"fill_rows"):
         assert kernel in binary, kernel
 
 
 
-@pytest.mark.parametrize("scalar", ["double", "float"])
-def test_distance_probability_generation_kernels_compile(tmp_path, scalar):
+@pytest.mark.parametrize("scalar,delay", GENERATION_TYPES)
+def test_distance_probability_generation_kernels_compile(tmp_path, scalar, delay):
     """The kernels that decide distance-dependent projections' rows on the GPU, with an
     expression using every helper the translator may call."""
     from pynn_gpu import distance_expression
@@ -271,7 +275,7 @@ def test_distance_probability_generation_kernels_compile(tmp_path, scalar):
         "min(sqrt(d), 0.1) * pow(d, 0.3) + (0.1 if cos(d) > sin(d) else tan(d)) + "
         "max(floor(d), ceil(d), fabs(d))")
     source = tmp_path / "distance.cu"
-    source.write_text(cuda_distance_probability._source(scalar, probability))
+    source.write_text(cuda_distance_probability._source(scalar, delay, probability))
     cubin = tmp_path / "distance.cubin"
     result = subprocess.run(cuda.nvcc_command(cuda.find_nvcc(), source, cubin, arch="sm_90"),
                             capture_output=True, text=True)

@@ -224,10 +224,10 @@ def test_stored_rows_generated_on_the_cuda_target(emulate, delay):
             once = delay is not None
             assert group.shared_values == (("weight", "delay") if once else ())
             assert engine.arrays[f"{group.name}_weight"].size == (1 if once else row["synapses"])
-            # row offsets, postsynaptic neurons, weights (double) and delays
-            per_synapse = 4 if once else 4 + 8 + 4
+            # row offsets, postsynaptic neurons, weights (double) and delays (a byte each)
+            per_synapse = 4 if once else 4 + 8 + 1
             assert row["bytes"] == (8 * (group.pre.size + 1) + per_synapse * row["synapses"]
-                                    + (8 + 4 if once else 0))
+                                    + (8 + 1 if once else 0))
         sim.run(10.0)        # reading them does not rebuild
         assert len(simulator.state.engine.device_generated) == len(projections)
     finally:
