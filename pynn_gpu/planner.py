@@ -166,12 +166,13 @@ STORED_FORMATS = ("ragged", "dense", "bitmask")
 PROCEDURAL_ABOVE_BYTES = 1 << 30
 """With connectivity_format="auto", a projection that qualifies for procedural connectivity
 (see pynn_gpu.procedural) is generated rather than stored when its stored rows would take more
-than this (about 13 bytes per synapse, 4 with one weight and one delay): above it,
+than this (about 11 bytes per synapse, 2 with one weight and one delay): above it,
 construction time and device memory dominate, and regenerating a row per spike costs less
 than fetching it."""
-RAGGED_BYTES_PER_SYNAPSE = 13       # post index, weight (double), delay (a byte, in rings of
-                                    # up to 256 slots: ir.graph.delay_type)
-RAGGED_BYTES_PER_SYNAPSE_VALUES_ONCE = 4    # post index: one weight and one delay stored once
+# post index (two bytes up to 65,536 neurons: ir.graph.index_type), weight (double) and
+# delay (a byte in rings of up to 256 slots: ir.graph.delay_type)
+RAGGED_BYTES_PER_SYNAPSE = 11
+RAGGED_BYTES_PER_SYNAPSE_VALUES_ONCE = 2    # post index: one weight and one delay stored once
 
 
 def check_format(name):

@@ -10,7 +10,7 @@ import numpy as np
 from . import (distance_probability, gap_junctions, hosttools, pattern_connectors, planner,
                procedural)
 from .hosttools import stable_order
-from .ir.graph import SynapseGroup
+from .ir.graph import SynapseGroup, index_type
 from .standardmodels.plasticity import dendritic_steps
 
 
@@ -71,7 +71,8 @@ class SynapseBuilding:
                 if fmt == "ragged":
                     arrays[f"{name}_row_ptr"] = np.concatenate(
                         ([0], np.cumsum(counts))).astype(np.int64)
-                    arrays[f"{name}_post"] = post_idx
+                    group.post_ctype, post_dtype = index_type(post.size)
+                    arrays[f"{name}_post"] = post_idx.astype(post_dtype)
                     group.rows_sorted = _rows_sorted(post_idx, arrays[f"{name}_row_ptr"])
                 else:
                     group.rows_sorted = True        # no rows: a loop over the neurons
@@ -140,7 +141,7 @@ class SynapseBuilding:
         pre = groups[populations.index(projection.pre)]
         post = groups[populations.index(projection.post)]
         args = (self.target, spec, pre.size, post.size, self.state.dt, self._scalar_dtype())
-        shared_values = ()
+        shared_values, post_ctype = (), "int32_t"
         if self.target.name != "cuda" or not hasattr(self.target, "load_module"):
             counts, mask = pattern_connectors.host_bitmask(spec, pre.size, post.size)
             device = {"mask": mask, **pattern_connectors.constant_values(
@@ -160,6 +161,8 @@ class SynapseBuilding:
                         and projection.synapse_type.model.is_static):
                     extra["values_once"] = True
                     shared_values = SHAREABLE_VALUES
+                if generator is cuda_generation.generate_rows:  # it writes narrow indices
+                    post_ctype, extra["post_dtype"] = index_type(post.size)
                 counts, row_ptr, device = generator(*args, **extra)
                 device = {"row_ptr": row_ptr, **device}
             else:
@@ -172,7 +175,7 @@ class SynapseBuilding:
             n_synapses=int(counts.sum()), model=projection.synapse_type.model,
             rng_key=0x80000000 + len(graph.synapse_groups),
             max_row=int(counts.max()) if counts.size else 0, strategy=projection.propagation,
-            format=fmt, shared_values=shared_values))
+            format=fmt, shared_values=shared_values, post_ctype=post_ctype))
         for key, resident in device.items():
             arrays[f"{name}_{key}"] = resident
         self.device_generated.append((projection, projection._version))
@@ -289,7 +292,7 @@ def uniform_params(projection, selection):
 
 # Rows read a weight and a delay per synapse; where every synapse of a group has the same one
 # (and no kernel writes or reads it per synapse otherwise) they are stored once, as
-# parameters are: a row then costs 4 bytes per synapse (its postsynaptic neuron), not 16.
+# parameters are: a row then holds only its postsynaptic neurons.
 SHAREABLE_VALUES = ("weight", "delay")
 
 

@@ -91,7 +91,7 @@ def array_specs(graph: NetworkGraph) -> List[ArraySpec]:
             add(f"{s.name}_delay", delay, "the delay of every synapse, in steps")
             continue
         add(f"{s.name}_row_ptr", "int64_t", "first synapse of each presynaptic neuron")
-        add(f"{s.name}_post", "int32_t", "postsynaptic neuron of each synapse")
+        add(f"{s.name}_post", s.post_ctype, "postsynaptic neuron of each synapse")
         add(f"{s.name}_weight", "scalar", "weight of each synapse" + once("weight", s.shared_values))
         add(f"{s.name}_delay", delay,
             "delay of each synapse in steps" + once("delay", s.shared_values))

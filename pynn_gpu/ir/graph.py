@@ -81,6 +81,9 @@ class SynapseGroup:
     # of "weight" and "delay", those with one value for every synapse of the group: stored
     # once too (pynn_gpu.synapse_building.uniform_values says when they may be)
     shared_values: Tuple[str, ...] = ()
+    # the type of the stored postsynaptic indices of rows (index_type of the postsynaptic
+    # group's size where the rows' builder can write it)
+    post_ctype: str = "int32_t"
     # every row lists its synapses by increasing postsynaptic neuron (the C target's threads
     # then share out the postsynaptic neurons)
     rows_sorted: bool = False
@@ -170,11 +173,18 @@ class NetworkGraph:
         return np.dtype(delay_type(self.ring_length)[1])
 
 
+def index_type(size):
+    """(C type, numpy type) of indices of neurons of a group of `size`: two bytes up to
+    65,536 neurons, four beyond."""
+    if size <= 1 << 16:
+        return "uint16_t", np.uint16
+    return "int32_t", np.int32
+
+
 def delay_type(ring_length):
     """(C type, numpy type) of the stored delays of synapses in a ring of `ring_length`
     slots: the narrowest that holds every delay shorter than the ring (one byte up to 256
-    slots, 25.5 ms at dt = 0.1 ms, so rows of drawn delays take 13 bytes per synapse in
-    double, not 16)."""
+    slots, 25.5 ms at dt = 0.1 ms)."""
     if ring_length <= 1 << 8:
         return "uint8_t", np.uint8
     if ring_length <= 1 << 16:

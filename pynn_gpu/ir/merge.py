@@ -142,7 +142,7 @@ def synapse_fields(group) -> Tuple[Field, ...]:
     elif group.format == "bitmask":
         fields = [Field("mask", "uint32_t"), Field("weight", "scalar"), Field("delay", "delay_t")]
     else:
-        fields = [Field("row_ptr", "int64_t"), Field("post", "int32_t"),
+        fields = [Field("row_ptr", "int64_t"), Field("post", group.post_ctype),
                   Field("weight", "scalar"), Field("delay", "delay_t")]
     fields += [Field(p, "scalar") for p in m.params]
     fields += [Field(v.name, v.ctype) for v in m.state]
@@ -178,7 +178,8 @@ def _neuron_key(group):
 def _synapse_key(group, strategy):
     m = group.model
     return (m.name, m.on_pre, m.params, m.state, m.needs_tau_psc, m.needs_last_spike,
-            m.uses_rng, m.changes_weight, group.shared_params, group.shared_values, strategy)
+            m.uses_rng, m.changes_weight, group.shared_params, group.shared_values,
+            group.post_ctype, strategy)
 
 
 def _table_row(group, fields, values, arrays):
@@ -347,7 +348,7 @@ def delivery_fields(group) -> Tuple[Field, ...]:
     """A plastic synapse group's struct for its presynaptic-spike kernel when spikes reach
     its synapses after an axonal delay: the rows, the presynaptic group's spikes of the last
     RING_LENGTH steps, and the ring its input goes to."""
-    fields = [Field("row_ptr", "int64_t"), Field("post", "int32_t")] + _plastic_fields(group)
+    fields = [Field("row_ptr", "int64_t"), Field("post", group.post_ctype)] + _plastic_fields(group)
     fields += [Field("pre_history", "uint32_t"), Field("post_in", "scalar")]
     fields += [Field(v, "int64_t", is_array=False)
                for v in ("first", "pre_size", "post_size", "min_axonal", "max_axonal")]
@@ -356,7 +357,7 @@ def delivery_fields(group) -> Tuple[Field, ...]:
 
 def _plastic_key(group, code):
     m = group.model
-    return (m.name, code, m.params, m.state, group.shared_params)
+    return (m.name, code, m.params, m.state, group.shared_params, group.post_ctype)
 
 
 def merge_learning_groups(graph: NetworkGraph) -> List[MergedGroup]:

@@ -33,7 +33,7 @@ _SOURCE = """/* Generating the stored synapses of a projection on the GPU (pyNN.
 #include <math.h>
 typedef @SCALAR@ scalar;
 #define DEVICE_FN __device__ __forceinline__
-#define PG_POST_T int32_t
+#define PG_POST_T @POST@
 #define PG_WEIGHT_T scalar
 #define PG_DELAY_T @DELAY@
 @HEADERS@
@@ -41,7 +41,7 @@ extern "C" {
 __device__ pg_generator _generator;     /* written by the host before each projection */
 __device__ int64_t *_counts;            /* synapses of each presynaptic neuron */
 __device__ int64_t *_row_ptr;           /* first synapse of each row */
-__device__ int32_t *_post;
+__device__ PG_POST_T *_post;
 __device__ scalar *_weight;
 __device__ PG_DELAY_T *_delay;
 __device__ uint32_t *_mask;
@@ -93,12 +93,12 @@ __global__ void fill_mask(void)
 
 
 @functools.lru_cache(maxsize=None)
-def _source(scalar, delay):
+def _source(scalar, delay, post="int32_t"):
     common = kernels_dir() / "common"
     headers = "\n".join((common / name).read_text()
                         for name in ("philox.h", "portable_math.h", "procedural.h"))
     return (_SOURCE.replace("@SCALAR@", scalar).replace("@DELAY@", delay)
-            .replace("@HEADERS@", headers))
+            .replace("@POST@", post).replace("@HEADERS@", headers))
 
 
 def _count_rows(kernels, spec, n_pre, n_post, dt, post_range=None):
@@ -111,24 +111,25 @@ def _count_rows(kernels, spec, n_pre, n_post, dt, post_range=None):
 
 
 def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, post_range=None,
-                  values_once=False, delay_dtype=np.int32):
+                  values_once=False, delay_dtype=np.int32, post_dtype=np.int32):
     """Generate a projection's rows on the device: (counts, row_ptr) on the host, and the
-    post, weight and delay arrays (delays as `delay_dtype`) as DeviceResident memory (with
-    values_once, for a spec of constant_values: the weight and the delay as one value each,
-    on the host)."""
-    module = _module(target, scalar_dtype, delay_dtype)
+    post, weight and delay arrays (as `post_dtype`, the scalar and `delay_dtype`) as
+    DeviceResident memory (with values_once, for a spec of constant_values: the weight and
+    the delay as one value each, on the host)."""
+    module = _module(target, scalar_dtype, delay_dtype, post_dtype)
     with target.activated():
         kernels = GenerationKernels(target._cuda, module)
         counts = _count_rows(kernels, spec, n_pre, n_post, dt, post_range)
         row_ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
         kernels.upload("_row_ptr", row_ptr)
         if values_once:     # the rows hold postsynaptic neurons only
-            arrays = {**kernels.synapse_arrays(int(row_ptr[-1]), scalar_dtype, ("post",)),
+            arrays = {**kernels.synapse_arrays(int(row_ptr[-1]), scalar_dtype, ("post",),
+                                               post_dtype=post_dtype),
                       **constant_values(spec, dt, scalar_dtype, delay_dtype)}
             kernels.point_nowhere("_weight", "_delay")
         else:
             arrays = kernels.synapse_arrays(int(row_ptr[-1]), scalar_dtype,
-                                            delay_dtype=delay_dtype)
+                                            delay_dtype=delay_dtype, post_dtype=post_dtype)
         kernels.launch("fill_rows", n_pre)
         kernels.free_temporaries()
     return counts, row_ptr, arrays
@@ -158,9 +159,9 @@ def generate_matrix(target, spec, fmt, n_pre, n_post, dt, scalar_dtype, post_ran
     return counts, arrays
 
 
-def _module(target, scalar_dtype, delay_dtype):
-    return target.load_module(GeneratedCode(
-        "cuda", _source(scalar_name(scalar_dtype), ctype_name(delay_dtype)), []))
+def _module(target, scalar_dtype, delay_dtype, post_dtype=np.int32):
+    return target.load_module(GeneratedCode("cuda", _source(
+        scalar_name(scalar_dtype), ctype_name(delay_dtype), ctype_name(post_dtype)), []))
 
 
 def scalar_name(dtype):
@@ -168,7 +169,7 @@ def scalar_name(dtype):
 
 
 def ctype_name(dtype):
-    """The C name of an integer type (the stored delays')."""
+    """The C name of an integer type (the stored delays' or postsynaptic indices')."""
     return {np.dtype(np.uint8): "uint8_t", np.dtype(np.uint16): "uint16_t",
             np.dtype(np.int32): "int32_t"}[np.dtype(dtype)]
 
@@ -207,11 +208,11 @@ class GenerationKernels:
         return values
 
     def synapse_arrays(self, n, scalar_dtype, names=("post", "weight", "delay"),
-                       delay_dtype=np.int32):
+                       delay_dtype=np.int32, post_dtype=np.int32):
         """post, weight and delay (or those of `names`) of n synapses in device memory that
         the projection keeps (DeviceResident), pointed to by the module's _post, _weight
         and _delay."""
-        dtypes = {"post": np.int32, "weight": scalar_dtype, "delay": delay_dtype}
+        dtypes = {"post": post_dtype, "weight": scalar_dtype, "delay": delay_dtype}
         arrays = {name: self._resident(n, dtypes[name]) for name in names}
         for name, array in arrays.items():
             self._point(f"_{name}", array.allocation)

@@ -156,8 +156,8 @@ def test_auto_chooses_procedural_only_for_huge_projections(monkeypatch):
         seeded = sim.Projection(cells, cells, sim.FixedProbabilityConnector(
             0.1, rng=sim.NumpyRNG(seed=1)), sim.StaticSynapse(weight=0.1, delay=1.0))
         assert not seeded.is_procedural          # PyNN's own realisation was asked for
-        # about 4,000 synapses: rows of one weight and one delay take 4 bytes per synapse,
-        # of drawn weights 16
+        # about 4,000 synapses: rows of one weight and one delay take 2 bytes per synapse,
+        # of drawn weights 11
         monkeypatch.setattr(planner, "PROCEDURAL_ABOVE_BYTES", 32000)
         one_weight = sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.1, rng=rng),
                                     sim.StaticSynapse(weight=0.1, delay=1.0))
@@ -224,8 +224,10 @@ def test_stored_rows_generated_on_the_cuda_target(emulate, delay):
             once = delay is not None
             assert group.shared_values == (("weight", "delay") if once else ())
             assert engine.arrays[f"{group.name}_weight"].size == (1 if once else row["synapses"])
-            # row offsets, postsynaptic neurons, weights (double) and delays (a byte each)
-            per_synapse = 4 if once else 4 + 8 + 1
+            # row offsets, postsynaptic neurons (two bytes each), weights (double) and
+            # delays (a byte each)
+            assert group.post_ctype == "uint16_t"
+            per_synapse = 2 if once else 2 + 8 + 1
             assert row["bytes"] == (8 * (group.pre.size + 1) + per_synapse * row["synapses"]
                                     + (8 + 1 if once else 0))
         sim.run(10.0)        # reading them does not rebuild
