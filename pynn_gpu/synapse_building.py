@@ -155,14 +155,14 @@ class SynapseBuilding:
                 extra["post_range"] = post_range
             if fmt == "ragged":
                 generator = _device_generator(spec)
-                # one weight and one delay, which static synapses never change: rows of
-                # postsynaptic neurons only (the FixedProbability generator's)
-                if (generator is cuda_generation.generate_rows and spec.constant_values
-                        and projection.synapse_type.model.is_static):
-                    extra["values_once"] = True
-                    shared_values = SHAREABLE_VALUES
-                if generator is cuda_generation.generate_rows:  # it writes narrow indices
+                if generator is cuda_generation.generate_rows:
+                    # the FixedProbability generator writes narrow postsynaptic indices, and
+                    # for one weight and one delay (which static synapses never change)
+                    # nothing else
                     post_ctype, extra["post_dtype"] = index_type(post.size)
+                    if spec.constant_values and projection.synapse_type.model.is_static:
+                        extra["values_once"] = True
+                        shared_values = SHAREABLE_VALUES
                 counts, row_ptr, device = generator(*args, **extra)
                 device = {"row_ptr": row_ptr, **device}
             else:
@@ -304,10 +304,11 @@ def uniform_values(projection, selection):
     model = projection.synapse_type.model
     if model.learns_from_post:
         return ()
-    values = {"weight": (projection._weights, not model.changes_weight),
-              "delay": (projection._delay_steps, True)}
-    return tuple(name for name, (array, shareable) in values.items()
-                 if shareable and _one_value(np.asarray(array)[selection]))
+    candidates = {"delay": projection._delay_steps}
+    if not model.changes_weight:
+        candidates["weight"] = projection._weights
+    return tuple(name for name in SHAREABLE_VALUES if name in candidates
+                 and _one_value(np.asarray(candidates[name])[selection]))
 
 
 def _one_value(values):
@@ -330,7 +331,7 @@ def _add_plastic_arrays(group, arrays, post_idx, fraction):
     delays = arrays[f"{name}_delay"]
     group.dendritic_fraction = float(fraction)
     if fraction < 1:        # the axonal part, at least one step, is the delivery's
-        dendritic = dendritic_steps(delays, fraction).astype(delays.dtype)
+        dendritic = dendritic_steps(delays, fraction)
         arrays[f"{name}_dendritic"] = dendritic
         group.pre.keeps_spike_history = True
     else:

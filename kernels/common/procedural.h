@@ -61,7 +61,8 @@ DEVICE_FN int pg_proc_delay_steps(double delay, double dt)
 #ifdef PG_WEIGHT_T
 /* Generating a projection's synapses to store them (host and CUDA generation): the
    includer defines PG_POST_T, PG_WEIGHT_T and PG_DELAY_T, the types of the stored post
-   indices, weights and delays (in steps). The struct's layout is mirrored by pynn_gpu.procedural._Generator. */
+   indices, weights and delays (in steps). The struct's layout is mirrored by
+   pynn_gpu.procedural._Generator. */
 typedef struct {
     int64_t n_pre, n_post, wk, dk;
     double log1m_p, wa, wb, wl, wh, da, db, dl, dh, dt;
@@ -78,8 +79,8 @@ typedef struct {
    do, and write what is asked for (the arrays given): synapse n onto `post` at position
    at + n (rows: post_out, and weight_out with delay_out unless the row's weight and delay
    are stored once), or at position at + post when by_post (a dense matrix row: weight_out
-   and delay_out only). Returns their number. A one-to-one generator walks
-   the single chunk holding `pre` from `pre` on, so its synapse draws from (pre, that chunk). */
+   and delay_out only). Returns their number. A one-to-one generator walks the single
+   chunk holding `pre` from `pre` on, so its synapse draws from (pre, that chunk). */
 DEVICE_FN int64_t pg_row_at(const pg_generator *g, int64_t pre, int64_t at, int by_post,
                             PG_POST_T *post_out, PG_WEIGHT_T *weight_out, PG_DELAY_T *delay_out)
 {

@@ -106,8 +106,9 @@ _SIGN_BACK = "weight *= _sign;\n"
 
 def dendritic_steps(delays, fraction):
     """The dendritic part of each delay (steps) with dendritic_delay_fraction < 1: the
-    rounded fraction, leaving the axonal part at least one step."""
-    return np.minimum(np.rint(fraction * delays), delays - 1).astype(np.int32)
+    rounded fraction, leaving the axonal part at least one step; in the delays' type."""
+    delays = np.asarray(delays)
+    return np.minimum(np.rint(fraction * delays), delays - 1).astype(delays.dtype)
 
 
 def check_signs(weights, w_min, w_max):

@@ -135,11 +135,11 @@ def test_planner_thresholds():
 
 # --- a weight and a delay stored once -------------------------------------------------------
 
-def _rows_of_one_weight(spoiled, new_weights=None):
+def _rows_of_one_weight(spoiled):
     """Sources onto cells and cells onto cells in rows of one weight and one delay each;
     with `spoiled`, a third projection of the same synapse model (onto cells of their own)
-    has weights and delays per synapse, so no group of the model stores them once. Between two runs,
-    `new_weights` (if given) is set on the recurrent projection."""
+    has weights and delays per synapse, so no group of the model stores them once. The
+    builder keeps the recurrent projection as `build.recurrent`."""
     def build(sim):
         rng = sim.NumpyRNG(seed=5)
         source = sim.Population(20, sim.SpikeSourcePoisson(rate=150.0), label="source")
