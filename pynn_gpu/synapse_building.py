@@ -154,16 +154,13 @@ class SynapseBuilding:
             if post_range is not None:
                 extra["post_range"] = post_range
             if fmt == "ragged":
-                generator = _device_generator(spec)
-                if generator is cuda_generation.generate_rows:
-                    # the FixedProbability generator writes narrow postsynaptic indices, and
-                    # for one weight and one delay (which static synapses never change)
-                    # nothing else
-                    post_ctype, extra["post_dtype"] = index_type(post.size)
-                    if spec.constant_values and projection.synapse_type.model.is_static:
-                        extra["values_once"] = True
-                        shared_values = SHAREABLE_VALUES
-                counts, row_ptr, device = generator(*args, **extra)
+                # narrow postsynaptic indices, and for one weight and one delay (which
+                # static synapses never change) nothing else
+                post_ctype, extra["post_dtype"] = index_type(post.size)
+                if spec.constant_values and projection.synapse_type.model.is_static:
+                    extra["values_once"] = True
+                    shared_values = SHAREABLE_VALUES
+                counts, row_ptr, device = _device_generator(spec)(*args, **extra)
                 device = {"row_ptr": row_ptr, **device}
             else:
                 counts, device = cuda_generation.generate_matrix(args[0], spec, fmt,

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <math.h>
 #define DEVICE_FN static inline
+#define PG_POST_T int32_t
 /* @HEADERS@ */
 
 /* The connected postsynaptic neurons of each row into rows[pre] (malloc'd), their number

@@ -6,7 +6,7 @@
 #include <omp.h>
 #endif
 #define DEVICE_FN static inline
-#define PG_POST_T int64_t
+#define PG_PARTNER_T int64_t
 /* @HEADERS@ */
 
 /* Lines that are presynaptic neurons: line `pre` fills row positions [start[pre],

@@ -10,7 +10,8 @@
  * can decide any range of pairs, and the host (Projection.get), the C target and the CUDA
  * target build the same synapses.
  *
- * The includer defines DEVICE_FN and includes philox.h, portable_math.h, procedural.h
+ * The includer defines DEVICE_FN and PG_POST_T (the type of the postsynaptic indices
+ * pg_dd_decide writes) and includes philox.h, portable_math.h, procedural.h
  * (pg_proc_value, pg_proc_delay_steps), distance_math.h, and then the generated
  * probability function `double pg_dd_probability(double d)` (pynn_gpu.distance_expression).
  */
@@ -63,7 +64,7 @@ DEVICE_FN double pg_dd_pair_probability(const pg_distance_probability *g,
    with PyNN's `uniform < p`. */
 DEVICE_FN int64_t pg_dd_decide(const pg_distance_probability *g, const double *pre_xyz,
                                const double *post_xyz, int64_t pre, int64_t first,
-                               int64_t end, int32_t *out)
+                               int64_t end, PG_POST_T *out)
 {
     uint32_t words[4];
     int64_t n = 0;
@@ -74,7 +75,7 @@ DEVICE_FN int64_t pg_dd_decide(const pg_distance_probability *g, const double *p
         const double p = pg_dd_pair_probability(g, pre_xyz, post_xyz, pre, post);
         if (!(p > 0.0)) continue;
         if (p < 1.0 && (double) words[post & 3] * 2.3283064365386963e-10 >= p) continue;
-        if (out) out[n] = (int32_t) post;
+        if (out) out[n] = (PG_POST_T) post;
         ++n;
     }
     return n;

@@ -15,7 +15,8 @@
  * Streams: a line draws from counter (line, 0, draw); a synapse's values from counter
  * (c mod 2^32, c / 2^32 + 1, draw), which never meets a line's.
  * Needs philox.h, portable_math.h and procedural.h (pg_proc_value, pg_proc_delay_steps);
- * the includer defines DEVICE_FN and PG_POST_T, the type of the partner indices.
+ * the includer defines DEVICE_FN and PG_PARTNER_T, the type of the partner indices (the
+ * draws stay below n_choices, so any type that holds n_choices - 1 will do).
  */
 #ifndef PG_FIXED_NUMBER_H
 #define PG_FIXED_NUMBER_H
@@ -118,13 +119,13 @@ DEVICE_FN void name(T *a, int64_t n)                                            
     }                                                                                   \
 }
 
-PG_DEFINE_SORT(pg_fn_sort, PG_POST_T)
+PG_DEFINE_SORT(pg_fn_sort, PG_PARTNER_T)
 
 /* Missing values that are inserted one by one rather than drawn as a batch and sorted */
 #define PG_FN_FEW_MISSING 16
 
 /* Keeps the first of each run of equal values (a sorted); returns how many remain. */
-DEVICE_FN int64_t pg_fn_unique(PG_POST_T *a, int64_t n)
+DEVICE_FN int64_t pg_fn_unique(PG_PARTNER_T *a, int64_t n)
 {
     int64_t kept = n > 0 ? 1 : 0;
     for (int64_t k = 1; k < n; ++k)
@@ -135,10 +136,10 @@ DEVICE_FN int64_t pg_fn_unique(PG_POST_T *a, int64_t n)
 /* Adds one value of [0, m) not yet among the `have` ascending values of a, keeping them
    ascending (values already there are drawn again). */
 DEVICE_FN void pg_fn_insert_new(const pg_fixed_number *g, uint32_t line, int64_t m,
-                                PG_POST_T *a, int64_t have, uint32_t *draw)
+                                PG_PARTNER_T *a, int64_t have, uint32_t *draw)
 {
     for (;;) {
-        const PG_POST_T v = (PG_POST_T) pg_fn_below(g, line, (uint32_t) m, draw);
+        const PG_PARTNER_T v = (PG_PARTNER_T) pg_fn_below(g, line, (uint32_t) m, draw);
         int64_t low = 0, high = have;           /* first position whose value is >= v */
         while (low < high) {
             const int64_t middle = low + (high - low) / 2;
@@ -157,18 +158,18 @@ DEVICE_FN void pg_fn_insert_new(const pg_fixed_number *g, uint32_t line, int64_t
    is equally likely. Dense (2r > m, where repeats would be many): selection sampling, value
    v kept with probability (still needed)/(still left). */
 DEVICE_FN void pg_fn_distinct(const pg_fixed_number *g, uint32_t line, int64_t r, int64_t m,
-                              PG_POST_T *out, uint32_t *draw)
+                              PG_PARTNER_T *out, uint32_t *draw)
 {
     if (2 * r > m) {
         int64_t chosen = 0;
         for (int64_t v = 0; v < m && chosen < r; ++v)
             if (pg_fn_below(g, line, (uint32_t) (m - v), draw) < (uint32_t) (r - chosen))
-                out[chosen++] = (PG_POST_T) v;
+                out[chosen++] = (PG_PARTNER_T) v;
         return;
     }
     int64_t have = 0;
     while (r - have > PG_FN_FEW_MISSING) {
-        for (int64_t k = have; k < r; ++k) out[k] = (PG_POST_T) pg_fn_below(g, line, (uint32_t) m, draw);
+        for (int64_t k = have; k < r; ++k) out[k] = (PG_PARTNER_T) pg_fn_below(g, line, (uint32_t) m, draw);
         pg_fn_sort(out, r);
         have = pg_fn_unique(out, r);
     }
@@ -177,25 +178,25 @@ DEVICE_FN void pg_fn_distinct(const pg_fixed_number *g, uint32_t line, int64_t r
 
 /* Without replacement and count >= m (PyNN's rule): every value `full` times, plus the r
    values already at the front of out once more; spread in place from the back. */
-DEVICE_FN void pg_fn_add_full_sets(PG_POST_T *out, int64_t r, int64_t full, int64_t m)
+DEVICE_FN void pg_fn_add_full_sets(PG_PARTNER_T *out, int64_t r, int64_t full, int64_t m)
 {
     int64_t write = full * m + r, read = r;
     for (int64_t v = m - 1; v >= 0; --v) {
-        const int64_t extra = (read > 0 && out[read - 1] == (PG_POST_T) v) ? 1 : 0;
+        const int64_t extra = (read > 0 && out[read - 1] == (PG_PARTNER_T) v) ? 1 : 0;
         read -= extra;
-        for (int64_t t = 0; t < full + extra; ++t) out[--write] = (PG_POST_T) v;
+        for (int64_t t = 0; t < full + extra; ++t) out[--write] = (PG_PARTNER_T) v;
     }
 }
 
 /* The `count` partners of a line, ascending, into out[0, count). */
-DEVICE_FN void pg_fn_line(const pg_fixed_number *g, int64_t line, int64_t count, PG_POST_T *out)
+DEVICE_FN void pg_fn_line(const pg_fixed_number *g, int64_t line, int64_t count, PG_PARTNER_T *out)
 {
     const int64_t m = g->n_choices - (g->skip_self ? 1 : 0);
     uint32_t draw = 0u;
     if (count <= 0 || m <= 0) return;      /* the host lets m <= 0 only with count 0 */
     if (g->with_replacement) {
         for (int64_t k = 0; k < count; ++k)
-            out[k] = (PG_POST_T) pg_fn_below(g, (uint32_t) line, (uint32_t) m, &draw);
+            out[k] = (PG_PARTNER_T) pg_fn_below(g, (uint32_t) line, (uint32_t) m, &draw);
         pg_fn_sort(out, count);
     } else {
         const int64_t full = count / m, r = count % m;
@@ -203,7 +204,7 @@ DEVICE_FN void pg_fn_line(const pg_fixed_number *g, int64_t line, int64_t count,
         if (full > 0) pg_fn_add_full_sets(out, r, full, m);
     }
     if (g->skip_self)       /* choices were 0 .. m-1 without the line itself: skip it */
-        for (int64_t k = 0; k < count; ++k) out[k] += (PG_POST_T) (out[k] >= (PG_POST_T) line);
+        for (int64_t k = 0; k < count; ++k) out[k] += (PG_PARTNER_T) (out[k] >= (PG_PARTNER_T) line);
 }
 
 /* Weight and delay (in steps) of the synapse at position c of the line-after-line layout. */

@@ -1,14 +1,15 @@
 /*
  * Distance-dependent connectivity generated on the GPU
- * (pynn_gpu.targets.cuda_distance_probability). The includer defines PG_SCALAR and
- * PG_DELAY_T, the types of the stored weights and delays.
+ * (pynn_gpu.targets.cuda_distance_probability). The includer defines PG_SCALAR, PG_DELAY_T
+ * and PG_POST_T, the types of the stored weights, delays and postsynaptic indices.
  *
  * A thread takes one row and one chunk of postsynaptic neurons (consecutive threads take
  * consecutive rows of one chunk, so a warp reads the same postsynaptic positions).
  * count_chunks writes how many synapses each (row, chunk) has; the host turns these counts,
  * in row-major order, into the first position of each (row, chunk); fill_chunks decides the
  * same pairs again and writes post, weight and delay there. Rows come out ordered by
- * postsynaptic neuron, as the host builds them.
+ * postsynaptic neuron, as the host builds them. Rows of one weight and one delay (stored
+ * once, by the host) get their postsynaptic indices only: the host leaves _weight null.
  */
 #include <stdint.h>
 #include <math.h>
@@ -23,7 +24,7 @@ __device__ int64_t _n_chunks;           /* chunks per row */
 __device__ double *_pre_xyz;            /* 3 x n_pre positions */
 __device__ double *_post_xyz;           /* 3 x n_post positions, as the space sees them */
 __device__ int64_t *_offsets;           /* per (row, chunk): count, then first position */
-__device__ int32_t *_post;
+__device__ PG_POST_T *_post;
 __device__ scalar *_weight;
 __device__ PG_DELAY_T *_delay;
 
@@ -54,6 +55,7 @@ __global__ void fill_chunks(void)
     const int64_t at = _offsets[entry];
     const int64_t n = pg_dd_decide(&_generator, _pre_xyz, _post_xyz, pre, first, end,
                                    _post + at);
+    if (!_weight) return;           /* stored once */
     for (int64_t s = at; s < at + n; ++s) {
         double weight;
         int32_t delay;

@@ -22,10 +22,10 @@ SHORTEST_CHUNK = 32
 
 
 @functools.lru_cache(maxsize=64)
-def _source(scalar, delay, probability):
+def _source(scalar, delay, post, probability):
     text = (kernels_dir() / "cuda" / "distance_probability_generate.cu").read_text()
     return (f"#define PG_SCALAR {scalar}\n#define PG_DELAY_T {delay}\n"
-            + with_headers(text, probability))
+            f"#define PG_POST_T {post}\n" + with_headers(text, probability))
 
 
 def chunking(n_pre, n_post):
@@ -36,12 +36,15 @@ def chunking(n_pre, n_post):
     return chunk, max(1, -(-n_post // chunk))
 
 
-def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, delay_dtype=np.int32):
+def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, delay_dtype=np.int32,
+                  post_dtype=np.int32, values_once=False):
     """Generate a projection's rows on the device: (counts, row_ptr) on the host, and the
-    post, weight and delay arrays as DeviceResident memory."""
-    module = target.load_module(GeneratedCode(
-        "cuda", _source(scalar_name(scalar_dtype), ctype_name(delay_dtype), spec.probability),
-        []))
+    post, weight and delay arrays (as `post_dtype`, the scalar and `delay_dtype`) as
+    DeviceResident memory (with values_once, for a spec of constant_values: the weight and
+    the delay as one value each, on the host)."""
+    module = target.load_module(GeneratedCode("cuda", _source(
+        scalar_name(scalar_dtype), ctype_name(delay_dtype), ctype_name(post_dtype),
+        spec.probability), []))
     chunk, n_chunks = chunking(n_pre, n_post)
     with target.activated():
         kernels = GenerationKernels(target._cuda, module)
@@ -58,7 +61,8 @@ def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, delay_dtype=np.
         kernels.upload("_offsets", offsets[:-1])
         counts = per_chunk.reshape(n_pre, n_chunks).sum(axis=1)
         row_ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-        arrays = kernels.synapse_arrays(n, scalar_dtype, delay_dtype=delay_dtype)
+        arrays = kernels.row_arrays(n, spec, dt, scalar_dtype, delay_dtype, post_dtype,
+                                    values_once)
         kernels.launch("fill_chunks", n_pre * n_chunks)
         kernels.free_temporaries()
     return counts, row_ptr, arrays

@@ -122,14 +122,8 @@ def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, post_range=None
         counts = _count_rows(kernels, spec, n_pre, n_post, dt, post_range)
         row_ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
         kernels.upload("_row_ptr", row_ptr)
-        if values_once:     # the rows hold postsynaptic neurons only
-            arrays = {**kernels.synapse_arrays(int(row_ptr[-1]), scalar_dtype, ("post",),
-                                               post_dtype=post_dtype),
-                      **constant_values(spec, dt, scalar_dtype, delay_dtype)}
-            kernels.point_nowhere("_weight", "_delay")
-        else:
-            arrays = kernels.synapse_arrays(int(row_ptr[-1]), scalar_dtype,
-                                            delay_dtype=delay_dtype, post_dtype=post_dtype)
+        arrays = kernels.row_arrays(int(row_ptr[-1]), spec, dt, scalar_dtype, delay_dtype,
+                                    post_dtype, values_once)
         kernels.launch("fill_rows", n_pre)
         kernels.free_temporaries()
     return counts, row_ptr, arrays
@@ -195,7 +189,7 @@ class GenerationKernels:
             self.temporaries.pop(name).free()
         allocation = self.cuda.mem_alloc(max(nbytes, 1))
         self.temporaries[name] = allocation
-        self._point(name, allocation)
+        self.point(name, allocation)
         return allocation
 
     def upload(self, name, values):
@@ -215,20 +209,33 @@ class GenerationKernels:
         dtypes = {"post": post_dtype, "weight": scalar_dtype, "delay": delay_dtype}
         arrays = {name: self._resident(n, dtypes[name]) for name in names}
         for name, array in arrays.items():
-            self._point(f"_{name}", array.allocation)
+            self.point(f"_{name}", array.allocation)
         return arrays
+
+    def row_arrays(self, n, spec, dt, scalar_dtype, delay_dtype, post_dtype, values_once):
+        """The arrays of n synapses in rows, as synapse_arrays gives them; with values_once
+        (for a spec of constant_values), the postsynaptic indices only, and the one weight
+        and delay on the host (the module's _weight and _delay null: nothing is written
+        there)."""
+        if not values_once:
+            return self.synapse_arrays(n, scalar_dtype, delay_dtype=delay_dtype,
+                                       post_dtype=post_dtype)
+        arrays = self.synapse_arrays(n, scalar_dtype, ("post",), post_dtype=post_dtype)
+        self.point_nowhere("_weight", "_delay")
+        return {**arrays, **constant_values(spec, dt, scalar_dtype, delay_dtype)}
 
     def resident(self, name, size, dtype):
         """Device memory the projection keeps (DeviceResident), pointed to by global `name`."""
         array = self._resident(size, dtype)
-        self._point(name, array.allocation)
+        self.point(name, array.allocation)
         return array
 
     def _resident(self, size, dtype):
         allocation = self.cuda.mem_alloc(max(size, 1) * np.dtype(dtype).itemsize)
         return DeviceResident(allocation, size, dtype)
 
-    def _point(self, name, allocation):
+    def point(self, name, allocation):
+        """The module's pointer global `name` at a device allocation."""
         self.set_global(name, np.array([int(allocation)], np.uint64))
 
     def point_nowhere(self, *names):

@@ -52,7 +52,8 @@ def _recordings(populations):
     return result
 
 
-def assert_identical(cpu, gpu):
+def assert_identical(cpu, gpu, rtol=0.0):
+    """Equal spike trains and, within rtol (bit for bit by default), equal samples."""
     assert cpu.keys() == gpu.keys()
     for label in cpu:
         cpu_spikes, cpu_signals = cpu[label]
@@ -62,8 +63,8 @@ def assert_identical(cpu, gpu):
             np.testing.assert_array_equal(a, b, err_msg=f"spikes of {label}[{i}]")
         assert cpu_signals.keys() == gpu_signals.keys()
         for name in cpu_signals:
-            np.testing.assert_array_equal(cpu_signals[name], gpu_signals[name],
-                                          err_msg=f"{name} of {label}")
+            np.testing.assert_allclose(gpu_signals[name], cpu_signals[name], rtol=rtol,
+                                       atol=0.0, err_msg=f"{name} of {label}")
 
 
 def total_spikes(recordings, label):

@@ -284,12 +284,13 @@ def _network(sim):
         sim.StaticSynapse(weight=0.25, delay=delay), receptor_type="excitatory")
     sim.Projection(cells, inh, sim.FixedTotalNumberConnector(1200, rng=rng),
                    sim.StaticSynapse(weight=weight, delay=1.0), receptor_type="excitatory")
+    # one weight and one delay: stored once, the rows hold postsynaptic indices only
     sim.Projection(inh, cells, sim.FixedNumberPreConnector(
         6, with_replacement=True, rng=rng),
-        sim.StaticSynapse(weight=-1.0, delay=delay), receptor_type="inhibitory")
+        sim.StaticSynapse(weight=-1.0, delay=2.0), receptor_type="inhibitory")
     sim.Projection(cells, cells, sim.FixedTotalNumberConnector(
         900, with_replacement=False, allow_self_connections=False, rng=rng),
-        sim.StaticSynapse(weight=0.1, delay=delay), receptor_type="excitatory")
+        sim.StaticSynapse(weight=0.1, delay=1.5), receptor_type="excitatory")
     for population in (cells, inh):
         population.record(["spikes", "v"])
     return {"cells": cells, "inh": inh}
@@ -300,7 +301,7 @@ def test_cuda_builds_on_the_device_what_the_host_and_c_target_build(cuda_backend
     the host's, and the run equals the C target's, whose rows the host drew."""
     from pynn_gpu.targets import cuda_fixed_number
     cpu = assert_device_builds_what_the_host_builds(
-        cuda_fixed_number, _network, 5, monkeypatch, cuda_backend)
+        cuda_fixed_number, _network, 5, monkeypatch, cuda_backend, stored_once=2)
     assert sum(len(s) for s in cpu["cells"][0]) > 20
 
 

@@ -239,33 +239,37 @@ def _cubin(tmp_path, name, source_text):
     return cubin.read_bytes()
 
 
-# the precisions, and the delay types of rings of up to 256 slots, 65,536, and more
-GENERATION_TYPES = [("double", "uint8_t"), ("float", "uint16_t"), ("double", "int32_t")]
+# the precisions, the delay types of rings of up to 256 slots, 65,536, and more, and the
+# postsynaptic index types of populations of up to 65,536 neurons and more
+GENERATION_TYPES = [("double", "uint8_t", "uint16_t"), ("float", "uint16_t", "int32_t"),
+                    ("double", "int32_t", "uint16_t")]
 
 
-@pytest.mark.parametrize("scalar,delay", GENERATION_TYPES)
-def test_connectivity_generation_kernels_compile(tmp_path, scalar, delay):
+@pytest.mark.parametrize("scalar,delay,post", GENERATION_TYPES)
+def test_connectivity_generation_kernels_compile(tmp_path, scalar, delay, post):
     """The kernels that build generated projections' rows, dense matrices and bitmasks on
     the GPU."""
     from pynn_gpu.targets import cuda_generation
-    binary = _cubin(tmp_path, "generation", cuda_generation._source(scalar, delay))
+    binary = _cubin(tmp_path, "generation", cuda_generation._source(scalar, delay, post))
     for kernel in (b"count_rows", b"fill_rows", b"fill_dense", b"fill_mask"):
         assert kernel in binary, kernel
 
 
-@pytest.mark.parametrize("scalar,delay", GENERATION_TYPES)
-def test_fixed_number_generation_kernels_compile(tmp_path, scalar, delay):
-    """The kernels that draw fixed-number projections' rows on the GPU."""
+@pytest.mark.parametrize("scalar,delay,post", GENERATION_TYPES)
+def test_fixed_number_generation_kernels_compile(tmp_path, scalar, delay, post):
+    """The kernels that draw fixed-number projections' rows on the GPU (here with columns'
+    presynaptic partners of another type than the postsynaptic indices)."""
     from pynn_gpu.targets import cuda_fixed_number
-    binary = _cubin(tmp_path, "fixed_number", cuda_fixed_number._source(scalar, delay))
+    partner = "int32_t" if post == "uint16_t" else "uint16_t"
+    binary = _cubin(tmp_path, "fixed_number",
+                    cuda_fixed_number._source(scalar, delay, post, partner))
     for kernel in (b"draw_rows", b"draw_columns", b"count_rows", b"scatter_rows",
                    b"sort_rows", b"fill_rows"):
         assert kernel in binary, kernel
 
 
-
-@pytest.mark.parametrize("scalar,delay", GENERATION_TYPES)
-def test_distance_probability_generation_kernels_compile(tmp_path, scalar, delay):
+@pytest.mark.parametrize("scalar,delay,post", GENERATION_TYPES)
+def test_distance_probability_generation_kernels_compile(tmp_path, scalar, delay, post):
     """The kernels that decide distance-dependent projections' rows on the GPU, with an
     expression using every helper the translator may call."""
     from pynn_gpu import distance_expression
@@ -275,13 +279,15 @@ def test_distance_probability_generation_kernels_compile(tmp_path, scalar, delay
         "min(sqrt(d), 0.1) * pow(d, 0.3) + (0.1 if cos(d) > sin(d) else tan(d)) + "
         "max(floor(d), ceil(d), fabs(d))")
     source = tmp_path / "distance.cu"
-    source.write_text(cuda_distance_probability._source(scalar, delay, probability))
+    source.write_text(cuda_distance_probability._source(scalar, delay, post,
+                                                                probability))
     cubin = tmp_path / "distance.cubin"
     result = subprocess.run(cuda.nvcc_command(cuda.find_nvcc(), source, cubin, arch="sm_90"),
                             capture_output=True, text=True)
     assert result.returncode == 0, f"nvcc failed:\n{result.stderr}"
     for kernel in (b"count_chunks", b"fill_chunks"):
         assert kernel in cubin.read_bytes()
+
 
 def _update_registers(precision, fuse, tmp_path, monkeypatch):
     """Registers per thread of the update kernel of 200 IF_curr_exp neurons with a
