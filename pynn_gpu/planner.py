@@ -209,11 +209,10 @@ DENSE_MIN_DENSITY = 0.5
 # Generated projections (pynn_gpu.procedural, fixed_number, distance_probability,
 # pattern_connectors) get the same choice, from what their spec knows before anything is
 # drawn: the expected count, one synapse per pair or not, and uniformity (constant weight
-# and delay). On the CUDA target the device fills the chosen format itself
-# (synapse_building.device_formats: rows for every generator, a dense matrix for the
-# FixedProbability generator, which AllToAll and OneToOne use, and a bitmask for AllToAll and
-# OneToOne, whose pairs follow a fixed pattern); other combinations are generated on the
-# host, then stored. So an AllToAll projection (density 1) with one weight and delay is a
+# and delay). On the CUDA target the device fills the chosen format itself, whatever the
+# generator (synapse_building.device_formats; a dense matrix or bitmask straight from the
+# FixedProbability generator, which AllToAll and OneToOne use, where it can, else scattered
+# from rows drawn first: targets.cuda_generation). So an AllToAll projection (density 1) with one weight and delay is a
 # bitmask, filled on the device by a thread per 32-bit word, and with drawn values a dense
 # matrix, filled by a thread per row. "auto" keeps the bitmask rather than "procedural" for
 # it, though procedural needs no storage and no construction: per spike, the bitmask's

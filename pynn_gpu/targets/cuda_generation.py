@@ -13,7 +13,9 @@ says which one a projection gets): a dense matrix (a thread per row clears it, t
 each synapse at its postsynaptic column), and, for the generators whose pairs follow a fixed
 pattern (AllToAll, OneToOne; see pynn_gpu.pattern_connectors), a bitmask (a thread per
 32-bit word, so no two threads share one) with the one weight and delay the host knows from
-the spec.
+the spec. Every other generator's dense matrix or bitmask (FixedProbability's bitmask, the
+fixed-number and distance-dependent connectors') is scattered from rows drawn on the device
+first (matrix_from_rows, kernels/cuda/rows_to_matrix.cu), then freed.
 """
 
 import functools
@@ -23,7 +25,8 @@ import numpy as np
 from .._paths import kernels_dir
 from ..codegen import GeneratedCode
 from ..pattern_connectors import constant_values
-from ..procedural import generator_struct
+from ..ir.graph import index_type
+from ..procedural import ProceduralSpec, generator_struct
 from .cuda import DeviceResident, _launcher
 
 BLOCK = 128
@@ -129,11 +132,24 @@ def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, post_range=None
     return counts, row_ptr, arrays
 
 
+def fills_directly(spec, fmt):
+    """Whether the generator itself fills a projection's dense matrix or bitmask (a thread
+    per row, or per 32-bit word of pairs that follow a fixed pattern: AllToAll, OneToOne),
+    rather than its rows being drawn first and then scattered (matrix_from_rows)."""
+    return isinstance(spec, ProceduralSpec) and (fmt == "dense" or spec.connects_all)
+
+
 def generate_matrix(target, spec, fmt, n_pre, n_post, dt, scalar_dtype, post_range=None,
-                    delay_dtype=np.int32):
-    """Generate a projection as a dense matrix or (fixed-pattern generators only) a bitmask
-    on the device: (counts on the host, the format's arrays, device-resident where they grow
-    with the pairs), keyed as the engine names them."""
+                    delay_dtype=np.int32, rows=None):
+    """Generate a projection as a dense matrix or a bitmask on the device: (counts on the
+    host, the format's arrays, device-resident where they grow with the pairs), keyed as the
+    engine names them. `rows`: the generate_rows of the projection's generator (this
+    module's, cuda_fixed_number's or cuda_distance_probability's), for the matrices its
+    generator does not fill directly."""
+    if not fills_directly(spec, fmt):
+        options = {} if post_range is None else {"post_range": post_range}
+        return matrix_from_rows(target, rows, spec, fmt, n_pre, n_post, dt, scalar_dtype,
+                                delay_dtype, **options)
     module = _module(target, scalar_dtype, delay_dtype)
     pairs = n_pre * n_post
     with target.activated():
@@ -151,6 +167,52 @@ def generate_matrix(target, spec, fmt, n_pre, n_post, dt, scalar_dtype, post_ran
             arrays = {"mask": mask, **constant_values(spec, dt, scalar_dtype, delay_dtype)}
         kernels.free_temporaries()
     return counts, arrays
+
+
+def matrix_from_rows(target, generate_rows, spec, fmt, n_pre, n_post, dt, scalar_dtype,
+                     delay_dtype, **options):
+    """A dense matrix or bitmask scattered on the device from the rows `generate_rows`
+    draws there first (for a bitmask, which the planner gives only to projections of one
+    weight and one delay, the postsynaptic indices only); the rows are freed after.
+    Returns what generate_matrix returns."""
+    post_dtype = index_type(n_post)[1]
+    counts, row_ptr, rows = generate_rows(
+        target, spec, n_pre, n_post, dt, scalar_dtype, delay_dtype=delay_dtype,
+        post_dtype=post_dtype, values_once=fmt == "bitmask", **options)
+    module = target.load_module(GeneratedCode("cuda", _matrix_source(
+        scalar_name(scalar_dtype), ctype_name(delay_dtype), ctype_name(post_dtype)), []))
+    pairs = n_pre * n_post
+    with target.activated():
+        kernels = GenerationKernels(target._cuda, module)
+        kernels.set_global("_n_pre", np.array([n_pre], np.int64))
+        kernels.set_global("_n_post", np.array([n_post], np.int64))
+        kernels.upload("_row_ptr", row_ptr)
+        kernels.point("_post", rows["post"].allocation)
+        if fmt == "dense":
+            kernels.point("_weight", rows["weight"].allocation)
+            kernels.point("_delay", rows["delay"].allocation)
+            arrays = {"dense_weight": kernels.resident("_dense_weight", pairs, scalar_dtype),
+                      "dense_delay": kernels.resident("_dense_delay", pairs, delay_dtype)}
+            kernels.launch("clear_dense", pairs)
+            kernels.launch("scatter_dense", n_pre)
+        else:
+            words = -(-pairs // 32)
+            arrays = {"mask": kernels.resident("_mask", words, np.uint32),
+                      "weight": rows["weight"], "delay": rows["delay"]}
+            kernels.launch("clear_mask", words)
+            kernels.launch("scatter_mask", n_pre)
+        kernels.free_temporaries()
+        for array in rows.values():
+            if isinstance(array, DeviceResident):
+                array.allocation.free()
+    return counts, arrays
+
+
+@functools.lru_cache(maxsize=None)
+def _matrix_source(scalar, delay, post):
+    text = (kernels_dir() / "cuda" / "rows_to_matrix.cu").read_text()
+    return (f"#define PG_SCALAR {scalar}\n#define PG_DELAY_T {delay}\n"
+            f"#define PG_POST_T {post}\n" + text)
 
 
 def _module(target, scalar_dtype, delay_dtype, post_dtype=np.int32):

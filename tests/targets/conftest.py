@@ -51,6 +51,12 @@ template <typename T> static inline T atomicAdd(T *address, T value)
     *address = old + value;
     return old;
 }
+template <typename T> static inline T atomicOr(T *address, T value)
+{
+    const T old = *address;
+    *address = old | value;
+    return old;
+}
 extern "C" void emu_launch(void (*kernel)(void), unsigned grid, unsigned block)
 {
     blockDim.x = block; gridDim.x = grid;

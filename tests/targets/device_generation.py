@@ -22,7 +22,7 @@ def assert_device_builds_what_the_host_builds(generator, network, n_projections,
     `emulator`: the cuda_backend fixture's value (None on a GPU); `stored_once`, if given:
     how many of the projections' rows hold one weight and one delay, stored once. Returns
     the C target's recordings."""
-    drawn_on_device, values_once = [], []
+    drawn_on_device, values_once, scattering = [], [], []
     original = generator.generate_rows
     original_matrix = cuda_generation.generate_matrix
 
@@ -39,6 +39,8 @@ def assert_device_builds_what_the_host_builds(generator, network, n_projections,
     def keep_a_copy(target, spec, n_pre, n_post, dt, scalar_dtype, **options):
         counts, row_ptr, arrays = original(target, spec, n_pre, n_post, dt, scalar_dtype,
                                            **options)
+        if scattering:      # rows drawn for a matrix: the matrix is checked
+            return counts, row_ptr, arrays
         drawn_on_device.append((spec, row_ptr, copied(target, arrays)))
         # postsynaptic indices in two bytes for up to 65,536 neurons, else four
         assert arrays["post"].dtype == (np.uint16 if n_post <= 1 << 16 else np.int32)
@@ -46,8 +48,12 @@ def assert_device_builds_what_the_host_builds(generator, network, n_projections,
         return counts, row_ptr, arrays
 
     def keep_a_matrix_copy(target, spec, fmt, n_pre, n_post, dt, scalar_dtype, **options):
-        counts, arrays = original_matrix(target, spec, fmt, n_pre, n_post, dt, scalar_dtype,
-                                         **options)
+        scattering.append(fmt)
+        try:
+            counts, arrays = original_matrix(target, spec, fmt, n_pre, n_post, dt,
+                                             scalar_dtype, **options)
+        finally:
+            scattering.pop()
         drawn_on_device.append((spec, None, copied(target, arrays)))
         return counts, arrays
     monkeypatch.setattr(generator, "generate_rows", keep_a_copy)

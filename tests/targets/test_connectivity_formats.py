@@ -364,3 +364,50 @@ def test_postsynaptic_indices_of_any_population_size(cuda_backend, size, ctype):
     assert_identical(cpu, gpu)
     v = cpu["watched"][1]["v"]
     assert np.all(v[-1] > v[0])         # every watched neuron, the last one too, got its input
+
+
+# --- dense matrices and bitmasks of every generator, filled on the device ------------------
+
+def _generated_matrices(sim):
+    """Generated projections in dense and bitmask formats whose generators cannot fill a
+    matrix themselves: the CUDA device scatters the rows it draws (FixedProbability's
+    bitmask, fixed-number rows and columns, distance-dependent pairs)."""
+    rng = sim.NativeRNG(seed=17)
+    drawn = {"weight": sim.RandomDistribution("uniform", (0.05, 0.3), rng=rng),
+             "delay": sim.RandomDistribution("uniform", (0.1, 2.0), rng=rng)}
+    source = sim.Population(30, sim.SpikeSourcePoisson(rate=60.0), label="source")
+    cells = sim.Population(40, sim.IF_curr_exp(v_thresh=-60.0), label="cells")
+    projections = [
+        (source, sim.FixedProbabilityConnector(0.3, rng=rng), 0.125, "bitmask"),
+        (source, sim.FixedNumberPostConnector(12, rng=rng), drawn, "dense"),
+        (cells, sim.FixedTotalNumberConnector(300, with_replacement=False,
+                                              allow_self_connections=False, rng=rng),
+         0.0625, "bitmask"),
+        (source, sim.FixedNumberPreConnector(5, rng=rng), 0.0625, "bitmask"),
+        (cells, sim.DistanceDependentProbabilityConnector("exp(-d / 8)", rng=rng), drawn,
+         "dense"),
+        (source, sim.DistanceDependentProbabilityConnector("d < 10", rng=rng), 0.125,
+         "bitmask"),
+    ]
+    for pre, connector, values, fmt in projections:
+        values = values if isinstance(values, dict) else {"weight": values, "delay": 1.0}
+        sim.Projection(pre, cells, connector, sim.StaticSynapse(**values),
+                       connectivity_format=fmt)
+    cells.record(["spikes", "v"])
+    return {"cells": cells}
+
+
+def test_every_generator_s_matrices_are_filled_on_the_device(cuda_backend, monkeypatch):
+    from device_generation import assert_device_builds_what_the_host_builds
+    from pynn_gpu.targets import cuda_generation
+    cpu = assert_device_builds_what_the_host_builds(
+        cuda_generation, _generated_matrices, 6, monkeypatch, cuda_backend)
+    assert sum(len(s) for s in cpu["cells"][0]) > 30
+    sim.setup(timestep=0.1, target="cpu")
+    try:
+        _generated_matrices(sim)
+        sim.run(0.1)
+        assert [row["format"] for row in sim.connectivity_report()] == [
+            "bitmask", "dense", "bitmask", "bitmask", "dense", "bitmask"]
+    finally:
+        sim.end()

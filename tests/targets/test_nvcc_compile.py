@@ -256,6 +256,16 @@ def test_connectivity_generation_kernels_compile(tmp_path, scalar, delay, post):
 
 
 @pytest.mark.parametrize("scalar,delay,post", GENERATION_TYPES)
+def test_rows_to_matrix_kernels_compile(tmp_path, scalar, delay, post):
+    """The kernels that scatter rows drawn on the GPU into a dense matrix or a bitmask."""
+    from pynn_gpu.targets import cuda_generation
+    binary = _cubin(tmp_path, "rows_to_matrix",
+                    cuda_generation._matrix_source(scalar, delay, post))
+    for kernel in (b"clear_dense", b"clear_mask", b"scatter_dense", b"scatter_mask"):
+        assert kernel in binary, kernel
+
+
+@pytest.mark.parametrize("scalar,delay,post", GENERATION_TYPES)
 def test_fixed_number_generation_kernels_compile(tmp_path, scalar, delay, post):
     """The kernels that draw fixed-number projections' rows on the GPU (here with columns'
     presynaptic partners of another type than the postsynaptic indices)."""

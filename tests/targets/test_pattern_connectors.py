@@ -140,7 +140,9 @@ def test_all_to_all_can_be_procedural_one_to_one_cannot(cpu_sim):
 
 
 def test_device_formats_rule():
-    """Which stored formats the CUDA target fills itself (synapse_building.device_formats)."""
+    """Which stored formats each target fills itself (synapse_building.device_formats), and
+    which matrices the CUDA generator fills directly rather than from rows (the others)."""
+    fills_directly = cuda_generation.fills_directly
     value = procedural.ValueSpec("constant", 0.1)
     fp = procedural.ProceduralSpec(p=0.3, seed=1, key=0, skip_self=False, weight=value,
                                    delay=value)
@@ -148,9 +150,14 @@ def test_device_formats_rule():
                                           weight=value, delay=value)
     one = pattern_connectors.OneToOneSpec(p=1.0, seed=1, key=0, skip_self=False,
                                           weight=value, delay=value)
-    assert synapse_building.device_formats(fp) == ("ragged", "dense")
-    assert synapse_building.device_formats(a2a) == ("ragged", "dense", "bitmask")
-    assert synapse_building.device_formats(one) == ("ragged", "dense", "bitmask")
+    for spec in (fp, a2a, one):
+        assert synapse_building.device_formats(spec) == ("ragged", "dense", "bitmask")
+        assert fills_directly(spec, "dense")
+    assert synapse_building.device_formats(fp, on_cuda=False) == ()
+    assert synapse_building.device_formats(a2a, on_cuda=False) == ("bitmask",)
+    assert synapse_building.device_formats(one, on_cuda=False) == ("bitmask",)
+    assert not fills_directly(fp, "bitmask")
+    assert fills_directly(a2a, "bitmask") and fills_directly(one, "bitmask")
     assert not one.regenerable and a2a.regenerable
     assert one.expected_synapses(9, 9) == 9 and a2a.expected_synapses(9, 9) == 72
 

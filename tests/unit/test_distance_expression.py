@@ -44,7 +44,8 @@ def _evaluator(expressions):
     body = ("double value(int k, double d)\n{\n    switch (k) {\n" + cases
             + "\n    }\n    return -1.0;\n}\n")
     source = with_headers("#include <stdint.h>\n#include <math.h>\n"
-                          "#define DEVICE_FN static inline\n/* @HEADERS@ */\n" + body,
+                          "#define DEVICE_FN static inline\n#define PG_POST_T int32_t\n"
+                          "/* @HEADERS@ */\n" + body,
                           "0.0")
     library = CpuTarget().compile_library(GeneratedCode("c", source, []))
     library.value.argtypes = [ctypes.c_int, ctypes.c_double]
