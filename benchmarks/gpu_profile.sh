@@ -29,7 +29,7 @@ timeout ${PYNN_GPU_TEST_TIMEOUT:-200} python3 -m pytest -q -m cuda -p no:cachepr
     tests/targets/test_fixed_number_generation.py tests/targets/test_connectivity_formats.py \
     tests/targets/test_electrodes.py tests/targets/test_recording.py \
     tests/targets/test_plasticity.py tests/targets/test_distance_probability.py \
-    tests/targets/test_procedural.py \
+    tests/targets/test_procedural.py tests/targets/test_pattern_connectors.py \
     tests/mpi/test_mpi.py 2>&1 \
     | tee "$OUT/cuda-tests.log" | tail -8
 if [ -n "${PYNN_GPU_PLASTICITY:-}" ]; then
