@@ -65,9 +65,10 @@ class DistanceProbabilitySpec(GeneratedSpec):
             self._expected["value"] = total * n_pre / max(len(rows), 1)
         return self._expected["value"]
 
-    def generate(self, n_pre, n_post, dt):
-        """(pre, post, weights, delay steps) of every synapse, sorted by pre then post."""
-        return generate(self, dt)
+    def generate(self, n_pre, n_post, dt, post_range=None):
+        """(pre, post, weights, delay steps) of every synapse (onto post_range's neurons,
+        if given: the same synapses, the others left out), sorted by pre then post."""
+        return generate(self, dt, post_range)
 
     def distances(self, pre, post):
         """The distances of the pairs (pre[k], post[k]) as the generator computes them."""
@@ -178,7 +179,8 @@ def _host_library(probability):
     text = (kernels_dir() / "c" / "distance_probability_host.c").read_text()
     library = CpuTarget().compile_library(GeneratedCode("c", with_headers(text, probability), []))
     generator = ctypes.POINTER(_Generator)
-    library.dd_draw_rows.argtypes = [generator] + [ctypes.c_void_p] * 4
+    library.dd_draw_rows.argtypes = [generator] + [ctypes.c_void_p] * 2 + [
+        ctypes.c_int64] * 2 + [ctypes.c_void_p] * 2
     library.dd_draw_rows.restype = ctypes.c_int
     library.dd_fill_rows.argtypes = [generator] + [ctypes.c_void_p] * 6
     library.dd_fill_rows.restype = None
@@ -193,17 +195,19 @@ def _host_library(probability):
     return library
 
 
-def generate(spec, dt):
-    """(pre, post, weights, delay steps) of every synapse, sorted by pre then post; rows are
-    decided in parallel (OpenMP) where available, every pair once."""
+def generate(spec, dt, post_range=None):
+    """(pre, post, weights, delay steps) of every synapse (onto post_range's neurons only,
+    if given), sorted by pre then post; rows are decided in parallel (OpenMP) where
+    available, every pair once."""
     library = _host_library(spec.probability)
     generator = ctypes.byref(generator_struct(spec, dt))
     n_pre = spec.pre_xyz.shape[1]
     counts = np.zeros(max(n_pre, 1), np.int64)
     rows = np.zeros(max(n_pre, 1), np.uint64)          # a buffer pointer per row
     try:
-        if library.dd_draw_rows(generator, *spec._positions(), counts.ctypes.data,
-                                rows.ctypes.data) != 0:
+        first, end = post_range or (0, spec.post_xyz.shape[1])
+        if library.dd_draw_rows(generator, *spec._positions(), first, end,
+                                counts.ctypes.data, rows.ctypes.data) != 0:
             raise MemoryError("not enough memory for the rows of a distance-dependent "
                               "projection")
         row_ptr = np.concatenate(([0], np.cumsum(counts[:n_pre]))).astype(np.int64)

@@ -9,22 +9,24 @@
 #define PG_POST_T int32_t
 /* @HEADERS@ */
 
-/* The connected postsynaptic neurons of each row into rows[pre] (malloc'd), their number
-   into counts[pre]. Returns 0, or -1 when memory ran out (dd_free_rows cleans up). */
+/* The connected postsynaptic neurons of each row among [first, end) into rows[pre]
+   (malloc'd), their number into counts[pre]. Returns 0, or -1 when memory ran out
+   (dd_free_rows cleans up). */
 int dd_draw_rows(const pg_distance_probability *g, const double *pre_xyz,
-                 const double *post_xyz, int64_t *counts, int32_t **rows)
+                 const double *post_xyz, int64_t first, int64_t end, int64_t *counts,
+                 int32_t **rows)
 {
     int failed = 0;
     #pragma omp parallel reduction(|:failed)
     {
         /* a whole row fits in each thread's scratch row, then moves to a row of its size */
-        int32_t *scratch = (int32_t *) malloc((size_t) (g->n_post > 0 ? g->n_post : 1)
+        int32_t *scratch = (int32_t *) malloc((size_t) (end > first ? end - first : 1)
                                               * sizeof *scratch);
         failed = scratch == NULL;
         #pragma omp for schedule(dynamic, 16)
         for (int64_t pre = 0; pre < g->n_pre; ++pre) {
             if (failed) continue;
-            const int64_t n = pg_dd_decide(g, pre_xyz, post_xyz, pre, 0, g->n_post, scratch);
+            const int64_t n = pg_dd_decide(g, pre_xyz, post_xyz, pre, first, end, scratch);
             rows[pre] = (int32_t *) malloc((size_t) (n > 0 ? n : 1) * sizeof *scratch);
             if (rows[pre] == NULL) { failed = 1; continue; }
             memcpy(rows[pre], scratch, (size_t) n * sizeof *scratch);

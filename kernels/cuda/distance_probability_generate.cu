@@ -19,6 +19,8 @@ typedef PG_SCALAR scalar;
 
 extern "C" {
 __device__ pg_distance_probability _generator;   /* written by the host per projection */
+__device__ int64_t _post_first;         /* the postsynaptic neurons decided: all, or over */
+__device__ int64_t _post_end;           /* several processes this process's block */
 __device__ int64_t _chunk;              /* postsynaptic neurons per chunk */
 __device__ int64_t _n_chunks;           /* chunks per row */
 __device__ double *_pre_xyz;            /* 3 x n_pre positions */
@@ -35,8 +37,8 @@ DEVICE_FN int my_chunk(int64_t *pre, int64_t *first, int64_t *end, int64_t *entr
     if (t >= _generator.n_pre * _n_chunks) return 0;
     *pre = t % _generator.n_pre;
     const int64_t chunk = t / _generator.n_pre;
-    *first = chunk * _chunk;
-    *end = *first + _chunk < _generator.n_post ? *first + _chunk : _generator.n_post;
+    *first = _post_first + chunk * _chunk;
+    *end = *first + _chunk < _post_end ? *first + _chunk : _post_end;
     *entry = *pre * _n_chunks + chunk;
     return 1;
 }

@@ -37,18 +37,22 @@ def chunking(n_pre, n_post):
 
 
 def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, delay_dtype=np.int32,
-                  post_dtype=np.int32, values_once=False):
-    """Generate a projection's rows on the device: (counts, row_ptr) on the host, and the
+                  post_dtype=np.int32, values_once=False, post_range=None):
+    """Generate a projection's rows on the device (onto post_range's neurons only, if
+    given: over several processes, the process's): (counts, row_ptr) on the host, and the
     post, weight and delay arrays (as `post_dtype`, the scalar and `delay_dtype`) as
     DeviceResident memory (with values_once, for a spec of constant_values: the weight and
     the delay as one value each, on the host)."""
     module = target.load_module(GeneratedCode("cuda", _source(
         scalar_name(scalar_dtype), ctype_name(delay_dtype), ctype_name(post_dtype),
         spec.probability), []))
-    chunk, n_chunks = chunking(n_pre, n_post)
+    first, end = post_range or (0, n_post)
+    chunk, n_chunks = chunking(n_pre, end - first)
     with target.activated():
         kernels = GenerationKernels(target._cuda, module)
         kernels.set_struct("_generator", generator_struct(spec, dt))
+        kernels.set_global("_post_first", np.array([first], np.int64))
+        kernels.set_global("_post_end", np.array([end], np.int64))
         kernels.set_global("_chunk", np.array([chunk], np.int64))
         kernels.set_global("_n_chunks", np.array([n_chunks], np.int64))
         kernels.upload("_pre_xyz", spec.pre_xyz)

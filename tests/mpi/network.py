@@ -61,6 +61,13 @@ connections = [
     # drawn by the generator, stored: each process generates the synapses onto its neurons
     sim.Projection(drive, excitatory, sim.FixedProbabilityConnector(0.05, rng=sim.NativeRNG(seed=8)),
                    sim.StaticSynapse(weight=0.002, delay=1.5), receptor_type="excitatory"),
+    # decided by the distance-dependent generator: each process decides the pairs onto its
+    # own neurons (the cells on a line, 1 apart)
+    sim.Projection(drive, excitatory, sim.DistanceDependentProbabilityConnector(
+                       "0.3 * exp(-d / 40)", rng=sim.NativeRNG(seed=12)),
+                   sim.StaticSynapse(weight=0.001, delay=RandomDistribution(
+                       "uniform", (shortest, 3.0), rng=sim.NativeRNG(seed=13))),
+                   receptor_type="excitatory"),
     # regenerated per spike, never stored: each process regenerates its own neurons' part
     sim.Projection(drive, inhibitory, sim.FixedProbabilityConnector(0.2, rng=sim.NativeRNG(seed=5)),
                    sim.StaticSynapse(weight=RandomDistribution("uniform", (0.05, 0.15),
@@ -84,6 +91,8 @@ connections = [
                        weight=0.2, delay=delays, dendritic_delay_fraction=0.5),
                    receptor_type="excitatory"),
 ]
+# projections whose synapses the generators make (each process its own part), not PyNN's code
+generated = sum(c._procedural is not None for c in connections)
 for connection in connections:
     if not connection.synapse_type.model.needs_last_spike:
         connection.propagation = propagation
@@ -107,7 +116,7 @@ connections.append(sim.Projection(drive, inhibitory, sim.FixedNumberPostConnecto
                                   receptor_type="excitatory"))
 sim.run(40.0)
 
-results = {"num_processes": sim.num_processes(),
+results = {"num_processes": sim.num_processes(), "generated": generated,
            # the procedural projection stays procedural in every process
            "procedural_groups": sum(row["format"] == "procedural"
                                     for row in sim.connectivity_report())}

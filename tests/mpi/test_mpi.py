@@ -119,6 +119,8 @@ def test_several_processes_give_the_single_process_results(single_process, tmp_p
     # an active network, so that a lost or late spike shows
     assert len(expected["excitatory_spikes"]) > 30 and len(expected["inhibitory_spikes"]) > 30
     assert int(expected["procedural_groups"]) == 1
+    # FixedProbability stored and procedural, AllToAll, distance-dependent
+    assert int(expected["generated"]) == 4
     for name, values in expected.items():
         if name != "num_processes":
             assert np.array_equal(result[name], values), name

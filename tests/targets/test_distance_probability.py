@@ -99,6 +99,23 @@ def test_same_seed_same_synapses_and_other_seed_others(cpu_sim, no_pynn_builder)
     assert not np.array_equal(build(1), build(2))
 
 
+def test_a_block_of_postsynaptic_neurons_gets_the_synapses_onto_it(cpu_sim, no_pynn_builder):
+    """What a process generates over several processes (its block of postsynaptic neurons):
+    exactly the synapses onto the block of the whole projection, with the same values."""
+    cells = _random_cells(300, 5)
+    delay = sim.RandomDistribution("uniform", (0.5, 2.0), rng=sim.NativeRNG(seed=4))
+    spec = _project(cells, cells, "0.6 * exp(-d / 3)", delay=delay)._procedural
+    whole = spec.generate(300, 300, 0.1)
+    sizes = []
+    for first, end in [(64, 200), (0, 32), (288, 300), (96, 96)]:
+        block = spec.generate(300, 300, 0.1, (first, end))
+        onto = (whole[1] >= first) & (whole[1] < end)
+        for part, values in zip(block, whole):
+            np.testing.assert_array_equal(part, values[onto])
+        sizes.append(len(block[0]))
+    assert sizes[0] > 1000 and sizes[-1] == 0
+
+
 def test_connections_at_each_distance_follow_the_expression(cpu_sim, no_pynn_builder):
     """On a periodic 60 x 60 grid, the pairs at each distance are connected with the
     probability the expression gives: chi-square over distance bins of the connected
