@@ -40,6 +40,8 @@ excitatory = sim.Population(200, sim.IF_cond_exp(tau_m=RandomDistribution("unifo
                             label="excitatory")
 inhibitory = sim.Population(50, sim.IF_curr_exp(), initial_values={"v": -60.0}, label="inhibitory")
 drive = sim.Population(100, sim.SpikeSourcePoisson(rate=40.0), label="drive")
+# one word of neurons: over several processes, some processes have none of it
+tiny = sim.Population(20, sim.IF_curr_exp(i_offset=0.9), label="tiny")
 
 delays = RandomDistribution("uniform", (shortest, 3.0), rng=rng)
 connections = [
@@ -55,6 +57,10 @@ connections = [
                    sim.StaticSynapse(weight=0.02, delay=shortest), receptor_type="excitatory"),
     sim.Projection(inhibitory, excitatory, sim.FixedProbabilityConnector(0.3, rng=rng),
                    sim.StaticSynapse(weight=0.01, delay=delays), receptor_type="inhibitory"),
+    sim.Projection(drive, tiny, sim.FixedProbabilityConnector(0.2, rng=rng),
+                   sim.StaticSynapse(weight=0.5, delay=delays), receptor_type="excitatory"),
+    sim.Projection(tiny, excitatory, sim.FixedProbabilityConnector(0.2, rng=rng),
+                   sim.StaticSynapse(weight=0.004, delay=delays), receptor_type="excitatory"),
     # gap junctions: each process holds the ones onto its neurons, couples with all
     sim.Projection(excitatory, excitatory, sim.FixedNumberPreConnector(2, rng=rng),
                    sim.ElectricalSynapse(weight=0.002)),
@@ -102,7 +108,7 @@ noise.inject_into(excitatory[60:140])
 step = sim.StepCurrentSource(times=[20.0, 60.0], amplitudes=[0.5, 0.0])
 step.inject_into(inhibitory[[1, 45]])
 
-for population in (excitatory, inhibitory, drive):
+for population in (excitatory, inhibitory, drive, tiny):
     population.record("spikes")
 excitatory[[0, 63, 64, 130, 199]].record(["v", "gsyn_exc"])
 inhibitory[[1, 45]].record("v")
@@ -120,7 +126,7 @@ results = {"num_processes": sim.num_processes(), "generated": generated,
            # the procedural projection stays procedural in every process
            "procedural_groups": sum(row["format"] == "procedural"
                                     for row in sim.connectivity_report())}
-for population in (excitatory, inhibitory, drive):
+for population in (excitatory, inhibitory, drive, tiny):
     block = population.get_data(gather=True)
     counts = population.get_spike_counts(gather=True)
     if sim.rank() == 0:

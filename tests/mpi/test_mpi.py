@@ -121,8 +121,13 @@ def test_several_processes_give_the_single_process_results(single_process, tmp_p
     assert int(expected["procedural_groups"]) == 1
     # FixedProbability stored and procedural, AllToAll, distance-dependent
     assert int(expected["generated"]) == 4
+    # The CUDA kernels add a neuron's inputs of one step in another order than the C target
+    # (tests/targets/device_generation.py): sampled values may differ in their last bit
+    rtol = 0.0 if target == "cpu" else 1e-13
     for name, values in expected.items():
-        if name != "num_processes":
+        if name.endswith(("_v", "_gsyn_exc")):
+            np.testing.assert_allclose(result[name], values, rtol=rtol, atol=0.0, err_msg=name)
+        elif name != "num_processes":
             assert np.array_equal(result[name], values), name
 
 
