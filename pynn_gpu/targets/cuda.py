@@ -348,9 +348,17 @@ class CudaProgram(Program):
         self.stream = cuda.Stream()
 
     def _block_for(self, function, threads):
-        if self.target.block_size is not None:
-            return self.target.block_size
         resources = _kernel_resources(function)
+        forced = self.target.block_size
+        if forced is not None:
+            # a kernel of many registers cannot start blocks of that many threads
+            largest = forced if resources is None else resources.max_threads_per_block // 32 * 32
+            if forced > largest:
+                logger.warning("%s=%d is more threads than a kernel of %d registers per "
+                               "thread can run in a block: it gets %d", BLOCK_SIZE_ENV,
+                               forced, resources.registers_per_thread, largest)
+                return largest
+            return forced
         if resources is None:
             return DEFAULT_BLOCK_SIZE
         return choose_block_size(threads, resources, self.target.limits)

@@ -13,6 +13,7 @@ slot is exact in any order: the GPU adds them with atomics, in no fixed order.
 
 import itertools
 import logging
+import types
 
 import numpy as np
 import pytest
@@ -419,11 +420,20 @@ def test_capture_failure_falls_back(emulate, monkeypatch, caplog):
     assert sum("capture failed" in r.message for r in caplog.records) == 1
 
 
-def test_block_size_from_environment(emulate, monkeypatch):
+def test_block_size_from_environment(emulate, monkeypatch, caplog):
     emulate()
     monkeypatch.setenv(cuda_target.BLOCK_SIZE_ENV, "96")
     cpu = simulate("cpu", array_driven, 20.0)
     assert_identical(cpu, simulate("cuda", array_driven, 20.0))
+    # more than a kernel of many registers can run in a block: that kernel gets fewer
+    monkeypatch.setenv(cuda_target.BLOCK_SIZE_ENV, "1024")
+    kernel = types.SimpleNamespace(num_regs=96, shared_size_bytes=0, max_threads_per_block=672)
+    plain = types.SimpleNamespace(num_regs=40, shared_size_bytes=0, max_threads_per_block=1024)
+    owner = types.SimpleNamespace(target=cuda_target.CudaTarget())
+    with caplog.at_level("WARNING", logger="PyNN"):
+        assert cuda_target.CudaProgram._block_for(owner, kernel, 77169) == 672
+        assert cuda_target.CudaProgram._block_for(owner, plain, 77169) == 1024
+    assert "96 registers" in caplog.text and "it gets 672" in caplog.text
     monkeypatch.setenv(cuda_target.BLOCK_SIZE_ENV, "100")
     with pytest.raises(ValueError, match="multiple of 32"):
         cuda_target.CudaTarget()
