@@ -179,6 +179,20 @@ def partitioned_propagation(merged):
     return all(g.rows_sorted for g in members) and work >= PARALLEL_MIN_SYNAPSES
 
 
+# A CUDA module has 64 KiB of __constant__ memory. The array pointers and the merged kernels'
+# struct tables live there while they fit (a warp reading one address is served in one
+# go); a network of several hundred projections needs more, and then they live in global
+# memory under the same names (the L1 cache serves a warp's reads of one row alike).
+CONSTANT_MEMORY_BYTES = 60 * 1024       # the rest left for the compiler's own constants
+
+
+def lookup_memory(arrays, tables):
+    """Where the CUDA source keeps array pointers and struct tables: "__constant__" or
+    "__device__". Every pointer and every struct field takes 8 bytes."""
+    needed = 8 * len(arrays) + sum(8 * len(m.fields) * len(m.members) for m in tables)
+    return "__constant__" if needed <= CONSTANT_MEMORY_BYTES else "__device__"
+
+
 def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
     """Render the translation unit for `target` ("c" or "cuda")."""
     arrays = array_specs(graph)
@@ -224,8 +238,11 @@ def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
                 + unlagged_learning
                 + ([] if graph.exchange_lag else learning + propagation)
                 + [(f"sample_{r.name}", r.n_recorded) for r in graph.samples if r.n_recorded > 0])
+    tables = (merged_sources + merged_gaps + merged_deliverers + merged_neurons
+              + merged_learners + merged_synapses)
     source = template.render(
         graph=graph,
+        lookup_memory=lookup_memory(arrays, tables),
         launches=launches,
         last_kernel=launches[-1][0] if launches else None,
         arrays=arrays,
@@ -241,5 +258,4 @@ def generate(graph: NetworkGraph, target: str) -> GeneratedCode:
         labels={g.name: comment_text(g.label) for g in graph.neuron_groups
                 + graph.synapse_groups + graph.current_sources + graph.gap_junctions},
     )
-    return GeneratedCode(target, source, arrays, merged_sources + merged_gaps + merged_deliverers
-                         + merged_neurons + merged_learners + merged_synapses)
+    return GeneratedCode(target, source, arrays, tables)

@@ -3,9 +3,10 @@ The CUDA target: the generated code compiled by nvcc into a cubin (through the c
 cache), loaded with PyCUDA, run with no Python in the per-step loop.
 
 Kernels take no arguments. They read the step from the device variable `_current_step`
-and array pointers from `__constant__` globals, so a chunk of steps (the launch sequence
-of one step, repeated) is captured once into a CUDA graph and replayed; rebinding an array
-only rewrites its pointer. The launch sequence comes from the `//@launch` lines at the top
+and array pointers from module globals (`__constant__` while they fit:
+codegen.lookup_memory), so a chunk of steps (the launch sequence of one step, repeated) is
+captured once into a CUDA graph and replayed; rebinding an array only rewrites its
+pointer. The launch sequence comes from the `//@launch` lines at the top
 of the generated source.
 
 PyCUDA (up to 2026.1 at least) has no stream capture, so graphs are made with the driver

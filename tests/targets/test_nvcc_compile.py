@@ -194,6 +194,30 @@ def test_every_model_compiles(precision, tmp_path):
         assert kernel.encode() in binary, kernel
 
 
+def _many_projections(n_populations):
+    def build(sim):
+        populations = [sim.Population(4, sim.IF_curr_exp()) for _ in range(n_populations)]
+        for pre in populations:
+            for post in populations:
+                sim.Projection(pre, post, sim.FixedProbabilityConnector(0.5),
+                               sim.StaticSynapse(weight=0.1, delay=1.0))
+    return build
+
+
+@pytest.mark.parametrize("n_populations,memory", [(4, "__constant__"), (25, "__device__")])
+def test_pointers_and_tables_of_hundreds_of_projections_compile(n_populations, memory,
+                                                                 tmp_path):
+    """Array pointers and struct tables stay in the 64 KiB of __constant__ memory while
+    they fit; 625 projections need more (about 85 KB), so they go to global memory."""
+    source = generated_cuda_source(_many_projections(n_populations))
+    assert f"{memory} struct" in source and f"{memory} int32_t *" in source
+    path = tmp_path / "simulation.cu"
+    path.write_text(source)
+    result = subprocess.run(cuda.nvcc_command(cuda.find_nvcc(), path, tmp_path / "out.cubin",
+                                              arch="sm_90"), capture_output=True, text=True)
+    assert result.returncode == 0, f"nvcc failed:\n{result.stderr}"
+
+
 def test_nvcc_command_keeps_double_results_exact():
     command = cuda.nvcc_command("nvcc", "a.cu", "a.cubin", arch="sm_90")
     assert "--fmad=false" in command
