@@ -72,9 +72,10 @@ class FixedNumberSpec(GeneratedSpec):
         """Where each line's synapses begin in the line-after-line layout (n_lines + 1)."""
         return np.concatenate(([0], np.cumsum(self.counts))).astype(np.int64)
 
-    def generate(self, n_pre, n_post, dt):
-        """(pre, post, weights, delay steps) of every synapse, sorted by pre."""
-        return generate(self, n_pre, n_post, dt)
+    def generate(self, n_pre, n_post, dt, post_range=None):
+        """(pre, post, weights, delay steps) of every synapse (onto post_range's neurons,
+        if given: the same synapses, the others left out), sorted by pre."""
+        return generate(self, n_pre, n_post, dt, post_range)
 
 
 # --- which projections qualify, and how many partners each line gets -----------------------
@@ -184,8 +185,13 @@ def _host_library():
     library = CpuTarget().compile_library(GeneratedCode("c", source, []))
     generator = ctypes.POINTER(_Generator)
     library.fn_draw_rows.argtypes = [generator] + [ctypes.c_void_p] * 5
-    library.fn_draw_columns.argtypes = [generator] + [ctypes.c_void_p] * 2
-    library.fn_regroup_columns.argtypes = [generator, ctypes.c_void_p, ctypes.c_void_p,
+    library.fn_draw_rows_onto.argtypes = [generator, ctypes.c_void_p] + [ctypes.c_int64] * 3 \
+        + [ctypes.c_void_p] * 6
+    library.fn_draw_rows_onto.restype = ctypes.c_int
+    library.fn_draw_columns.argtypes = [generator, ctypes.c_void_p, ctypes.c_int64,
+                                        ctypes.c_int64, ctypes.c_void_p]
+    library.fn_regroup_columns.argtypes = [generator, ctypes.c_void_p, ctypes.c_int64,
+                                           ctypes.c_int64, ctypes.c_void_p,
                                            ctypes.c_int64] + [ctypes.c_void_p] * 6
     for function in (library.fn_draw_rows, library.fn_draw_columns,
                      library.fn_regroup_columns):
@@ -193,22 +199,49 @@ def _host_library():
     return library
 
 
-def generate(spec, n_pre, n_post, dt):
-    """(pre, post, weights, delay steps) of every synapse, sorted by pre (then by post, and
-    by draw for FixedNumberPre); lines are drawn in parallel (OpenMP) where available."""
+def generate(spec, n_pre, n_post, dt, post_range=None):
+    """(pre, post, weights, delay steps) of every synapse (onto post_range's neurons only,
+    if given: the same synapses, the others left out), sorted by pre (then by post, and by
+    draw for FixedNumberPre); lines are drawn in parallel (OpenMP) where available."""
     library = _host_library()
     generator = ctypes.byref(generator_struct(spec, dt))
     starts = spec.starts
-    n = int(starts[-1])
-    pre, post = np.empty(n, np.int64), np.empty(n, np.int64)
-    weights, delays = np.empty(n, np.float64), np.empty(n, np.int32)
+    if spec.lines_are_pre and post_range is not None:
+        return _rows_onto(library, generator, spec, post_range)
+    first, end = post_range or (0, len(spec.counts))
+    n = int(starts[end] - starts[first])
+    pre, post, weights, delays = _synapse_arrays(n)
     out = [a.ctypes.data for a in (pre, post, weights, delays)]
     if spec.lines_are_pre:
         library.fn_draw_rows(generator, starts.ctypes.data, *out)
         return pre, post, weights, delays
     partner = np.empty(n, np.int64)
-    library.fn_draw_columns(generator, starts.ctypes.data, partner.ctypes.data)
+    library.fn_draw_columns(generator, starts.ctypes.data, first, end, partner.ctypes.data)
     row_ptr, cursor = np.empty(n_pre + 1, np.int64), np.empty(max(n_pre, 1), np.int64)
-    library.fn_regroup_columns(generator, starts.ctypes.data, partner.ctypes.data, n_pre,
-                               row_ptr.ctypes.data, cursor.ctypes.data, *out)
+    library.fn_regroup_columns(generator, starts.ctypes.data, first, end, partner.ctypes.data,
+                               n_pre, row_ptr.ctypes.data, cursor.ctypes.data, *out)
     return pre, post, weights, delays
+
+
+def _synapse_arrays(n):
+    return (np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.float64),
+            np.empty(n, np.int32))
+
+
+def _rows_onto(library, generator, spec, post_range):
+    """Rows drawn whole, the synapses onto post_range's neurons kept: counted in a first
+    pass, written in a second."""
+    starts = spec.starts
+    longest = int(spec.counts.max(initial=0))
+
+    def draw(*where):
+        if library.fn_draw_rows_onto(generator, starts.ctypes.data, *post_range, longest,
+                                     *where) != 0:
+            raise MemoryError("not enough memory to draw the rows of a fixed-number "
+                              "projection")
+    counts = np.zeros(max(len(spec.counts), 1), np.int64)
+    draw(counts.ctypes.data, None, None, None, None, None)
+    out_start = np.concatenate(([0], np.cumsum(counts[:len(spec.counts)]))).astype(np.int64)
+    synapses = _synapse_arrays(int(out_start[-1]))
+    draw(None, out_start.ctypes.data, *[a.ctypes.data for a in synapses])
+    return synapses

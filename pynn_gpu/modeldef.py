@@ -4,7 +4,8 @@ Model definitions: what a neuron or current-source model looks like to the code 
 A model is data, not code: lists of names plus short snippets in a small C subset
 that both targets (C and CUDA) compile unchanged. The generated kernel loads every
 name a snippet may use into a local variable of the same name, runs the snippet,
-and stores the state variables back.
+and stores the state variables back. A snippet runs to its end (no return or goto:
+check_snippet), since the code after it must run in every thread.
 
 Names a snippet can use inside a neuron update:
     every parameter, derived constant and state variable of the model,
@@ -44,6 +45,23 @@ def check_identifier(name: str, what: str) -> str:
                          "use letters, digits and '_' only, starting with a letter, "
                          "and avoid C keywords")
     return name
+
+
+_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+_LEAVING = re.compile(r"\b(return|goto)\b")
+
+
+def check_snippet(code: str, what: str) -> str:
+    """Return `code` if it runs to its end: a snippet is pasted into a kernel whose
+    threads must all reach the code after it (on CUDA, a warp's spike ballot; the rest of a
+    thread's synapses), so it may not leave early."""
+    found = _LEAVING.search(_COMMENT.sub(" ", code))
+    if found:
+        raise ValueError(f"{what} may not contain '{found.group(1)}': it is pasted into a "
+                         "kernel whose threads must all run the code after it; let it set "
+                         "its variables and run to its end (helper functions can go in "
+                         "'support')")
+    return code
 
 
 @dataclass(frozen=True)
@@ -97,6 +115,8 @@ class NeuronModelDef:
     def __post_init__(self):
         for name in self.all_names():
             check_identifier(name, f"{self.name} variable")
+        for part in ("update", "threshold", "reset"):
+            check_snippet(getattr(self, part), f"{self.name} {part}")
 
     def all_names(self):
         return (tuple(self.params) + tuple(self.derived) + tuple(self.int_derived)
@@ -141,6 +161,7 @@ class CurrentSourceDef:
     def __post_init__(self):
         for name in self.all_names():
             check_identifier(name, f"{self.name} parameter")
+        check_snippet(self.code, f"{self.name} code")
         if (self.uses_rng or self.into_receptor) and not self.per_target:
             raise ValueError(f"{self.name}: random numbers and receptor input are per "
                              "target neuron, so uses_rng and into_receptor need per_target")
@@ -189,6 +210,8 @@ class SynapseModelDef:
     def __post_init__(self):
         for name in self.params + tuple(s.name for s in self.state):
             check_identifier(name, f"{self.name} synapse variable")
+        for part in ("on_pre", "on_post"):
+            check_snippet(getattr(self, part), f"{self.name} {part}")
         if self.on_post and (self.uses_rng or self.needs_last_spike):
             raise ValueError(f"{self.name}: a model with on_post keeps its own spike times "
                              "(no needs_last_spike) and draws no random numbers")

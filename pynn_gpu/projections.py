@@ -322,15 +322,11 @@ class Projection(common.Projection):
             self._syn_state[name][:] = value
 
     def _local_post_range(self):
-        """Over several processes, for the generators that can leave out the synapses onto
-        other processes' neurons (FixedProbability's, AllToAll and OneToOne among them, and
-        the distance-dependent one) onto a Population: the postsynaptic neurons whose
-        synapses this process generates (its block of whole words: whole chunks of the
-        FixedProbability generator, the synapses drawn as in one process). None
-        otherwise."""
-        if simulator.state.num_processes > 1 and isinstance(
-                self._procedural, (procedural.ProceduralSpec,
-                                   distance_probability.DistanceProbabilitySpec)):
+        """Over several processes, for a generated projection onto a Population: the
+        postsynaptic neurons whose synapses this process generates (its block of whole
+        words: whole chunks of the FixedProbability generator, the synapses drawn as in one
+        process). None otherwise."""
+        if simulator.state.num_processes > 1 and self._procedural is not None:
             return distributed.local_block(self.post)
         return None
 

@@ -1,5 +1,6 @@
 /* Fixed-number connectivity drawn on the host (pynn_gpu.fixed_number), in parallel. */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <math.h>
 #ifdef _OPENMP
@@ -24,24 +25,65 @@ void fn_draw_rows(const pg_fixed_number *g, const int64_t *start, int64_t *pre_o
     }
 }
 
-/* Lines that are postsynaptic neurons: the presynaptic partners of each column. */
-void fn_draw_columns(const pg_fixed_number *g, const int64_t *start, int64_t *partner)
+/* Lines that are presynaptic neurons, keeping the synapses onto postsynaptic neurons
+   [first, end) only (over several processes, a process's own): each line is drawn whole
+   (its partners are a function of the line alone), then its kept synapses are counted into
+   counts[pre] (out_start NULL) or written from out_start[pre] on. Returns 0, or -1 when
+   memory ran out. */
+int fn_draw_rows_onto(const pg_fixed_number *g, const int64_t *start, int64_t first,
+                      int64_t end, int64_t longest, int64_t *counts, const int64_t *out_start,
+                      int64_t *pre_out, int64_t *post_out, double *weight, int32_t *delay)
 {
-    #pragma omp parallel for schedule(dynamic, 64)
-    for (int64_t post = 0; post < g->n_lines; ++post)
-        pg_fn_line(g, post, start[post + 1] - start[post], partner + start[post]);
+    int failed = 0;
+    #pragma omp parallel reduction(|:failed)
+    {
+        int64_t *line = (int64_t *) malloc((size_t) (longest > 0 ? longest : 1) * sizeof *line);
+        failed = line == NULL;
+        #pragma omp for schedule(dynamic, 64)
+        for (int64_t pre = 0; pre < g->n_lines; ++pre) {
+            if (failed) continue;
+            const int64_t n = start[pre + 1] - start[pre];
+            pg_fn_line(g, pre, n, line);
+            int64_t kept = 0;
+            for (int64_t k = 0; k < n; ++k) {
+                if (line[k] < first || line[k] >= end) continue;
+                if (out_start) {
+                    const int64_t s = out_start[pre] + kept;
+                    pre_out[s] = pre;
+                    post_out[s] = line[k];
+                    pg_fn_values(g, start[pre] + k, weight + s, delay + s);
+                }
+                ++kept;
+            }
+            if (!out_start) counts[pre] = kept;
+        }
+        free(line);
+    }
+    return failed ? -1 : 0;
 }
 
-/* Columns into rows by presynaptic neuron, each row in column order (a stable counting
-   sort); a synapse's weight and delay come from its column position. Each thread files the
-   rows of its own range of presynaptic neurons, so none waits for another. */
-void fn_regroup_columns(const pg_fixed_number *g, const int64_t *start, const int64_t *partner,
-                        int64_t n_pre, int64_t *row_ptr, int64_t *cursor, int64_t *pre_out,
-                        int64_t *post_out, double *weight, int32_t *delay)
+/* Lines that are postsynaptic neurons: the presynaptic partners of columns [first, end),
+   from partner[0] on (position start[first] of the layout). */
+void fn_draw_columns(const pg_fixed_number *g, const int64_t *start, int64_t first,
+                     int64_t end, int64_t *partner)
 {
-    const int64_t n = start[g->n_lines];
+    #pragma omp parallel for schedule(dynamic, 64)
+    for (int64_t post = first; post < end; ++post)
+        pg_fn_line(g, post, start[post + 1] - start[post], partner + (start[post] - start[first]));
+}
+
+/* Columns [first, end) (partner[k]: position start[first] + k) into rows by presynaptic
+   neuron, each row in column order (a stable counting sort); a synapse's weight and delay
+   come from its column position. Each thread files the
+   rows of its own range of presynaptic neurons, so none waits for another. */
+void fn_regroup_columns(const pg_fixed_number *g, const int64_t *start, int64_t first,
+                        int64_t end, const int64_t *partner, int64_t n_pre, int64_t *row_ptr,
+                        int64_t *cursor, int64_t *pre_out, int64_t *post_out, double *weight,
+                        int32_t *delay)
+{
+    const int64_t n = start[end] - start[first];
     memset(row_ptr, 0, (size_t) (n_pre + 1) * sizeof *row_ptr);
-    for (int64_t c = 0; c < n; ++c) ++row_ptr[partner[c] + 1];
+    for (int64_t k = 0; k < n; ++k) ++row_ptr[partner[k] + 1];
     for (int64_t pre = 0; pre < n_pre; ++pre) row_ptr[pre + 1] += row_ptr[pre];
     memcpy(cursor, row_ptr, (size_t) n_pre * sizeof *cursor);
     #pragma omp parallel
@@ -52,9 +94,9 @@ void fn_regroup_columns(const pg_fixed_number *g, const int64_t *start, const in
         thread = omp_get_thread_num();
 #endif
         const int64_t low = n_pre * thread / threads, high = n_pre * (thread + 1) / threads;
-        for (int64_t post = 0; post < g->n_lines; ++post)
+        for (int64_t post = first; post < end; ++post)
             for (int64_t c = start[post]; c < start[post + 1]; ++c) {
-                const int64_t pre = partner[c];
+                const int64_t pre = partner[c - start[first]];
                 if (pre < low || pre >= high) continue;
                 const int64_t s = cursor[pre]++;
                 post_out[s] = post;

@@ -27,8 +27,9 @@ def _source(scalar, delay, post, partner):
 
 
 def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, delay_dtype=np.int32,
-                  post_dtype=np.int32, values_once=False):
-    """Generate a projection's rows on the device: (counts, row_ptr) on the host, and the
+                  post_dtype=np.int32, values_once=False, post_range=None):
+    """Generate a projection's rows on the device (onto post_range's neurons only, if
+    given: over several processes, the process's): (counts, row_ptr) on the host, and the
     post, weight and delay arrays (as `post_dtype`, the scalar and `delay_dtype`) as
     DeviceResident memory (with values_once, for a spec of constant_values: the weight and
     the delay as one value each, on the host)."""
@@ -38,39 +39,84 @@ def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, delay_dtype=np.
     module = target.load_module(GeneratedCode("cuda", _source(
         scalar_name(scalar_dtype), ctype_name(delay_dtype), ctype_name(post_dtype),
         ctype_name(partner_dtype)), []))
+    values = (spec, dt, scalar_dtype, delay_dtype, post_dtype, values_once)
     with target.activated():
         kernels = GenerationKernels(target._cuda, module)
         kernels.set_struct("_generator", generator_struct(spec, dt))
-        line_start = spec.starts
-        n = int(line_start[-1])
-        kernels.set_global("_n_synapses", np.array([n], np.int64))
         kernels.set_global("_n_rows", np.array([n_pre], np.int64))
-        kernels.upload("_line_start", line_start)
-        arrays = kernels.row_arrays(n, spec, dt, scalar_dtype, delay_dtype, post_dtype,
-                                    values_once)
-        if spec.lines_are_pre:
-            kernels.point("_partner", arrays["post"].allocation)
-            kernels.launch("draw_rows", len(spec.counts))
-            counts, row_ptr = spec.counts, line_start
+        kernels.upload("_line_start", spec.starts)
+        if not spec.lines_are_pre:
+            counts, row_ptr, arrays = _regroup_columns(kernels, spec, n_pre, post_range,
+                                                       partner_dtype, values)
+        elif post_range is None:
+            counts, row_ptr, arrays = _rows_in_place(kernels, spec, values)
         else:
-            counts, row_ptr = _regroup_columns(kernels, spec, n_pre, n, partner_dtype)
+            counts, row_ptr, arrays = _rows_onto(kernels, spec, n_pre, post_range,
+                                                 partner_dtype, values)
         kernels.free_temporaries()
     return counts, row_ptr, arrays
 
 
-def _regroup_columns(kernels, spec, n_pre, n, partner_dtype):
-    """FixedNumberPre: draw the columns, then file their synapses into rows by presynaptic
-    neuron, each row in column order (see the kernel file)."""
+def _set(kernels, **values):
+    for name, value in values.items():
+        kernels.set_global(f"_{name}", np.array([value], np.int64))
+
+
+def _draw_lines(kernels, spec, first_line, end_line, partner_dtype):
+    """The partners of lines [first_line, end_line) into a temporary _partner."""
+    starts = spec.starts
+    _set(kernels, first_line=first_line, n_drawn=end_line - first_line,
+         first_position=int(starts[first_line]))
+    n = int(starts[end_line] - starts[first_line])
     kernels.allocate("_partner", n * np.dtype(partner_dtype).itemsize)
-    kernels.launch("draw_columns", len(spec.counts))
+    kernels.launch("draw_lines", end_line - first_line)
+    return n
+
+
+def _rows_in_place(kernels, spec, values):
+    """FixedNumberPost, FixedTotalNumber: each row drawn straight into place."""
+    n = int(spec.starts[-1])
+    _set(kernels, n_synapses=n)
+    arrays = kernels.row_arrays(n, *values)
+    kernels.point("_partner", arrays["post"].allocation)
+    kernels.launch("draw_rows", len(spec.counts))
+    return spec.counts, spec.starts, arrays
+
+
+def _rows_onto(kernels, spec, n_pre, post_range, partner_dtype, values):
+    """FixedNumberPost, FixedTotalNumber over several processes: every row drawn whole, the
+    synapses onto this process's neurons kept."""
+    _draw_lines(kernels, spec, 0, len(spec.counts), partner_dtype)
+    _set(kernels, post_first=post_range[0], post_end=post_range[1])
+    counts = _row_counts(kernels, "count_onto", n_pre, n_pre)
+    row_ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    kernels.upload("_row_ptr", row_ptr)
+    _set(kernels, n_synapses=int(row_ptr[-1]))
+    arrays = kernels.row_arrays(int(row_ptr[-1]), *values)
+    kernels.launch("fill_onto", n_pre)
+    return counts, row_ptr, arrays
+
+
+def _row_counts(kernels, kernel, threads, n_pre):
     kernels.upload("_counts", np.zeros(max(n_pre, 1), np.uint64))
-    kernels.launch("count_rows", n)
-    counts = kernels.download("_counts", max(n_pre, 1), np.int64)[:n_pre]
+    kernels.launch(kernel, threads)
+    return kernels.download("_counts", max(n_pre, 1), np.int64)[:n_pre]
+
+
+def _regroup_columns(kernels, spec, n_pre, post_range, partner_dtype, values):
+    """FixedNumberPre: draw the columns (those of post_range's neurons, if given), then file
+    their synapses into rows by presynaptic neuron, each row in column order (see the
+    kernel file)."""
+    first, end = post_range or (0, len(spec.counts))
+    n = _draw_lines(kernels, spec, first, end, partner_dtype)
+    _set(kernels, n_synapses=n)
+    counts = _row_counts(kernels, "count_rows", n, n_pre)
     row_ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
     kernels.upload("_row_ptr", row_ptr)
     kernels.upload("_cursor", np.zeros(max(n_pre, 1), np.uint64))
     kernels.allocate("_position", n * 8)
     kernels.launch("scatter_rows", n)
     kernels.launch("sort_rows", n_pre)
+    arrays = kernels.row_arrays(n, *values)
     kernels.launch("fill_rows", n)
-    return counts, row_ptr
+    return counts, row_ptr, arrays

@@ -74,6 +74,14 @@ connections = [
                    sim.StaticSynapse(weight=0.001, delay=RandomDistribution(
                        "uniform", (shortest, 3.0), rng=sim.NativeRNG(seed=13))),
                    receptor_type="excitatory"),
+    # drawn by the fixed-number generator: rows drawn whole, each process keeping the
+    # synapses onto its neurons; columns, each process drawing those of its own neurons
+    sim.Projection(drive, excitatory, sim.FixedTotalNumberConnector(1500, rng=sim.NativeRNG(seed=14)),
+                   sim.StaticSynapse(weight=0.002, delay=RandomDistribution(
+                       "uniform", (shortest, 2.0), rng=sim.NativeRNG(seed=15))),
+                   receptor_type="excitatory"),
+    sim.Projection(drive, inhibitory, sim.FixedNumberPreConnector(4, rng=sim.NativeRNG(seed=16)),
+                   sim.StaticSynapse(weight=0.1, delay=1.0), receptor_type="excitatory"),
     # regenerated per spike, never stored: each process regenerates its own neurons' part
     sim.Projection(drive, inhibitory, sim.FixedProbabilityConnector(0.2, rng=sim.NativeRNG(seed=5)),
                    sim.StaticSynapse(weight=RandomDistribution("uniform", (0.05, 0.15),

@@ -119,8 +119,9 @@ def test_several_processes_give_the_single_process_results(single_process, tmp_p
     # an active network, so that a lost or late spike shows
     assert len(expected["excitatory_spikes"]) > 30 and len(expected["inhibitory_spikes"]) > 30
     assert int(expected["procedural_groups"]) == 1
-    # FixedProbability stored and procedural, AllToAll, distance-dependent
-    assert int(expected["generated"]) == 4
+    # FixedProbability stored and procedural, AllToAll, distance-dependent, fixed-number rows
+    # and columns
+    assert int(expected["generated"]) == 6
     # The CUDA kernels add a neuron's inputs of one step in another order than the C target
     # (tests/targets/device_generation.py): sampled values may differ in their last bit
     rtol = 0.0 if target == "cpu" else 1e-13

@@ -329,3 +329,70 @@ def test_a_seeded_numpy_rng_gives_pynn_s_own_network(cpu_sim):
         others = np.array([i for i in range(60) if i != pre])
         expected |= {(pre, int(post)) for post in replay.permutation(others)[:7]}
     assert set(zip(prj._pre_index.tolist(), prj._post_index.tolist())) == expected
+
+
+# --- over several processes: the synapses onto a block of postsynaptic neurons -------------
+
+def _block_specs(sim):
+    """Rows drawn whole (FixedNumberPost with drawn values, FixedTotalNumber with one weight
+    and delay) and columns (FixedNumberPre), onto 150 neurons."""
+    rng = sim.NativeRNG(seed=31)
+    drawn = sim.StaticSynapse(
+        weight=sim.RandomDistribution("uniform", (0.1, 0.5), rng=rng),
+        delay=sim.RandomDistribution("uniform", (0.2, 2.0), rng=rng))
+    sources = sim.Population(70, sim.SpikeSourcePoisson(rate=10.0))
+    cells = sim.Population(150, sim.IF_curr_exp())
+    connectors = [(sim.FixedNumberPostConnector(20, rng=rng), drawn),
+                  (sim.FixedTotalNumberConnector(900, with_replacement=False, rng=rng),
+                   sim.StaticSynapse(weight=0.25, delay=1.5)),
+                  (sim.FixedNumberPreConnector(9, rng=rng), drawn)]
+    return [sim.Projection(sources, cells, connector, synapse)._procedural
+            for connector, synapse in connectors]
+
+
+BLOCKS = [(32, 96), (0, 32), (128, 150), (64, 64)]
+
+
+def test_a_block_of_postsynaptic_neurons_gets_the_synapses_onto_it(cpu_sim, no_host_builder):
+    """What a process generates over several processes (its block of postsynaptic neurons):
+    exactly the synapses onto the block of the whole projection, in the same order, with
+    the same values."""
+    for spec in _block_specs(cpu_sim):
+        whole = spec.generate(70, 150, 0.1)
+        for first, end in BLOCKS:
+            block = spec.generate(70, 150, 0.1, (first, end))
+            onto = (whole[1] >= first) & (whole[1] < end)
+            assert (len(block[0]) > 0) == (end > first)
+            for part, values in zip(block, whole):
+                np.testing.assert_array_equal(part, values[onto])
+
+
+def test_the_device_draws_a_block_as_the_host_does(cuda_backend):
+    from pynn_gpu.targets import cuda_fixed_number
+    sim.setup(timestep=0.1, target="cuda")
+    try:
+        specs = _block_specs(sim)
+        target = sim.simulator.state.engine.target
+        for spec, block in itertools.product(specs, BLOCKS):
+            counts, row_ptr, arrays = cuda_fixed_number.generate_rows(
+                target, spec, 70, 150, 0.1, np.float64, delay_dtype=np.uint8,
+                post_dtype=np.uint16, values_once=spec.constant_values, post_range=block)
+            pre, post, weights, delays = spec.generate(70, 150, 0.1, block)
+            np.testing.assert_array_equal(np.repeat(np.arange(70), counts), pre)
+            np.testing.assert_array_equal(np.diff(row_ptr), counts)
+            device = {}
+            for name, array in arrays.items():
+                device[name] = np.empty(array.size, array.dtype)
+                if hasattr(array, "allocation"):
+                    target._cuda.memcpy_dtoh(device[name], array.allocation)
+                    array.allocation.free()
+                else:
+                    device[name][:] = array
+            np.testing.assert_array_equal(device["post"], post)
+            if spec.constant_values:
+                assert device["weight"].size == 1 and np.all(weights == device["weight"][0])
+            else:
+                np.testing.assert_array_equal(device["weight"], weights)
+                np.testing.assert_array_equal(device["delay"], delays)
+    finally:
+        sim.end()

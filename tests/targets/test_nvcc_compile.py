@@ -297,8 +297,8 @@ def test_fixed_number_generation_kernels_compile(tmp_path, scalar, delay, post):
     partner = "int32_t" if post == "uint16_t" else "uint16_t"
     binary = _cubin(tmp_path, "fixed_number",
                     cuda_fixed_number._source(scalar, delay, post, partner))
-    for kernel in (b"draw_rows", b"draw_columns", b"count_rows", b"scatter_rows",
-                   b"sort_rows", b"fill_rows"):
+    for kernel in (b"draw_rows", b"draw_lines", b"count_onto", b"fill_onto", b"count_rows",
+                   b"scatter_rows", b"sort_rows", b"fill_rows"):
         assert kernel in binary, kernel
 
 

@@ -10,7 +10,7 @@ from pyNN import errors
 from pyNN.parameters import LazyArray, Sequence
 from pyNN.random import NumpyRNG, RandomDistribution
 
-from pynn_gpu.modeldef import NeuronModelDef, StateVar
+from pynn_gpu.modeldef import CurrentSourceDef, NeuronModelDef, StateVar, SynapseModelDef
 
 
 def test_cell_parameters_of_every_kind_at_creation(cpu_sim):
@@ -209,6 +209,27 @@ def test_native_cell_type_errors(cpu_sim):
     with pytest.raises(errors.NonExistentParameterError):
         sim.native_cell_type(model, default_parameters=dict(a=1.0, b=2.0),
                              default_initial_values=dict(w=0.0))
+
+
+@pytest.mark.parametrize("snippets", [
+    dict(update="if (v > 0) return; v += 1;"),
+    dict(reset="v = 0; goto done;"),
+    dict(threshold="v > 1 && ({ return 1; 0; })"),
+])
+def test_a_snippet_that_leaves_early_is_refused(snippets):
+    """A snippet runs inside a kernel whose threads must all reach the code after it (the
+    spike ballot of a warp on CUDA): no return or goto (comments and names aside)."""
+    with pytest.raises(ValueError, match="may not contain '(return|goto)'"):
+        NeuronModelDef(name="early", params=(), state=(StateVar("v"),), **snippets)
+    NeuronModelDef(name="fine", params=(), state=(StateVar("v"), StateVar("returned")),
+                   update="/* return to rest */ returned += 1; // goto: none",
+                   threshold="v > 1", reset="v = 0;")
+    with pytest.raises(ValueError, match="on_post may not contain 'return'"):
+        SynapseModelDef(name="early_synapse", state=(StateVar("x"),), on_pre="x += 1;",
+                        on_post="if (x > 2) return; x = 0;")
+    with pytest.raises(ValueError, match="code may not contain 'return'"):
+        CurrentSourceDef(name="early_source", params=("a",), int_params=(),
+                         code="amplitude_now = a; return;")
 
 
 def test_a_constant_all_neurons_share_is_stored_once_until_it_differs(sim):
