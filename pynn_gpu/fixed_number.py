@@ -185,16 +185,19 @@ def _host_library():
     library = CpuTarget().compile_library(GeneratedCode("c", source, []))
     generator = ctypes.POINTER(_Generator)
     library.fn_draw_rows.argtypes = [generator] + [ctypes.c_void_p] * 5
-    library.fn_draw_rows_onto.argtypes = [generator, ctypes.c_void_p] + [ctypes.c_int64] * 3 \
-        + [ctypes.c_void_p] * 6
-    library.fn_draw_rows_onto.restype = ctypes.c_int
+    library.fn_keep_rows_onto.argtypes = [generator, ctypes.c_void_p] + [ctypes.c_int64] * 3 \
+        + [ctypes.c_void_p] * 2
+    library.fn_keep_rows_onto.restype = ctypes.c_int
+    library.fn_fill_rows_onto.argtypes = [generator] + [ctypes.c_void_p] * 6
+    library.fn_free_rows.argtypes = [ctypes.c_int64, ctypes.c_void_p]
     library.fn_draw_columns.argtypes = [generator, ctypes.c_void_p, ctypes.c_int64,
                                         ctypes.c_int64, ctypes.c_void_p]
     library.fn_regroup_columns.argtypes = [generator, ctypes.c_void_p, ctypes.c_int64,
                                            ctypes.c_int64, ctypes.c_void_p,
                                            ctypes.c_int64] + [ctypes.c_void_p] * 6
     for function in (library.fn_draw_rows, library.fn_draw_columns,
-                     library.fn_regroup_columns):
+                     library.fn_regroup_columns, library.fn_fill_rows_onto,
+                     library.fn_free_rows):
         function.restype = None
     return library
 
@@ -229,19 +232,21 @@ def _synapse_arrays(n):
 
 
 def _rows_onto(library, generator, spec, post_range):
-    """Rows drawn whole, the synapses onto post_range's neurons kept: counted in a first
-    pass, written in a second."""
-    starts = spec.starts
-    longest = int(spec.counts.max(initial=0))
-
-    def draw(*where):
-        if library.fn_draw_rows_onto(generator, starts.ctypes.data, *post_range, longest,
-                                     *where) != 0:
+    """Rows drawn whole (in parallel), the synapses onto post_range's neurons kept: each row's
+    in a buffer of its own, then put in place."""
+    n_rows, starts = len(spec.counts), spec.starts
+    counts = np.zeros(max(n_rows, 1), np.int64)
+    kept = np.zeros(max(n_rows, 1), np.uint64)        # a buffer pointer per row
+    try:
+        if library.fn_keep_rows_onto(generator, starts.ctypes.data, *post_range,
+                                     int(spec.counts.max(initial=0)), counts.ctypes.data,
+                                     kept.ctypes.data) != 0:
             raise MemoryError("not enough memory to draw the rows of a fixed-number "
                               "projection")
-    counts = np.zeros(max(len(spec.counts), 1), np.int64)
-    draw(counts.ctypes.data, None, None, None, None, None)
-    out_start = np.concatenate(([0], np.cumsum(counts[:len(spec.counts)]))).astype(np.int64)
-    synapses = _synapse_arrays(int(out_start[-1]))
-    draw(None, out_start.ctypes.data, *[a.ctypes.data for a in synapses])
+        row_ptr = np.concatenate(([0], np.cumsum(counts[:n_rows]))).astype(np.int64)
+        synapses = _synapse_arrays(int(row_ptr[-1]))
+        library.fn_fill_rows_onto(generator, row_ptr.ctypes.data, kept.ctypes.data,
+                                  *[a.ctypes.data for a in synapses])
+    finally:
+        library.fn_free_rows(n_rows, kept.ctypes.data)     # those not freed by the fill
     return synapses

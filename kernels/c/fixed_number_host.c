@@ -27,12 +27,11 @@ void fn_draw_rows(const pg_fixed_number *g, const int64_t *start, int64_t *pre_o
 
 /* Lines that are presynaptic neurons, keeping the synapses onto postsynaptic neurons
    [first, end) only (over several processes, a process's own): each line is drawn whole
-   (its partners are a function of the line alone), then its kept synapses are counted into
-   counts[pre] (out_start NULL) or written from out_start[pre] on. Returns 0, or -1 when
-   memory ran out. */
-int fn_draw_rows_onto(const pg_fixed_number *g, const int64_t *start, int64_t first,
-                      int64_t end, int64_t longest, int64_t *counts, const int64_t *out_start,
-                      int64_t *pre_out, int64_t *post_out, double *weight, int32_t *delay)
+   (its partners are a function of the line alone) and its kept synapses go to kept[pre]
+   (malloc'd: their postsynaptic neurons, then their positions in the layout), their
+   number to counts[pre]. Returns 0, or -1 when memory ran out (fn_free_rows cleans up). */
+int fn_keep_rows_onto(const pg_fixed_number *g, const int64_t *start, int64_t first,
+                      int64_t end, int64_t longest, int64_t *counts, int64_t **kept)
 {
     int failed = 0;
     #pragma omp parallel reduction(|:failed)
@@ -44,22 +43,47 @@ int fn_draw_rows_onto(const pg_fixed_number *g, const int64_t *start, int64_t fi
             if (failed) continue;
             const int64_t n = start[pre + 1] - start[pre];
             pg_fn_line(g, pre, n, line);
-            int64_t kept = 0;
-            for (int64_t k = 0; k < n; ++k) {
-                if (line[k] < first || line[k] >= end) continue;
-                if (out_start) {
-                    const int64_t s = out_start[pre] + kept;
-                    pre_out[s] = pre;
-                    post_out[s] = line[k];
-                    pg_fn_values(g, start[pre] + k, weight + s, delay + s);
+            int64_t m = 0;
+            for (int64_t k = 0; k < n; ++k) m += line[k] >= first && line[k] < end;
+            kept[pre] = (int64_t *) malloc((size_t) (m > 0 ? 2 * m : 1) * sizeof *line);
+            if (kept[pre] == NULL) { failed = 1; continue; }
+            for (int64_t k = 0, j = 0; k < n; ++k)
+                if (line[k] >= first && line[k] < end) {
+                    kept[pre][j] = line[k];
+                    kept[pre][m + j++] = start[pre] + k;
                 }
-                ++kept;
-            }
-            if (!out_start) counts[pre] = kept;
+            counts[pre] = m;
         }
         free(line);
     }
     return failed ? -1 : 0;
+}
+
+/* The kept synapses in place from row_ptr (the running sum of the counts), with their
+   weights and delays; the buffers are freed. */
+void fn_fill_rows_onto(const pg_fixed_number *g, const int64_t *row_ptr, int64_t **kept,
+                       int64_t *pre_out, int64_t *post_out, double *weight, int32_t *delay)
+{
+    #pragma omp parallel for schedule(dynamic, 64)
+    for (int64_t pre = 0; pre < g->n_lines; ++pre) {
+        const int64_t m = row_ptr[pre + 1] - row_ptr[pre];
+        for (int64_t j = 0; j < m; ++j) {
+            const int64_t s = row_ptr[pre] + j;
+            pre_out[s] = pre;
+            post_out[s] = kept[pre][j];
+            pg_fn_values(g, kept[pre][m + j], weight + s, delay + s);
+        }
+        free(kept[pre]);
+        kept[pre] = NULL;
+    }
+}
+
+void fn_free_rows(int64_t n_rows, int64_t **kept)
+{
+    for (int64_t pre = 0; pre < n_rows; ++pre) {
+        free(kept[pre]);
+        kept[pre] = NULL;
+    }
 }
 
 /* Lines that are postsynaptic neurons: the presynaptic partners of columns [first, end),
