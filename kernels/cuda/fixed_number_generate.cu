@@ -31,7 +31,7 @@ PG_DEFINE_SORT(pg_fn_sort_positions, int64_t)
 
 extern "C" {
 __device__ pg_fixed_number _generator;  /* written by the host before each projection */
-__device__ int64_t _n_synapses;        /* in the rows this process keeps */
+__device__ int64_t _n_synapses;         /* in the rows this process keeps */
 __device__ int64_t _n_rows;             /* presynaptic neurons */
 __device__ int64_t *_line_start;        /* first position of each line (n_lines + 1) */
 __device__ int64_t _first_line;         /* the lines draw_lines draws: all, or over */
