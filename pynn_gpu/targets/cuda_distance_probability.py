@@ -38,11 +38,8 @@ def chunking(n_pre, n_post):
 
 def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, delay_dtype=np.int32,
                   post_dtype=np.int32, values_once=False, post_range=None):
-    """Generate a projection's rows on the device (onto post_range's neurons only, if
-    given: over several processes, the process's): (counts, row_ptr) on the host, and the
-    post, weight and delay arrays (as `post_dtype`, the scalar and `delay_dtype`) as
-    DeviceResident memory (with values_once, for a spec of constant_values: the weight and
-    the delay as one value each, on the host)."""
+    """The rows of a distance-dependent projection generated on the device: what
+    cuda_generation.generate_rows returns for the same arguments."""
     module = target.load_module(GeneratedCode("cuda", _source(
         scalar_name(scalar_dtype), ctype_name(delay_dtype), ctype_name(post_dtype),
         spec.probability), []))

@@ -28,11 +28,8 @@ def _source(scalar, delay, post, partner):
 
 def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, delay_dtype=np.int32,
                   post_dtype=np.int32, values_once=False, post_range=None):
-    """Generate a projection's rows on the device (onto post_range's neurons only, if
-    given: over several processes, the process's): (counts, row_ptr) on the host, and the
-    post, weight and delay arrays (as `post_dtype`, the scalar and `delay_dtype`) as
-    DeviceResident memory (with values_once, for a spec of constant_values: the weight and
-    the delay as one value each, on the host)."""
+    """The rows of a fixed-number projection generated on the device: what
+    cuda_generation.generate_rows returns for the same arguments."""
     # the partners a line draws: the rows' own postsynaptic neurons, or a column's
     # presynaptic ones, kept until they are filed into rows
     partner_dtype = post_dtype if spec.lines_are_pre else index_type(n_pre)[1]

@@ -115,10 +115,12 @@ def _count_rows(kernels, spec, n_pre, n_post, dt, post_range=None):
 
 def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, post_range=None,
                   values_once=False, delay_dtype=np.int32, post_dtype=np.int32):
-    """Generate a projection's rows on the device: (counts, row_ptr) on the host, and the
+    """Generate a projection's rows on the device (onto post_range's neurons only, if
+    given: over several processes, the process's): (counts, row_ptr) on the host, and the
     post, weight and delay arrays (as `post_dtype`, the scalar and `delay_dtype`) as
     DeviceResident memory (with values_once, for a spec of constant_values: the weight and
-    the delay as one value each, on the host)."""
+    the delay as one value each, on the host). Every device generator answers alike
+    (cuda_fixed_number, cuda_distance_probability)."""
     module = _module(target, scalar_dtype, delay_dtype, post_dtype)
     with target.activated():
         kernels = GenerationKernels(target._cuda, module)
