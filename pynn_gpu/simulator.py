@@ -6,6 +6,7 @@ Time is kept as an integer step count; t = step * dt, so that many runs add up e
 """
 
 import logging
+import math
 
 from pyNN import common
 
@@ -13,6 +14,11 @@ from .engine import Engine
 
 name = "pyNN.gpu"
 logger = logging.getLogger("PyNN")
+
+# A stop time within this fraction of a step of a step boundary is on it (sums of
+# durations such as 0.1 + 0.2 land a hair off); any other ends at the first boundary after
+# it, so that a run always reaches its stop time (PyNN's callback loop waits for that).
+ON_GRID = 1e-6
 
 
 class ID(int, common.IDMixin):
@@ -55,6 +61,7 @@ class State(common.control.BaseState):
         self.segment_counter = -1
         self.engine = Engine(self, self.target) if self.target is not None else None
         self.step = 0
+        self._warned_off_grid = False
         self.reset()
 
     def structure_changed(self):
@@ -74,7 +81,17 @@ class State(common.control.BaseState):
         self.run_until(self.t + simtime)
 
     def run_until(self, tstop):
-        n_steps = int(round((tstop - self.t) / self.dt))
+        last = tstop / self.dt
+        if abs(last - round(last)) <= ON_GRID:
+            last = round(last)
+        else:
+            last = math.ceil(last)
+            if not self._warned_off_grid:
+                logger.warning("Stop time %g ms is not a multiple of the time step (%g ms): "
+                               "the run ends at %g ms (said once)", tstop, self.dt,
+                               last * self.dt)
+                self._warned_off_grid = True
+        n_steps = int(last) - self.step
         if n_steps > 0:
             self.running = True
             self.engine.run(n_steps)

@@ -131,6 +131,29 @@ def test_state_queries(sim):
     assert sim.get_max_delay() == 4.0
 
 
+def test_a_stop_time_off_the_step_grid_ends_at_the_next_step(sim, caplog):
+    """A run always reaches its stop time: off the grid it ends at the next step (said once),
+    so PyNN's callback loop, which waits for the stop time, returns, even for callbacks
+    less than half a step apart; sums of durations a hair off the grid stay on it."""
+    sim.Population(2, sim.IF_curr_exp(i_offset=1.0))
+    called = []
+
+    def every_four_hundredths(t):
+        called.append(t)
+        return t + 0.04
+    with caplog.at_level("WARNING", logger="PyNN"):
+        sim.run(10.04, callbacks=[lambda t: t + 5.0])
+        assert sim.get_current_time() == pytest.approx(10.1)
+        sim.run(0.5, callbacks=[every_four_hundredths])
+    assert sim.get_current_time() == pytest.approx(10.6) and len(called) == 6
+    assert caplog.text.count("not a multiple of the time step") == 1
+    for _ in range(3):
+        sim.run(0.1)        # 10.6 + 0.1 + 0.1 + 0.1 in floating point
+    assert sim.simulator.state.step == 109
+    sim.run(0.05)
+    assert sim.simulator.state.step == 110
+
+
 def test_auto_min_delay_is_the_shortest_connection_delay(cpu_sim):
     sim = cpu_sim
     sim.setup(timestep=0.1, min_delay="auto", target="cpu")
