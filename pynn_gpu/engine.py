@@ -413,15 +413,16 @@ class Engine(SynapseBuilding):
             self.program.push(names)
 
     def _record_initial_samples(self):
-        """A segment's signals start with the values at its start time."""
-        if any(population.recorder._needs_initial_sample for _, population, _, _ in self.samples):
+        """A recorded variable's signal starts with its values when its recording starts
+        (the start of the segment, or of the first run after record())."""
+        starting = [(population, variable, ids) for _, population, variable, ids in self.samples
+                    if population.recorder.needs_initial_sample(variable)]
+        if starting:
             self.sync_to_host()
-        for request, population, variable, ids in self.samples:
-            if population.recorder._needs_initial_sample:
-                values = population._data.kernel[variable][ids - int(population.first_id)]
-                population.recorder.store_samples(variable, ids, values[np.newaxis, :])
-        for population in self.state.populations:
-            population.recorder._needs_initial_sample = False
+        for population, variable, ids in starting:
+            values = population._data.kernel[variable][ids - int(population.first_id)]
+            population.recorder.store_samples(variable, ids, values[np.newaxis, :],
+                                              self.state.t)
 
     def _collect_recordings(self, n_steps):
         names = [f"{r.name}_buffer" for r, *_ in self.samples]
@@ -439,8 +440,10 @@ class Engine(SynapseBuilding):
             population.recorder.store_spikes(neurons, (first + steps + 1) * dt)
         for request, population, variable, ids in self.samples:
             rows = int(self.arrays[f"{request.name}_count"][0])
-            population.recorder.store_samples(variable, ids,
-                                              self.arrays[f"{request.name}_buffer"][:rows].copy())
+            # samples follow steps whose end is a multiple of `every` steps
+            t_first = -(-(first + 1) // request.every) * request.every * dt
+            population.recorder.store_samples(
+                variable, ids, self.arrays[f"{request.name}_buffer"][:rows].copy(), t_first)
         for group, source in recording_parts:
             source.store_trace(self.state.segment_counter, dt, first,
                                self.arrays[f"{group.name}_rec"][:n_steps].copy())

@@ -4,9 +4,16 @@ Recorder for pyNN.gpu.
 During a run, spikes and sampled variables are written into buffers on the target and
 fetched once at the end of each run() (see Engine._collect_recordings). This class keeps
 what was fetched for the current segment and hands it to PyNN's Neo machinery.
+
+Samples are kept with the time of their first row, and a signal places them on its grid
+from the recording's start: a variable (or a cell) whose recording starts during a
+segment has no values (NaN) before that. Likewise the spikes of a cell added to spike
+recording during a segment count from then on. record(None) drops what the segment had
+recorded, as a simulator that replaces its recording devices would.
 """
 
 import numpy as np
+import quantities as pq
 from pyNN import errors, recording
 
 from . import simulator
@@ -30,9 +37,15 @@ class Recorder(recording.Recorder):
                     f"{self._simulator.state.dt} ms (got {sampling_interval})")
             self.sampling_interval = sampling_interval
         if new_ids:
+            if variable.name == "spikes" and self._simulator.state.t > 0:
+                for cell in new_ids:        # spikes of the steps before do not count
+                    self._spikes_from.setdefault(int(cell), self._simulator.state.t)
             self._simulator.state.structure_changed()
 
     def _reset(self):
+        """record(None): the segment's recordings are dropped; recording starts afresh."""
+        self._clear_current_segment()
+        self._recording_start_time = self._simulator.state.t * pq.ms
         self._simulator.state.structure_changed()
 
     def _native(self, variable_name):
@@ -59,8 +72,14 @@ class Recorder(recording.Recorder):
 
     def _clear_current_segment(self):
         self._spike_chunks = []          # (neuron index array, time array)
-        self._sample_chunks = {}         # variable -> list of (ids, rows)
-        self._needs_initial_sample = True
+        self._sample_chunks = {}         # variable -> list of (time of first row, ids, rows)
+        self._sampled = set()            # variables with a first sample in this segment
+        self._spikes_from = {}           # cell id -> time after which its spikes count
+
+    def needs_initial_sample(self, variable):
+        """Whether a sampled variable (native name) still needs its values at the start of
+        the next run: its first sample in this segment."""
+        return variable not in self._sampled
 
     def store_spikes(self, neuron_indices, times):
         data = getattr(self.population, "_data", None)
@@ -71,15 +90,28 @@ class Recorder(recording.Recorder):
             self._spike_chunks.append((np.asarray(neuron_indices, dtype=np.int64),
                                        np.asarray(times, dtype=float)))
 
-    def store_samples(self, variable, ids, rows):
-        """Samples of a state variable, by its native name."""
-        self._sample_chunks.setdefault(variable, []).append((np.asarray(ids), np.asarray(rows)))
+    def store_samples(self, variable, ids, rows, t_first):
+        """Samples of a state variable, by its native name; t_first (ms): the time of the
+        first row."""
+        self._sampled.add(variable)
+        if len(rows):
+            self._sample_chunks.setdefault(variable, []).append(
+                (float(t_first), np.asarray(ids), np.asarray(rows)))
 
     def _all_spikes(self):
+        """(neuron indices, times) of the recorded spikes; for a cell added to spike
+        recording during the segment, those after it was added."""
         if not self._spike_chunks:
             return np.zeros(0, np.int64), np.zeros(0)
         indices = np.concatenate([c[0] for c in self._spike_chunks])
         times = np.concatenate([c[1] for c in self._spike_chunks])
+        if self._spikes_from:
+            first = int(self.population.first_id)
+            after = np.full(self.population.size, -np.inf)
+            for cell, t in self._spikes_from.items():
+                after[cell - first] = t + 0.5 * self._simulator.state.dt
+            keep = times > after[indices]
+            indices, times = indices[keep], times[keep]
         return indices, times
 
     # --- PyNN's Recorder hooks ----------------------------------------------------------
@@ -102,17 +134,21 @@ class Recorder(recording.Recorder):
 
     def _get_all_signals(self, variable, ids, clear=False):
         native = self._native(variable.name)
-        chunks = self._sample_chunks.get(native, [])
         ids = np.asarray(ids, dtype=np.int64)
-        blocks = []
-        for chunk_ids, rows in chunks:
-            block = np.full((rows.shape[0], len(ids)), np.nan)
+        start = float(pq.Quantity(self._recording_start_time).rescale(pq.ms).magnitude)
+        placed = []         # (first row on the grid from the recording's start, ids, rows)
+        for t_first, chunk_ids, rows in self._sample_chunks.get(native, []):
+            row = int(round((t_first - start) / self.sampling_interval))
+            if row < 0:     # before the recording's start
+                chunk_ids, rows, row = chunk_ids, rows[-row:], 0
+            placed.append((row, chunk_ids, rows))
+        length = max((row + len(rows) for row, _, rows in placed), default=0)
+        values = np.full((length, len(ids)), np.nan)
+        for row, chunk_ids, rows in placed:
             position = {int(i): k for k, i in enumerate(chunk_ids)}
             for column, cell in enumerate(ids):
                 if int(cell) in position:
-                    block[:, column] = rows[:, position[int(cell)]]
-            blocks.append(block)
-        values = np.vstack(blocks) if blocks else np.zeros((0, len(ids)))
+                    values[row:row + len(rows), column] = rows[:, position[int(cell)]]
         if clear:
             self._sample_chunks[native] = []
         return values, None

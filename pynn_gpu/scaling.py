@@ -707,7 +707,8 @@ def _save_recorder(recorder):
         "sampling_interval": recorder.sampling_interval,
         "spike_chunks": list(recorder._spike_chunks),
         "sample_chunks": {k: list(v) for k, v in recorder._sample_chunks.items()},
-        "needs_initial_sample": recorder._needs_initial_sample,
+        "sampled": set(recorder._sampled),
+        "spikes_from": dict(recorder._spikes_from),
         "clear_flag": recorder.clear_flag,
     }
 
@@ -719,7 +720,8 @@ def _restore_recorder(recorder, snapshot):
     recorder.sampling_interval = snapshot["sampling_interval"]
     recorder._spike_chunks = snapshot["spike_chunks"]
     recorder._sample_chunks = snapshot["sample_chunks"]
-    recorder._needs_initial_sample = snapshot["needs_initial_sample"]
+    recorder._sampled = snapshot["sampled"]
+    recorder._spikes_from = snapshot["spikes_from"]
     recorder.clear_flag = snapshot["clear_flag"]
 
 

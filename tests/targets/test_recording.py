@@ -110,6 +110,57 @@ def test_get_data_clear_starts_afresh(sim):
     assert all(st.min() >= 50.0 * pq.ms for st in second.spiketrains if len(st))
 
 
+def test_a_recording_started_during_a_segment_starts_at_its_time(sim):
+    """v first recorded at 10 ms (spikes from the start): NaN before, then the values at
+    10.0, 10.5, ... at their times; cells added at 10 ms get no values before either, and
+    their spikes count from then on."""
+    reference = _driven(sim, 4, label="reference")
+    reference.record(["v", "spikes"], sampling_interval=0.5)
+    cells = _driven(sim, 4)
+    cells[:2].record("spikes")
+    sim.run(10.0)
+    cells.record("v", sampling_interval=0.5)
+    cells[2:].record("spikes")
+    sim.run(10.0)
+    v = cells.get_data().segments[0].filter(name="v")[0]
+    full = reference.get_data().segments[0].filter(name="v")[0]
+    assert v.t_start == 0.0 * pq.ms and v.shape == full.shape == (41, 4)
+    assert np.all(np.isnan(v.magnitude[:20]))
+    np.testing.assert_array_equal(v.magnitude[20:], full.magnitude[20:])
+    whole = [t.magnitude for t in reference.get_data().segments[0].spiketrains]
+    trains = [t.magnitude for t in cells.get_data().segments[0].spiketrains]
+    assert len(whole[3][whole[3] <= 10.0]) > 0          # spikes before it was added
+    for cell in range(4):
+        expected = whole[cell] if cell < 2 else whole[cell][whole[cell] > 10.0]
+        np.testing.assert_array_equal(trains[cell], expected)
+    assert cells.get_spike_counts()[cells[3]] == len(whole[3][whole[3] > 10.0])
+
+
+def test_record_none_drops_the_segment_s_recordings(sim):
+    """record(None), as a simulator that replaces its recording devices: what was recorded
+    is gone; recording again later puts values at their times."""
+    reference = _driven(sim, 3, label="reference")
+    reference.record(["v", "spikes"])
+    cells = _driven(sim, 3)
+    cells.record(["v", "spikes"])
+    sim.run(10.0)
+    cells.record(None)
+    sim.run(10.0)
+    segment = cells.get_data().segments[0]
+    assert not segment.analogsignals and all(len(t) == 0 for t in segment.spiketrains)
+    cells.record(["v", "spikes"])
+    sim.run(10.0)
+    segment = cells.get_data().segments[0]
+    v, = segment.analogsignals
+    full = reference.get_data().segments[0].filter(name="v")[0]
+    assert v.t_start == 10.0 * pq.ms and v.shape[0] == 201
+    assert np.all(np.isnan(v.magnitude[:100]))
+    np.testing.assert_array_equal(v.magnitude[100:], full.magnitude[200:])
+    spikes = reference.get_data().segments[0].spiketrains
+    for train, whole in zip(segment.spiketrains, spikes):
+        np.testing.assert_array_equal(train.magnitude, whole.magnitude[whole.magnitude > 20.0])
+
+
 def test_recording_an_unrecordable_variable_is_an_error(sim):
     from pyNN import errors
     cells = sim.Population(2, sim.IF_curr_exp())
