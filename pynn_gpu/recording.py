@@ -167,7 +167,8 @@ class Recorder(recording.Recorder):
 def _exact_source_times(data, neurons, times):
     """
     The spikes a spike source emitted in the recorded steps, at the exact times it was
-    given (setup(spike_precision="off_grid")) instead of the end of their step.
+    given (setup(spike_precision="off_grid")) instead of the end of their step; of several
+    times in one step (merged into one spike), the first.
     """
     from .standardmodels.cells import spike_emission_steps
     dt = data.dt
@@ -177,7 +178,8 @@ def _exact_source_times(data, neurons, times):
         given = np.asarray(given.value if hasattr(given, "value") else given, dtype=float)
         emitted = spike_emission_steps(given, dt, off_grid=True) + 1
         recorded = np.rint(times[neurons == neuron] / dt).astype(np.int64)
-        keep = np.isin(emitted, recorded)
+        first_in_step = np.r_[True, np.diff(emitted) != 0]
+        keep = np.isin(emitted, recorded) & first_in_step
         indices.append(np.full(int(keep.sum()), neuron, dtype=np.int64))
         exact.append(given[keep])
     return np.concatenate(indices), np.concatenate(exact)

@@ -17,6 +17,7 @@ docstring; measured errors in docs/numerics.md) and are imported here, so that t
 lists every standard cell type of pyNN.gpu.
 """
 
+import logging
 import math
 
 import numpy as np
@@ -32,6 +33,8 @@ from .neurons_hh import HH_cond_exp  # noqa: F401
 from .neurons_if import IF_cond_exp_gsfa_grr, IF_curr_delta  # noqa: F401
 from .neurons_izhikevich import Izhikevich  # noqa: F401
 from .propagators import curr_alpha_matrix, curr_exp_matrix, propagators
+
+logger = logging.getLogger("PyNN")
 
 E = math.e
 
@@ -266,6 +269,11 @@ def spike_source_array_tables(spike_times, dt, off_grid=False):
     """Flatten per-neuron spike times into one sorted table of emission steps."""
     steps = [spike_emission_steps(seq.value if hasattr(seq, "value") else seq, dt, off_grid)
              for seq in spike_times]
+    merged = sum(int(np.count_nonzero(np.diff(s) == 0)) for s in steps)
+    if merged:
+        logger.warning("%d spike time(s) of a SpikeSourceArray fall in the same time step "
+                       "(%g ms) as an earlier one of the same neuron: a neuron emits at most "
+                       "one spike per step, so they are merged into it", merged, dt)
     counts = np.array([len(s) for s in steps], dtype=np.int64)
     end = np.cumsum(counts)
     table = np.concatenate(steps) if len(steps) else np.zeros(0, np.int64)

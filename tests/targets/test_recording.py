@@ -201,6 +201,35 @@ def test_spike_source_array_times_on_and_off_the_grid(target, precision):
     assert v[k] == v[0] and v[k + 1] > v[0]      # the input arrives at spike + delay
 
 
+@pytest.mark.parametrize("precision", ["on_grid", "off_grid"])
+def test_spike_times_in_one_step_are_one_spike_recorded_once(precision, caplog):
+    """A neuron emits at most one spike per step: times in one step are merged (said), and
+    the recording holds the spikes the network received (off the grid, the first time)."""
+    import pynn_gpu as sim
+
+    def run(times):
+        sim.setup(timestep=0.1, spike_precision=precision, target="cpu")
+        try:
+            source = sim.Population(1, sim.SpikeSourceArray(spike_times=times))
+            cell = sim.Population(1, sim.IF_curr_exp(tau_syn_E=5.0))
+            sim.Projection(source, cell, sim.OneToOneConnector(),
+                           sim.StaticSynapse(weight=1.0, delay=0.1))
+            source.record("spikes")
+            cell.record("v")
+            sim.run(10.0)
+            train = source.get_data().segments[0].spiketrains[0].magnitude
+            return train, cell.get_data().segments[0].analogsignals[0].magnitude
+        finally:
+            sim.end()
+    with caplog.at_level("WARNING", logger="PyNN"):
+        merged, v_merged = run([1.01, 1.05, 3.0, 3.0])
+    single, v_single = run([1.01, 3.0])
+    assert "2 spike time(s) of a SpikeSourceArray fall in the same time step" in caplog.text
+    np.testing.assert_array_equal(merged, single)
+    np.testing.assert_array_equal(v_merged, v_single)
+    assert len(merged) == 2
+
+
 def test_unknown_spike_precision_is_an_error():
     import pynn_gpu as sim
     with pytest.raises(sim.errors.InvalidParameterValueError, match="spike_precision"):
