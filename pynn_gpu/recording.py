@@ -12,11 +12,39 @@ recording during a segment count from then on. record(None) drops what the segme
 recorded, as a simulator that replaces its recording devices would.
 """
 
+import neo
 import numpy as np
 import quantities as pq
 from pyNN import errors, recording
 
 from . import simulator
+
+
+def _filter_by_variables(segment, variables):
+    """
+    A segment with only the recordings of `variables` (PyNN Variables, or 'all'): what
+    PyNN's Recorder.get asks of pyNN.recording.filter_by_variables for the segments of
+    earlier runs. PyNN 0.13's own compares signal names with Variables (so it keeps no
+    signal) and assigns into the lists of a shallow copy that it shares with the cached
+    segment (so it empties the cache); this one builds a new segment.
+    """
+    if variables == "all":
+        return segment
+    names = {getattr(variable, "name", variable) for variable in variables}
+    filtered = neo.Segment(name=segment.name, description=segment.description,
+                           file_origin=segment.file_origin,
+                           rec_datetime=segment.rec_datetime, index=segment.index,
+                           **segment.annotations)
+    if "spikes" in names:
+        filtered.spiketrains.extend(segment.spiketrains)
+    filtered.analogsignals.extend([sig for sig in segment.analogsignals if sig.name in names])
+    filtered.irregularlysampledsignals.extend(
+        [sig for sig in segment.irregularlysampledsignals if sig.name in names])
+    return filtered
+
+
+# Recorder.get looks the function up in its module when it runs
+recording.filter_by_variables = _filter_by_variables
 
 
 class Recorder(recording.Recorder):

@@ -161,6 +161,23 @@ def test_record_none_drops_the_segment_s_recordings(sim):
         np.testing.assert_array_equal(train.magnitude, whole.magnitude[whole.magnitude > 20.0])
 
 
+def test_asking_for_some_variables_keeps_earlier_segments_whole(sim):
+    """get_data(["v"]) after reset(): the earlier segment's v, and the cached segment
+    itself untouched for the next get_data (PyNN 0.13's own filter lost both)."""
+    cells = _driven(sim, 2)
+    cells.record(["spikes", "v"])
+    sim.run(10.0)
+    sim.reset()
+    sim.run(10.0)
+    shape = [(len(s.spiketrains), len(s.analogsignals)) for s in cells.get_data().segments]
+    assert shape == [(2, 1), (2, 1)]
+    only_v = cells.get_data(["v"]).segments
+    assert [(len(s.spiketrains), [a.name for a in s.analogsignals]) for s in only_v] == \
+        [(0, ["v"]), (0, ["v"])]
+    assert [(len(s.spiketrains), len(s.analogsignals))
+            for s in cells.get_data().segments] == shape
+
+
 def test_recording_an_unrecordable_variable_is_an_error(sim):
     from pyNN import errors
     cells = sim.Population(2, sim.IF_curr_exp())
