@@ -71,7 +71,7 @@ class Engine(SynapseBuilding):
             self.exchange = distributed.SpikeExchange(state.mpi_comm)
         self.target_ahead = False   # the target holds newer state than the host arrays
         # recording buffers of one call into the target; longer runs are cut into chunks
-        self.record_budget = int(os.environ.get("PYNN_GPU_RECORD_BUFFER_MB", "512")) * 2 ** 20
+        self.record_budget = _record_buffer_bytes()
 
     # --- building -----------------------------------------------------------------------
 
@@ -509,3 +509,17 @@ class Engine(SynapseBuilding):
                               + [f"ng{i}_spike_history" for i in self.spike_histories]
                               + [f"{p.group.name}_last_spike" for p in self.synapse_parts
                                  if p.group.model.needs_last_spike])
+
+
+def _record_buffer_bytes():
+    """$PYNN_GPU_RECORD_BUFFER_MB (default 512) in bytes: the recording buffers a run may
+    fill before it goes on in chunks."""
+    text = os.environ.get("PYNN_GPU_RECORD_BUFFER_MB", "512")
+    try:
+        megabytes = float(text)
+    except ValueError:
+        megabytes = 0.0
+    if not megabytes > 0:
+        raise ValueError("PYNN_GPU_RECORD_BUFFER_MB must be a positive number of megabytes "
+                         f"(got {text!r})")
+    return max(1, int(megabytes * 2 ** 20))

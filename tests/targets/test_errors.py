@@ -96,6 +96,18 @@ def test_setup_arguments_are_checked():
         sim.setup(timestep=0.0)
 
 
+@pytest.mark.parametrize("value", ["abc", "0", "-2"])
+def test_a_recording_budget_that_is_not_a_positive_number_is_refused(value, monkeypatch):
+    import pynn_gpu as sim
+    monkeypatch.setenv("PYNN_GPU_RECORD_BUFFER_MB", value)
+    with pytest.raises(ValueError, match="PYNN_GPU_RECORD_BUFFER_MB must be a positive"):
+        sim.setup(timestep=0.1, target="cpu")
+    monkeypatch.setenv("PYNN_GPU_RECORD_BUFFER_MB", "0.5")
+    sim.setup(timestep=0.1, target="cpu")
+    assert sim.simulator.state.engine.record_budget == 2 ** 19
+    sim.end()
+
+
 def test_recorded_data_survive_a_failed_call(sim):
     cells = sim.Population(4, sim.IF_curr_exp(i_offset=1.0))
     cells.record(["spikes", "v"])
