@@ -111,6 +111,9 @@ class Engine(SynapseBuilding):
         t0 = time.perf_counter()
         state = self.state
         old_rings, old_ring_length = self.rings, (self.graph.ring_length if self.graph else None)
+        # the new rings, kept only if the build succeeds: a failed build changes nothing, so
+        # a corrected second try still finds the input in flight
+        rings = {}
         ring_length = self._ring_length()
         if self.exchange is not None:
             lag = distributed.exchange_lag(state)
@@ -138,7 +141,7 @@ class Engine(SynapseBuilding):
             groups.append(group)
             graph.neuron_groups.append(group)
             self._bind_population(index, group, population, arrays, graph.ring_length,
-                                  old_rings, old_ring_length)
+                                  old_rings, old_ring_length, rings)
         self._build_synapses(graph, groups, arrays)
         if self.exchange is not None:
             distributed.bind_exchange(state, self.exchange, graph, groups, arrays, lag,
@@ -153,7 +156,7 @@ class Engine(SynapseBuilding):
         t2 = time.perf_counter()
         self.timings["codegen"] += t1 - t0
         self.timings["compile"] += t2 - t1
-        self.graph, self.arrays, self.program = graph, arrays, program
+        self.graph, self.arrays, self.program, self.rings = graph, arrays, program, rings
         self.built_version = state.structure_version
         self._bind_run_buffers(0)
         self.program.push(self.program.array_names)
@@ -191,7 +194,7 @@ class Engine(SynapseBuilding):
         return longest + 1
 
     def _bind_population(self, index, group, population, arrays, ring_length, old_rings,
-                         old_length):
+                         old_length, rings):
         data = population._data
         for name, values in data.kernel.items():
             # a shared constant: a copy of its one value (kept up to date by
@@ -207,7 +210,7 @@ class Engine(SynapseBuilding):
                 now = self.state.step
                 for s in range(now, now + old_length):
                     ring[s % ring_length] = previous[s % old_length]
-            self.rings[(index, receptor)] = ring
+            rings[(index, receptor)] = ring
             arrays[f"{group.name}_in_{receptor}"] = ring
         if group.has_current_input:
             arrays[f"{group.name}_i_inj"] = np.zeros(group.size, dtype=data.scalar)
@@ -437,11 +440,11 @@ class Engine(SynapseBuilding):
                 continue
             name = f"{group.name}_rec_spikes"
             steps, neurons = self.program.recorded_spikes(name, self.arrays[name], n_steps)
-            population.recorder.store_spikes(neurons, (first + steps + 1) * dt)
+            population.recorder.store_spikes(neurons, step_time(first + steps + 1, dt))
         for request, population, variable, ids in self.samples:
             rows = int(self.arrays[f"{request.name}_count"][0])
             # samples follow steps whose end is a multiple of `every` steps
-            t_first = -(-(first + 1) // request.every) * request.every * dt
+            t_first = step_time(-(-(first + 1) // request.every) * request.every, dt)
             population.recorder.store_samples(
                 variable, ids, self.arrays[f"{request.name}_buffer"][:rows].copy(), t_first)
         for group, source in recording_parts:
@@ -523,3 +526,9 @@ def _record_buffer_bytes():
         raise ValueError("PYNN_GPU_RECORD_BUFFER_MB must be a positive number of megabytes "
                          f"(got {text!r})")
     return max(1, int(megabytes * 2 ** 20))
+
+
+def step_time(step, dt):
+    """The time (ms) at the end of `step` steps (numbers or arrays), rounded to 12 decimals:
+    3 x 0.1 is 0.3, as the script wrote it, not 0.30000000000000004."""
+    return np.round(step * dt, 12) if isinstance(step, np.ndarray) else round(step * dt, 12)

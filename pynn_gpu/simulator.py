@@ -10,7 +10,7 @@ import math
 
 from pyNN import common
 
-from .engine import Engine
+from .engine import Engine, step_time
 
 name = "pyNN.gpu"
 logger = logging.getLogger("PyNN")
@@ -75,7 +75,7 @@ class State(common.control.BaseState):
 
     @property
     def t(self):
-        return self.step * self.dt
+        return step_time(self.step, self.dt)
 
     def run(self, simtime):
         self.run_until(self.t + simtime)

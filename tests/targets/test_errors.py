@@ -108,6 +108,32 @@ def test_a_recording_budget_that_is_not_a_positive_number_is_refused(value, monk
     sim.end()
 
 
+def test_a_failed_first_build_can_be_corrected(sim, target):
+    """A build that fails (a format the projection cannot have) changes nothing: once the
+    cause is corrected, the network runs as one that never failed."""
+    def network():
+        source = sim.Population(10, sim.SpikeSourcePoisson(rate=50.0))
+        cells = sim.Population(10, sim.IF_curr_exp())
+        drawn = sim.RandomDistribution("uniform", (0.5, 1.5), rng=sim.NumpyRNG(seed=1))
+        projection = sim.Projection(source, cells, sim.AllToAllConnector(),
+                                    sim.StaticSynapse(weight=drawn, delay=1.0),
+                                    connectivity_format="bitmask")
+        cells.record("v")
+        return cells, projection
+    cells, projection = network()
+    with pytest.raises(errors.ConnectionError, match="bitmask"):
+        sim.run(10.0)
+    projection.connectivity_format = "ragged"
+    sim.run(10.0)
+    v = cells.get_data().segments[0].analogsignals[0].magnitude
+    sim.end()
+    sim.setup(timestep=0.1, target=target)
+    cells, projection = network()
+    projection.connectivity_format = "ragged"
+    sim.run(10.0)
+    np.testing.assert_array_equal(cells.get_data().segments[0].analogsignals[0].magnitude, v)
+
+
 def test_recorded_data_survive_a_failed_call(sim):
     cells = sim.Population(4, sim.IF_curr_exp(i_offset=1.0))
     cells.record(["spikes", "v"])

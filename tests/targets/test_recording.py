@@ -178,6 +178,19 @@ def test_asking_for_some_variables_keeps_earlier_segments_whole(sim):
             for s in cells.get_data().segments] == shape
 
 
+def test_times_are_the_decimals_the_script_wrote(sim):
+    """Step times are rounded to 12 decimals, so a source's recorded spikes and the current
+    time equal the values written in the script (0.3, not 3 x 0.1 = 0.30000000000000004)."""
+    times = [0.3, 0.7, 1.1, 2.3]
+    source = sim.Population(1, sim.SpikeSourceArray(spike_times=times))
+    source.record("spikes")
+    for _ in range(3):
+        sim.run(0.1)
+    assert sim.get_current_time() == 0.3
+    sim.run(3.0)
+    assert source.get_data().segments[0].spiketrains[0].magnitude.tolist() == times
+
+
 def test_recording_an_unrecordable_variable_is_an_error(sim):
     from pyNN import errors
     cells = sim.Population(2, sim.IF_curr_exp())
