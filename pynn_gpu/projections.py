@@ -563,6 +563,8 @@ class Projection(common.Projection):
     def _reset_synapse_state(self):
         """Back to the initial state (reset()): no spike seen yet, plastic weights as the
         script last set them."""
+        if self.awaiting_generation:
+            return      # static synapses from a generator, never listed on the host
         if self.synapse_type.model.changes_weight:
             self._weights[:] = self._initial_weights
         for name, values in self._syn_initial.items():

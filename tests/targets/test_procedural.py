@@ -119,6 +119,30 @@ def test_cpu_and_cuda_regenerate_the_same_synapses(cuda_backend, balanced, monke
     assert_identical(cpu, gpu)
 
 
+@pytest.mark.parametrize("fmt", ["procedural", "ragged"])
+def test_delay_bounds_and_reset_generate_nothing(fmt):
+    """get_min_delay, get_max_delay (setup's "auto": from the delays the generator can draw)
+    and reset() leave a procedural projection, or one not generated yet, without synapses
+    on the host."""
+    sim.setup(timestep=0.1, min_delay="auto", max_delay="auto", target="cpu")
+    try:
+        cells = sim.Population(200, sim.IF_curr_exp())
+        delay = sim.RandomDistribution("uniform", (0.5, 2.0), rng=sim.NativeRNG(seed=3))
+        projection = sim.Projection(cells, cells, sim.FixedProbabilityConnector(
+            0.1, rng=sim.NativeRNG(seed=2)), sim.StaticSynapse(weight=0.1, delay=delay),
+            connectivity_format=fmt)
+        assert sim.get_min_delay() == pytest.approx(0.5)
+        assert sim.get_max_delay() == pytest.approx(2.0)
+        assert projection.awaiting_generation
+        sim.run(5.0)
+        sim.reset()
+        sim.run(5.0)
+        # the C target generates stored formats on the host at the first build
+        assert projection.awaiting_generation == (fmt == "procedural")
+    finally:
+        sim.end()
+
+
 def test_setting_weights_stores_the_synapses():
     sim.setup(timestep=0.1, target="cpu")
     try:
