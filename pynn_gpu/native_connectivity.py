@@ -212,4 +212,7 @@ def build_native(projection, connector):
     pairs = builder(projection, connector, generator_for(connector.rng, projection))
     if pairs is None:
         return None
-    return drop_self_connections(projection, *pairs, connector.allow_self_connections)
+    rule = connector.allow_self_connections
+    if rule == "NoMutual" and builder is not _fixed_probability:
+        rule = True     # as in PyNN: the fixed-number connectors keep their counts
+    return drop_self_connections(projection, *pairs, rule)

@@ -77,6 +77,22 @@ def test_fixed_number_pre_and_post(cpu_sim, no_pynn_loop):
     assert len(np.unique(dense._pre_index * 60 + dense._post_index)) == len(dense)
 
 
+@pytest.mark.parametrize("rng", [NativeRNG(seed=3), NumpyRNG()], ids=["native", "unseeded"])
+def test_no_mutual_keeps_the_fixed_numbers(cpu_sim, rng):
+    """allow_self_connections='NoMutual' leaves the counts of the fixed-number connectors
+    as PyNN's own code does (it treats the rule as allowing every pair there)."""
+    sim = cpu_sim
+    cells = sim.Population(40, sim.IF_curr_exp())
+    for connector, column, expected in [
+            (sim.FixedNumberPreConnector(5, allow_self_connections="NoMutual", rng=rng), 1, 5),
+            (sim.FixedNumberPostConnector(5, allow_self_connections="NoMutual", rng=rng), 0, 5)]:
+        pairs = np.array(sim.Projection(cells, cells, connector).get("weight", format="list"))
+        assert np.all(np.bincount(pairs[:, column].astype(int), minlength=40) == expected)
+    total = sim.Projection(cells, cells, sim.FixedTotalNumberConnector(
+        200, allow_self_connections="NoMutual", rng=rng))
+    assert len(total) == 200
+
+
 def test_fixed_total_number(cpu_sim, no_pynn_loop):
     sim = cpu_sim
     pre, post = sim.Population(200, sim.IF_curr_exp()), sim.Population(300, sim.IF_curr_exp())
