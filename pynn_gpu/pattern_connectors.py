@@ -24,12 +24,9 @@ host by pynn_gpu.connectivity, with PyNN's own draws.
 
 from dataclasses import dataclass
 
-import math
-
 import numpy as np
 from pyNN import connectors, errors
 from pyNN.random import RandomDistribution
-from pyNN.standardmodels import StandardSynapseType
 
 from . import hosttools
 from .procedural import KEY_BASE, ProceduralSpec, synapse_values
@@ -125,7 +122,6 @@ def _values_and_stream(projection, connector, state):
     values = synapse_values(projection, connector, state)
     if isinstance(values, str):
         return values
-    _check_weight_sign(values[0], projection)
     parameters = projection.synapse_type.parameter_space
     rngs = []
     for name in ("weight", "delay"):
@@ -138,14 +134,3 @@ def _values_and_stream(projection, connector, state):
         return values + (0, KEY_BASE)
     rng = rngs[0]
     return values + (int(rng.seed), KEY_BASE + rng.next_stream())
-
-
-def _check_weight_sign(weight, projection):
-    """PyNN's sign rule for the receptor (ConnectionError), at creation as the host builder
-    checks it: on the values the weight's distribution is bounded by (an unbounded side is
-    checked when the synapses are generated)."""
-    bounds = {"constant": (weight.a,), "uniform": (weight.a, weight.b)}.get(
-        weight.kind, (weight.low, weight.high))
-    finite = np.array([b for b in bounds if math.isfinite(b)])
-    if finite.size:
-        StandardSynapseType.parameter_checks["weight"](finite, projection)

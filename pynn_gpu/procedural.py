@@ -32,8 +32,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from pyNN import connectors
+from pyNN import connectors, errors
 from pyNN.random import RandomDistribution
+from pyNN.standardmodels import StandardSynapseType
 
 from ._paths import kernels_dir
 from .native_connectivity import NativeRNG
@@ -108,6 +109,28 @@ class ProceduralSpec(GeneratedSpec):
         of post_range, if given: the same synapses, the others left out), generated on the
         host."""
         return generate(self, n_pre, n_post, dt, post_range)
+
+
+def check_weight_sign(weight, projection):
+    """PyNN's sign rule for the receptor (ConnectionError), at creation, on the values the
+    weight's distribution is bounded by. Returns True when that cannot settle it: the
+    distribution is unbounded on a side the rule forbids (a normal distribution onto a
+    current-based excitatory receptor), so that only drawn weights can be checked. Such
+    synapses are generated on the host, which checks them, never procedural or on the
+    device."""
+    low, high = {"constant": (weight.a, weight.a), "uniform": (weight.a, weight.b)}.get(
+        weight.kind, (weight.low, weight.high))
+    check = StandardSynapseType.parameter_checks["weight"]
+    finite = [bound for bound in (low, high) if math.isfinite(bound)]
+    if finite:
+        check(np.array(finite), projection)
+    for bound, beyond in ((low, -1.0), (high, 1.0)):
+        if not math.isfinite(bound):
+            try:
+                check(np.array([beyond]), projection)
+            except errors.ConnectionError:
+                return True
+    return False
 
 
 def _value_spec(lazy, name):
@@ -190,6 +213,7 @@ def synapse_values(projection, connector, state):
         return (f"its delays must lie in [timestep, max_delay] = [{state.dt:g}, "
                 f"{state.max_delay_limit:g}] ms by their distribution's bounds "
                 f"(got [{low:g}, {high:g}]; use normal_clipped with such low and high)")
+    check_weight_sign(weight, projection)     # what the bounds tell: at creation, as PyNN
     return weight, delay
 
 

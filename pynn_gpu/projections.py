@@ -179,6 +179,16 @@ class Projection(common.Projection):
                     self._procedural = spec     # generated once, then stored
                     return True
             return False
+        if procedural.check_weight_sign(spec.weight, self):
+            # only drawn weights can be checked: never procedural (nor on a device)
+            if self._format == "procedural":
+                raise errors.ConnectionError(
+                    "connectivity_format='procedural' is not possible here: its weights "
+                    "come from a distribution without a bound on the side the receptor "
+                    "forbids, and procedural weights are never drawn where they could be "
+                    "checked (use normal_clipped with low=0, or high=0 for inhibition)")
+            self._procedural = spec
+            return True
         expected = procedural.expected_synapses(spec, self.pre.size, self.post.size)
         if self._format == "auto" and planner.prefers_procedural(expected,
                                                                  spec.constant_values):
@@ -212,12 +222,12 @@ class Projection(common.Projection):
                 keep = self.post._mask_local[post]
                 pre, post, weights, delay_steps = (pre[keep], post[keep], weights[keep],
                                                    delay_steps[keep])
+        if len(weights):    # before anything is stored: a refused draw changes nothing
+            StandardSynapseType.parameter_checks["weight"](weights, self)
         self._generating = True
         try:
             self._set_connections(pre, post, {}, delay_steps=delay_steps)
             # the generated arrays are adopted, not copied: 1e8 synapses are 0.8 GB each
-            if len(weights):
-                StandardSynapseType.parameter_checks["weight"](weights, self)
             self._weights = weights
         finally:
             self._generating = False
@@ -246,7 +256,9 @@ class Projection(common.Projection):
         unchanged = ("_weights" not in self.__dict__
                      or self._version == self.__dict__.get("_generated_version"))
         if name == "procedural" and (self._procedural is None or not unchanged
-                                     or not self._procedural.regenerable):
+                                     or not self._procedural.regenerable
+                                     or procedural.check_weight_sign(self._procedural.weight,
+                                                                     self)):
             raise errors.ConnectionError(
                 "only a FixedProbabilityConnector or AllToAllConnector projection whose "
                 "synapses come from the generator (a NativeRNG, or constant values for "

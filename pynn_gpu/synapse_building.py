@@ -115,6 +115,8 @@ class SynapseBuilding:
         spec = projection._procedural
         if not projection.awaiting_generation:
             return None
+        if procedural.check_weight_sign(spec.weight, projection):
+            return None     # only drawn weights can be checked: the host draws and checks
         several = self.state.num_processes > 1
         if several and projection._local_post_range() is None:
             return None     # generated on the host, the local synapses kept

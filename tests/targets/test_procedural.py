@@ -143,6 +143,39 @@ def test_delay_bounds_and_reset_generate_nothing(fmt):
         sim.end()
 
 
+@pytest.mark.parametrize("target", ["cpu", "emulated"])
+def test_the_sign_rule_holds_for_generated_weights(target, emulate):
+    """PyNN's sign rule for drawn weights: a distribution bounded on the wrong side is
+    refused at creation; one unbounded there (normal) is drawn and checked on the host,
+    never procedural or on the device, and a refused draw stores nothing."""
+    if target == "emulated":
+        emulate()
+    sim.setup(timestep=0.1, target="cpu" if target == "cpu" else "cuda")
+    try:
+        source = sim.Population(20, sim.SpikeSourcePoisson(rate=50.0))
+        cells = sim.Population(20, sim.IF_curr_exp())
+
+        def project(weight, fmt="auto"):
+            return sim.Projection(source, cells, sim.FixedProbabilityConnector(
+                0.5, rng=sim.NativeRNG(seed=1)), sim.StaticSynapse(weight=weight, delay=1.0),
+                receptor_type="excitatory", connectivity_format=fmt)
+        below = sim.RandomDistribution("uniform", (-1.0, -0.5), rng=sim.NativeRNG(seed=2))
+        with pytest.raises(errors.ConnectionError):
+            project(below)
+        normal = sim.RandomDistribution("normal", (0.0, 1.0), rng=sim.NativeRNG(seed=2))
+        with pytest.raises(errors.ConnectionError, match="procedural' is not possible"):
+            project(normal, "procedural")
+        projection = project(normal)
+        assert projection.connectivity_format == "auto"
+        with pytest.raises(errors.ConnectionError, match="all positive or all negative"):
+            sim.run(1.0)
+        assert projection.awaiting_generation      # nothing stored, zeros least of all
+        with pytest.raises(errors.ConnectionError):
+            projection.get("weight", format="list")
+    finally:
+        sim.end()
+
+
 def test_setting_weights_stores_the_synapses():
     sim.setup(timestep=0.1, target="cpu")
     try:
