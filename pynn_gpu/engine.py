@@ -9,6 +9,7 @@ synapse_building.py.
 """
 
 import logging
+import math
 import os
 import time
 
@@ -516,16 +517,16 @@ class Engine(SynapseBuilding):
 
 def _record_buffer_bytes():
     """$PYNN_GPU_RECORD_BUFFER_MB (default 512) in bytes: the recording buffers a run may
-    fill before it goes on in chunks."""
+    fill before it goes on in chunks (0: a chunk per step)."""
     text = os.environ.get("PYNN_GPU_RECORD_BUFFER_MB", "512")
     try:
         megabytes = float(text)
     except ValueError:
-        megabytes = 0.0
-    if not megabytes > 0:
-        raise ValueError("PYNN_GPU_RECORD_BUFFER_MB must be a positive number of megabytes "
+        megabytes = -1.0
+    if not 0 <= megabytes < math.inf:
+        raise ValueError("PYNN_GPU_RECORD_BUFFER_MB must be a number of megabytes, 0 or more "
                          f"(got {text!r})")
-    return max(1, int(megabytes * 2 ** 20))
+    return int(megabytes * 2 ** 20)
 
 
 def step_time(step, dt):
