@@ -27,8 +27,8 @@ target = sys.argv[3] if len(sys.argv) > 3 else "cpu"
 propagation = sys.argv[4] if len(sys.argv) > 4 else "auto"
 if target == "emulated-cuda":
     import pytest
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "targets"))
-    from conftest import install_emulator
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from cuda_emulation import install_emulator
     install_emulator(pytest.MonkeyPatch())
     target = "cuda"
 

@@ -1,5 +1,6 @@
 """
-PyNN's own cross-simulator system tests ("scenarios"), unchanged, on pyNN.gpu (C target).
+PyNN's own cross-simulator system tests ("scenarios"), unchanged, on pyNN.gpu: on the C
+target, and on the CUDA target's kernels emulated on the host (tests/cuda_emulation.py).
 
 The scenarios come from the source distribution of the installed PyNN version
 (test/system/scenarios/*.py), fetched with pip once into a cache directory, as
@@ -29,6 +30,8 @@ import numpy as np
 import pyNN
 import pytest
 from pyNN.random import NumpyRNG
+
+from cuda_emulation import install_emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("PYNN_GPU_SDIST_DIR", ROOT / "benchmarks" / "_work"))
@@ -114,14 +117,17 @@ def collect():
     return tuple(params)
 
 
-@pytest.fixture
-def isolated(tmp_path, monkeypatch):
-    """Run in an empty directory on the C target; undo the scenario's logging setup. The
-    random numbers a scenario leaves unseeded (NumpyRNG() without a seed, numpy's global
-    generator) get fixed seeds: some scenarios test statistics at p < 0.01 (scenario3's
-    STDP weights), which unseeded draws fail now and then whatever the simulator."""
+@pytest.fixture(params=["cpu", "emulated"])
+def isolated(request, tmp_path, monkeypatch):
+    """Run in an empty directory on the C target or the emulated CUDA target; undo the
+    scenario's logging setup. The random numbers a scenario leaves unseeded (NumpyRNG()
+    without a seed, numpy's global generator) get fixed seeds: some scenarios test
+    statistics at p < 0.01 (scenario3's STDP weights), which unseeded draws fail now and
+    then whatever the simulator."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("PYNN_GPU_TARGET", "cpu")
+    if request.param == "emulated":
+        install_emulator(monkeypatch)
+    monkeypatch.setenv("PYNN_GPU_TARGET", "cpu" if request.param == "cpu" else "cuda")
     seeds = itertools.count(7301)
     unseeded_init = NumpyRNG.__init__
 
