@@ -155,12 +155,13 @@ class SynapseBuilding:
             if post_range is not None:
                 extra["post_range"] = post_range
             if fmt == "ragged":
-                # narrow postsynaptic indices, and for one weight and one delay (which
-                # static synapses never change) nothing else
+                # narrow postsynaptic indices; a weight or delay alike for every synapse
+                # (which static synapses never change) stored once
                 post_ctype, extra["post_dtype"] = index_type(post.size)
-                if spec.constant_values and projection.synapse_type.model.is_static:
-                    extra["values_once"] = True
-                    shared_values = SHAREABLE_VALUES
+                if projection.synapse_type.model.is_static:
+                    shared_values = tuple(name for name in SHAREABLE_VALUES
+                                          if getattr(spec, name).kind == "constant")
+                    extra["once"] = shared_values
                 counts, row_ptr, device = _device_generator(spec)(*args, **extra)
                 device = {"row_ptr": row_ptr, **device}
             else:

@@ -77,8 +77,8 @@ typedef struct {
 
 /* Walk the synapses of one presynaptic neuron, chunk by chunk, as the procedural kernels
    do, and write what is asked for (the arrays given): synapse n onto `post` at position
-   at + n (rows: post_out, and weight_out with delay_out unless the row's weight and delay
-   are stored once), or at position at + post when by_post (a dense matrix row: weight_out
+   at + n (rows: post_out, and weight_out and delay_out unless the rows store that value
+   once), or at position at + post when by_post (a dense matrix row: weight_out
    and delay_out only). Returns their number. A one-to-one generator walks the single
    chunk holding `pre` from `pre` on, so its synapse draws from (pre, that chunk). */
 DEVICE_FN int64_t pg_row_at(const pg_generator *g, int64_t pre, int64_t at, int by_post,
@@ -101,10 +101,8 @@ DEVICE_FN int64_t pg_row_at(const pg_generator *g, int64_t pre, int64_t at, int 
             const double d = pg_proc_value(g->dk, g->da, g->db, g->dl, g->dh, g->seed, g->key, (uint32_t) pre, chunk, &draw);
             const int64_t k = at + (by_post ? post : n);
             if (post_out) post_out[k] = (PG_POST_T) post;
-            if (weight_out) {
-                weight_out[k] = (PG_WEIGHT_T) w;
-                delay_out[k] = (PG_DELAY_T) pg_proc_delay_steps(d, g->dt);
-            }
+            if (weight_out) weight_out[k] = (PG_WEIGHT_T) w;
+            if (delay_out) delay_out[k] = (PG_DELAY_T) pg_proc_delay_steps(d, g->dt);
             ++n;
         }
     }

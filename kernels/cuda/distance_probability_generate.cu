@@ -8,8 +8,8 @@
  * count_chunks writes how many synapses each (row, chunk) has; the host turns these counts,
  * in row-major order, into the first position of each (row, chunk); fill_chunks decides the
  * same pairs again and writes post, weight and delay there. Rows come out ordered by
- * postsynaptic neuron, as the host builds them. Rows of one weight and one delay (stored
- * once, by the host) get their postsynaptic indices only: the host leaves _weight null.
+ * postsynaptic neuron, as the host builds them. A weight or delay alike for every synapse
+ * is stored once, by the host, which leaves _weight or _delay null.
  */
 #include <stdint.h>
 #include <math.h>
@@ -57,13 +57,13 @@ __global__ void fill_chunks(void)
     const int64_t at = _offsets[entry];
     const int64_t n = pg_dd_decide(&_generator, _pre_xyz, _post_xyz, pre, first, end,
                                    _post + at);
-    if (!_weight) return;           /* stored once */
+    if (!_weight && !_delay) return;        /* both stored once */
     for (int64_t s = at; s < at + n; ++s) {
         double weight;
         int32_t delay;
         pg_dd_values(&_generator, pre, _post[s], &weight, &delay);
-        _weight[s] = (scalar) weight;
-        _delay[s] = (PG_DELAY_T) delay;
+        if (_weight) _weight[s] = (scalar) weight;
+        if (_delay) _delay[s] = (PG_DELAY_T) delay;
     }
 }
 }

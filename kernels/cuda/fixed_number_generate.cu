@@ -18,8 +18,8 @@
  * come); sort_rows puts each row back into column order, which makes the result
  * independent of that order and equal to the host's stable regrouping; fill_rows writes
  * post, weight and delay of every synapse.
- * Rows of one weight and one delay (stored once, by the host) get their postsynaptic indices
- * only: the host leaves _weight null. A synapse's values are those of its position in the
+ * A weight or delay alike for every synapse is stored once, by the host, which leaves
+ * _weight or _delay null. A synapse's values are those of its position in the
  * line-after-line layout of the whole projection, whichever process draws it.
  */
 #include <stdint.h>
@@ -55,12 +55,12 @@ DEVICE_FN int64_t thread_index(void)
 
 DEVICE_FN void write_values(int64_t synapse, int64_t position)
 {
-    if (!_weight) return;           /* stored once */
+    if (!_weight && !_delay) return;        /* both stored once */
     double weight;
     int32_t delay;
     pg_fn_values(&_generator, position, &weight, &delay);
-    _weight[synapse] = (scalar) weight;
-    _delay[synapse] = (PG_DELAY_T) delay;
+    if (_weight) _weight[synapse] = (scalar) weight;
+    if (_delay) _delay[synapse] = (PG_DELAY_T) delay;
 }
 
 __global__ void draw_rows(void)

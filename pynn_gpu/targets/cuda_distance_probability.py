@@ -37,7 +37,7 @@ def chunking(n_pre, n_post):
 
 
 def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, delay_dtype=np.int32,
-                  post_dtype=np.int32, values_once=False, post_range=None):
+                  post_dtype=np.int32, once=(), post_range=None):
     """The rows of a distance-dependent projection generated on the device: what
     cuda_generation.generate_rows returns for the same arguments."""
     module = target.load_module(GeneratedCode("cuda", _source(
@@ -63,7 +63,7 @@ def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, delay_dtype=np.
         counts = per_chunk.reshape(n_pre, n_chunks).sum(axis=1)
         row_ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
         arrays = kernels.row_arrays(n, spec, dt, scalar_dtype, delay_dtype, post_dtype,
-                                    values_once)
+                                    once)
         kernels.launch("fill_chunks", n_pre * n_chunks)
         kernels.free_temporaries()
     return counts, row_ptr, arrays

@@ -27,7 +27,7 @@ def _source(scalar, delay, post, partner):
 
 
 def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, delay_dtype=np.int32,
-                  post_dtype=np.int32, values_once=False, post_range=None):
+                  post_dtype=np.int32, once=(), post_range=None):
     """The rows of a fixed-number projection generated on the device: what
     cuda_generation.generate_rows returns for the same arguments."""
     # the partners a line draws: the rows' own postsynaptic neurons, or a column's
@@ -36,7 +36,7 @@ def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, delay_dtype=np.
     module = target.load_module(GeneratedCode("cuda", _source(
         scalar_name(scalar_dtype), ctype_name(delay_dtype), ctype_name(post_dtype),
         ctype_name(partner_dtype)), []))
-    values = (spec, dt, scalar_dtype, delay_dtype, post_dtype, values_once)
+    values = (spec, dt, scalar_dtype, delay_dtype, post_dtype, once)
     with target.activated():
         kernels = GenerationKernels(target._cuda, module)
         kernels.set_struct("_generator", generator_struct(spec, dt))

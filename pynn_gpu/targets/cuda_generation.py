@@ -114,12 +114,12 @@ def _count_rows(kernels, spec, n_pre, n_post, dt, post_range=None):
 
 
 def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, post_range=None,
-                  values_once=False, delay_dtype=np.int32, post_dtype=np.int32):
+                  once=(), delay_dtype=np.int32, post_dtype=np.int32):
     """Generate a projection's rows on the device (onto post_range's neurons only, if
     given: over several processes, the process's): (counts, row_ptr) on the host, and the
     post, weight and delay arrays (as `post_dtype`, the scalar and `delay_dtype`) as
-    DeviceResident memory (with values_once, for a spec of constant_values: the weight and
-    the delay as one value each, on the host). Every device generator answers alike
+    DeviceResident memory; those of `once` (constant in the spec: "weight", "delay") as
+    one value each, on the host. Every device generator answers alike
     (cuda_fixed_number, cuda_distance_probability)."""
     module = _module(target, scalar_dtype, delay_dtype, post_dtype)
     with target.activated():
@@ -128,7 +128,7 @@ def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, post_range=None
         row_ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
         kernels.upload("_row_ptr", row_ptr)
         arrays = kernels.row_arrays(int(row_ptr[-1]), spec, dt, scalar_dtype, delay_dtype,
-                                    post_dtype, values_once)
+                                    post_dtype, once)
         kernels.launch("fill_rows", n_pre)
         kernels.free_temporaries()
     return counts, row_ptr, arrays
@@ -180,7 +180,8 @@ def matrix_from_rows(target, generate_rows, spec, fmt, n_pre, n_post, dt, scalar
     post_dtype = index_type(n_post)[1]
     counts, row_ptr, rows = generate_rows(
         target, spec, n_pre, n_post, dt, scalar_dtype, delay_dtype=delay_dtype,
-        post_dtype=post_dtype, values_once=fmt == "bitmask", **options)
+        post_dtype=post_dtype, once=("weight", "delay") if fmt == "bitmask" else (),
+        **options)
     module = target.load_module(GeneratedCode("cuda", _matrix_source(
         scalar_name(scalar_dtype), ctype_name(delay_dtype), ctype_name(post_dtype)), []))
     pairs = n_pre * n_post
@@ -276,17 +277,17 @@ class GenerationKernels:
             self.point(f"_{name}", array.allocation)
         return arrays
 
-    def row_arrays(self, n, spec, dt, scalar_dtype, delay_dtype, post_dtype, values_once):
-        """The arrays of n synapses in rows, as synapse_arrays gives them; with values_once
-        (for a spec of constant_values), the postsynaptic indices only, and the one weight
-        and delay on the host (the module's _weight and _delay null: nothing is written
-        there)."""
-        if not values_once:
-            return self.synapse_arrays(n, scalar_dtype, delay_dtype=delay_dtype,
-                                       post_dtype=post_dtype)
-        arrays = self.synapse_arrays(n, scalar_dtype, ("post",), post_dtype=post_dtype)
-        self.point_nowhere("_weight", "_delay")
-        return {**arrays, **constant_values(spec, dt, scalar_dtype, delay_dtype)}
+    def row_arrays(self, n, spec, dt, scalar_dtype, delay_dtype, post_dtype, once=()):
+        """The arrays of n synapses in rows, as synapse_arrays gives them; those named in
+        `once` (the weight, the delay: constant in the spec) as their one value, on the host
+        (the module's pointer to it null: nothing is written there)."""
+        names = ("post",) + tuple(name for name in ("weight", "delay") if name not in once)
+        arrays = self.synapse_arrays(n, scalar_dtype, names, delay_dtype, post_dtype)
+        if once:
+            self.point_nowhere(*(f"_{name}" for name in once))
+            values = constant_values(spec, dt, scalar_dtype, delay_dtype)
+            arrays.update({name: values[name] for name in once})
+        return arrays
 
     def resident(self, name, size, dtype):
         """Device memory the projection keeps (DeviceResident), pointed to by global `name`."""

@@ -15,14 +15,14 @@ from test_cuda_target import _recordings, assert_identical, simulate
 
 
 def assert_device_builds_what_the_host_builds(generator, network, n_projections, monkeypatch,
-                                              emulator, min_synapses=0, stored_once=None):
+                                              emulator, min_synapses=0, both_once=None):
     """`generator`: the module whose generate_rows the CUDA target calls; `network(sim)`
     builds n_projections generated projections (and any number of procedural ones, which
     nothing generates) and returns the recorded populations;
-    `emulator`: the cuda_backend fixture's value (None on a GPU); `stored_once`, if given:
-    how many of the projections' rows hold one weight and one delay, stored once. Returns
+    `emulator`: the cuda_backend fixture's value (None on a GPU); `both_once`, if given:
+    how many of the projections' rows store both their weight and their delay once. Returns
     the C target's recordings."""
-    drawn_on_device, values_once, scattering = [], [], []
+    drawn_on_device, stored_once, scattering = [], [], []
     original = generator.generate_rows
     original_matrix = cuda_generation.generate_matrix
 
@@ -44,7 +44,7 @@ def assert_device_builds_what_the_host_builds(generator, network, n_projections,
         drawn_on_device.append((spec, row_ptr, copied(target, arrays)))
         # postsynaptic indices in two bytes for up to 65,536 neurons, else four
         assert arrays["post"].dtype == (np.uint16 if n_post <= 1 << 16 else np.int32)
-        values_once.append(options.get("values_once", False))
+        stored_once.append(len(options.get("once", ())) == 2)
         return counts, row_ptr, arrays
 
     def keep_a_matrix_copy(target, spec, fmt, n_pre, n_post, dt, scalar_dtype, **options):
@@ -70,7 +70,7 @@ def assert_device_builds_what_the_host_builds(generator, network, n_projections,
         assert len(simulator.state.engine.device_generated) == len(projections) == n_projections
         gpu = _recordings(populations)
         assert len(drawn_on_device) == n_projections
-        assert stored_once is None or sum(values_once) == stored_once
+        assert both_once is None or sum(stored_once) == both_once
         for projection, (spec, row_ptr, device) in zip(projections, drawn_on_device):
             assert spec is projection._procedural
             listed = spec.generate(projection.pre.size, projection.post.size, 0.1)
@@ -84,12 +84,11 @@ def assert_device_builds_what_the_host_builds(generator, network, n_projections,
                 np.testing.assert_array_equal(np.repeat(np.arange(projection.pre.size),
                                                         np.diff(row_ptr)), pre)
                 np.testing.assert_array_equal(device["post"], post)
-                if device["weight"].size == 1 < len(post):      # stored once
-                    assert np.all(weights == device["weight"][0])
-                    assert np.all(delays == device["delay"][0])
-                else:
-                    np.testing.assert_array_equal(device["weight"], weights)
-                    np.testing.assert_array_equal(device["delay"], delays)
+                for name, values in (("weight", weights), ("delay", delays)):
+                    if device[name].size == 1 < len(post):      # stored once
+                        assert np.all(values == device[name][0])
+                    else:
+                        np.testing.assert_array_equal(device[name], values)
             # and the projection's own view, generated on the host when asked for
             np.testing.assert_array_equal(projection._pre_index, listed[0])
             np.testing.assert_array_equal(projection._post_index, listed[1])

@@ -271,5 +271,5 @@ def test_cuda_builds_on_the_device_what_the_host_and_c_target_build(cuda_backend
     monkeypatch.setattr(cuda_distance_probability, "THREADS", 700)
     cpu = assert_device_builds_what_the_host_builds(
         cuda_distance_probability, _network, 4, monkeypatch, cuda_backend, min_synapses=101,
-        stored_once=1)
+        both_once=1)
     assert sum(len(s) for s in cpu["cells"][0]) > 20

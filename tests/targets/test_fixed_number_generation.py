@@ -301,7 +301,7 @@ def test_cuda_builds_on_the_device_what_the_host_and_c_target_build(cuda_backend
     the host's, and the run equals the C target's, whose rows the host drew."""
     from pynn_gpu.targets import cuda_fixed_number
     cpu = assert_device_builds_what_the_host_builds(
-        cuda_fixed_number, _network, 5, monkeypatch, cuda_backend, stored_once=2)
+        cuda_fixed_number, _network, 5, monkeypatch, cuda_backend, both_once=2)
     assert sum(len(s) for s in cpu["cells"][0]) > 20
 
 
@@ -376,7 +376,8 @@ def test_the_device_draws_a_block_as_the_host_does(cuda_backend):
         for spec, block in itertools.product(specs, BLOCKS):
             counts, row_ptr, arrays = cuda_fixed_number.generate_rows(
                 target, spec, 70, 150, 0.1, np.float64, delay_dtype=np.uint8,
-                post_dtype=np.uint16, values_once=spec.constant_values, post_range=block)
+                post_dtype=np.uint16, once=("weight", "delay") if spec.constant_values else (),
+                post_range=block)
             pre, post, weights, delays = spec.generate(70, 150, 0.1, block)
             np.testing.assert_array_equal(np.repeat(np.arange(70), counts), pre)
             np.testing.assert_array_equal(np.diff(row_ptr), counts)

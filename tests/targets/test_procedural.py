@@ -258,8 +258,9 @@ def test_errors_say_why_a_projection_cannot_be_procedural(connector, synapse, ma
 @pytest.mark.parametrize("delay", [None, 1.0])
 def test_stored_rows_generated_on_the_cuda_target(emulate, delay):
     """A generated projection in ragged format: the CUDA target builds its rows itself (the
-    host holds none until asked), and runs as the C target does with host-built rows. With
-    one weight and one delay, the rows hold the postsynaptic neurons only."""
+    host holds none until asked), and runs as the C target does with host-built rows. The
+    one weight of each projection is stored once, and so is its one delay when it has one:
+    the rows then hold the postsynaptic neurons only."""
     emulator = emulate()
     build = _network("ragged", delay)
     cpu = simulate("cpu", build, 60.0)
@@ -278,15 +279,17 @@ def test_stored_rows_generated_on_the_cuda_target(emulate, delay):
         assert [row["synapses"] for row in report] == [len(p) for p in projections]
         engine = simulator.state.engine
         for group, row in zip(engine.graph.synapse_groups, report):
-            once = delay is not None
-            assert group.shared_values == (("weight", "delay") if once else ())
-            assert engine.arrays[f"{group.name}_weight"].size == (1 if once else row["synapses"])
-            # row offsets, postsynaptic neurons (two bytes each), weights (double) and
-            # delays (a byte each)
+            one_delay = delay is not None
+            assert group.shared_values == (("weight", "delay") if one_delay else ("weight",))
+            assert engine.arrays[f"{group.name}_weight"].size == 1
+            assert engine.arrays[f"{group.name}_delay"].size == (
+                1 if one_delay else row["synapses"])
+            # row offsets, postsynaptic neurons (two bytes each), the weight (double) once,
+            # the delays (a byte each) once or per synapse
             assert group.post_ctype == "uint16_t"
-            per_synapse = 2 if once else 2 + 8 + 1
+            per_synapse = 2 if one_delay else 2 + 1
             assert row["bytes"] == (8 * (group.pre.size + 1) + per_synapse * row["synapses"]
-                                    + (8 + 1 if once else 0))
+                                    + 8 + (1 if one_delay else 0))
         sim.run(10.0)        # reading them does not rebuild
         assert len(simulator.state.engine.device_generated) == len(projections)
     finally:
