@@ -320,11 +320,13 @@ class Engine(SynapseBuilding):
         whole run would exceed the budget, one call per chunk of steps, each followed by
         fetching its recordings.
         """
-        if n_steps <= 0:
+        if n_steps < 0:
             return
         self.ensure_built()
         self._refresh_changed_arrays()
         self._record_initial_samples()
+        if n_steps == 0:        # run(0): the signals' first values, as NEST and Brian 2 give
+            return
         per_step = self._recording_bytes_per_step()
         chunk = n_steps if per_step == 0 else max(1, int(self.record_budget // per_step))
         if self.exchange is not None:

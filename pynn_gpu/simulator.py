@@ -92,7 +92,7 @@ class State(common.control.BaseState):
                                last * self.dt)
                 self._warned_off_grid = True
         n_steps = int(last) - self.step
-        if n_steps > 0:
+        if n_steps >= 0:
             self.running = True
             self.engine.run(n_steps)
         self.running = True

@@ -191,6 +191,21 @@ def test_times_are_the_decimals_the_script_wrote(sim):
     assert source.get_data().segments[0].spiketrains[0].magnitude.tolist() == times
 
 
+def test_a_run_of_no_time_gives_the_first_sample(sim):
+    """run(0): one sample, the initial value (as NEST and Brian 2 give); a run after it goes
+    on from there without a second first sample."""
+    cells = _driven(sim, 3)
+    cells.initialize(v=-60.0)
+    cells.record("v")
+    sim.run(0.0)
+    v = cells.get_data().segments[0].filter(name="v")[0]
+    assert v.shape == (1, 3) and np.all(v.magnitude == -60.0)
+    sim.run(1.0)
+    v = cells.get_data().segments[0].filter(name="v")[0]
+    assert v.shape == (11, 3) and np.all(v.magnitude[0] == -60.0)
+    assert np.all(v.magnitude[1] != -60.0)
+
+
 def test_recording_an_unrecordable_variable_is_an_error(sim):
     from pyNN import errors
     cells = sim.Population(2, sim.IF_curr_exp())
