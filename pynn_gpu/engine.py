@@ -187,11 +187,9 @@ class Engine(SynapseBuilding):
     def _ring_length(self):
         longest = 1
         for projection in self.state.projections:
-            if projection.is_procedural or projection.awaiting_generation:
-                # bounded by the delay distribution: nothing to look at
-                longest = max(longest, projection._procedural.max_delay_steps(self.state.dt))
-            elif projection._delay_steps.size:
-                longest = max(longest, int(projection._delay_steps.max()))
+            bounds = projection.delay_steps_bounds(self.state.dt)
+            if bounds is not None:
+                longest = max(longest, bounds[1])
         return longest + 1
 
     def _bind_population(self, index, group, population, arrays, ring_length, old_rings,

@@ -333,6 +333,16 @@ class Projection(common.Projection):
             self._syn_initial[name][:] = value
             self._syn_state[name][:] = value
 
+    def delay_steps_bounds(self, dt):
+        """(shortest, longest) delay in steps, None without synapses. For synapses not
+        generated yet (or never stored: procedural), the bounds of the delays the generator
+        can draw, so that asking generates nothing."""
+        if self.is_procedural or self.awaiting_generation:
+            return self._procedural.min_delay_steps(dt), self._procedural.max_delay_steps(dt)
+        if not self._delay_steps.size:
+            return None
+        return int(self._delay_steps.min()), int(self._delay_steps.max())
+
     def _local_post_range(self):
         """Over several processes, for a generated projection onto a Population: the
         postsynaptic neurons whose synapses this process generates (its block of whole

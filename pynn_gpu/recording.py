@@ -168,7 +168,7 @@ class Recorder(recording.Recorder):
         for t_first, chunk_ids, rows in self._sample_chunks.get(native, []):
             row = int(round((t_first - start) / self.sampling_interval))
             if row < 0:     # before the recording's start
-                chunk_ids, rows, row = chunk_ids, rows[-row:], 0
+                rows, row = rows[-row:], 0
             placed.append((row, chunk_ids, rows))
         length = max((row + len(rows) for row, _, rows in placed), default=0)
         values = np.full((length, len(ids)), np.nan)

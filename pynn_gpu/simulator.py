@@ -121,9 +121,9 @@ class State(common.control.BaseState):
             return self._min_delay
         shortest = 0
         for projection in self.projections:
-            steps = _delay_steps_bound(projection, self.dt, shortest=True)
-            if steps is not None:
-                shortest = steps if not shortest else min(shortest, steps)
+            bounds = projection.delay_steps_bounds(self.dt)
+            if bounds is not None:
+                shortest = bounds[0] if not shortest else min(shortest, bounds[0])
         return max(shortest, 1) * self.dt
 
     @property
@@ -141,9 +141,9 @@ class State(common.control.BaseState):
             return self._max_delay
         longest = 0
         for projection in self.projections:
-            steps = _delay_steps_bound(projection, self.dt, shortest=False)
-            if steps is not None:
-                longest = max(longest, steps)
+            bounds = projection.delay_steps_bounds(self.dt)
+            if bounds is not None:
+                longest = max(longest, bounds[1])
         return max(longest, 1) * self.dt
 
     @max_delay.setter
@@ -154,19 +154,6 @@ class State(common.control.BaseState):
     def max_delay_limit(self):
         """Largest delay a projection may have: setup's max_delay, or none if 'auto'."""
         return float("inf") if self._max_delay == "auto" else self._max_delay
-
-
-def _delay_steps_bound(projection, dt, shortest):
-    """A projection's shortest (or longest) delay in steps, None without synapses. For
-    synapses not generated yet (or never stored: procedural), the bound of the delays the
-    generator can draw, so that asking generates nothing."""
-    if projection.is_procedural or projection.awaiting_generation:
-        spec = projection._procedural
-        return spec.min_delay_steps(dt) if shortest else spec.max_delay_steps(dt)
-    steps = projection._delay_steps
-    if not steps.size:
-        return None
-    return int(steps.min() if shortest else steps.max())
 
 
 state = State()

@@ -48,10 +48,7 @@ def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, delay_dtype=np.
     with target.activated():
         kernels = GenerationKernels(target._cuda, module)
         kernels.set_struct("_generator", generator_struct(spec, dt))
-        kernels.set_global("_post_first", np.array([first], np.int64))
-        kernels.set_global("_post_end", np.array([end], np.int64))
-        kernels.set_global("_chunk", np.array([chunk], np.int64))
-        kernels.set_global("_n_chunks", np.array([n_chunks], np.int64))
+        kernels.set_int64(post_first=first, post_end=end, chunk=chunk, n_chunks=n_chunks)
         kernels.upload("_pre_xyz", spec.pre_xyz)
         kernels.upload("_post_xyz", spec.post_xyz)
         kernels.allocate("_offsets", n_pre * n_chunks * 8)

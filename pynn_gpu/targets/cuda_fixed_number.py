@@ -40,7 +40,7 @@ def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, delay_dtype=np.
     with target.activated():
         kernels = GenerationKernels(target._cuda, module)
         kernels.set_struct("_generator", generator_struct(spec, dt))
-        kernels.set_global("_n_rows", np.array([n_pre], np.int64))
+        kernels.set_int64(n_rows=n_pre)
         kernels.upload("_line_start", spec.starts)
         if not spec.lines_are_pre:
             counts, row_ptr, arrays = _regroup_columns(kernels, spec, n_pre, post_range,
@@ -54,15 +54,10 @@ def generate_rows(target, spec, n_pre, n_post, dt, scalar_dtype, delay_dtype=np.
     return counts, row_ptr, arrays
 
 
-def _set(kernels, **values):
-    for name, value in values.items():
-        kernels.set_global(f"_{name}", np.array([value], np.int64))
-
-
 def _draw_lines(kernels, spec, first_line, end_line, partner_dtype):
     """The partners of lines [first_line, end_line) into a temporary _partner."""
     starts = spec.starts
-    _set(kernels, first_line=first_line, n_drawn=end_line - first_line,
+    kernels.set_int64(first_line=first_line, n_drawn=end_line - first_line,
          first_position=int(starts[first_line]))
     n = int(starts[end_line] - starts[first_line])
     kernels.allocate("_partner", n * np.dtype(partner_dtype).itemsize)
@@ -73,7 +68,7 @@ def _draw_lines(kernels, spec, first_line, end_line, partner_dtype):
 def _rows_in_place(kernels, spec, values):
     """FixedNumberPost, FixedTotalNumber: each row drawn straight into place."""
     n = int(spec.starts[-1])
-    _set(kernels, n_synapses=n)
+    kernels.set_int64(n_synapses=n)
     arrays = kernels.row_arrays(n, *values)
     kernels.point("_partner", arrays["post"].allocation)
     kernels.launch("draw_rows", len(spec.counts))
@@ -84,11 +79,11 @@ def _rows_onto(kernels, spec, n_pre, post_range, partner_dtype, values):
     """FixedNumberPost, FixedTotalNumber over several processes: every row drawn whole, the
     synapses onto this process's neurons kept."""
     _draw_lines(kernels, spec, 0, len(spec.counts), partner_dtype)
-    _set(kernels, post_first=post_range[0], post_end=post_range[1])
+    kernels.set_int64(post_first=post_range[0], post_end=post_range[1])
     counts = _row_counts(kernels, "count_onto", n_pre, n_pre)
     row_ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
     kernels.upload("_row_ptr", row_ptr)
-    _set(kernels, n_synapses=int(row_ptr[-1]))
+    kernels.set_int64(n_synapses=int(row_ptr[-1]))
     arrays = kernels.row_arrays(int(row_ptr[-1]), *values)
     kernels.launch("fill_onto", n_pre)
     return counts, row_ptr, arrays
@@ -106,7 +101,7 @@ def _regroup_columns(kernels, spec, n_pre, post_range, partner_dtype, values):
     kernel file)."""
     first, end = post_range or (0, len(spec.counts))
     n = _draw_lines(kernels, spec, first, end, partner_dtype)
-    _set(kernels, n_synapses=n)
+    kernels.set_int64(n_synapses=n)
     counts = _row_counts(kernels, "count_rows", n, n_pre)
     row_ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
     kernels.upload("_row_ptr", row_ptr)

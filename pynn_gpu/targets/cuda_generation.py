@@ -187,8 +187,7 @@ def matrix_from_rows(target, generate_rows, spec, fmt, n_pre, n_post, dt, scalar
     pairs = n_pre * n_post
     with target.activated():
         kernels = GenerationKernels(target._cuda, module)
-        kernels.set_global("_n_pre", np.array([n_pre], np.int64))
-        kernels.set_global("_n_post", np.array([n_post], np.int64))
+        kernels.set_int64(n_pre=n_pre, n_post=n_post)
         kernels.upload("_row_ptr", row_ptr)
         kernels.point("_post", rows["post"].allocation)
         if fmt == "dense":
@@ -244,6 +243,11 @@ class GenerationKernels:
 
     def set_global(self, name, values):
         self.cuda.memcpy_htod(self.module.get_global(name)[0], values)
+
+    def set_int64(self, **values):
+        """int64 globals of the module, each named by its keyword with a leading '_'."""
+        for name, value in values.items():
+            self.set_global(f"_{name}", np.array([value], np.int64))
 
     def set_struct(self, name, struct):
         """A ctypes structure into the module's global of that layout."""
