@@ -143,7 +143,9 @@ class _Generator(ctypes.Structure):
     _fields_ = [(name, ctypes.c_int64) for name in ("n_pre", "n_post", "wk", "dk")] + [
         (name, ctypes.c_double) for name in ("wa", "wb", "wl", "wh", "da", "db", "dl", "dh",
                                              "dt")] + [
-        ("period", ctypes.c_double * 3), ("seed", ctypes.c_uint64), ("key", ctypes.c_uint32),
+        ("period", ctypes.c_double * 3), ("wseed", ctypes.c_uint64), ("dseed", ctypes.c_uint64),
+        ("wkey", ctypes.c_uint32), ("dkey", ctypes.c_uint32),
+        ("seed", ctypes.c_uint64), ("key", ctypes.c_uint32),
         ("skip_self", ctypes.c_int), ("axes", ctypes.c_int * 3),
         ("periodic", ctypes.c_int * 3)]
 
@@ -154,7 +156,8 @@ def generator_struct(spec, dt=1.0):
     return _Generator(
         n_pre=spec.pre_xyz.shape[1], n_post=spec.post_xyz.shape[1], wk=w.code, dk=d.code,
         wa=w.a, wb=w.b, wl=w.low, wh=w.high, da=d.a, db=d.b, dl=d.low, dh=d.high, dt=dt,
-        period=(ctypes.c_double * 3)(*spec.period), seed=spec.seed & 0xFFFFFFFFFFFFFFFF,
+        period=(ctypes.c_double * 3)(*spec.period), wseed=w.seed, dseed=d.seed, wkey=w.key,
+        dkey=d.key, seed=spec.seed & 0xFFFFFFFFFFFFFFFF,
         key=spec.key, skip_self=int(spec.skip_self), axes=(ctypes.c_int * 3)(*spec.axes),
         periodic=(ctypes.c_int * 3)(*spec.periodic))
 

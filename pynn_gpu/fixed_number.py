@@ -157,6 +157,8 @@ class _Generator(ctypes.Structure):
     _fields_ = [(name, ctypes.c_int64) for name in ("n_lines", "n_choices", "wk", "dk")] + [
         (name, ctypes.c_double) for name in ("wa", "wb", "wl", "wh", "da", "db", "dl", "dh",
                                              "dt")] + [
+        ("wseed", ctypes.c_uint64), ("dseed", ctypes.c_uint64), ("wkey", ctypes.c_uint32),
+        ("dkey", ctypes.c_uint32),
         ("seed", ctypes.c_uint64), ("key", ctypes.c_uint32), ("skip_self", ctypes.c_int),
         ("with_replacement", ctypes.c_int)]
 
@@ -166,6 +168,7 @@ def generator_struct(spec, dt):
     return _Generator(
         n_lines=len(spec.counts), n_choices=spec.n_choices, wk=w.code, dk=d.code,
         wa=w.a, wb=w.b, wl=w.low, wh=w.high, da=d.a, db=d.b, dl=d.low, dh=d.high, dt=dt,
+        wseed=w.seed, dseed=d.seed, wkey=w.key, dkey=d.key,
         seed=spec.seed & 0xFFFFFFFFFFFFFFFF, key=spec.key, skip_self=int(spec.skip_self),
         with_replacement=int(spec.with_replacement))
 

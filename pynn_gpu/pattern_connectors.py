@@ -9,24 +9,22 @@ on the host only when a script asks for the synapses.
     connects_all), so it can also be "procedural" (regenerated per spike, never stored).
     allow_self_connections=False, when pre is post, skips the pairs (i, i) (PyNN's rule for
     whole Populations); 'NoMutual' is left to the host builder.
-  * OneToOne: row i holds the pair (i, i) only; its weight and delay draw from the stream of
+  * OneToOne: row i holds the pair (i, i) only; its weight and delay draw from counter
     (pre i, the chunk of 32 holding i), as FixedProbability's synapse (i, i) would. Stored
     only: a row of one synapse costs less to fetch than to regenerate.
 
 The target holds them row by row (by presynaptic neuron, each row ordered by post); a
 script that asks for them gets them in PyNN's creation order (by postsynaptic neuron, then
-presynaptic), as PyNN's own AllToAllConnector lists them. The random
-numbers of the values come from the NativeRNG they draw from (its seed and its next stream);
-with constant values none are drawn. A weight and a delay drawn from two different NativeRNGs
-cannot share one stream: such a projection, like any with NumpyRNG values, is built on the
-host by pynn_gpu.connectivity, with PyNN's own draws.
+presynaptic), as PyNN's own AllToAllConnector lists them. No random number decides a pair;
+a drawn weight or delay comes from the NativeRNG its distribution draws from (a stream of its
+own, procedural.with_value_streams). A projection with NumpyRNG values is built on the host by
+pynn_gpu.connectivity, with PyNN's own draws.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 from pyNN import connectors, errors
-from pyNN.random import RandomDistribution
 
 from . import hosttools
 from .procedural import KEY_BASE, ProceduralSpec, synapse_values
@@ -91,12 +89,12 @@ def constant_values(spec, dt, scalar_dtype, delay_dtype):
 
 def all_to_all_spec(projection, connector, state):
     """AllToAllSpec (p = 1) of a projection, or a reason (str) why it is built on the host."""
-    found = _values_and_stream(projection, connector, state)
-    if isinstance(found, str):
-        return found
-    weight, delay, seed, key = found
+    values = synapse_values(projection, connector, state)
+    if isinstance(values, str):
+        return values
+    weight, delay = values
     skip_self = projection.pre is projection.post and connector.allow_self_connections is False
-    return AllToAllSpec(p=1.0, seed=seed, key=key, skip_self=skip_self, weight=weight,
+    return AllToAllSpec(p=1.0, seed=0, key=KEY_BASE, skip_self=skip_self, weight=weight,
                         delay=delay)
 
 
@@ -109,28 +107,9 @@ def spec_for(projection, connector, state):
         raise errors.ConnectionError(
             "OneToOneConnector needs pre and post of the same size "
             f"(got {projection.pre.size} and {projection.post.size})")
-    found = _values_and_stream(projection, connector, state)
-    if isinstance(found, str):
-        return found
-    weight, delay, seed, key = found
-    return OneToOneSpec(p=1.0, seed=seed, key=key, skip_self=False, weight=weight,
-                        delay=delay)
-
-
-def _values_and_stream(projection, connector, state):
-    """(weight, delay, seed, key) for the generator, or a reason (str) why not."""
     values = synapse_values(projection, connector, state)
     if isinstance(values, str):
         return values
-    parameters = projection.synapse_type.parameter_space
-    rngs = []
-    for name in ("weight", "delay"):
-        base = parameters[name].base_value
-        if isinstance(base, RandomDistribution) and all(base.rng is not r for r in rngs):
-            rngs.append(base.rng)
-    if len(rngs) > 1:
-        return "its weight and delay draw from two different NativeRNGs"
-    if not rngs:            # constant values: no number is drawn
-        return values + (0, KEY_BASE)
-    rng = rngs[0]
-    return values + (int(rng.seed), KEY_BASE + rng.next_stream())
+    weight, delay = values
+    return OneToOneSpec(p=1.0, seed=0, key=KEY_BASE, skip_self=False, weight=weight,
+                        delay=delay)

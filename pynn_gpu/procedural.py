@@ -27,6 +27,7 @@ pynn_gpu.fixed_number); the checks they share are in generated_synapse_values.
 """
 
 import ctypes
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass
@@ -46,12 +47,16 @@ DISTRIBUTIONS = {"constant": 0, "uniform": 1, "normal": 2, "normal_clipped": 3}
 
 @dataclass(frozen=True)
 class ValueSpec:
-    """A weight or delay: kind and (a, b, low, high) as pg_proc_value reads them."""
+    """A weight or delay: kind and (a, b, low, high) as pg_proc_value reads them, and the
+    random stream (seed, key) it draws from (set by with_value_streams; none for a
+    constant)."""
     kind: str
     a: float
     b: float = 0.0
     low: float = -math.inf
     high: float = math.inf
+    seed: int = 0
+    key: int = 0
 
     @property
     def code(self):
@@ -109,6 +114,24 @@ class ProceduralSpec(GeneratedSpec):
         of post_range, if given: the same synapses, the others left out), generated on the
         host."""
         return generate(self, n_pre, n_post, dt, post_range)
+
+
+def with_value_streams(spec, projection):
+    """The spec with the random streams its drawn weight and delay come from: each from the
+    NativeRNG of its own distribution, as PyNN draws values from the distribution's rng (not
+    the connector's), in a stream of its own per projection (the rng's next streams, weight
+    first). Called once per projection, when its spec is chosen, so that a script builds
+    the same network every time."""
+    parameters = projection.synapse_type.parameter_space
+    values = {}
+    for name in ("weight", "delay"):
+        value = getattr(spec, name)
+        if value.kind != "constant":
+            rng = parameters[name].base_value.rng
+            value = dataclasses.replace(value, seed=int(rng.seed) & 0xFFFFFFFFFFFFFFFF,
+                                        key=KEY_BASE + rng.next_stream())
+        values[name] = value
+    return dataclasses.replace(spec, **values)
 
 
 def check_weight_sign(weight, projection):
@@ -278,6 +301,8 @@ class _Generator(ctypes.Structure):
                 ("dk", ctypes.c_int64)] + [(name, ctypes.c_double) for name in
                                             ("log1m_p", "wa", "wb", "wl", "wh", "da", "db",
                                              "dl", "dh", "dt")] + [
+        ("wseed", ctypes.c_uint64), ("dseed", ctypes.c_uint64), ("wkey", ctypes.c_uint32),
+        ("dkey", ctypes.c_uint32),
         ("seed", ctypes.c_uint64), ("key", ctypes.c_uint32), ("all", ctypes.c_int),
         ("skip_self", ctypes.c_int), ("one_to_one", ctypes.c_int),
         ("post_lo", ctypes.c_int64), ("post_hi", ctypes.c_int64)]
@@ -309,6 +334,7 @@ def generator_struct(spec, n_pre, n_post, dt, post_range=None):
         n_pre=n_pre, n_post=n_post, wk=w.code, dk=d.code,
         log1m_p=spec.log1m_p, wa=w.a, wb=w.b, wl=w.low,
         wh=w.high, da=d.a, db=d.b, dl=d.low, dh=d.high, dt=dt,
+        wseed=w.seed, dseed=d.seed, wkey=w.key, dkey=d.key,
         seed=spec.seed & 0xFFFFFFFFFFFFFFFF, key=spec.key, all=int(spec.connects_all),
         skip_self=int(spec.skip_self), one_to_one=int(spec.one_to_one),
         post_lo=post_lo, post_hi=post_hi)

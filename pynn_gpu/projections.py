@@ -176,9 +176,11 @@ class Projection(common.Projection):
             for stored_only in (fixed_number, distance_probability, pattern_connectors):
                 spec = stored_only.spec_for(self, connector, simulator.state)
                 if not isinstance(spec, str):
-                    self._procedural = spec     # generated once, then stored
+                    # generated once, then stored
+                    self._procedural = procedural.with_value_streams(spec, self)
                     return True
             return False
+        spec = procedural.with_value_streams(spec, self)
         if procedural.check_weight_sign(spec.weight, self):
             # only drawn weights can be checked: never procedural (nor on a device)
             if self._format == "procedural":

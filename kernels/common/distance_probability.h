@@ -6,9 +6,10 @@
  * counter j is below p = pg_dd_probability(d), d being the distance of the two neurons as
  * pyNN.space.Space measures it. The uniform is word j % 4 of the Philox block (i, j / 4,
  * draw 0): one block serves four pairs. The synapse's weight and delay draw from counter
- * (i, j) from draw 1 on. So every pair is a pure function of (seed, key, i, j): any thread
- * can decide any range of pairs, and the host (Projection.get), the C target and the CUDA
- * target build the same synapses.
+ * (i, j) of their own streams (wseed, wkey; dseed, dkey: the stream of the NativeRNG the
+ * value's distribution draws from). So every pair is a pure function of the streams and
+ * (i, j): any thread can decide any range of pairs, and the host (Projection.get), the C
+ * target and the CUDA target build the same synapses.
  *
  * The includer defines DEVICE_FN and PG_POST_T (the type of the postsynaptic indices
  * pg_dd_decide writes) and includes philox.h, portable_math.h, procedural.h
@@ -24,7 +25,9 @@ typedef struct {
     int64_t wk, dk;             /* weight and delay distributions (pg_proc_value) */
     double wa, wb, wl, wh, da, db, dl, dh, dt;
     double period[3];           /* periodic boundary: the length of the axis */
-    uint64_t seed;
+    uint64_t wseed, dseed;      /* the weight's and the delay's streams */
+    uint32_t wkey, dkey;
+    uint64_t seed;              /* the decisions' stream */
     uint32_t key;
     int skip_self;              /* pre and post are one population: no pair (i, i) */
     int axes[3];                /* 1 for each axis the distance uses (Space.axes) */
@@ -85,12 +88,12 @@ DEVICE_FN int64_t pg_dd_decide(const pg_distance_probability *g, const double *p
 DEVICE_FN void pg_dd_values(const pg_distance_probability *g, int64_t pre, int64_t post,
                             double *weight, int32_t *delay)
 {
-    uint32_t draw = 1u;         /* the decisions use draw 0 only (of counter post / 4) */
-    *weight = pg_proc_value(g->wk, g->wa, g->wb, g->wl, g->wh, g->seed, g->key,
-                            (uint32_t) pre, post, &draw);
+    uint32_t wdraw = 0u, ddraw = 0u;
+    *weight = pg_proc_value(g->wk, g->wa, g->wb, g->wl, g->wh, g->wseed, g->wkey,
+                            (uint32_t) pre, post, &wdraw);
     *delay = pg_proc_delay_steps(
-        pg_proc_value(g->dk, g->da, g->db, g->dl, g->dh, g->seed, g->key, (uint32_t) pre,
-                      post, &draw), g->dt);
+        pg_proc_value(g->dk, g->da, g->db, g->dl, g->dh, g->dseed, g->dkey, (uint32_t) pre,
+                      post, &ddraw), g->dt);
 }
 
 #endif /* PG_DISTANCE_PROBABILITY_H */

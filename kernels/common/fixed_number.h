@@ -8,12 +8,13 @@
  * line gets is given by the host (n, or n drawn from the connector's distribution, or the
  * total split among the lines). The partners of line `l` are a pure function of
  * (seed, key, l), written in ascending order; the weight and delay of the synapse at position
- * `c` of the line-after-line layout are a pure function of (seed, key, c). So any number of
- * threads can draw any lines in any order, and the host, the C target and the CUDA target
- * build the same synapses.
+ * `c` of the line-after-line layout are a pure function of c and of the value's own stream
+ * (wseed, wkey; dseed, dkey: the stream of the NativeRNG its distribution draws from). So any
+ * number of threads can draw any lines in any order, and the host, the C target and the CUDA
+ * target build the same synapses.
  *
- * Streams: a line draws from counter (line, 0, draw); a synapse's values from counter
- * (c mod 2^32, c / 2^32 + 1, draw), which never meets a line's.
+ * Counters: a line draws from (line, 0, draw) of the partners' stream; a synapse's weight and
+ * delay from (c mod 2^32, c / 2^32 + 1, draw) of their own streams.
  * Needs philox.h, portable_math.h and procedural.h (pg_proc_value, pg_proc_delay_steps);
  * the includer defines DEVICE_FN and PG_PARTNER_T, the type of the partner indices (the
  * draws stay below n_choices, so any type that holds n_choices - 1 will do).
@@ -27,7 +28,9 @@ typedef struct {
     int64_t n_choices;      /* neurons they choose from, before a line excludes itself */
     int64_t wk, dk;         /* weight and delay distributions (pg_proc_value) */
     double wa, wb, wl, wh, da, db, dl, dh, dt;
-    uint64_t seed;
+    uint64_t wseed, dseed;  /* the weight's and the delay's streams */
+    uint32_t wkey, dkey;
+    uint64_t seed;          /* the partners' stream */
     uint32_t key;
     int skip_self;          /* line i never chooses partner i */
     int with_replacement;   /* a partner may be chosen more than once */
@@ -212,10 +215,10 @@ DEVICE_FN void pg_fn_values(const pg_fixed_number *g, int64_t c, double *weight,
 {
     const uint32_t low = (uint32_t) ((uint64_t) c & 0xFFFFFFFFu);
     const int64_t high = (int64_t) ((uint64_t) c >> 32) + 1;
-    uint32_t draw = 0u;
-    *weight = pg_proc_value(g->wk, g->wa, g->wb, g->wl, g->wh, g->seed, g->key, low, high, &draw);
+    uint32_t wdraw = 0u, ddraw = 0u;
+    *weight = pg_proc_value(g->wk, g->wa, g->wb, g->wl, g->wh, g->wseed, g->wkey, low, high, &wdraw);
     *delay = pg_proc_delay_steps(
-        pg_proc_value(g->dk, g->da, g->db, g->dl, g->dh, g->seed, g->key, low, high, &draw), g->dt);
+        pg_proc_value(g->dk, g->da, g->db, g->dl, g->dh, g->dseed, g->dkey, low, high, &ddraw), g->dt);
 }
 
 #endif /* PG_FIXED_NUMBER_H */

@@ -5,9 +5,12 @@
  * The postsynaptic range is cut into chunks of PG_PROC_CHUNK neurons. The synapses of
  * presynaptic neuron `pre` in chunk `c` are a pure function of (seed, key, pre, c): every pair
  * is connected independently with probability p, found by geometric gaps (the gap to the next
- * connected neuron is floor(ln(1 - u) / ln(1 - p))), and each synapse then draws its weight
- * and its delay from the same stream. So any number of threads can generate any chunks, in
- * any order, and the C target, the CUDA target and the host (Projection.get) agree bit for bit.
+ * connected neuron is floor(ln(1 - u) / ln(1 - p))). Each synapse then draws its weight, and
+ * its delay, from (pre, c) of the value's own stream (wseed, wkey; dseed, dkey: the stream of
+ * the NativeRNG the value's distribution draws from, as PyNN draws values from the
+ * distribution's rng, not the connector's). So any number of threads can generate any
+ * chunks, in any order, and the C target, the CUDA target and the host (Projection.get)
+ * agree bit for bit.
  * Needs philox.h and portable_math.h; DEVICE_FN comes from the including template.
  */
 #ifndef PG_PROCEDURAL_H
@@ -66,7 +69,9 @@ DEVICE_FN int pg_proc_delay_steps(double delay, double dt)
 typedef struct {
     int64_t n_pre, n_post, wk, dk;
     double log1m_p, wa, wb, wl, wh, da, db, dl, dh, dt;
-    uint64_t seed;
+    uint64_t wseed, dseed;      /* the weight's and the delay's streams */
+    uint32_t wkey, dkey;
+    uint64_t seed;              /* the connections' stream */
     uint32_t key;
     int all, skip_self;
     int one_to_one;     /* row pre holds the pair (pre, pre) only (OneToOneConnector) */
@@ -92,13 +97,13 @@ DEVICE_FN int64_t pg_row_at(const pg_generator *g, int64_t pre, int64_t at, int 
     for (int64_t chunk = first / PG_PROC_CHUNK; chunk * PG_PROC_CHUNK < end; ++chunk) {
         const int64_t lo = chunk * PG_PROC_CHUNK > first ? chunk * PG_PROC_CHUNK : first;
         const int64_t hi = chunk * PG_PROC_CHUNK + PG_PROC_CHUNK < end ? chunk * PG_PROC_CHUNK + PG_PROC_CHUNK : end;
-        uint32_t draw = 0u;
+        uint32_t draw = 0u, wdraw = 0u, ddraw = 0u;
         for (int64_t post = pg_proc_next(lo - 1, hi, g->log1m_p, g->all, g->seed, g->key, (uint32_t) pre, chunk, &draw);
              post < hi;
              post = pg_proc_next(post, hi, g->log1m_p, g->all, g->seed, g->key, (uint32_t) pre, chunk, &draw)) {
             if (g->skip_self && post == pre) continue;
-            const double w = pg_proc_value(g->wk, g->wa, g->wb, g->wl, g->wh, g->seed, g->key, (uint32_t) pre, chunk, &draw);
-            const double d = pg_proc_value(g->dk, g->da, g->db, g->dl, g->dh, g->seed, g->key, (uint32_t) pre, chunk, &draw);
+            const double w = pg_proc_value(g->wk, g->wa, g->wb, g->wl, g->wh, g->wseed, g->wkey, (uint32_t) pre, chunk, &wdraw);
+            const double d = pg_proc_value(g->dk, g->da, g->db, g->dl, g->dh, g->dseed, g->dkey, (uint32_t) pre, chunk, &ddraw);
             const int64_t k = at + (by_post ? post : n);
             if (post_out) post_out[k] = (PG_POST_T) post;
             if (weight_out) weight_out[k] = (PG_WEIGHT_T) w;

@@ -114,14 +114,16 @@ def neuron_fields(group, drives=()) -> Tuple[Field, ...]:
     return tuple(fields)
 
 
-PROCEDURAL_INTS = ("conn_seed", "conn_key", "all", "skip_self", "wk", "dk")
+PROCEDURAL_INTS = ("conn_seed", "conn_key", "wseed", "wkey", "dseed", "dkey", "all",
+                   "skip_self", "wk", "dk")
 PROCEDURAL_DOUBLES = ("log1m_p", "wa", "wb", "wl", "wh", "da", "db", "dl", "dh")
 
 
 def procedural_values(spec):
     """The parameters the procedural kernels read, by field name."""
     w, d = spec.weight, spec.delay
-    return {"conn_seed": spec.seed, "conn_key": spec.key, "all": int(spec.connects_all),
+    return {"conn_seed": spec.seed, "conn_key": spec.key, "wseed": w.seed, "wkey": w.key,
+            "dseed": d.seed, "dkey": d.key, "all": int(spec.connects_all),
             "skip_self": int(spec.skip_self), "wk": w.code, "dk": d.code,
             "log1m_p": spec.log1m_p, "wa": w.a, "wb": w.b, "wl": w.low, "wh": w.high,
             "da": d.a, "db": d.b, "dl": d.low, "dh": d.high}

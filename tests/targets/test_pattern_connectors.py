@@ -115,10 +115,6 @@ def test_numpy_rng_values_equal_pynns_own_connector(cpu_sim, monkeypatch):
 
 def test_what_stays_on_the_host(cpu_sim):
     cells = sim.Population(10, sim.IF_curr_exp())
-    two_rngs = sim.StaticSynapse(
-        weight=RandomDistribution("uniform", low=0.1, high=0.2, rng=sim.NativeRNG(1)),
-        delay=RandomDistribution("uniform", low=0.1, high=0.2, rng=sim.NativeRNG(1)))
-    assert sim.Projection(cells, cells, sim.AllToAllConnector(), two_rngs)._procedural is None
     connector = sim.AllToAllConnector()
     connector.allow_self_connections = "NoMutual"       # PyNN's constructor takes bools only
     no_mutual = sim.Projection(cells, cells, connector, sim.StaticSynapse(weight=0.1))

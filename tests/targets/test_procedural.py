@@ -143,6 +143,55 @@ def test_delay_bounds_and_reset_generate_nothing(fmt):
         sim.end()
 
 
+_GENERATED_CONNECTORS = {
+    "FixedProbability": lambda rng: sim.FixedProbabilityConnector(0.2, rng=rng),
+    "FixedNumberPost": lambda rng: sim.FixedNumberPostConnector(8, rng=rng),
+    "FixedNumberPre": lambda rng: sim.FixedNumberPreConnector(8, rng=rng),
+    "FixedTotalNumber": lambda rng: sim.FixedTotalNumberConnector(400, rng=rng),
+    "DistanceDependent": lambda rng: sim.DistanceDependentProbabilityConnector(
+        "exp(-d / 20)", rng=rng),
+    "AllToAll": lambda rng: sim.AllToAllConnector(),
+    "OneToOne": lambda rng: sim.OneToOneConnector(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_GENERATED_CONNECTORS))
+def test_values_draw_from_their_distributions_rng(name):
+    """As in PyNN, a drawn weight or delay comes from its distribution's rng, not the
+    connector's: another weight seed gives the same pairs with other weights, the same seed
+    the same weights; a weight and a delay may draw from two rngs (and are still
+    generated)."""
+    sim.setup(timestep=0.1, target="cpu")
+    try:
+        cells = sim.Population(60, sim.IF_curr_exp())
+
+        def project(weight_seed, delay_seed, connector_seed=5):
+            synapse = sim.StaticSynapse(
+                weight=sim.RandomDistribution("uniform", (0.1, 0.5),
+                                              rng=sim.NativeRNG(seed=weight_seed)),
+                delay=sim.RandomDistribution("uniform", (0.1, 4.0),
+                                             rng=sim.NativeRNG(seed=delay_seed)))
+            projection = sim.Projection(
+                cells, cells, _GENERATED_CONNECTORS[name](sim.NativeRNG(seed=connector_seed)),
+                synapse)
+            assert projection._procedural is not None       # from the generator
+            return np.array(projection.get(["weight", "delay"], format="list"))
+
+        first, again = project(7, 8), project(7, 8)
+        other_weights, other_delays = project(9, 8), project(7, 9)
+        np.testing.assert_array_equal(first, again)
+        for other in (other_weights, other_delays):
+            np.testing.assert_array_equal(first[:, :2], other[:, :2])    # the same pairs
+        assert not np.array_equal(first[:, 2], other_weights[:, 2])
+        np.testing.assert_array_equal(first[:, 3], other_weights[:, 3])
+        np.testing.assert_array_equal(first[:, 2], other_delays[:, 2])
+        assert not np.array_equal(first[:, 3], other_delays[:, 3])
+        if name not in ("AllToAll", "OneToOne"):    # the connector's seed draws the pairs
+            assert not np.array_equal(first[:, :2], project(7, 8, connector_seed=6)[:, :2])
+    finally:
+        sim.end()
+
+
 @pytest.mark.parametrize("target", ["cpu", "emulated"])
 def test_the_sign_rule_holds_for_generated_weights(target, emulate):
     """PyNN's sign rule for drawn weights: a distribution bounded on the wrong side is
