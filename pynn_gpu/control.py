@@ -1,6 +1,8 @@
 """setup(), end(), run() and the state queries, built with PyNN's common factories."""
 
 import logging
+import math
+import numbers
 import os
 
 from pyNN import common, errors
@@ -38,21 +40,22 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     and ignored, so that scripts written for them run unchanged.
     """
     max_delay = extra_params.get("max_delay", DEFAULT_MAX_DELAY)
-    if not timestep > 0:
-        raise errors.InvalidParameterValueError(f"timestep must be > 0 ms (got {timestep})")
-    if max_delay != "auto" and max_delay < timestep:
-        raise errors.InvalidParameterValueError(
-            f"max_delay must be >= timestep {timestep} ms (got {max_delay})")
+    _check_times(timestep, min_delay, max_delay)
     precision = extra_params.get("precision", "double")
     if precision not in PRECISIONS:
         raise errors.InvalidParameterValueError(
             f"precision must be 'double' or 'float' (got {precision!r})")
-    threads = int(extra_params.get("threads", 0) or 0)
-    if threads < 0:
-        raise errors.InvalidParameterValueError(f"threads must be >= 0 (got {threads})")
+    threads = extra_params.get("threads", 0)
+    if threads is None:
+        threads = 0
+    if not _is_integer(threads) or threads < 0:
+        raise errors.InvalidParameterValueError(
+            f"threads must be a whole number >= 0, 0 for all cores (got {threads!r})")
+    threads = int(threads)
     seed = extra_params.get("rng_seed", extra_params.get("rng_seeds_seed", 1234567))
-    if not isinstance(seed, (int,)) or seed < 0:
-        raise errors.InvalidParameterValueError(f"rng_seed must be an integer >= 0 (got {seed!r})")
+    if not _is_integer(seed) or not 0 <= seed < 2 ** 64:
+        raise errors.InvalidParameterValueError(
+            f"rng_seed must be a whole number from 0 to 2**64 - 1 (got {seed!r})")
     spike_precision = extra_params.get("spike_precision", "on_grid")
     if spike_precision not in SPIKE_PRECISIONS:
         raise errors.InvalidParameterValueError(
@@ -87,6 +90,30 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     return rank()
 
 
+def _is_integer(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check_times(timestep, min_delay, max_delay):
+    """timestep a finite number > 0; min_delay and max_delay "auto" or finite numbers with
+    timestep <= min_delay <= max_delay (the checks PyNN's common setup makes, with its
+    errors' names)."""
+    if not (isinstance(timestep, numbers.Real) and math.isfinite(timestep) and timestep > 0):
+        raise errors.InvalidParameterValueError(
+            f"timestep must be a finite number > 0 ms (got {timestep!r})")
+    for name, value in (("min_delay", min_delay), ("max_delay", max_delay)):
+        if value == "auto":
+            continue
+        if not (isinstance(value, numbers.Real) and math.isfinite(value)
+                and value >= timestep):
+            raise errors.InvalidParameterValueError(
+                f"{name} must be 'auto' or a finite number >= timestep {timestep} ms "
+                f"(got {value!r})")
+    if "auto" not in (min_delay, max_delay) and min_delay > max_delay:
+        raise errors.InvalidParameterValueError(
+            f"min_delay must be <= max_delay (got {min_delay} and {max_delay})")
+
+
 def end(compatible_output=True):
     """Write any data requested with write_on_end, then release the target."""
     state = simulator.state
@@ -103,11 +130,13 @@ _run, _run_until = common.build_run(simulator)
 
 
 def run(simtime, callbacks=None):
+    simulator.state.require_setup("run()")
     scaling.apply_weight_scaling()   # setup-level weight scaling, if any (no-op when off)
     return _run(simtime, callbacks)
 
 
 def run_until(time_point, callbacks=None):
+    simulator.state.require_setup("run_until()")
     scaling.apply_weight_scaling()
     return _run_until(time_point, callbacks)
 

@@ -8,6 +8,7 @@ between runs only update arrays. How projections become synapse groups is in
 synapse_building.py.
 """
 
+import copy
 import logging
 import math
 import os
@@ -65,6 +66,7 @@ class Engine(SynapseBuilding):
         self.device_generated = []  # (projection, version) whose rows the target built
         self.gap_parts = []         # GapJunctionPart per gap junction group
         self.samples = []           # (SampleRequest, population, variable, recorded ids)
+        self.current_parts = []     # (CurrentSourceGroup, source, records?)
         self.timings = {"codegen": 0.0, "compile": 0.0, "run": 0.0}
         # over several MPI processes: the spike exchange (pynn_gpu.distributed), else None
         self.exchange = None
@@ -116,6 +118,7 @@ class Engine(SynapseBuilding):
         # a corrected second try still finds the input in flight
         rings = {}
         ring_length = self._ring_length()
+        lag = None      # steps between spike exchanges over several processes
         if self.exchange is not None:
             lag = distributed.exchange_lag(state)
             # the spike history keeps every step of an exchange window, and learning, lag
@@ -124,36 +127,19 @@ class Engine(SynapseBuilding):
         if state.step > 0 and old_ring_length:
             # input already in flight may reach as far as the old ring did
             ring_length = max(ring_length, old_ring_length)
-        graph = NetworkGraph(dt=state.dt, precision=state.precision, ring_length=ring_length)
-        arrays = {}
-        groups = []
-        coupled = gap_junctions.coupled_populations(state)
-        shared = _shared_constants_by_model(state.populations)
-        for index, population in enumerate(state.populations):
-            model = population.celltype.model
-            injected = index in coupled or any(
-                src_pop is population and not source.model.into_receptor
-                for source, src_pop, _ in state.current_sources)
-            records_spikes = bool(population.recorder.recorded_ids("spikes"))
-            group = NeuronGroup(name=f"ng{index}", label=population.label, size=population.size,
-                                model=model, receptors=model.receptors, rng_key=index,
-                                has_current_input=injected, record_spikes=records_spikes,
-                                shared=shared[model.name])
-            groups.append(group)
-            graph.neuron_groups.append(group)
-            self._bind_population(index, group, population, arrays, graph.ring_length,
-                                  old_rings, old_ring_length, rings)
-        self._build_synapses(graph, groups, arrays)
-        if self.exchange is not None:
-            distributed.bind_exchange(state, self.exchange, graph, groups, arrays, lag,
-                                      coupled)
-        self._bind_spike_histories(graph, arrays, old_ring_length)
-        self.gap_parts = gap_junctions.build(state, graph, groups, arrays, self._scalar_dtype())
-        self._build_current_sources(graph, groups, arrays)
-        self._build_samples(graph, groups, arrays)
-        code = codegen.generate(graph, "cuda" if self.target.name == "cuda" else "c")
-        t1 = time.perf_counter()
-        program = self.target.compile(code)
+        # what assembling the network rebinds: a failed build puts it back, so the engine
+        # still matches the program it keeps (a reset() or a corrected run() finds it whole)
+        kept = {name: copy.copy(getattr(self, name)) for name in _REBOUND_BY_BUILD}
+        try:
+            graph, arrays = self._assemble(ring_length, old_rings, old_ring_length, rings,
+                                           lag)
+            code = codegen.generate(graph, "cuda" if self.target.name == "cuda" else "c")
+            t1 = time.perf_counter()
+            program = self.target.compile(code)
+        except BaseException:
+            for name, value in kept.items():
+                setattr(self, name, value)
+            raise
         t2 = time.perf_counter()
         self.timings["codegen"] += t1 - t0
         self.timings["compile"] += t2 - t1
@@ -183,6 +169,41 @@ class Engine(SynapseBuilding):
                          "bytes_per_synapse": size / group.n_synapses if group.n_synapses
                          else 0.0})
         return rows
+
+    def _assemble(self, ring_length, old_rings, old_ring_length, rings, lag):
+        """The network graph and the arrays its kernels read: neuron groups, synapse groups,
+        the exchange over processes (every `lag` steps), gap junctions, current sources and
+        samples. The new input rings go into `rings` (carrying over the input in flight of
+        `old_rings`)."""
+        state = self.state
+        graph = NetworkGraph(dt=state.dt, precision=state.precision, ring_length=ring_length)
+        arrays = {}
+        groups = []
+        coupled = gap_junctions.coupled_populations(state)
+        shared = _shared_constants_by_model(state.populations)
+        for index, population in enumerate(state.populations):
+            model = population.celltype.model
+            injected = index in coupled or any(
+                src_pop is population and not source.model.into_receptor
+                for source, src_pop, _ in state.current_sources)
+            records_spikes = bool(population.recorder.recorded_ids("spikes"))
+            group = NeuronGroup(name=f"ng{index}", label=population.label, size=population.size,
+                                model=model, receptors=model.receptors, rng_key=index,
+                                has_current_input=injected, record_spikes=records_spikes,
+                                shared=shared[model.name])
+            groups.append(group)
+            graph.neuron_groups.append(group)
+            self._bind_population(index, group, population, arrays, graph.ring_length,
+                                  old_rings, old_ring_length, rings)
+        self._build_synapses(graph, groups, arrays)
+        if self.exchange is not None:
+            distributed.bind_exchange(state, self.exchange, graph, groups, arrays, lag,
+                                      coupled)
+        self._bind_spike_histories(graph, arrays, old_ring_length)
+        self.gap_parts = gap_junctions.build(state, graph, groups, arrays, self._scalar_dtype())
+        self._build_current_sources(graph, groups, arrays)
+        self._build_samples(graph, groups, arrays)
+        return graph, arrays
 
     def _ring_length(self):
         longest = 1
@@ -513,6 +534,11 @@ class Engine(SynapseBuilding):
                               + [f"ng{i}_spike_history" for i in self.spike_histories]
                               + [f"{p.group.name}_last_spike" for p in self.synapse_parts
                                  if p.group.model.needs_last_spike])
+
+
+# the engine's attributes a build assembles anew (see build)
+_REBOUND_BY_BUILD = ("spike_words", "spike_histories", "synapse_parts", "device_generated",
+                     "gap_parts", "current_parts", "samples")
 
 
 def _record_buffer_bytes():

@@ -14,6 +14,12 @@ from .standardmodels.cells import spike_source_array_tables
 INT_STATE = np.int32
 INT_DERIVED = np.int64
 
+# Parameters for which +infinity has a meaning (a threshold never reached, a source that
+# never starts or never stops); every other parameter must be a finite number.
+MAY_BE_INFINITE = frozenset({"v_thresh", "start", "duration"})
+# Integer state that counts down to zero (steps of refractoriness left)
+COUNTERS = frozenset({"refractory"})
+
 
 class NeuronData:
 
@@ -51,12 +57,13 @@ class NeuronData:
                 raise errors.NonExistentParameterError(name, self.model.name,
                                                        list(self.model.params))
             array = np.asarray(value, dtype=float)
+            label = getattr(self.model, "pynn_names", {}).get(name, name)
+            _check_finite(array, label, infinity_allowed=name in MAY_BE_INFINITE)
             constraint = self.model.constraints.get(name)
             if constraint is not None:
                 bad = constraint.violated_by(np.atleast_1d(array))
                 if bad.any():
                     example = np.atleast_1d(array)[bad][0]
-                    label = getattr(self.model, "pynn_names", {}).get(name, name)
                     raise errors.InvalidParameterValueError(
                         f"{label} must be {constraint.describe()} (got {example:g})")
             staged[name] = array
@@ -83,9 +90,10 @@ class NeuronData:
         sequences = np.atleast_1d(np.asarray(value, dtype=object))
         for seq in sequences:
             times = np.asarray(seq.value if hasattr(seq, "value") else seq, dtype=float)
-            if times.size and (np.any(np.diff(times) < 0) or times.min() < 0):
+            if times.size and (not np.all(np.isfinite(times)) or np.any(np.diff(times) < 0)
+                               or times.min() < 0):
                 raise errors.InvalidParameterValueError(
-                    "spike_times must be non-negative and sorted in increasing order "
+                    "spike_times must be finite, non-negative and sorted in increasing order "
                     f"(got {times.tolist()[:10]}{'...' if times.size > 10 else ''})")
         return sequences
 
@@ -137,6 +145,7 @@ class NeuronData:
 
     def set_initial(self, name, values, mask=slice(None)):
         """Set initial and current values of a state variable for the masked neurons."""
+        _check_initial(name, np.asarray(values, dtype=float), self.initial[name].dtype)
         self.initial[name][mask] = values
         self.kernel[name][mask] = values
         self.changed.add(name)
@@ -145,3 +154,32 @@ class NeuronData:
         for name, values in self.initial.items():
             self.kernel[name][:] = values
             self.changed.add(name)
+
+
+def _check_finite(values, label, infinity_allowed=False):
+    """InvalidParameterValueError unless every value is a number (and finite, unless
+    +infinity is allowed)."""
+    values = np.atleast_1d(values)
+    bad = np.isnan(values) | (values == -np.inf)
+    if not infinity_allowed:
+        bad |= np.isinf(values)
+    if bad.any():
+        allowed = "a finite number or inf" if infinity_allowed else "a finite number"
+        raise errors.InvalidParameterValueError(
+            f"{label} must be {allowed} (got {values[bad][0]})")
+
+
+def _check_initial(name, values, dtype):
+    """An initial value must be a finite number; for integer state (counters of steps) a
+    whole number the state's type holds, not below zero for a countdown."""
+    _check_finite(values, f"initial value of {name}")
+    if np.dtype(dtype).kind != "i":
+        return
+    limits = np.iinfo(dtype)
+    low = 0 if name in COUNTERS else limits.min
+    values = np.atleast_1d(values)
+    bad = (values != np.rint(values)) | (values < low) | (values > limits.max)
+    if bad.any():
+        raise errors.InvalidParameterValueError(
+            f"initial value of {name} must be a whole number from {low} to {limits.max} "
+            f"(got {values[bad][0]})")

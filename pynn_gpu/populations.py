@@ -182,6 +182,7 @@ class Population(_ParameterAccess, common.Population):
 
     def _create_cells(self):
         state = simulator.state
+        state.require_setup("Population()")
         if not hasattr(self.celltype, "model"):
             raise errors.InvalidModelError(
                 f"{type(self.celltype).__name__} is not available in pyNN.gpu; "

@@ -433,6 +433,7 @@ class Projection(common.Projection):
             if name not in allowed:
                 raise errors.NonExistentParameterError(name, type(self.synapse_type).__name__,
                                                        allowed)
+            _check_finite(name, values[name])
         for name in model.params:
             constraint = model.constraints.get(name)
             if name in values and constraint is not None:
@@ -580,6 +581,7 @@ class Projection(common.Projection):
             simulator.state.engine.sync_to_host()
         values = initial_value.evaluate(simplify=False) if hasattr(initial_value, "evaluate") \
             else np.asarray(initial_value, dtype=float)
+        _check_finite(f"initial value of {variable}", values)
         self._syn_initial[variable][:] = values
         self._syn_state[variable][:] = values
         self._version += 1
@@ -597,3 +599,13 @@ class Projection(common.Projection):
             last[:] = -1
         if self._syn_state:
             self._version += 1
+
+
+def _check_finite(name, values):
+    """InvalidParameterValueError unless every value of a synapse parameter is a finite
+    number (NaN or infinity would spread through the kernels' arithmetic unseen)."""
+    values = np.atleast_1d(np.asarray(values, dtype=float))
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise errors.InvalidParameterValueError(
+            f"{name} must be a finite number (got {values[bad][0]})")

@@ -12,6 +12,8 @@ recording during a segment count from then on. record(None) drops what the segme
 recorded, as a simulator that replaces its recording devices would.
 """
 
+import math
+
 import neo
 import numpy as np
 import quantities as pq
@@ -56,13 +58,23 @@ class Recorder(recording.Recorder):
 
     # --- what is recorded ---------------------------------------------------------------
 
-    def _record(self, variable, new_ids, sampling_interval=None):
+    def _check_sampling_interval(self, sampling_interval):
+        """A positive multiple of the timestep, checked before record() changes anything
+        (PyNN's record() marks the cells as recorded before it calls _record)."""
         if sampling_interval is not None:
-            steps = sampling_interval / self._simulator.state.dt
-            if sampling_interval <= 0 or abs(steps - round(steps)) > 1e-9:
+            dt = self._simulator.state.dt
+            try:
+                steps = float(sampling_interval) / dt
+            except (TypeError, ValueError):
+                steps = math.nan
+            if not (steps > 0 and math.isfinite(steps)) or abs(steps - round(steps)) > 1e-9:
                 raise errors.InvalidParameterValueError(
                     f"sampling_interval must be a positive multiple of the timestep "
-                    f"{self._simulator.state.dt} ms (got {sampling_interval})")
+                    f"{dt} ms (got {sampling_interval!r})")
+        super()._check_sampling_interval(sampling_interval)
+
+    def _record(self, variable, new_ids, sampling_interval=None):
+        if sampling_interval is not None:
             self.sampling_interval = sampling_interval
         if new_ids:
             if variable.name == "spikes" and self._simulator.state.t > 0:

@@ -67,6 +67,12 @@ class State(common.control.BaseState):
     def structure_changed(self):
         self.structure_version += 1
 
+    def require_setup(self, action):
+        """A clear error for `action` before setup() or after end() (nothing to run on)."""
+        if self.engine is None:
+            raise RuntimeError(f"{action} needs setup() first: pyNN.gpu is not set up, "
+                               "or end() was called")
+
     def set_target(self, target):
         self.target = target
         self.engine = Engine(self, target)

@@ -226,12 +226,15 @@ def _time_to_step(times, dt):
     return np.rint(np.asarray(times, dtype=float) / dt).astype(np.int64)
 
 
+_FOREVER_MS = 1e15      # later than any simulation (keeps step numbers in int64)
+
+
 def _derive_poisson(params, dt):
-    start = np.asarray(params["start"], dtype=float)
+    start = np.minimum(np.asarray(params["start"], dtype=float), _FOREVER_MS)
     return {
         "p_spike": np.asarray(params["rate"], dtype=float) * dt / 1000.0,
         "start_step": _time_to_step(start, dt),
-        "stop_step": _time_to_step(np.minimum(start + params["duration"], 1e15), dt),
+        "stop_step": _time_to_step(np.minimum(start + params["duration"], _FOREVER_MS), dt),
     }
 
 

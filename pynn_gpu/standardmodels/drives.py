@@ -31,6 +31,9 @@ from .electrodes import (PORTABLE_MATH, _by_population, _check_finite, _check_wi
                          _CurrentSource, _require, _window_arrays)
 
 _MEAN_PER_CHUNK = 30.0      # e^-30 is far above the smallest double the product can reach
+# Events per neuron and step at most: each costs a uniform draw, every step (a million per
+# 0.1 ms step is 1e10 Hz, far beyond any input a model needs)
+MAX_MEAN_PER_STEP = 1e6
 
 POISSON_DRIVE_MODEL = CurrentSourceDef(
     name="poisson_drive",
@@ -107,7 +110,10 @@ class PoissonDrive(_CurrentSource, StandardCurrentSource):
 
     def _validate(self, p, dt):
         _check_finite(p, "rate", "weight")
-        _require(p["rate"] >= 0, f"rate must be >= 0 Hz (got {p['rate']})")
+        highest = MAX_MEAN_PER_STEP / (dt * 1e-3)
+        _require(0 <= p["rate"] <= highest,
+                 f"rate must be from 0 to {highest:g} Hz ({MAX_MEAN_PER_STEP:g} events per "
+                 f"neuron and step of {dt:g} ms; got {p['rate']})")
         _check_window(p)
 
     def kernel_arrays(self, dt, scalar):

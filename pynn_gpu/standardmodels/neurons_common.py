@@ -31,9 +31,15 @@ def as_float(params, name):
     return np.asarray(params[name], dtype=float)
 
 
+# The refractory counter is an int32_t: a longer refractory period lasts for ever anyway
+LONGEST_REFRACTORY_STEPS = np.iinfo(np.int32).max
+
+
 def refractory_steps(params, dt, name="tau_refrac"):
-    """Whole steps of refractoriness: round(tau_refrac / dt), as NEST's refractory counts."""
-    return np.rint(as_float(params, name) / dt).astype(np.int64)
+    """Whole steps of refractoriness: round(tau_refrac / dt), as NEST's refractory counts
+    (at most what the counter holds, 2**31 - 1 steps)."""
+    steps = np.minimum(np.rint(as_float(params, name) / dt), LONGEST_REFRACTORY_STEPS)
+    return steps.astype(np.int64)
 
 
 def substeps(model_key, dt, size):

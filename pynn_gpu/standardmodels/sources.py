@@ -58,7 +58,7 @@ def _as_float(params, name):
 
 def _window_steps(params, dt):
     """First step of the source and the first step after it."""
-    start = _as_float(params, "start")
+    start = np.minimum(_as_float(params, "start"), _FOREVER_MS)
     stop = np.minimum(start + _as_float(params, "duration"), _FOREVER_MS)
     return {"start_step": np.rint(start / dt).astype(np.int64),
             "stop_step": np.rint(stop / dt).astype(np.int64)}

@@ -3,6 +3,8 @@ Bad input gets a clear error naming the parameter and its allowed range, before 
 compiled or simulated, and data recorded before the error stay retrievable.
 """
 
+import re
+
 import numpy as np
 import pytest
 from pyNN import errors
@@ -159,3 +161,132 @@ def test_rejected_cross_parameter_set_changes_nothing(sim):
     with pytest.raises(errors.InvalidParameterValueError, match="v_spike must be >= v_thresh"):
         cells.set(v_spike=-80.0)          # below v_thresh: refused by the model's derive()
     np.testing.assert_array_equal(cells.get("v_spike", simplify=False), v_spike)
+
+
+@pytest.mark.parametrize("celltype,name,value", [
+    ("IF_curr_exp", "v_thresh", np.nan), ("IF_curr_exp", "tau_refrac", np.inf),
+    ("IF_curr_exp", "i_offset", -np.inf), ("IF_cond_exp", "tau_m", np.inf),
+    ("IF_cond_exp", "e_rev_E", np.nan), ("Izhikevich", "d", np.inf),
+    ("EIF_cond_exp_isfa_ista", "a", np.nan), ("SpikeSourcePoisson", "rate", np.inf),
+])
+def test_parameters_must_be_numbers(sim, celltype, name, value):
+    """NaN, and infinity where it means nothing, are refused with the parameter's name."""
+    with pytest.raises(errors.InvalidParameterValueError, match=f"{name} must be a finite"):
+        sim.Population(2, getattr(sim, celltype)(**{name: value}))
+    cells = sim.Population(2, getattr(sim, celltype)())
+    with pytest.raises(errors.InvalidParameterValueError, match=name):
+        cells.set(**{name: value})
+    assert _nothing_built(sim)
+
+
+def test_infinity_where_it_means_never(sim):
+    """An infinite threshold is never reached; a source that starts at infinity (or later
+    than any step count holds) never fires; a refractory period longer than the counter
+    holds lasts for ever."""
+    cells = sim.Population(1, sim.IF_curr_exp(v_thresh=np.inf, i_offset=2.0))
+    once = sim.Population(1, sim.IF_curr_exp(i_offset=2.0, tau_refrac=1e300))
+    late = [sim.Population(1, sim.SpikeSourcePoisson(rate=500.0, start=np.inf)),
+            sim.Population(1, sim.SpikeSourcePoisson(rate=500.0, start=1e20)),
+            sim.Population(1, sim.SpikeSourceGamma(alpha=2, beta=500.0, start=1e20))]
+    for population in [cells, once] + late:
+        population.record("spikes")
+    sim.run(100.0)
+    counts = [len(p.get_data().segments[0].spiketrains[0]) for p in [cells, once] + late]
+    assert counts == [0, 1, 0, 0, 0]
+
+
+def test_initial_values_are_checked(sim):
+    cells = sim.Population(3, sim.IF_curr_exp())
+    with pytest.raises(errors.InvalidParameterValueError, match="initial value of v"):
+        cells.initialize(v=np.nan)
+    for refractory in (-1, 0.5, 2 ** 40):
+        with pytest.raises(errors.InvalidParameterValueError,
+                           match="refractory must be a whole number from 0"):
+            cells.initialize(refractory=[0, refractory, 0])
+    cells.initialize(refractory=[0, 5, 0])
+
+
+def test_spike_times_must_be_finite(sim):
+    for times in ([np.nan, 5.0], [5.0, np.inf]):
+        with pytest.raises(errors.InvalidParameterValueError, match="spike_times must be"):
+            sim.Population(1, sim.SpikeSourceArray(spike_times=times))
+
+
+def test_synapse_values_must_be_finite(sim):
+    pre = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]))
+    post = sim.Population(1, sim.IF_curr_exp())
+
+    def stdp(weight=0.5, A_plus=0.01, w_max=1.0):
+        return sim.STDPMechanism(
+            timing_dependence=sim.SpikePairRule(A_plus=A_plus),
+            weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=w_max),
+            weight=weight, delay=1.0)
+    for synapse, name in [(stdp(A_plus=np.nan), "A_plus"), (stdp(w_max=np.nan), "w_max"),
+                          (stdp(weight=np.inf), "weight"),
+                          (sim.StaticSynapse(weight=np.inf), "weight"),
+                          (sim.TsodyksMarkramSynapse(tau_rec=np.inf), "tau_rec")]:
+        with pytest.raises(errors.InvalidParameterValueError, match=f"{name} must be a finite"):
+            sim.Projection(pre, post, sim.AllToAllConnector(), synapse)
+    projection = sim.Projection(pre, post, sim.AllToAllConnector(), stdp())
+    with pytest.raises(errors.InvalidParameterValueError, match="weight must be a finite"):
+        projection.set(weight=np.inf)
+    with pytest.raises(errors.InvalidParameterValueError, match="initial value of"):
+        projection.initialize(**{next(iter(projection._syn_state)): np.nan})
+    assert projection.get("weight", format="list") == [(0, 0, 0.5)]
+
+
+@pytest.mark.parametrize("arguments,name", [
+    (dict(timestep=np.inf), "timestep"), (dict(max_delay=np.nan), "max_delay"),
+    (dict(min_delay=np.nan), "min_delay"), (dict(min_delay=1.0, max_delay=0.5), "min_delay"),
+    (dict(rng_seed=2 ** 64), "rng_seed"), (dict(rng_seed=True), "rng_seed"),
+    (dict(rng_seed=-1), "rng_seed"), (dict(threads="x"), "threads"),
+    (dict(threads=1.5), "threads"),
+])
+def test_setup_refuses_what_it_cannot_use(arguments, name):
+    import pynn_gpu as sim
+    with pytest.raises(errors.InvalidParameterValueError, match=name):
+        sim.setup(**{"timestep": 0.1, "target": "cpu", **arguments})
+    sim.setup(timestep=0.1, target="cpu", rng_seed=np.int64(5), threads=np.int64(1))
+    sim.end()
+
+
+def test_a_refused_sampling_interval_records_nothing(sim):
+    cells = sim.Population(2, sim.IF_curr_exp())
+    for interval in (0.05, -0.1, "a"):
+        with pytest.raises(errors.InvalidParameterValueError, match="sampling_interval"):
+            cells.record("v", sampling_interval=interval)
+    assert not cells.recorder.recorded_ids("v")
+    cells.record("v", sampling_interval=0.2)
+    sim.run(1.0)
+    assert cells.get_data().segments[0].analogsignals[0].shape == (6, 2)
+
+
+def test_reset_after_a_failed_rebuild(sim):
+    """A rebuild that fails leaves the engine as it was: reset() and a corrected run()
+    work, and the data recorded before are kept."""
+    cells = sim.Population(2, sim.IF_curr_exp(i_offset=1.0))
+    cells.record("v")
+    sim.run(2.0)
+    source = sim.Population(10, sim.SpikeSourcePoisson(rate=50.0))
+    drawn = sim.RandomDistribution("uniform", (0.5, 1.5), rng=sim.NumpyRNG(seed=1))
+    projection = sim.Projection(source, cells, sim.AllToAllConnector(),
+                                sim.StaticSynapse(weight=drawn, delay=1.0),
+                                connectivity_format="bitmask")
+    with pytest.raises(errors.ConnectionError, match="bitmask"):
+        sim.run(2.0)
+    sim.reset()
+    projection.connectivity_format = "ragged"
+    sim.run(2.0)
+    segments = cells.get_data().segments
+    assert [s.analogsignals[0].shape[0] for s in segments] == [21, 21]
+
+
+def test_nothing_runs_without_setup():
+    import pynn_gpu as sim
+    sim.setup(timestep=0.1, target="cpu")
+    sim.end()
+    for action, call in (("run()", lambda: sim.run(1.0)),
+                         ("run_until()", lambda: sim.run_until(1.0)),
+                         ("Population()", lambda: sim.Population(2, sim.IF_curr_exp()))):
+        with pytest.raises(RuntimeError, match=re.escape(f"{action} needs setup() first")):
+            call()

@@ -87,8 +87,9 @@ def test_errors():
     sim.setup(timestep=DT, target="cpu")
     try:
         cells = sim.Population(2, sim.IF_curr_exp())
-        with pytest.raises(errors.InvalidParameterValueError, match="rate must be >= 0"):
-            sim.PoissonDrive(rate=-1.0, weight=1.0)
+        for rate in (-1.0, 1e30):
+            with pytest.raises(errors.InvalidParameterValueError, match="rate must be from 0"):
+                sim.PoissonDrive(rate=rate, weight=1.0)
         with pytest.raises(errors.ConnectionError, match="no receptor 'AMPA'"):
             sim.PoissonDrive(rate=1.0, weight=1.0, receptor_type="AMPA").inject_into(cells)
     finally:
