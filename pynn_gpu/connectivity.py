@@ -84,11 +84,9 @@ def _all_to_all(projection, connector):
 
 
 def _one_to_one(projection, connector):
-    if projection.pre.size != projection.post.size:
-        raise errors.ConnectionError(
-            "OneToOneConnector needs pre and post of the same size "
-            f"(got {projection.pre.size} and {projection.post.size})")
-    index = np.arange(projection.pre.size)
+    """The pairs (i, i): as PyNN's own connector, for the first min(n_pre, n_post) neurons
+    when the sizes differ."""
+    index = np.arange(min(projection.pre.size, projection.post.size))
     return index, index.copy()
 
 

@@ -183,17 +183,27 @@ def _fixed_number_post(projection, connector, gen):
 
 
 def _fixed_total_number(projection, connector, gen):
+    """n pairs drawn from all pairs, or, excluding self-connections, from the pairs (i, j)
+    with j != i (as the generated projections do: exactly n synapses either way)."""
     n = _count(connector, 0, gen)
     if n is None:
         return None
-    total = projection.pre.size * projection.post.size
+    excluding_self = _excluding_self(projection, connector)
+    n_pre = projection.pre.size
+    columns = projection.post.size - int(excluding_self)    # choices per presynaptic neuron
+    total = n_pre * columns
     if connector.with_replacement:
-        flat = np.sort(gen.integers(0, total, size=n))
+        flat = np.sort(gen.integers(0, total, size=n)) if total else np.zeros(0, np.int64)
     else:
         if n > total:
             raise errors.ConnectionError(f"cannot make {n} distinct connections out of {total}")
         flat = np.sort(_distinct_per_row(gen, 1, total, n, False).ravel())
-    return _split_flat(flat, projection.pre.size, projection.post.size)
+    if n and not total:
+        raise errors.ConnectionError("FixedTotalNumberConnector: there is no pair to connect")
+    pre, post = _split_flat(flat.astype(np.int64), n_pre, columns)
+    if excluding_self:      # column c of row i is neuron c, or c + 1 from i on
+        post = post + (post >= pre)
+    return pre, post
 
 
 NATIVE_BUILDERS = {
@@ -212,7 +222,8 @@ def build_native(projection, connector):
     pairs = builder(projection, connector, generator_for(connector.rng, projection))
     if pairs is None:
         return None
-    rule = connector.allow_self_connections
-    if rule == "NoMutual" and builder is not _fixed_probability:
-        rule = True     # as in PyNN: the fixed-number connectors keep their counts
-    return drop_self_connections(projection, *pairs, rule)
+    if builder is not _fixed_probability:
+        # the fixed-number builders exclude self-connections as they draw (when pre is
+        # post), so that their counts stay whole; 'NoMutual' keeps them too, as in PyNN
+        return pairs
+    return drop_self_connections(projection, *pairs, connector.allow_self_connections)

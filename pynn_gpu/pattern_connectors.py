@@ -9,7 +9,7 @@ on the host only when a script asks for the synapses.
     connects_all), so it can also be "procedural" (regenerated per spike, never stored).
     allow_self_connections=False, when pre is post, skips the pairs (i, i) (PyNN's rule for
     whole Populations); 'NoMutual' is left to the host builder.
-  * OneToOne: row i holds the pair (i, i) only; its weight and delay draw from counter
+  * OneToOne: row i holds the pair (i, i) only (none for i beyond the smaller side); its weight and delay draw from counter
     (pre i, the chunk of 32 holding i), as FixedProbability's synapse (i, i) would. Stored
     only: a row of one synapse costs less to fetch than to regenerate.
 
@@ -24,7 +24,7 @@ pynn_gpu.connectivity, with PyNN's own draws.
 from dataclasses import dataclass
 
 import numpy as np
-from pyNN import connectors, errors
+from pyNN import connectors
 
 from . import hosttools
 from .procedural import KEY_BASE, ProceduralSpec, synapse_values
@@ -103,10 +103,6 @@ def spec_for(projection, connector, state):
     comes through procedural.spec_for, which can make it procedural)."""
     if type(connector) is not connectors.OneToOneConnector:
         return f"its connector is a {type(connector).__name__}"
-    if projection.pre.size != projection.post.size:
-        raise errors.ConnectionError(
-            "OneToOneConnector needs pre and post of the same size "
-            f"(got {projection.pre.size} and {projection.post.size})")
     values = synapse_values(projection, connector, state)
     if isinstance(values, str):
         return values

@@ -425,11 +425,16 @@ class Projection(common.Projection):
             # the target's synapse state (plastic weights among it) first, then the new values
             simulator.state.engine.sync_to_host()
         allowed = ["weight", "delay", *model.params]
-        for name in values:
-            if name in getattr(self.synapse_type, "fixed_parameters", {}):
+        fixed = getattr(self.synapse_type, "fixed_parameters", {})
+        for name in set(values) & set(fixed):
+            if np.any(np.asarray(values[name], dtype=float) != fixed[name]):
                 raise errors.InvalidParameterValueError(
                     f"{name} is fixed when the {type(self.synapse_type).__name__} is created "
-                    "(the same for all its synapses); it cannot be set per connection")
+                    f"(the same for all its synapses, here {fixed[name]:g}); it cannot be set "
+                    "per connection")
+        # a fixed parameter given its own value (a column of a saved projection) is no change
+        values = {name: value for name, value in values.items() if name not in fixed}
+        for name in values:
             if name not in allowed:
                 raise errors.NonExistentParameterError(name, type(self.synapse_type).__name__,
                                                        allowed)
@@ -546,10 +551,16 @@ class Projection(common.Projection):
         for name in names:
             values = self._attribute_column(name)
             matrix = np.full(shape, np.nan)
-            if not duplicates or multiple_synapses == "last":
+            if not duplicates:
                 matrix[pre, post] = values
-            elif multiple_synapses == "first":
-                matrix[pre[::-1], post[::-1]] = values[::-1]
+            elif multiple_synapses in ("first", "last"):
+                # the first (or last) synapse of each pair in creation order, picked
+                # explicitly: numpy leaves the order of repeated assignments unspecified
+                order = np.arange(len(pairs)) if multiple_synapses == "first" \
+                    else np.arange(len(pairs))[::-1]
+                _, chosen = np.unique(pairs[order], return_index=True)
+                chosen = order[chosen]
+                matrix[pre[chosen], post[chosen]] = values[chosen]
             elif multiple_synapses == "sum":
                 matrix[pre, post] = 0.0
                 np.add.at(matrix, (pre, post), values)

@@ -49,6 +49,7 @@ DEVICE_FN int64_t pg_proc_next(int64_t post, int64_t hi, double log1m_p, int all
                                uint32_t *draw)
 {
     if (all) return post + 1;
+    if (log1m_p == 0.0) return hi;     /* p = 0: nothing connects */
     const double u = philox_uniform(seed, key, pre, chunk, (*draw)++);
     const double gap = floor(pg_log(pg_open_unit(u)) / log1m_p);
     return gap < (double) (hi - post) ? post + 1 + (int64_t) gap : hi;

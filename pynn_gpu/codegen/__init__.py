@@ -135,13 +135,15 @@ def array_specs(graph: NetworkGraph) -> List[ArraySpec]:
 
 
 def c_double(value) -> str:
-    """A C literal of a double, infinities included (exact: 17 significant digits)."""
+    """A C literal of a double, infinities included: Python's shortest exact form, which
+    always reads as a double ("1.0", "-0.0", "1e-05"; never an integer like "-0", which C
+    would read as +0.0)."""
     value = float(value)
     if math.isnan(value):
         raise ValueError("NaN cannot be placed in generated code")
     if math.isinf(value):
         return "HUGE_VAL" if value > 0 else "(-HUGE_VAL)"
-    return "%.17g" % value
+    return repr(value)
 
 
 def _environment():

@@ -106,6 +106,27 @@ def test_fixed_total_number(cpu_sim, no_pynn_loop):
     assert len(np.unique(distinct._pre_index * 300 + distinct._post_index)) == 20000
 
 
+def test_fixed_numbers_without_self_connections_keep_their_counts(cpu_sim, no_pynn_loop):
+    """Self-connections are excluded as the pairs are drawn (when pre is post), so the host
+    builders give the counts asked for, as the generated projections do; views that merely
+    overlap keep their pairs of one neuron (PyNN excludes only when pre is post)."""
+    sim = cpu_sim
+    cells = sim.Population(20, sim.IF_curr_exp())
+    drawn = sim.RandomDistribution("uniform", (0.1, 0.2), rng=NumpyRNG(seed=1))
+    for rng in (NativeRNG(seed=3), NumpyRNG()):
+        for replacement in (True, False):
+            connector = sim.FixedTotalNumberConnector(200, allow_self_connections=False,
+                                                      with_replacement=replacement, rng=rng)
+            # drawn NumpyRNG weights: built on the host, not by the generator
+            total = sim.Projection(cells, cells, connector, sim.StaticSynapse(weight=drawn))
+            assert total._procedural is None and len(total) == 200
+            assert not np.any(total._pre_index == total._post_index)
+            assert _uniform_usage(total._post_index, 20) > P_MIN
+        views = sim.Projection(cells[0:10], cells[5:15], sim.FixedNumberPreConnector(
+            9, allow_self_connections=False, rng=rng))
+        assert np.all(np.bincount(views._post_index, minlength=10) == 9)
+
+
 def test_same_seed_same_network_and_unseeded_numpy_rng_is_native(cpu_sim, no_pynn_loop):
     sim = cpu_sim
     a, b = sim.Population(300, sim.IF_curr_exp()), sim.Population(300, sim.IF_curr_exp())

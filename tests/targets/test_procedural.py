@@ -62,6 +62,34 @@ def test_statistics_of_a_large_procedural_projection():
     assert abs(delays.mean() - clipped.mean()) < 0.01      # 3 standard errors
 
 
+@pytest.mark.parametrize("target", ["cpu", "emulated"])
+def test_a_probability_of_zero_connects_nothing(target, emulate):
+    """p = 0 regenerates no synapse (ln(1 - p) is -0.0, which the C literal must keep)."""
+    if target == "emulated":
+        emulate()
+    sim.setup(timestep=0.1, target="cpu" if target == "cpu" else "cuda")
+    try:
+        source = sim.Population(37, sim.SpikeSourcePoisson(rate=50.0))
+        cells = sim.Population(45, sim.IF_curr_exp())
+        projection = sim.Projection(source, cells, sim.FixedProbabilityConnector(
+            0.0, rng=sim.NativeRNG(seed=9)), sim.StaticSynapse(weight=0.3, delay=0.7),
+            connectivity_format="procedural")
+        cells.record("v")
+        sim.run(50.0)
+        assert len(projection) == 0
+        v = cells.get_data().segments[0].filter(name="v")[0].magnitude
+        np.testing.assert_array_equal(v, -65.0)
+    finally:
+        sim.end()
+
+
+def test_double_literals_read_as_doubles():
+    from pynn_gpu.codegen import c_double
+    assert [c_double(v) for v in (-0.0, 1.0, 0.1, 1e-5)] == ["-0.0", "1.0", "0.1", "1e-05"]
+    for value in (0.1, 1 / 3, 5e-324, 1.7976931348623157e308):
+        assert float(c_double(value)) == value
+
+
 def test_no_self_connections_and_all_to_all():
     sim.setup(timestep=0.1, target="cpu")
     try:

@@ -77,6 +77,52 @@ def test_multiple_synapses_between_one_pair(sim):
     assert prj.get("weight", format="array", multiple_synapses="min")[0, 0] == 0.1
 
 
+def test_first_and_last_of_multiple_synapses(sim):
+    """"first" and "last" in creation order (the order get(format="list") shows: PyNN's
+    FromListConnector connects by postsynaptic neuron, the list's order within each)."""
+    a = sim.Population(2, sim.SpikeSourceArray(spike_times=[1.0]))
+    b = sim.Population(2, sim.IF_curr_exp())
+    prj = sim.Projection(a, b, sim.FromListConnector(
+        [(0, 1, 0.5, 1.0), (1, 0, 0.7, 1.0), (0, 1, 0.2, 1.0), (0, 1, 0.9, 1.0)]))
+    assert [w for _, _, w in prj.get("weight", format="list")] == [0.7, 0.5, 0.2, 0.9]
+    first = prj.get("weight", format="array", multiple_synapses="first")
+    last = prj.get("weight", format="array", multiple_synapses="last")
+    assert (first[0, 1], first[1, 0], last[0, 1], last[1, 0]) == (0.5, 0.7, 0.9, 0.7)
+
+
+def test_a_saved_plastic_projection_loads_back(sim, tmp_path):
+    """save("all") writes the STDP mechanism's fixed dendritic_delay_fraction as a column:
+    FromFileConnector takes it back when it holds the mechanism's own value."""
+    a = sim.Population(3, sim.IF_curr_exp())
+    b = sim.Population(2, sim.IF_curr_exp())
+    stdp = sim.STDPMechanism(timing_dependence=sim.SpikePairRule(),
+                             weight_dependence=sim.AdditiveWeightDependence(w_min=0.0,
+                                                                            w_max=2.0),
+                             weight=0.5, delay=1.0)
+    prj = sim.Projection(a, b, sim.AllToAllConnector(), stdp)
+    path = str(tmp_path / "stdp.txt")
+    prj.save("all", path)
+    loaded = sim.Projection(a, b, sim.FromFileConnector(path), stdp)
+    assert loaded.get(["weight", "delay"], format="list") == \
+        prj.get(["weight", "delay"], format="list")
+    with pytest.raises(sim.errors.InvalidParameterValueError, match="is fixed"):
+        loaded.set(dendritic_delay_fraction=0.5)
+
+
+def test_one_to_one_between_populations_of_different_sizes(sim):
+    """As PyNN's own OneToOneConnector: the pairs (i, i) of the smaller side."""
+    a = sim.Population(5, sim.IF_curr_exp(i_offset=2.0))
+    b = sim.Population(3, sim.IF_curr_exp())
+    drawn = RandomDistribution("uniform", (0.1, 0.2), rng=sim.NativeRNG(seed=2))
+    for synapse in (sim.StaticSynapse(weight=0.1), sim.StaticSynapse(weight=drawn)):
+        for pre, post in ((a, b), (b, a)):
+            prj = sim.Projection(pre, post, sim.OneToOneConnector(), synapse)
+            pairs = [(i, j) for i, j, _ in prj.get("weight", format="list")]
+            assert pairs == [(0, 0), (1, 1), (2, 2)]
+    b.record("v")
+    sim.run(3.0)
+
+
 def test_population_view_parameters(sim):
     cells = sim.Population(6, sim.IF_curr_exp())
     cells[1:3].set(tau_m=12.0)
