@@ -4,8 +4,11 @@ Model definitions: what a neuron or current-source model looks like to the code 
 A model is data, not code: lists of names plus short snippets in a small C subset
 that both targets (C and CUDA) compile unchanged. The generated kernel loads every
 name a snippet may use into a local variable of the same name, runs the snippet,
-and stores the state variables back. A snippet runs to its end (no return or goto:
-check_snippet), since the code after it must run in every thread.
+and stores the state variables back. A snippet runs to its end (no return or goto, no
+break or continue outside a loop of its own: check_snippet), since the code after it must
+run in every thread. A model's names are C identifiers that the generated code does not
+use itself (pynn_gpu.modelcheck lists those), each used once; its name, a C identifier
+too, appears in comments of the generated code.
 
 Names a snippet can use inside a neuron update:
     every parameter, derived constant and state variable of the model,
@@ -17,51 +20,14 @@ Names a snippet can use inside a neuron update:
     table names       group-level integer arrays (e.g. spike times of a source).
 """
 
-import keyword
-import re
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Mapping, Tuple
 
 import numpy as np
 
-_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-
-# Words that may not be used as model variable names: they would clash with C, CUDA
-# or the names the templates define themselves.
-_RESERVED = {
-    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
-    "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
-    "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch",
-    "typedef", "union", "unsigned", "void", "volatile", "while", "bool", "true", "false",
-    "scalar", "t", "dt", "i_inj", "UNIFORM", "exp", "log", "sqrt", "pow", "fabs", "expm1",
-    "min", "max", "new", "delete", "class", "template", "this", "namespace",
-}
-
-
-def check_identifier(name: str, what: str) -> str:
-    """Return `name` if it is safe to use as a C identifier in generated code."""
-    if not _IDENTIFIER.match(name) or name in _RESERVED or keyword.iskeyword(name):
-        raise ValueError(f"{what} name {name!r} cannot be used in generated code: "
-                         "use letters, digits and '_' only, starting with a letter, "
-                         "and avoid C keywords")
-    return name
-
-
-_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
-_LEAVING = re.compile(r"\b(return|goto)\b")
-
-
-def check_snippet(code: str, what: str) -> str:
-    """Return `code` if it runs to its end: a snippet is pasted into a kernel whose
-    threads must all reach the code after it (on CUDA, a warp's spike ballot; the rest of a
-    thread's synapses), so it may not leave early."""
-    found = _LEAVING.search(_COMMENT.sub(" ", code))
-    if found:
-        raise ValueError(f"{what} may not contain '{found.group(1)}': it is pasted into a "
-                         "kernel whose threads must all run the code after it; let it set "
-                         "its variables and run to its end (helper functions can go in "
-                         "'support')")
-    return code
+from .modelcheck import (NEURON_NAMES, NEURON_PATTERN, SOURCE_NAMES,  # noqa: F401 (exported)
+                         SYNAPSE_NAMES, ModelDefinitionError, check_distinct, check_identifier,
+                         check_name, check_snippet)
 
 
 @dataclass(frozen=True)
@@ -87,10 +53,19 @@ NON_NEGATIVE = Constraint(0.0)
 PROBABILITY = Constraint(0.0, high=1.0)
 
 
+STATE_CTYPES = ("scalar", "int32_t", "int64_t")      # scalar: double or float
+
+
 @dataclass(frozen=True)
 class StateVar:
     name: str
-    ctype: str = "scalar"          # "scalar" (double or float), "int32_t" or "int64_t"
+    ctype: str = "scalar"          # one of STATE_CTYPES
+
+    def __post_init__(self):
+        if self.ctype not in STATE_CTYPES:
+            raise ModelDefinitionError(
+                f"state variable {self.name!r}: ctype must be one of "
+                f"{', '.join(STATE_CTYPES)} (got {self.ctype!r})")
 
 
 @dataclass(frozen=True)
@@ -113,8 +88,15 @@ class NeuronModelDef:
     constraints: Mapping[str, Constraint] = field(default_factory=dict)
 
     def __post_init__(self):
+        check_name(self.name, "model")
+        for receptor in self.receptors:
+            check_identifier(receptor, f"{self.name} receptor")
+        check_distinct(self.receptors, f"{self.name} receptor")
+        inputs = {f"in_{receptor}" for receptor in self.receptors}
         for name in self.all_names():
-            check_identifier(name, f"{self.name} variable")
+            check_identifier(name, f"{self.name} variable", NEURON_NAMES | inputs,
+                             NEURON_PATTERN)
+        check_distinct(self.all_names(), f"{self.name} variable")
         for part in ("update", "threshold", "reset"):
             check_snippet(getattr(self, part), f"{self.name} {part}")
 
@@ -159,8 +141,10 @@ class CurrentSourceDef:
     into_receptor: bool = False
 
     def __post_init__(self):
+        check_name(self.name, "current source model")
         for name in self.all_names():
-            check_identifier(name, f"{self.name} parameter")
+            check_identifier(name, f"{self.name} parameter", SOURCE_NAMES)
+        check_distinct(self.all_names(), f"{self.name} parameter")
         check_snippet(self.code, f"{self.name} code")
         if (self.uses_rng or self.into_receptor) and not self.per_target:
             raise ValueError(f"{self.name}: random numbers and receptor input are per "
@@ -208,8 +192,11 @@ class SynapseModelDef:
     constraints: Mapping[str, Constraint] = field(default_factory=dict)
 
     def __post_init__(self):
-        for name in self.params + tuple(s.name for s in self.state):
-            check_identifier(name, f"{self.name} synapse variable")
+        check_name(self.name, "synapse model")
+        names = tuple(self.params) + tuple(s.name for s in self.state)
+        for name in names:
+            check_identifier(name, f"{self.name} synapse variable", SYNAPSE_NAMES)
+        check_distinct(names, f"{self.name} synapse variable")
         for part in ("on_pre", "on_post"):
             check_snippet(getattr(self, part), f"{self.name} {part}")
         if self.on_post and (self.uses_rng or self.needs_last_spike):
@@ -224,3 +211,4 @@ class SynapseModelDef:
     def learns_from_post(self):
         """Whether postsynaptic spikes act on the synapses (on_post)."""
         return bool(self.on_post)
+

@@ -155,6 +155,8 @@ def _environment():
         keep_trailing_newline=True,
     )
     environment.filters["c_double"] = c_double
+    # model names in comments: checked identifiers, cleaned again so no name can end a comment
+    environment.filters["comment"] = comment_text
     environment.globals["zip"] = zip
     return environment
 

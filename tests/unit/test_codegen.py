@@ -1,5 +1,6 @@
 """Code generation: user text never reaches code outside comments; templates are strict."""
 
+import copy
 import re
 
 import numpy as np
@@ -37,6 +38,20 @@ def test_labels_never_reach_generated_code(target):
     source = codegen.generate(graph, target).source
     assert EVIL not in source
     outside = _code_outside_comments(source)
+    for fragment in ("main(", "return 1", "#define v", "x*/", "x??"):
+        assert fragment not in outside
+
+
+@pytest.mark.parametrize("target", ["c", "cuda"])
+def test_model_names_reach_comments_only_cleaned(target):
+    """Model names are identifiers (checked when a model is defined); the templates clean
+    them as comments all the same, so that no name can end a comment."""
+    graph = _build("a")
+    for group in graph.neuron_groups + graph.synapse_groups + graph.current_sources:
+        model = copy.copy(group.model)
+        object.__setattr__(model, "name", EVIL)     # past the check
+        group.model = model
+    outside = _code_outside_comments(codegen.generate(graph, target).source)
     for fragment in ("main(", "return 1", "#define v", "x*/", "x??"):
         assert fragment not in outside
 

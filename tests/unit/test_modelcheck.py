@@ -1,0 +1,197 @@
+"""Model definitions: names and snippets that cannot become code are refused when a model is
+defined, with a clear error, instead of failing in the compiler (pynn_gpu.modelcheck)."""
+
+import re
+
+import pytest
+from pyNN import errors
+
+from pynn_gpu._paths import kernels_dir
+from pynn_gpu.modelcheck import NEURON_NAMES, SOURCE_NAMES, SYNAPSE_NAMES, check_snippet
+from pynn_gpu.modeldef import CurrentSourceDef, NeuronModelDef, StateVar, SynapseModelDef
+
+INJECTION = "m */\n#error INJECTED\n/*"
+
+
+def neuron(name="m", params=("vt",), state=(StateVar("v"),), receptors=("exc", "inh"),
+           **snippets):
+    snippets = {"update": "v += dt;", "threshold": "v >= vt", "reset": "v = 0;", **snippets}
+    return NeuronModelDef(name=name, params=params, state=state, receptors=receptors,
+                          **snippets)
+
+
+def synapse(name="s", params=("a",), state=()):
+    return SynapseModelDef(name=name, params=params, state=state, on_pre="w_eff = weight;")
+
+
+def source(name="c", params=("a",)):
+    return CurrentSourceDef(name=name, params=params, int_params=(), code="amplitude_now = 1;")
+
+
+# --- names ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("define", [neuron, synapse, source])
+def test_a_model_name_must_be_an_identifier(define):
+    """A model's name goes into comments of the generated code: "*/" would end one."""
+    with pytest.raises(errors.InvalidModelError, match="name .* letters, digits and '_'"):
+        define(name=INJECTION)
+    define(name="fine_name_2")
+
+
+@pytest.mark.parametrize("receptor", ["x = 0; } int evil(void) { return 1; } void f(void) { double y",
+                                      "a-b", "", "int"])
+def test_receptor_names_are_checked(receptor):
+    with pytest.raises(errors.InvalidModelError, match="receptor name"):
+        neuron(receptors=("exc", receptor))
+
+
+def test_names_are_given_once():
+    with pytest.raises(errors.InvalidModelError, match="'v' is given twice"):
+        neuron(params=("vt", "v"))
+    with pytest.raises(errors.InvalidModelError, match="'exc' is given twice"):
+        neuron(receptors=("exc", "exc"))
+    with pytest.raises(errors.InvalidModelError, match="'a' is given twice"):
+        synapse(params=("a",), state=(StateVar("a"),))
+
+
+@pytest.mark.parametrize("define, name", [
+    # macros, types and functions of the generated code and its headers
+    (neuron, "DT"), (neuron, "RING_LENGTH"), (neuron, "PARALLEL_MIN_NEURONS"),
+    (neuron, "NORMAL"), (source, "UNIFORM_AT"), (source, "UNIFORM_BLOCK_AT"),
+    (neuron, "int64_t"), (synapse, "uint8_t"), (neuron, "size_t"), (neuron, "INT32_MAX"),
+    (neuron, "NAN"), (neuron, "INFINITY"), (synapse, "HUGE_VAL"), (neuron, "M_PI"),
+    (neuron, "linux"), (neuron, "scalar"), (neuron, "philox_uniform"), (neuron, "pg_normal"),
+    (source, "atomicAdd"), (neuron, "ng0_v"), (synapse, "update_mng3"),
+    # the names around each kind of snippet
+    (neuron, "in_exc"), (neuron, "size"), (neuron, "spikes"), (neuron, "d0_rate"),
+    (source, "amplitude_now"), (source, "record"), (source, "targets"),
+    (synapse, "w_eff"), (synapse, "weight"), (synapse, "h"), (synapse, "tau_psc"),
+    (synapse, "delay"), (synapse, "post"),
+    # keywords of C++ (CUDA) as well as C
+    (neuron, "class"), (synapse, "private"), (source, "nullptr"),
+])
+def test_names_the_generated_code_uses_are_refused(define, name):
+    with pytest.raises(errors.InvalidModelError, match=f"{re.escape(repr(name))} cannot be used"):
+        define(params=(name,))
+
+
+def test_names_of_other_kinds_of_kernel_are_fine():
+    neuron(params=("weight", "h", "amplitude_now", "in_ampa"))
+    synapse(params=("size", "spikes", "amplitude_now"))
+    source(params=("weight", "size"))
+
+
+def _simulation_sources():
+    """The templates and headers of the simulation's translation unit (not the separate
+    host tools and generators)."""
+    root = kernels_dir()
+    for path in sorted(root.glob("c/*.j2")) + sorted(root.glob("cuda/*.j2")):
+        yield path
+    for name in ("philox.h", "portable_math.h", "procedural.h"):
+        yield root / "common" / name
+
+
+def _defined_names(text):
+    macros = re.findall(r"^\s*#\s*define\s+([A-Za-z]\w*)", text, re.M)
+    functions = re.findall(r"^[A-Za-z_][\w \t*]*[ \t*]([A-Za-z]\w*)\(", text, re.M)
+    return set(macros) | set(functions)
+
+
+def test_every_macro_and_function_of_the_templates_is_refused():
+    names = set()
+    for path in _simulation_sources():
+        names |= _defined_names(path.read_text())
+    assert {"DT", "RING_LENGTH", "UNIFORM_AT", "philox_uniform", "fill_rows"} <= names
+    accepted = []
+    for name in sorted(names):
+        try:
+            neuron(params=(name,))
+            accepted.append(name)
+        except errors.InvalidModelError:
+            pass
+    assert accepted == []
+
+
+def test_every_struct_field_of_the_kernels_is_refused(cuda_network):
+    """A model's names sit next to the fields of its merged groups' structs."""
+    kinds = {"neuron": neuron, "synapse": synapse, "learning": synapse, "delivery": synapse,
+             "current": source}
+    checked = set()
+    for table in cuda_network.tables:
+        if table.role not in kinds:
+            continue
+        model = table.model
+        own = set(model.params) | {s.name for s in getattr(model, "state", ())}
+        own |= set(getattr(model, "all_names", lambda: ())())
+        for field in table.fields:
+            if field.name in own:
+                continue
+            with pytest.raises(errors.InvalidModelError):
+                kinds[table.role](params=(field.name,))
+            checked.add(table.role)
+    assert checked == set(kinds)
+
+
+@pytest.fixture
+def cuda_network():
+    """The CUDA code of a network with every kind of kernel that runs a model's code."""
+    import pynn_gpu as sim
+    from pynn_gpu import codegen
+    sim.setup(timestep=0.1, target="cpu")
+    try:
+        cells = sim.Population(40, sim.IF_curr_exp())
+        stdp = sim.STDPMechanism(timing_dependence=sim.SpikePairRule(),
+                                 weight_dependence=sim.AdditiveWeightDependence(),
+                                 weight=0.1, delay=1.0, dendritic_delay_fraction=0.5)
+        sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.2), stdp)
+        sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.2),
+                       sim.TsodyksMarkramSynapse(weight=0.1))
+        sim.NoisyCurrentSource(mean=0.1, stdev=0.1).inject_into(cells[:5])
+        sim.run(0.1)
+        yield codegen.generate(sim.simulator.state.engine.graph, "cuda")
+    finally:
+        sim.end()
+
+
+# --- state variables ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("ctype", ["int x; int", "double", "float", "int", "uint32_t"])
+def test_a_state_variable_s_type_is_one_of_the_allowed(ctype):
+    with pytest.raises(errors.InvalidModelError, match="ctype must be one of scalar, int32_t, "
+                                                      "int64_t"):
+        StateVar("c", ctype)
+
+
+# --- snippets -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("code, word", [
+    ("if (v > 3) break;", "break"),
+    ("v += 1; continue;", "continue"),
+    ("switch ((int) v) { case 0: continue; }", "continue"),
+    ("for (int k = 0; k < 3; ++k) v += 1; break;", "break"),
+    ("v = ({ if (v > 1) break; v; });", "break"),
+    ("done: break;", "break"),
+])
+def test_break_or_continue_outside_a_loop_of_the_snippet_is_refused(code, word):
+    """They would leave the kernel's loop over neurons (the C target) or not compile (CUDA)."""
+    with pytest.raises(errors.InvalidModelError, match=f"may not contain '{word}' outside"):
+        check_snippet(code, "m update")
+
+
+@pytest.mark.parametrize("code", [
+    "for (int k = 0; k < 10; ++k) { if (k == 3) break; v += 1; }",
+    "while (v > 1) { v -= 1; if (v < 5) continue; }",
+    "do { v += 1; if (v > 3) break; } while (v < 10);",
+    "switch ((int) v) { case 0: v = 1; break; default: break; }",
+    "for (;;) switch ((int) v) { case 0: continue; default: v = 0; } ",
+    "/* break */ v = 1; // continue",
+    "v > 1 && ({ int q = 0; for (;;) { if (++q > 2) break; } q > 1; })",
+])
+def test_break_and_continue_inside_the_snippet_s_own_loops_are_fine(code):
+    check_snippet(code, "m update")
+
+
+@pytest.mark.parametrize("code", ["v += 1; } if (v > 1) {", "{ v += 1;"])
+def test_a_snippet_closes_the_blocks_it_opens_and_no_other(code):
+    with pytest.raises(errors.InvalidModelError, match="braces do not match"):
+        check_snippet(code, "m update")
