@@ -34,8 +34,10 @@ class NeuronData:
         self.initial = {}       # state at t = 0, restored by reset()
         self.tables = {}        # group-level arrays of any length
         self.changed = set()    # names of kernel arrays changed since the last push
+        # each state variable in the C type the kernels declare it with
+        dtypes = {"scalar": self.scalar, "int32_t": INT_STATE, "int64_t": np.int64}
         for var in model.state:
-            dtype = INT_STATE if var.ctype == "int32_t" else self.scalar
+            dtype = dtypes[var.ctype]
             self.kernel[var.name] = np.zeros(size, dtype=dtype)
             self.initial[var.name] = np.zeros(size, dtype=dtype)
 

@@ -272,3 +272,37 @@ def test_populations_of_one_model_share_what_all_of_them_share(sim):
     assert "tau_m" in first.shared
     assert len(merge_neuron_groups(graph)) == 1
     assert uniform.get("v_thresh") == -50.0 and varied.get("v_thresh")[4] == -54.0
+
+
+def _stepper(name="stepper", step="1", support="", state=(StateVar("v"),), update=None):
+    """A model whose v grows by `step` each time step, and never spikes."""
+    return NeuronModelDef(name=name, params=("vt",), state=state,
+                          update=update or f"v += {step};", threshold="v >= vt",
+                          reset="v = 0;", support=support)
+
+
+def _final_v(population):
+    return population.get_data().segments[0].filter(name="v")[0].magnitude[-1]
+
+
+def test_a_model_s_int64_state_holds_int64_values_in_float_precision(target):
+    """An int64_t state variable has an int64 array (in float precision the scalar arrays
+    are 4 bytes a value: the kernels would read past them); the model's other state is
+    recorded as before."""
+    import pynn_gpu as sim
+    big = 4_000_000_000                 # beyond int32_t and float's exact integers
+    model = _stepper(name="int64_counter", state=(StateVar("v"), StateVar("count", "int64_t")),
+                     update=f"count += {big}LL; v = (scalar) (count / {big}LL);")
+    sim.setup(timestep=0.1, target=target, precision="float")
+    try:
+        cells = sim.Population(40, sim.native_cell_type(model,
+                                                        default_parameters=dict(vt=1e6))())
+        cells.record("v")
+        sim.run(1.0)
+        sim.simulator.state.engine.sync_to_host()
+        count = cells._data.kernel["count"]
+        assert count.dtype == np.int64
+        np.testing.assert_array_equal(count, np.full(40, 10 * big))
+        np.testing.assert_array_equal(_final_v(cells), np.full(40, 10.0))
+    finally:
+        sim.end()
