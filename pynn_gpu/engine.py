@@ -18,6 +18,7 @@ import numpy as np
 
 from . import codegen, distributed, gap_junctions
 from .ir.graph import CurrentSourceGroup, NetworkGraph, NeuronGroup, SampleRequest
+from .modeldef import check_one_definition_per_name
 from .synapse_building import SynapseBuilding
 
 logger = logging.getLogger("PyNN")
@@ -110,6 +111,7 @@ class Engine(SynapseBuilding):
             self.build()
 
     def build(self):
+        check_one_definition_per_name(self._models())
         self.sync_to_host()   # a rebuild pushes host arrays: they must hold the latest state
         t0 = time.perf_counter()
         state = self.state
@@ -155,6 +157,13 @@ class Engine(SynapseBuilding):
         for row in self.connectivity_report():
             logger.info("pyNN.gpu %(group)s %(label)s: %(synapses)d synapses, %(format)s, "
                         "%(bytes)d bytes (%(bytes_per_synapse).3g per synapse)", row)
+
+    def _models(self):
+        """The model of every population, projection and current source."""
+        state = self.state
+        return ([population.celltype.model for population in state.populations]
+                + [projection.synapse_type.model for projection in state.projections]
+                + [source.model for source, _, _ in state.current_sources])
 
     def connectivity_report(self):
         """Per synapse group: its projection's label, format, synapse count (expected, for

@@ -8,7 +8,7 @@ and stores the state variables back. A snippet runs to its end (no return or got
 break or continue outside a loop of its own: check_snippet), since the code after it must
 run in every thread. A model's names are C identifiers that the generated code does not
 use itself (pynn_gpu.modelcheck lists those), each used once; its name, a C identifier
-too, appears in comments of the generated code.
+too, tells it apart from other models in a network (one definition per name).
 
 Names a snippet can use inside a neuron update:
     every parameter, derived constant and state variable of the model,
@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, Mapping, Tuple
 
 import numpy as np
+
+from pyNN import errors
 
 from .modelcheck import (NEURON_NAMES, NEURON_PATTERN, SOURCE_NAMES,  # noqa: F401 (exported)
                          SYNAPSE_NAMES, ModelDefinitionError, check_distinct, check_identifier,
@@ -108,6 +110,14 @@ class NeuronModelDef:
     def state_names(self):
         return tuple(s.name for s in self.state)
 
+    @property
+    def code_identity(self):
+        """Everything of the model that reaches the generated code (not derive or
+        constraints, which act on the host)."""
+        return (self.params, self.state, self.derived, self.int_derived, self.receptors,
+                self.update, self.threshold, self.reset, self.support, self.tables,
+                self.uses_rng)
+
 
 @dataclass(frozen=True)
 class CurrentSourceDef:
@@ -153,6 +163,13 @@ class CurrentSourceDef:
     def all_names(self):
         return (tuple(self.params) + tuple(self.int_params) + tuple(self.double_params)
                 + tuple(self.tables) + tuple(self.int_tables))
+
+    @property
+    def code_identity(self):
+        """Everything of the model that reaches the generated code (not constraints)."""
+        return (self.params, self.int_params, self.code, self.double_params, self.tables,
+                self.int_tables, self.per_target, self.uses_rng, self.support,
+                self.into_receptor)
 
 
 @dataclass(frozen=True)
@@ -204,6 +221,12 @@ class SynapseModelDef:
                              "(no needs_last_spike) and draws no random numbers")
 
     @property
+    def code_identity(self):
+        """Everything of the model that reaches the generated code (not constraints)."""
+        return (self.params, self.state, self.on_pre, self.on_post, self.support,
+                self.needs_last_spike, self.needs_tau_psc, self.uses_rng, self.changes_weight)
+
+    @property
     def is_static(self):
         return not (self.params or self.state or self.on_pre or self.on_post)
 
@@ -212,3 +235,17 @@ class SynapseModelDef:
         """Whether postsynaptic spikes act on the synapses (on_post)."""
         return bool(self.on_post)
 
+
+def check_one_definition_per_name(models):
+    """Raise InvalidModelError if two different definitions of one kind of model share a
+    name: the generated code keeps one model of each name (its support code, its kernels),
+    so the second would silently run the first one's code."""
+    seen = {}
+    for model in models:
+        kind = next(k for k in (NeuronModelDef, SynapseModelDef, CurrentSourceDef)
+                    if isinstance(model, k))
+        first = seen.setdefault((kind, model.name), model)
+        if first.code_identity != model.code_identity:
+            raise errors.InvalidModelError(
+                f"two different {kind.__name__} definitions are both named {model.name!r}: "
+                "give each model of a network its own name")

@@ -306,3 +306,57 @@ def test_a_model_s_int64_state_holds_int64_values_in_float_precision(target):
         np.testing.assert_array_equal(_final_v(cells), np.full(40, 10.0))
     finally:
         sim.end()
+
+
+def test_two_models_of_one_name_must_be_the_same_model(cpu_sim, monkeypatch):
+    """The generated code keeps one model of each name: a second, different definition under
+    that name would run the first one's code. Refused before anything is compiled."""
+    sim = cpu_sim
+    one = _stepper(support="static double increment(void) { return 1.0; }", step="increment()")
+    two = _stepper(support="static double increment(void) { return 2.0; }", step="increment()")
+    engine_compiles = []
+    monkeypatch.setattr(sim.simulator.state.engine.target, "compile",
+                        lambda code: engine_compiles.append(code))
+    sim.Population(1, sim.native_cell_type(one, default_parameters=dict(vt=100.0))())
+    sim.Population(1, sim.native_cell_type(two, default_parameters=dict(vt=100.0))())
+    with pytest.raises(errors.InvalidModelError, match="both named 'stepper'"):
+        sim.run(1.0)
+    assert engine_compiles == []
+
+
+def test_equal_definitions_of_one_name_are_one_model(cpu_sim):
+    sim = cpu_sim
+    cells = [sim.Population(1, sim.native_cell_type(_stepper(step="0.5"),
+                                                    default_parameters=dict(vt=100.0))())
+             for _ in range(2)]
+    for population in cells:
+        population.record("v")
+    sim.run(1.0)
+    assert [_final_v(p)[0] for p in cells] == [5.0, 5.0]
+
+
+def test_synapse_models_and_current_sources_of_one_name_must_be_the_same(cpu_sim):
+    sim = cpu_sim
+
+    def transmitting(factor):
+        return SynapseModelDef(name="scaled", params=("a",),
+                               on_pre=f"w_eff = {factor} * weight + 0 * a;")
+
+    cells = sim.Population(2, sim.IF_curr_exp())
+    for factor in (1, 2):
+        synapse_type = sim.native_synapse_type(transmitting(factor), default_parameters=dict(a=0.0))
+        sim.Projection(cells, cells, sim.AllToAllConnector(), synapse_type(weight=0.1))
+    with pytest.raises(errors.InvalidModelError, match="SynapseModelDef definitions are both "
+                                                       "named 'scaled'"):
+        sim.run(1.0)
+
+
+def test_loops_inside_a_snippet_may_break(sim):
+    """break and continue are refused only outside a loop of the snippet (pynn_gpu.modelcheck)."""
+    model = _stepper(name="loop_stepper",
+                     update="for (int k = 0; k < 10; ++k) { if (k == 3) break; v += 1; }")
+    cells = sim.Population(40, sim.native_cell_type(model, default_parameters=dict(vt=1e6))())
+    cells.record("v")
+    sim.run(1.0)
+    np.testing.assert_array_equal(_final_v(cells), np.full(40, 30.0))
+
