@@ -30,6 +30,7 @@ are given as arguments. Receptors named "exc" and "inh" are the receptor types
 from copy import deepcopy
 
 import numpy as np
+import quantities as pq
 from pyNN import errors
 from pyNN.models import BaseCellType
 from pyNN.parameters import Sequence
@@ -97,6 +98,18 @@ def _native_defaults(standard):
     return defaults
 
 
+def _checked_unit(model, variable, unit):
+    """`unit` if the quantities package (which Neo's signals use) understands it."""
+    try:
+        pq.Quantity(1.0, unit)
+    except (LookupError, ValueError, TypeError, SyntaxError):   # what quantities raises
+        raise errors.InvalidParameterValueError(
+            f"native_cell_type({model.name!r}): units[{variable!r}] = {unit!r} is not a unit "
+            "the quantities package knows; give one such as 'mV', 'nA', 'uS', 'ms' or "
+            "'dimensionless'") from None
+    return unit
+
+
 def native_cell_type(model, default_parameters=None, default_initial_values=None, units=None,
                      conductance_based=None, injectable=None, receptor_time_constants=None,
                      name=None):
@@ -155,7 +168,8 @@ def native_cell_type(model, default_parameters=None, default_initial_values=None
         if unknown:
             raise errors.NonExistentParameterError(sorted(unknown)[0], model.name, state_names)
         initial.update({k: float(v) for k, v in default_initial_values.items()})
-    unit_table.update(units or {})
+    unit_table.update({variable: _checked_unit(model, variable, unit)
+                       for variable, unit in (units or {}).items()})
     for variable in state_names:
         unit_table.setdefault(variable, "dimensionless")
     if receptor_time_constants is not None:

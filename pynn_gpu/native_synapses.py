@@ -38,6 +38,23 @@ class NativeSynapseType(_Synapse, StandardSynapseType):
     dendritic_delay_fraction = 1.0
 
 
+def _initial_value(model, variable, value):
+    """A state variable's initial value: a number, or a parameter's name (a str)."""
+    if isinstance(value, str):
+        if value not in model.params:
+            raise errors.InvalidParameterValueError(
+                f"native_synapse_type({model.name!r}): default_initial_values[{variable!r}] "
+                f"names {value!r}, which is no parameter of the model; give a number or one "
+                f"of: {', '.join(model.params) or '(the model has no parameters)'}")
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise errors.InvalidParameterValueError(
+            f"native_synapse_type({model.name!r}): default_initial_values[{variable!r}] "
+            f"must be a number or a parameter's name (got {value!r})") from None
+
+
 def native_synapse_type(model, default_parameters=None, default_initial_values=None,
                         dendritic_delay_fraction=1.0, name=None):
     """
@@ -71,7 +88,7 @@ def native_synapse_type(model, default_parameters=None, default_initial_values=N
     for variable, value in (default_initial_values or {}).items():
         if variable not in initial:
             raise errors.NonExistentParameterError(variable, model.name, state_names)
-        initial[variable] = value if isinstance(value, str) else float(value)
+        initial[variable] = _initial_value(model, variable, value)
     if not (isinstance(dendritic_delay_fraction, (int, float))
             and 0 <= dendritic_delay_fraction <= 1):
         raise errors.InvalidParameterValueError(

@@ -80,6 +80,13 @@ def test_definitions_are_checked(cpu_sim):
                                                               w_max=1.0, gain=2.0))
     with pytest.raises(errors.InvalidModelError):
         sim.native_synapse_type("stdp")
+    with pytest.raises(errors.InvalidParameterValueError, match="'a_prime', which is no "
+                                                               "parameter of the model"):
+        sim.native_synapse_type(HEBB, default_parameters=dict(a_pre=0.0, a_post=0.0, w_max=1.0),
+                                default_initial_values=dict(n_post="a_prime"))
+    with pytest.raises(errors.InvalidParameterValueError, match="a number or a parameter"):
+        sim.native_synapse_type(HEBB, default_parameters=dict(a_pre=0.0, a_post=0.0, w_max=1.0),
+                                default_initial_values=dict(n_post=None))
 
 
 def test_procedural_set_sets_parameters(cpu_sim):

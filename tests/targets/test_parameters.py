@@ -360,3 +360,14 @@ def test_loops_inside_a_snippet_may_break(sim):
     sim.run(1.0)
     np.testing.assert_array_equal(_final_v(cells), np.full(40, 30.0))
 
+
+def test_units_of_a_model_s_variables_are_checked_when_the_type_is_made(cpu_sim):
+    sim = cpu_sim
+    with pytest.raises(errors.InvalidParameterValueError, match=r"units\['v'\] = 'bogus_unit'"):
+        sim.native_cell_type(_stepper(), default_parameters=dict(vt=1.0),
+                             units=dict(v="bogus_unit"))
+    with pytest.raises(errors.InvalidParameterValueError, match="units"):
+        sim.native_cell_type(_stepper(), default_parameters=dict(vt=1.0), units=dict(v="m V"))
+    celltype = sim.native_cell_type(_stepper(), default_parameters=dict(vt=1.0),
+                                    units=dict(v="uS"))
+    assert celltype.units["v"] == "uS"
