@@ -27,7 +27,7 @@ import numpy as np
 
 from pyNN import errors
 
-from .modelcheck import (NEURON_NAMES, NEURON_PATTERN, SOURCE_NAMES,  # noqa: F401 (exported)
+from .modelcheck import (NEURON_NAMES, NEURON_PATTERN, SOURCE_NAMES,
                          SYNAPSE_NAMES, ModelDefinitionError, check_distinct, check_identifier,
                          check_name, check_snippet)
 

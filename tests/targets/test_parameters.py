@@ -335,7 +335,7 @@ def test_equal_definitions_of_one_name_are_one_model(cpu_sim):
     assert [_final_v(p)[0] for p in cells] == [5.0, 5.0]
 
 
-def test_synapse_models_and_current_sources_of_one_name_must_be_the_same(cpu_sim):
+def test_synapse_models_of_one_name_must_be_the_same(cpu_sim):
     sim = cpu_sim
 
     def transmitting(factor):

@@ -38,8 +38,8 @@ def test_a_model_name_must_be_an_identifier(define):
     define(name="fine_name_2")
 
 
-@pytest.mark.parametrize("receptor", ["x = 0; } int evil(void) { return 1; } void f(void) { double y",
-                                      "a-b", "", "int"])
+@pytest.mark.parametrize("receptor", [
+    "x = 0; } int evil(void) { return 1; } void f(void) { double y", "a-b", "", "int"])
 def test_receptor_names_are_checked(receptor):
     with pytest.raises(errors.InvalidModelError, match="receptor name"):
         neuron(receptors=("exc", receptor))
