@@ -313,7 +313,14 @@ class Engine(SynapseBuilding):
                 graph.samples.append(request)
                 arrays[f"{name}_index"] = (ids - int(population.first_id)).astype(np.int32)
                 arrays[f"{name}_count"] = np.zeros(1, dtype=np.int64)
+                arrays[f"{name}_phase"] = np.zeros(1, dtype=np.int64)
                 self.samples.append((request, population, variable, ids))
+
+    def _sample_phase(self, request, population):
+        """Samples fall on the recording's start and every `every` steps after it (the
+        times a signal's t_start and sampling_period give them): the end steps, modulo
+        every, at which the kernels sample."""
+        return population.recorder.start_step(self.state.dt) % request.every
 
     def _bind_run_buffers(self, n_steps):
         """Recording buffers sized for a run of n_steps, and all arrays bound. The kernels
@@ -326,10 +333,14 @@ class Engine(SynapseBuilding):
                 buffers.append((f"{group.name}_rec_spikes", (max(n_steps, 1), group.n_words),
                                 np.uint32))
         for request, population, variable, ids in self.samples:
-            n_rows = (start + n_steps) // request.every - start // request.every
+            phase = self._sample_phase(request, population)
+            # the steps s of the run whose end s + 1 is a sample's: (s + 1 - phase) % every == 0
+            n_rows = ((start + n_steps - phase) // request.every
+                      - (start - phase) // request.every)
             dtype = population._data.kernel[variable].dtype
             buffers.append((f"{request.name}_buffer", (max(n_rows, 1), len(ids)), dtype))
             self.arrays[f"{request.name}_count"][0] = 0
+            self.arrays[f"{request.name}_phase"][0] = phase
         for group, source, records in self.current_parts:
             rows = max(n_steps, 1) if records and source._recording else 1
             buffers.append((f"{group.name}_rec", (rows,), self._scalar_dtype()))
@@ -364,7 +375,7 @@ class Engine(SynapseBuilding):
         while n_steps > 0:
             steps = min(chunk, n_steps)
             self._bind_run_buffers(steps)
-            self.program.push([f"{r.name}_count" for r, *_ in self.samples])
+            self.program.push(self._sample_counters())
             t0 = time.perf_counter()
             if self.exchange is None:
                 self.program.run(self.state.step, steps, self.state.rng_seed,
@@ -388,11 +399,15 @@ class Engine(SynapseBuilding):
         self.ensure_built()
         self._refresh_changed_arrays()
         self._bind_run_buffers(n_steps)
-        self.program.push([f"{r.name}_count" for r, *_ in self.samples])
+        self.program.push(self._sample_counters())
         result = self.program.profile(self.state.step, n_steps, self.state.rng_seed)
         self.target_ahead = True
         self.state.step += n_steps
         return result
+
+    def _sample_counters(self):
+        """The arrays _bind_run_buffers sets for the samples of a run: rows and phase."""
+        return [f"{r.name}_{what}" for r, *_ in self.samples for what in ("count", "phase")]
 
     def _recording_bytes_per_step(self):
         """Bytes of recording buffer one step needs (spike bits, samples, currents)."""
@@ -449,13 +464,20 @@ class Engine(SynapseBuilding):
     def _record_initial_samples(self):
         """A recorded variable's signal starts with its values when its recording starts
         (the start of the segment, or of the first run after record())."""
-        starting = [(population, variable, ids) for _, population, variable, ids in self.samples
-                    if population.recorder.needs_initial_sample(variable)]
+        starting = []
+        for request, population, variable, ids in self.samples:
+            new_ids = population.recorder.needing_initial_sample(variable, ids)
+            if len(new_ids):
+                on_grid = (self.state.step - self._sample_phase(request, population)) \
+                    % request.every == 0
+                starting.append((population, variable, new_ids, on_grid))
         if starting:
             self.sync_to_host()
-        for population, variable, ids in starting:
+        for population, variable, ids, on_grid in starting:
+            # a start between two samples (a cell added then) has no value of its own
             values = population._data.kernel[variable][ids - int(population.first_id)]
-            population.recorder.store_samples(variable, ids, values[np.newaxis, :],
+            population.recorder.store_samples(variable, ids,
+                                              values[np.newaxis, :] if on_grid else [],
                                               self.state.t)
 
     def _collect_recordings(self, n_steps):
@@ -474,8 +496,9 @@ class Engine(SynapseBuilding):
             population.recorder.store_spikes(neurons, step_time(first + steps + 1, dt))
         for request, population, variable, ids in self.samples:
             rows = int(self.arrays[f"{request.name}_count"][0])
-            # samples follow steps whose end is a multiple of `every` steps
-            t_first = step_time(-(-(first + 1) // request.every) * request.every, dt)
+            # the first sample: the first step end from first + 1 on that is on the phase
+            phase = int(self.arrays[f"{request.name}_phase"][0])
+            t_first = step_time(first + 1 + (phase - first - 1) % request.every, dt)
             population.recorder.store_samples(
                 variable, ids, self.arrays[f"{request.name}_buffer"][:rows].copy(), t_first)
         for group, source in recording_parts:

@@ -74,8 +74,8 @@ class Recorder(recording.Recorder):
         super()._check_sampling_interval(sampling_interval)
 
     def _record(self, variable, new_ids, sampling_interval=None):
-        if sampling_interval is not None:
-            self.sampling_interval = sampling_interval
+        if sampling_interval is not None and variable.name != "spikes":
+            self.sampling_interval = sampling_interval      # spikes have none (PyNN)
         if new_ids:
             if variable.name == "spikes" and self._simulator.state.t > 0:
                 for cell in new_ids:        # spikes of the steps before do not count
@@ -113,13 +113,19 @@ class Recorder(recording.Recorder):
     def _clear_current_segment(self):
         self._spike_chunks = []          # (neuron index array, time array)
         self._sample_chunks = {}         # variable -> list of (time of first row, ids, rows)
-        self._sampled = set()            # variables with a first sample in this segment
+        self._sampled = {}               # variable -> ids with a first sample in this segment
         self._spikes_from = {}           # cell id -> time after which its spikes count
 
-    def needs_initial_sample(self, variable):
-        """Whether a sampled variable (native name) still needs its values at the start of
-        the next run: its first sample in this segment."""
-        return variable not in self._sampled
+    def start_step(self, dt):
+        """The step at which this recording (its current segment) started."""
+        start = float(pq.Quantity(self._recording_start_time).rescale(pq.ms).magnitude)
+        return int(round(start / dt))
+
+    def needing_initial_sample(self, variable, ids):
+        """Of the ids recording a sampled variable (native name), those that still need
+        their values at the start of the next run: their first sample in this segment."""
+        sampled = self._sampled.get(variable, set())
+        return np.array([i for i in ids if int(i) not in sampled], dtype=np.int64)
 
     def store_spikes(self, neuron_indices, times):
         data = getattr(self.population, "_data", None)
@@ -133,7 +139,7 @@ class Recorder(recording.Recorder):
     def store_samples(self, variable, ids, rows, t_first):
         """Samples of a state variable, by its native name; t_first (ms): the time of the
         first row."""
-        self._sampled.add(variable)
+        self._sampled.setdefault(variable, set()).update(int(i) for i in ids)
         if len(rows):
             self._sample_chunks.setdefault(variable, []).append(
                 (float(t_first), np.asarray(ids), np.asarray(rows)))
@@ -148,8 +154,10 @@ class Recorder(recording.Recorder):
         if self._spikes_from:
             first = int(self.population.first_id)
             after = np.full(self.population.size, -np.inf)
+            # spikes of the steps after t (ending at t + dt, or, off the grid, at exact
+            # times within them) count; the tolerance only absorbs rounding of t
             for cell, t in self._spikes_from.items():
-                after[cell - first] = t + 0.5 * self._simulator.state.dt
+                after[cell - first] = t + 1e-6 * self._simulator.state.dt
             keep = times > after[indices]
             indices, times = indices[keep], times[keep]
         return indices, times
@@ -177,6 +185,7 @@ class Recorder(recording.Recorder):
         ids = np.asarray(ids, dtype=np.int64)
         start = float(pq.Quantity(self._recording_start_time).rescale(pq.ms).magnitude)
         placed = []         # (first row on the grid from the recording's start, ids, rows)
+        # (the kernels sample on that grid: a row's time is start + row * interval)
         for t_first, chunk_ids, rows in self._sample_chunks.get(native, []):
             row = int(round((t_first - start) / self.sampling_interval))
             if row < 0:     # before the recording's start

@@ -707,7 +707,7 @@ def _save_recorder(recorder):
         "sampling_interval": recorder.sampling_interval,
         "spike_chunks": list(recorder._spike_chunks),
         "sample_chunks": {k: list(v) for k, v in recorder._sample_chunks.items()},
-        "sampled": set(recorder._sampled),
+        "sampled": {variable: set(ids) for variable, ids in recorder._sampled.items()},
         "spikes_from": dict(recorder._spikes_from),
         "clear_flag": recorder.clear_flag,
     }

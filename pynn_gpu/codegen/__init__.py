@@ -131,6 +131,7 @@ def array_specs(graph: NetworkGraph) -> List[ArraySpec]:
         add(f"{r.name}_index", "int32_t", f"neurons whose {r.variable} is recorded")
         add(f"{r.name}_buffer", r.ctype, f"samples of {r.variable}, one row per sample")
         add(f"{r.name}_count", "int64_t", "number of rows written in this run")
+        add(f"{r.name}_phase", "int64_t", "end steps of samples, modulo every: the start's")
     return specs
 
 

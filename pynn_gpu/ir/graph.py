@@ -140,7 +140,7 @@ class SampleRequest:
     group: NeuronGroup
     variable: str
     ctype: str
-    every: int          # record after steps whose end time is a multiple of every * dt
+    every: int          # record every `every` steps from the recording's start
     n_recorded: int
 
 

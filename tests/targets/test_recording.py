@@ -279,3 +279,66 @@ def test_unknown_spike_precision_is_an_error():
     import pynn_gpu as sim
     with pytest.raises(sim.errors.InvalidParameterValueError, match="spike_precision"):
         sim.setup(spike_precision="exact", target="cpu")
+
+
+def _each_sample_is_its_times(signal, reference):
+    """Every non-NaN sample of `signal` equals the every-step reference at its own time."""
+    for t, value in zip(signal.times.rescale("ms").magnitude, signal.magnitude[:, 0]):
+        if not np.isnan(value):
+            assert value == reference.magnitude[int(round(t / 0.1)), 0], (t, value)
+
+
+@pytest.mark.parametrize("start", ["clear", "record later"])
+def test_samples_are_taken_on_the_recordings_own_grid(sim, start):
+    """A recording that starts between two points of the sampling grid from t = 0 (after
+    get_data(clear=True), or record() mid-run) is sampled from its start: each value is
+    the one at the time its signal gives it."""
+    reference = sim.Population(1, sim.IF_curr_exp(i_offset=0.3))
+    reference.record("v")
+    cells = sim.Population(1, sim.IF_curr_exp(i_offset=0.3))
+    if start == "clear":
+        cells.record("v", sampling_interval=1.0)
+        sim.run(2.5)
+        cells.get_data(clear=True)
+    else:
+        sim.run(2.5)
+        cells.record("v", sampling_interval=1.0)
+    sim.run(3.0)
+    v = cells.get_data().segments[0].filter(name="v")[0]
+    _each_sample_is_its_times(v, reference.get_data().segments[0].filter(name="v")[0])
+    if start == "clear":
+        np.testing.assert_allclose(v.times.magnitude, [2.5, 3.5, 4.5, 5.5])
+        assert not np.isnan(v.magnitude).any()
+
+
+def test_cells_added_to_a_sampled_variable_start_with_their_value(sim):
+    cells = sim.Population(2, sim.IF_curr_exp(i_offset=1.0))
+    cells[0:1].record("v")
+    sim.run(5.0)
+    cells[1:2].record("v")
+    sim.run(5.0)
+    v = cells.get_data().segments[0].filter(name="v")[0].magnitude
+    assert np.isnan(v[:50, 1]).all() and not np.isnan(v[50:, 1]).any()
+
+
+def test_a_sampling_interval_given_with_spikes_is_not_the_signals(sim):
+    """As in pyNN.nest: spikes have no sampling interval, so v is sampled every step."""
+    cells = sim.Population(2, sim.IF_curr_exp(i_offset=1.0))
+    cells.record("spikes", sampling_interval=1.0)
+    cells.record("v")
+    sim.run(10.0)
+    assert cells.get_data().segments[0].filter(name="v")[0].shape == (101, 2)
+
+
+def test_off_grid_spikes_right_after_record_are_kept(target):
+    import pynn_gpu
+    pynn_gpu.setup(timestep=0.1, target=target, spike_precision="off_grid")
+    try:
+        source = pynn_gpu.Population(1, pynn_gpu.SpikeSourceArray(spike_times=[1.0, 5.03, 6.0]))
+        pynn_gpu.run(5.0)
+        source.record("spikes")
+        pynn_gpu.run(5.0)
+        times = source.get_data().segments[0].spiketrains[0].magnitude
+    finally:
+        pynn_gpu.end()
+    np.testing.assert_array_equal(times, [5.03, 6.0])
