@@ -311,6 +311,8 @@ class Projection(common.Projection):
         """Store connections; `delay_steps` (whole steps, already within bounds, as the
         generator draws them) instead of values["delay"] in ms saves a conversion."""
         n = len(pre_idx)
+        _check_indices(pre_idx, self.pre.size, "presynaptic", self._connector)
+        _check_indices(post_idx, self.post.size, "postsynaptic", self._connector)
         self._pre_index, self._post_index = pre_idx, post_idx
         for side, cells, index in (("pre", self.pre, pre_idx), ("post", self.post, post_idx)):
             population, parent_index = self._locate(cells, index)
@@ -620,3 +622,13 @@ def _check_finite(name, values):
     if bad.any():
         raise errors.InvalidParameterValueError(
             f"{name} must be a finite number (got {values[bad][0]})")
+
+
+def _check_indices(indices, size, side, connector):
+    """ConnectionError unless every index lies in [0, size): compiled code would read and
+    write out of bounds with any other (a connector that gives ids instead of indices)."""
+    if len(indices) and (indices.min() < 0 or indices.max() >= size):
+        bad = indices[(indices < 0) | (indices >= size)][0]
+        raise errors.ConnectionError(
+            f"{type(connector).__name__} gave {side} index {bad}, outside the "
+            f"{size} neurons of that side")

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from pyNN import connectors as pynn_connectors
+from pyNN import errors
 from pyNN.random import NumpyRNG, RandomDistribution
 from pyNN.space import Grid2D
 from scipy import stats
@@ -140,6 +141,10 @@ def test_csa_connector(cpu_sim):
     np.testing.assert_array_equal(_matrix(one_to_one), np.eye(50, 40, dtype=bool))
     sampled = sim.Projection(pre, post, sim.CSAConnector(csa.cset(csa.random(0.2))))
     assert 0.1 < len(sampled) / 2000 < 0.3
+    # PyNN's CSAConnector passes ids for value sets where indices belong: refused, as any
+    # index outside a population would make the compiled code read and write beyond it
+    with pytest.raises(errors.ConnectionError, match="postsynaptic index 50"):
+        sim.Projection(pre, post, sim.CSAConnector(csa.cset(csa.oneToOne, 0.5, 1.0)))
 
 
 class _SameIndex(pynn_connectors.IndexBasedExpression):
