@@ -60,7 +60,7 @@ class NeuronData:
                                                        list(self.model.params))
             array = np.asarray(value, dtype=float)
             label = getattr(self.model, "pynn_names", {}).get(name, name)
-            _check_finite(array, label, infinity_allowed=name in MAY_BE_INFINITE)
+            check_finite(array, label, infinity_allowed=name in MAY_BE_INFINITE)
             constraint = self.model.constraints.get(name)
             if constraint is not None:
                 bad = constraint.violated_by(np.atleast_1d(array))
@@ -158,7 +158,7 @@ class NeuronData:
             self.changed.add(name)
 
 
-def _check_finite(values, label, infinity_allowed=False):
+def check_finite(values, label, infinity_allowed=False):
     """InvalidParameterValueError unless every value is a number (and finite, unless
     +infinity is allowed)."""
     values = np.atleast_1d(values)
@@ -174,7 +174,7 @@ def _check_finite(values, label, infinity_allowed=False):
 def _check_initial(name, values, dtype):
     """An initial value must be a finite number; for integer state (counters of steps) a
     whole number the state's type holds, not below zero for a countdown."""
-    _check_finite(values, f"initial value of {name}")
+    check_finite(values, f"initial value of {name}")
     if np.dtype(dtype).kind != "i":
         return
     limits = np.iinfo(dtype)

@@ -15,6 +15,7 @@ from pyNN.standardmodels import StandardSynapseType
 from . import (distance_probability, distributed, fixed_number, gap_junctions, hosttools,
                pattern_connectors, planner, procedural, simulator)
 from .connectivity import build_connections, evaluate_at
+from .neuron_data import check_finite
 from .standardmodels.plasticity import STDPMechanism, check_signs
 from .standardmodels.synapses import (ElectricalSynapse, MultiQuantalSynapse,
                                       SimpleStochasticSynapse, StaticSynapse,
@@ -440,7 +441,7 @@ class Projection(common.Projection):
             if name not in allowed:
                 raise errors.NonExistentParameterError(name, type(self.synapse_type).__name__,
                                                        allowed)
-            _check_finite(name, values[name])
+            check_finite(values[name], name)
         for name in model.params:
             constraint = model.constraints.get(name)
             if name in values and constraint is not None:
@@ -594,7 +595,7 @@ class Projection(common.Projection):
             simulator.state.engine.sync_to_host()
         values = initial_value.evaluate(simplify=False) if hasattr(initial_value, "evaluate") \
             else np.asarray(initial_value, dtype=float)
-        _check_finite(f"initial value of {variable}", values)
+        check_finite(values, f"initial value of {variable}")
         self._syn_initial[variable][:] = values
         self._syn_state[variable][:] = values
         self._version += 1
@@ -612,16 +613,6 @@ class Projection(common.Projection):
             last[:] = -1
         if self._syn_state:
             self._version += 1
-
-
-def _check_finite(name, values):
-    """InvalidParameterValueError unless every value of a synapse parameter is a finite
-    number (NaN or infinity would spread through the kernels' arithmetic unseen)."""
-    values = np.atleast_1d(np.asarray(values, dtype=float))
-    bad = ~np.isfinite(values)
-    if bad.any():
-        raise errors.InvalidParameterValueError(
-            f"{name} must be a finite number (got {values[bad][0]})")
 
 
 def _check_indices(indices, size, side, connector):

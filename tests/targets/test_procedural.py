@@ -62,12 +62,9 @@ def test_statistics_of_a_large_procedural_projection():
     assert abs(delays.mean() - clipped.mean()) < 0.01      # 3 standard errors
 
 
-@pytest.mark.parametrize("target", ["cpu", "emulated"])
-def test_a_probability_of_zero_connects_nothing(target, emulate):
+def test_a_probability_of_zero_connects_nothing(target):
     """p = 0 regenerates no synapse (ln(1 - p) is -0.0, which the C literal must keep)."""
-    if target == "emulated":
-        emulate()
-    sim.setup(timestep=0.1, target="cpu" if target == "cpu" else "cuda")
+    sim.setup(timestep=0.1, target=target)
     try:
         source = sim.Population(37, sim.SpikeSourcePoisson(rate=50.0))
         cells = sim.Population(45, sim.IF_curr_exp())
