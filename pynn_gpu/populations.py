@@ -74,6 +74,21 @@ class Assembly(common.Assembly):
 class _ParameterAccess:
     """get()/set() plumbing shared by Population and PopulationView."""
 
+    def get(self, parameter_names, gather=False, simplify=True):
+        """PyNN's get. Over several processes, gather=True is answered by every process
+        from the parameters it holds of every cell, with no exchange: PyNN's gathering
+        skips a process whose values simplify to one number, and the others would wait
+        for it for ever."""
+        if not (gather and simulator.state.num_processes > 1):
+            return super().get(parameter_names, gather=False, simplify=simplify)
+        names = (parameter_names,) if isinstance(parameter_names, str) else parameter_names
+        space = self._get_parameters(*names, every_cell=True)
+        space.shape = (self.size,)
+        space.evaluate(simplify=simplify)
+        space.flatten()
+        values = [space[name] for name in names]
+        return values[0] if isinstance(parameter_names, str) else values
+
     def _get_parameters(self, *names, every_cell=False):
         """The parameters of the local cells (PyNN gathers those of other processes), or,
         with every_cell, of all cells (each process holds every cell's parameters)."""
@@ -101,7 +116,9 @@ class _ParameterAccess:
             if name not in data.params:
                 raise errors.NonExistentParameterError(name, self.celltype.__class__.__name__,
                                                        list(data.params))
-            values[name] = simplify(data.params[name][cells])
+            values[name] = data.params[name][cells]
+            if len(values[name]):       # a process may hold none of the cells
+                values[name] = simplify(values[name])
         return ParameterSpace(values, shape=(self.size if everyone else self.local_size,))
 
     def parameter_values(self, name):

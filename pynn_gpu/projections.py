@@ -462,8 +462,12 @@ class Projection(common.Projection):
             steps = self._checked_delay_steps(np.asarray(values["delay"], dtype=float))
             grows = (steps.size and self._delay_steps.size
                      and steps.max() > self._delay_steps.max())
+            # over several processes, a shorter delay may shorten the steps between spike
+            # exchanges (pynn_gpu.distributed.exchange_lag), which a build fixes
+            shrinks = (simulator.state.num_processes > 1 and steps.size
+                       and self._delay_steps.size and steps.min() < self._delay_steps.min())
             self._delay_steps[index] = steps
-            if grows and not self._generating:   # generated delays stay within their bounds
+            if (grows or shrinks) and not self._generating:   # generated: within bounds
                 simulator.state.structure_changed()  # the ring buffers must grow
             elif model.learns_from_post:
                 simulator.state.structure_changed()  # the window of postsynaptic spikes moves

@@ -51,3 +51,42 @@ sim.Projection(sources, cells, sim.OneToOneConnector(), sim.StaticSynapse(weight
 attempt("shorter-delay", lambda: sim.run(10.0))
 sim.end()
 
+# a delay shortened by set() between runs: the input arrives after the new delay, as in one
+# process (the exchanges must become more frequent): 0.2 ms after the spike at 35 ms, so v
+# first rises in the step that ends at 35.3 ms (it arrived 6 ms late before)
+sim.setup(timestep=0.1)
+source = sim.Population(1, sim.SpikeSourceArray(spike_times=[35.0]))
+driven = sim.Population(64, sim.IF_curr_exp())
+projection = sim.Projection(source, driven, sim.AllToAllConnector(),
+                            sim.StaticSynapse(weight=5.0, delay=3.0))
+driven.record("v")
+sim.run(30.0)
+projection.set(delay=0.2)
+sim.run(20.0)
+v = driven.get_data(gather=True).segments[0].filter(name="v")[0].magnitude
+if sim.rank() == 0:
+    first_rise = (v[1:, 0] > v[:-1, 0]).argmax() + 1
+    report("set-shorter-delay", "ok" if abs(first_rise * 0.1 - 35.3) < 1e-9
+           else f"ValueError: the input arrived at {first_rise * 0.1} ms")
+else:
+    report("set-shorter-delay", "ok")
+
+# parameters: a process may hold none of a small population's cells (one word of 32 goes
+# to one process), and values that are one number on one process but not on another
+small = sim.Population(10, sim.IF_curr_exp(tau_m=12.0))
+attempt("get-no-local-cells", lambda: small.get("tau_m"))
+tau = [10.0 + 0.25 * i if i < 32 else 20.0 for i in range(64)]
+mixed = sim.Population(64, sim.IF_curr_exp(tau_m=tau))
+
+
+def gathered_everywhere():
+    for population, expected in ((small, 12.0), (mixed, tau)):
+        values = population.get("tau_m", gather=True)
+        if not (values == expected if isinstance(expected, float)
+                else list(values) == expected):
+            raise ValueError(f"get(gather=True) gave {values}")
+
+
+attempt("get-gather", gathered_everywhere)
+sim.end()
+
