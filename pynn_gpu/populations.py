@@ -16,6 +16,12 @@ def state_name(celltype, variable):
     return getattr(celltype, "variable_map", {}).get(variable, variable)
 
 
+def _simplified(values):
+    """One number for values that are all the same (PyNN's simplify), else the values."""
+    values = np.asarray(values)
+    return simplify(values) if values.size and values.dtype != object else values
+
+
 def evaluate_per_cell(parameter_space, size):
     """
     Evaluate a ParameterSpace of `size` cells. A function of the cell index that gives a
@@ -75,19 +81,18 @@ class _ParameterAccess:
     """get()/set() plumbing shared by Population and PopulationView."""
 
     def get(self, parameter_names, gather=False, simplify=True):
-        """PyNN's get. Over several processes, gather=True is answered by every process
-        from the parameters it holds of every cell, with no exchange: PyNN's gathering
-        skips a process whose values simplify to one number, and the others would wait
-        for it for ever."""
+        """PyNN's get. Over several processes with gather=True, every process gathers its
+        values unsimplified: PyNN's gathering skips a process whose values simplify to one
+        number, and the others would wait for it for ever. The gathered values are then
+        simplified (on the root, which holds them all)."""
         if not (gather and simulator.state.num_processes > 1):
-            return super().get(parameter_names, gather=False, simplify=simplify)
-        names = (parameter_names,) if isinstance(parameter_names, str) else parameter_names
-        space = self._get_parameters(*names, every_cell=True)
-        space.shape = (self.size,)
-        space.evaluate(simplify=simplify)
-        space.flatten()
-        values = [space[name] for name in names]
-        return values[0] if isinstance(parameter_names, str) else values
+            return super().get(parameter_names, gather=gather, simplify=simplify)
+        values = super().get(parameter_names, gather=True, simplify=False)
+        if not simplify:
+            return values
+        if isinstance(parameter_names, str):
+            return _simplified(values)
+        return [_simplified(v) for v in values]
 
     def _get_parameters(self, *names, every_cell=False):
         """The parameters of the local cells (PyNN gathers those of other processes), or,
