@@ -7,7 +7,7 @@ for spike propagation; `_version` tells it when weights or delays changed.
 """
 
 import numpy as np
-from pyNN import common, errors
+from pyNN import common, errors, recording
 from pyNN.parameters import LazyArray
 from pyNN.space import Space
 from pyNN.standardmodels import StandardSynapseType
@@ -550,33 +550,37 @@ class Projection(common.Projection):
         return list(zip(*columns))
 
     def _get_attributes_as_arrays(self, names, multiple_synapses="sum"):
-        shape = (self.pre.size, self.post.size)
-        pre, post = self._pre_index, self._post_index
-        pairs = pre.astype(np.int64) * shape[1] + post
-        duplicates = hosttools.distinct_count(pairs, shape[0] * shape[1]) < len(pre)
-        result = []
-        for name in names:
-            values = self._attribute_column(name)
-            matrix = np.full(shape, np.nan)
-            if not duplicates:
-                matrix[pre, post] = values
-            elif multiple_synapses in ("first", "last"):
-                # the first (or last) synapse of each pair in creation order, picked
-                # explicitly: numpy leaves the order of repeated assignments unspecified
-                order = np.arange(len(pairs)) if multiple_synapses == "first" \
-                    else np.arange(len(pairs))[::-1]
-                _, chosen = np.unique(pairs[order], return_index=True)
-                chosen = order[chosen]
-                matrix[pre[chosen], post[chosen]] = values[chosen]
-            elif multiple_synapses == "sum":
-                matrix[pre, post] = 0.0
-                np.add.at(matrix, (pre, post), values)
-            elif multiple_synapses == "min":
-                np.fmin.at(matrix, (pre, post), values)
-            elif multiple_synapses == "max":
-                np.fmax.at(matrix, (pre, post), values)
-            result.append(matrix)
-        return result
+        columns = [self._attribute_column(name) for name in names]
+        return _matrices(self._pre_index, self._post_index, columns,
+                         (self.pre.size, self.post.size), multiple_synapses)
+
+    def get(self, attribute_names, format, gather=True, with_address=True,
+            multiple_synapses="sum"):
+        """PyNN's get. Over several processes, format="array" with gather builds the
+        matrices from every process's synapses with the same rule for multiple synapses
+        as in one process (PyNN's own gathering lets the last of them win)."""
+        if not (format == "array" and gather and simulator.state.num_processes > 1):
+            return super().get(attribute_names, format, gather, with_address,
+                               multiple_synapses)
+        if multiple_synapses not in common.Projection.MULTI_SYNAPSE_OPERATIONS:
+            raise ValueError("multiple_synapses must be one of "
+                             f"{list(common.Projection.MULTI_SYNAPSE_OPERATIONS)}")
+        single = isinstance(attribute_names, str)
+        names = [attribute_names] if single else list(attribute_names)
+        if isinstance(self.synapse_type, StandardSynapseType):
+            names = list(self.synapse_type.get_native_names(*names))
+        local = [self._pre_index, self._post_index] + [self._attribute_column(n) for n in names]
+        gathered = recording.gather_dict({simulator.state.mpi_rank: local},
+                                         all=(gather == "all"))
+        if gather == "all" or simulator.state.mpi_rank == 0:
+            parts = [gathered[rank] for rank in sorted(gathered)]   # one process's order
+            pre, post, *columns = (np.concatenate([part[k] for part in parts])
+                                   for k in range(len(local)))
+        else:       # as PyNN: all synapses on process 0 only, the others their own
+            pre, post, *columns = local
+        matrices = _matrices(pre, post, columns, (self.pre.size, self.post.size),
+                             multiple_synapses)
+        return matrices[0] if single else matrices
 
     def _set_attributes(self, parameter_space):
         values = {name: evaluate_at(lazy, self._pre_index, self._post_index)
@@ -627,3 +631,32 @@ def _check_indices(indices, size, side, connector):
         raise errors.ConnectionError(
             f"{type(connector).__name__} gave {side} index {bad}, outside the "
             f"{size} neurons of that side")
+
+
+def _matrices(pre, post, columns, shape, multiple_synapses):
+    """One (n_pre, n_post) matrix per column of values, NaN where no synapse is; of several
+    synapses between one pair: their sum, min or max, or the first or last in the order
+    given (creation order)."""
+    pairs = pre.astype(np.int64) * shape[1] + post
+    duplicates = hosttools.distinct_count(pairs, shape[0] * shape[1]) < len(pre)
+    result = []
+    for values in columns:
+        matrix = np.full(shape, np.nan)
+        if not duplicates:
+            matrix[pre, post] = values
+        elif multiple_synapses in ("first", "last"):
+            # picked explicitly: numpy leaves the order of repeated assignments unspecified
+            order = np.arange(len(pairs)) if multiple_synapses == "first" \
+                else np.arange(len(pairs))[::-1]
+            _, chosen = np.unique(pairs[order], return_index=True)
+            chosen = order[chosen]
+            matrix[pre[chosen], post[chosen]] = values[chosen]
+        elif multiple_synapses == "sum":
+            matrix[pre, post] = 0.0
+            np.add.at(matrix, (pre, post), values)
+        elif multiple_synapses == "min":
+            np.fmin.at(matrix, (pre, post), values)
+        elif multiple_synapses == "max":
+            np.fmax.at(matrix, (pre, post), values)
+        result.append(matrix)
+    return result

@@ -5,6 +5,7 @@ line "rank <r>: <case> <outcome>" per case, in every process.
     mpiexec -n 2 python tests/mpi/edge_cases.py
 """
 
+import numpy as np
 from mpi4py import MPI  # noqa: F401
 
 import pyNN.gpu as sim
@@ -89,5 +90,21 @@ def gathered_on_the_root():
 
 
 attempt("get-gather", gathered_on_the_root)
+
+# several synapses between one pair, on either process: gathered into one matrix with the
+# rule asked for, as in one process (6 sources of 0.1 onto each of 64 cells: 38.4 in all)
+multapses = sim.Projection(sim.Population(3, sim.IF_curr_exp()), mixed,
+                           sim.FixedNumberPreConnector(6, with_replacement=True,
+                                                       rng=sim.NumpyRNG(seed=1)),
+                           sim.StaticSynapse(weight=0.1, delay=1.0))
+
+
+def summed_matrix():
+    total = np.nansum(multapses.get("weight", format="array", gather="all"))
+    if abs(total - 38.4) > 1e-9:
+        raise ValueError(f"the gathered weights add up to {total}")
+
+
+attempt("get-array-gather", summed_matrix)
 sim.end()
 

@@ -166,7 +166,8 @@ def test_rebuilds_stay_collective(tmp_path):
     for rank, case, outcome in re.findall(r"rank (\d+): (\S+) (ok|\w+Error)", text):
         outcomes.setdefault(case, set()).add((int(rank), outcome))
     expected = {"record-one-process": "ok", "uneven-chunks": "ok", "shorter-delay": "ok",
-                "set-shorter-delay": "ok", "get-no-local-cells": "ok", "get-gather": "ok"}
+                "set-shorter-delay": "ok", "get-no-local-cells": "ok", "get-gather": "ok",
+                "get-array-gather": "ok"}
     for case, outcome in expected.items():
         assert outcomes.get(case) == {(0, outcome), (1, outcome)}, (case, text)
 
