@@ -30,6 +30,7 @@ MPI is used only when a launcher started several processes: an MPI launcher's va
 are set or the script imported mpi4py itself.
 """
 
+import contextlib
 import os
 import sys
 import time
@@ -85,6 +86,36 @@ def local_mask(size, rank, n_processes):
     mask = np.zeros(size, dtype=bool)
     mask[32 * first:min(32 * end, size)] = True
     return mask
+
+
+@contextlib.contextmanager
+def as_one_process(projection):
+    """PyNN's generic code for a connector whose draws depend on the number of processes
+    (FixedTotalNumberConnector splits its total by process) sees one process holding
+    every cell: each process then builds the synapses one process would, and keeps those
+    onto its own cells (Projection._keep_local_connections)."""
+    state = projection._simulator.state
+    held = {}       # id -> a Population or view holding its own local mask (and cells)
+    for side in (projection.pre, projection.post):
+        for cells in getattr(side, "populations", [side]):      # an Assembly's parts
+            while cells is not None:
+                held[id(cells)] = cells
+                cells = getattr(cells, "parent", None)
+    saved = [(cells, dict(cells.__dict__)) for cells in held.values()]
+    processes = state.num_processes, state.mpi_rank
+    state.num_processes, state.mpi_rank = 1, 0
+    for cells in held.values():
+        cells._mask_local = np.ones(cells.size, dtype=bool)
+        if "local_cells" in cells.__dict__:         # a view keeps its own
+            cells.local_cells = cells.all_cells
+    try:
+        yield
+    finally:
+        state.num_processes, state.mpi_rank = processes
+        for cells, attributes in saved:
+            for name in ("_mask_local", "local_cells"):
+                if name in attributes:
+                    setattr(cells, name, attributes[name])
 
 
 def local_block(cells):

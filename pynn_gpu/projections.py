@@ -7,7 +7,7 @@ for spike propagation; `_version` tells it when weights or delays changed.
 """
 
 import numpy as np
-from pyNN import common, errors, recording
+from pyNN import common, connectors, errors, recording
 from pyNN.parameters import LazyArray
 from pyNN.space import Space
 from pyNN.standardmodels import StandardSynapseType
@@ -147,7 +147,12 @@ class Projection(common.Projection):
         if not self._choose_procedural(connector):
             built = build_connections(self, connector)
             if built is None:
-                connector.connect(self)
+                if distributed_run and isinstance(connector,
+                                                  connectors.FixedTotalNumberConnector):
+                    with distributed.as_one_process(self):
+                        connector.connect(self)
+                else:
+                    connector.connect(self)
                 built = self._collect_pending()
             pre_idx, post_idx, values = built
             self._set_connections(np.asarray(pre_idx, dtype=np.int64),

@@ -82,6 +82,11 @@ connections = [
                    receptor_type="excitatory"),
     sim.Projection(drive, inhibitory, sim.FixedNumberPreConnector(4, rng=sim.NativeRNG(seed=16)),
                    sim.StaticSynapse(weight=0.1, delay=1.0), receptor_type="excitatory"),
+    # PyNN's own FixedTotalNumber (a seeded NumpyRNG), which splits its total by process:
+    # every process builds it as one process would, onto a view, and keeps its part
+    sim.Projection(drive, excitatory[5:150], sim.FixedTotalNumberConnector(
+                       400, rng=NumpyRNG(seed=17)),
+                   sim.StaticSynapse(weight=0.002, delay=1.0), receptor_type="excitatory"),
     # regenerated per spike, never stored: each process regenerates its own neurons' part
     sim.Projection(drive, inhibitory, sim.FixedProbabilityConnector(0.2, rng=sim.NativeRNG(seed=5)),
                    sim.StaticSynapse(weight=RandomDistribution("uniform", (0.05, 0.15),
