@@ -24,10 +24,12 @@ from .native_connectivity import build_native, drop_self_connections
 _DRAW_CHUNK = 1 << 22
 
 
-def evaluate_at(lazy, pre_idx, post_idx):
+def evaluate_at(lazy, pre_idx, post_idx, positions=None):
     """
     Values of a (n_pre, n_post) lazy array at the given index pairs, in that order; a
-    single number (0-d array) when all values are the same.
+    single number (0-d array) when all values are the same. `positions` (over several
+    processes: where, total): the pairs are the synapses at `where` of `total` in one
+    process's order, so a RandomDistribution draws all `total` values and gives theirs.
     """
     n = len(pre_idx)
     if lazy.is_homogeneous:
@@ -36,7 +38,7 @@ def evaluate_at(lazy, pre_idx, post_idx):
     if any(isinstance(arg, larray) for _, arg in lazy.operations):
         return np.asarray(lazy.evaluate(simplify=False))[pre_idx, post_idx]
     if isinstance(base, RandomDistribution):
-        values = np.asarray(base.next(n), dtype=float) if n else np.zeros(0)
+        values = draw_at(base, n, positions)
     elif isinstance(base, np.ndarray) and base.ndim == 2:
         values = base[pre_idx, post_idx]
     elif callable(base):
@@ -46,6 +48,16 @@ def evaluate_at(lazy, pre_idx, post_idx):
     for function, arg in lazy.operations:
         values = function(values) if arg is None else function(values, arg)
     return np.asarray(values, dtype=float)
+
+
+def draw_at(distribution, n, positions=None):
+    """n values of a RandomDistribution; with positions (where, total), those at `where`
+    of `total` drawn, as one process draws them for all synapses."""
+    if positions is not None:
+        where, total = positions
+        return np.asarray(distribution.next(total), dtype=float)[where] if total \
+            else np.zeros(0)
+    return np.asarray(distribution.next(n), dtype=float) if n else np.zeros(0)
 
 
 def _call_by_column(function, pre_idx, post_idx):

@@ -9,12 +9,13 @@ for spike propagation; `_version` tells it when weights or delays changed.
 import numpy as np
 from pyNN import common, connectors, errors, recording
 from pyNN.parameters import LazyArray
+from pyNN.random import RandomDistribution
 from pyNN.space import Space
 from pyNN.standardmodels import StandardSynapseType
 
 from . import (distance_probability, distributed, fixed_number, gap_junctions, hosttools,
                pattern_connectors, planner, procedural, simulator)
-from .connectivity import build_connections, evaluate_at
+from .connectivity import build_connections, draw_at, evaluate_at
 from .neuron_data import check_finite
 from .standardmodels.plasticity import STDPMechanism, check_signs
 from .standardmodels.synapses import (ElectricalSynapse, MultiQuantalSynapse,
@@ -146,18 +147,22 @@ class Projection(common.Projection):
         distributed_run = simulator.state.num_processes > 1
         if not self._choose_procedural(connector):
             built = build_connections(self, connector)
+            built_whole = built is not None
             if built is None:
-                if distributed_run and isinstance(connector,
-                                                  connectors.FixedTotalNumberConnector):
+                built_whole = distributed_run and isinstance(
+                    connector, connectors.FixedTotalNumberConnector)
+                if built_whole:
                     with distributed.as_one_process(self):
                         connector.connect(self)
-                else:
+                else:       # over several processes: the synapses onto local cells only
                     connector.connect(self)
                 built = self._collect_pending()
             pre_idx, post_idx, values = built
             self._set_connections(np.asarray(pre_idx, dtype=np.int64),
                                   np.asarray(post_idx, dtype=np.int64), values, connector.safe)
         if distributed_run:
+            if self._procedural is None and not built_whole:
+                self._positions = self._positions_by_column()
             self._keep_local_connections()
         simulator.state.projections.append(self)
         simulator.state.structure_changed()
@@ -374,6 +379,8 @@ class Projection(common.Projection):
             self._stop_generating()         # generated here, then stored
             self._procedural = None
         keep = self.post._mask_local[self._post_index]
+        if "_positions" not in self.__dict__:       # built whole: this process's part of it
+            self._positions = (np.flatnonzero(keep), len(keep))
         if keep.all():
             return
         values = {"weight": self._weights[keep],
@@ -384,6 +391,33 @@ class Projection(common.Projection):
         for name, values in initial.items():
             self._syn_initial[name][:] = values
             self._syn_state[name][:] = values
+
+    def _positions_by_column(self):
+        """(where, total) of synapses built onto this process's cells only, by PyNN's
+        generic code, which connects one postsynaptic cell after another: one process
+        holds each cell's synapses after those of all cells before it (their counts
+        summed over the processes)."""
+        post = self._post_index
+        counts = simulator.state.mpi_comm.allreduce(
+            np.bincount(post, minlength=self.post.size))
+        column_start = np.cumsum(counts) - counts
+        order = np.argsort(post, kind="stable")
+        within = np.empty(len(post), dtype=np.int64)
+        within[order] = np.arange(len(post)) - np.searchsorted(post[order], post[order])
+        return column_start[post] + within, int(counts.sum())
+
+    def _one_process_positions(self):
+        """Over several processes: where this process's synapses stand among all of the
+        projection's in one process's order (the order in which set() and initialize()
+        draw a RandomDistribution for them), and their total; None in one process."""
+        if simulator.state.num_processes == 1:
+            return None
+        if "_positions" not in self.__dict__:
+            # generated onto this process's cells only: placed among the whole projection's
+            _, post, _, _ = self._procedural.generate(self.pre.size, self.post.size,
+                                                      simulator.state.dt)
+            self._positions = (np.flatnonzero(self.post._mask_local[post]), len(post))
+        return self._positions
 
     def _locate(self, cells, index):
         """
@@ -588,13 +622,18 @@ class Projection(common.Projection):
         return matrices[0] if single else matrices
 
     def _set_attributes(self, parameter_space):
-        values = {name: evaluate_at(lazy, self._pre_index, self._post_index)
+        positions = self._one_process_positions() if any(
+            isinstance(lazy.base_value, RandomDistribution)
+            for _, lazy in parameter_space.items()) else None
+        values = {name: evaluate_at(lazy, self._pre_index, self._post_index, positions)
                   for name, lazy in parameter_space.items()}
         self._store_checked(values, slice(None))
 
     def initialize(self, **initial_values):
         """Set initial values of synapse state variables, e.g. prj.initialize(u=0.2)."""
         for variable, value in initial_values.items():
+            if isinstance(value, RandomDistribution):       # drawn as one process draws
+                value = draw_at(value, len(self), self._one_process_positions())
             value = LazyArray(value, shape=(len(self),), dtype=float)
             self._set_initial_value_array(variable, value)
             self.initial_values[variable] = value

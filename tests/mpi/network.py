@@ -129,6 +129,11 @@ inhibitory[[1, 45]].record("v")
 sim.run(60.0)
 excitatory.set(tau_refrac=RandomDistribution("uniform", (1.0, 3.0), rng=rng))
 inhibitory[30:50].set(i_offset=0.3)
+# values drawn for every synapse in one process's order, each process taking its own: a
+# projection built by PyNN's code per postsynaptic cell, and one from the generator
+connections[2].set(weight=RandomDistribution("uniform", (0.002, 0.004), rng=rng))
+connections[2].initialize(u=RandomDistribution("uniform", (0.2, 0.6), rng=rng))
+connections[8].set(weight=RandomDistribution("uniform", (0.001, 0.003), rng=rng))
 # a shorter delay than any so far: over several processes, more frequent exchanges from now
 connections.append(sim.Projection(drive, inhibitory, sim.FixedNumberPostConnector(5, rng=rng),
                                   sim.StaticSynapse(weight=0.3, delay=max(0.1, shortest - 0.2)),
