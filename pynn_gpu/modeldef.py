@@ -88,6 +88,9 @@ class NeuronModelDef:
     # derive(params: dict of arrays, dt) -> dict of derived arrays (float and int)
     derive: Callable[[Mapping[str, np.ndarray], float], Dict[str, np.ndarray]] = None
     constraints: Mapping[str, Constraint] = field(default_factory=dict)
+    # state set to 0 in a neuron whose parameters change between runs: a process that
+    # draws ahead (a gamma source's next interval) then starts afresh with the new ones
+    restart_on_change: Tuple[str, ...] = ()
 
     def __post_init__(self):
         check_name(self.name, "model")

@@ -87,6 +87,7 @@ class NeuronData:
             if previous:
                 self.update_derived(current_step)
             raise
+        self._restart(index)
 
     def _checked_spike_times(self, value, index):
         sequences = np.atleast_1d(np.asarray(value, dtype=object))
@@ -98,6 +99,12 @@ class NeuronData:
                     "spike_times must be finite, non-negative and sorted in increasing order "
                     f"(got {times.tolist()[:10]}{'...' if times.size > 10 else ''})")
         return sequences
+
+    def _restart(self, index):
+        """The model's restart_on_change state of the neurons whose parameters change."""
+        for name in getattr(self.model, "restart_on_change", ()):
+            self.kernel[name][index] = 0
+            self.changed.add(name)
 
     def get_parameter(self, name):
         return self.params[name]

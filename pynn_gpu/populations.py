@@ -80,6 +80,18 @@ class Assembly(common.Assembly):
 class _ParameterAccess:
     """get()/set() plumbing shared by Population and PopulationView."""
 
+    def initialize(self, **initial_values):
+        """Set initial values of state variables (PyNN's initialize). The population's
+        initial_values then hold the values the cells start from: a RandomDistribution is
+        drawn once, not again each time they are read."""
+        population = getattr(self, "grandparent", self)
+        for variable, value in initial_values.items():
+            value = LazyArray(value, shape=(self.size,), dtype=float)
+            self._set_initial_value_array(variable, value)
+            population.initial_values[variable] = LazyArray(
+                self._neuron_data.initial[state_name(self.celltype, variable)]
+                .astype(float).copy())
+
     def get(self, parameter_names, gather=False, simplify=True):
         """PyNN's get. Over several processes with gather=True, every process gathers its
         values unsimplified: PyNN's gathering skips a process whose values simplify to one
@@ -138,6 +150,9 @@ class _ParameterAccess:
         return np.arange(self.size) if isinstance(self._parent_mask, slice) else self._parent_mask
 
     def _set_parameters(self, parameter_space):
+        engine = simulator.state.engine
+        if self.celltype.model.restart_on_change and engine is not None:
+            engine.sync_to_host()   # that state is changed for some neurons: the latest first
         evaluate_per_cell(parameter_space, self.size)
         values = dict(parameter_space.items())
         mask = self._parent_mask
@@ -167,15 +182,6 @@ class _ParameterAccess:
 class PopulationView(_ParameterAccess, common.PopulationView):
     _assembly_class = Assembly
     _simulator = simulator
-
-    def initialize(self, **initial_values):
-        """Set initial values of the view's cells (kept by the parent population)."""
-        for variable, value in initial_values.items():
-            value = LazyArray(value, shape=(self.size,), dtype=float)
-            self._set_initial_value_array(variable, value)
-            self.grandparent.initial_values[variable] = LazyArray(
-                self._neuron_data.initial[state_name(self.celltype, variable)]
-                .astype(float).copy())
 
     @property
     def initial_values(self):
@@ -233,6 +239,12 @@ class Population(_ParameterAccess, common.Population):
     @property
     def _parent_mask(self):
         return slice(None)
+
+    def _set_cell_initial_value(self, id, variable, value):
+        """ID.set_initial_value: the cell starts from the value (PyNN's own only notes it
+        in initial_values)."""
+        index = self.id_to_index(id)
+        self[index:index + 1].initialize(**{variable: value})
 
     def _get_view(self, selector, label=None):
         return PopulationView(self, selector, label)

@@ -33,16 +33,37 @@ def _filter_by_variables(segment, variables):
     if variables == "all":
         return segment
     names = {getattr(variable, "name", variable) for variable in variables}
-    filtered = neo.Segment(name=segment.name, description=segment.description,
-                           file_origin=segment.file_origin,
-                           rec_datetime=segment.rec_datetime, index=segment.index,
-                           **segment.annotations)
+    filtered = _empty_like(segment)
     if "spikes" in names:
         filtered.spiketrains.extend(segment.spiketrains)
     filtered.analogsignals.extend([sig for sig in segment.analogsignals if sig.name in names])
     filtered.irregularlysampledsignals.extend(
         [sig for sig in segment.irregularlysampledsignals if sig.name in names])
     return filtered
+
+
+def _filter_by_cells(segment, ids):
+    """A segment with only the recordings of the cells `ids` (a view's): what PyNN's
+    Recorder.get leaves out for the segments of earlier runs."""
+    ids = np.asarray(ids, dtype=np.int64)
+    filtered = _empty_like(segment)
+    filtered.spiketrains.extend([train for train in segment.spiketrains
+                                 if int(train.annotations["channel_id"]) in ids])
+    for signal in segment.analogsignals:
+        channels = np.asarray(signal.annotations["channel_ids"])
+        kept = np.flatnonzero(np.isin(channels, ids))
+        part = signal[:, kept]          # Neo slices the array annotations with it
+        part.annotations.update(signal.annotations, channel_ids=channels[kept])
+        part.segment = filtered
+        filtered.analogsignals.append(part)
+    filtered.irregularlysampledsignals.extend(segment.irregularlysampledsignals)
+    return filtered
+
+
+def _empty_like(segment):
+    return neo.Segment(name=segment.name, description=segment.description,
+                       file_origin=segment.file_origin, rec_datetime=segment.rec_datetime,
+                       index=segment.index, **segment.annotations)
 
 
 # Recorder.get looks the function up in its module when it runs
@@ -55,6 +76,18 @@ class Recorder(recording.Recorder):
     def __init__(self, population, file=None):
         super().__init__(population, file=file)
         self._clear_current_segment()
+
+    def get(self, variables, gather=False, filter_ids=None, clear=False, annotations=None,
+            locations=None):
+        """PyNN's get, with the segments of earlier runs also only of `filter_ids` (a
+        view's cells), as the current one is."""
+        earlier = len(list(self.cache))
+        block = super().get(variables, gather, filter_ids, clear, annotations, locations)
+        if filter_ids is not None:
+            for k, segment in enumerate(block.segments[:earlier]):
+                block.segments[k] = _filter_by_cells(segment, filter_ids)
+                block.segments[k].block = block
+        return block
 
     # --- what is recorded ---------------------------------------------------------------
 

@@ -181,6 +181,7 @@ if (_step >= start_step && _step < stop_step && isi_scale > (scalar) 0) {
 """,
     threshold="_emit",
     derive=_derive_gamma,
+    restart_on_change=("started",),     # the drawn interval belongs to the old parameters
     uses_rng=True,
     constraints={"alpha": POSITIVE, "beta": NON_NEGATIVE, **_WINDOW_CONSTRAINTS},
 )

@@ -87,6 +87,22 @@ def test_initial_values_of_every_kind(cpu_sim):
     assert np.all((first[2:] >= -60.0) & (first[2:] <= -59.0)) and first[2] != first[3]
 
 
+def test_initial_values_read_back_are_the_ones_used(sim):
+    """initial_values after initialize(RandomDistribution) hold the values drawn once (not
+    new draws at each look), and ID.set_initial_value reaches the simulation."""
+    cells = sim.Population(3, sim.IF_curr_exp())
+    cells.record("v")
+    cells.initialize(v=RandomDistribution("uniform", (-70.0, -60.0), rng=NumpyRNG(seed=1)))
+    cells[2].set_initial_value("v", -50.0)
+    reported = cells.initial_values["v"].evaluate()
+    np.testing.assert_array_equal(cells.initial_values["v"].evaluate(), reported)
+    np.testing.assert_array_equal(cells[0:2].initial_values["v"].evaluate(), reported[:2])
+    assert reported[2] == -50.0 and cells[2].get_initial_value("v") == -50.0
+    sim.run(0.1)
+    first = cells.get_data().segments[0].filter(name="v")[0].magnitude[0]
+    np.testing.assert_array_equal(first, reported)
+
+
 def test_heterogeneous_parameters_act_per_neuron(sim):
     """Per-neuron values reach the kernels: f-I curve of a current sweep, and
     per-neuron thresholds in a population that shares one compiled group."""

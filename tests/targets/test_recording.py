@@ -342,3 +342,18 @@ def test_off_grid_spikes_right_after_record_are_kept(target):
     finally:
         pynn_gpu.end()
     np.testing.assert_array_equal(times, [5.03, 6.0])
+
+
+def test_a_views_data_of_earlier_segments_are_its_cells(sim):
+    cells = sim.Population(4, sim.IF_curr_exp(i_offset=1.0))
+    cells.record(["spikes", "v"])
+    sim.run(10.0)
+    sim.reset()
+    sim.run(10.0)
+    whole = cells.get_data().segments
+    for k, segment in enumerate(cells[1:3].get_data().segments):
+        assert [int(t.annotations["channel_id"]) for t in segment.spiketrains] == [1, 2]
+        v = segment.filter(name="v")[0]
+        assert list(v.annotations["channel_ids"]) == [1, 2]
+        np.testing.assert_array_equal(v.magnitude, whole[k].filter(name="v")[0].magnitude[:, 1:3])
+    assert len(cells.get_data().segments[0].spiketrains) == 4     # the cache is untouched

@@ -123,6 +123,21 @@ def test_gamma_intervals(sim, alpha, beta):
     assert stats.kstest(isi, stats.gamma(alpha, scale=mean / alpha).cdf).pvalue > 1e-4
 
 
+def test_gamma_parameters_changed_between_runs_apply_at_once(sim):
+    """The interval drawn with the old parameters (here some 200 s) is dropped: the
+    process starts afresh with the new ones (100 Hz), as NEST's generator applies a new
+    rate at once; a rejected change leaves the process running."""
+    cells = sim.Population(100, sim.SpikeSourceGamma(alpha=2.0, beta=0.01))
+    cells.record("spikes")
+    sim.run(100.0)
+    with pytest.raises(errors.InvalidParameterValueError):
+        cells.set(alpha=-1.0)
+    cells.set(beta=200.0)
+    sim.run(1000.0)
+    rates = [len(t) for t in spike_trains(cells)]
+    assert 90.0 < np.mean(rates) < 110.0
+
+
 def test_gamma_start_duration_and_zero_rate(sim):
     cells = sim.Population(100, sim.SpikeSourceGamma(alpha=3, beta=300.0, start=50.0,
                                                      duration=100.0))
