@@ -88,9 +88,10 @@ class _ParameterAccess:
         for variable, value in initial_values.items():
             value = LazyArray(value, shape=(self.size,), dtype=float)
             self._set_initial_value_array(variable, value)
+            values = self._neuron_data.initial[state_name(self.celltype, variable)]
+            # one number when all cells start alike (as PyNN keeps a number it was given)
             population.initial_values[variable] = LazyArray(
-                self._neuron_data.initial[state_name(self.celltype, variable)]
-                .astype(float).copy())
+                _simplified(values.astype(float)), shape=(population.size,))
 
     def get(self, parameter_names, gather=False, simplify=True):
         """PyNN's get. Over several processes with gather=True, every process gathers its
