@@ -15,12 +15,13 @@ from pyNN import errors
 DT = 0.1
 
 
-def reference_weights(times, weight, U, tau_rec, tau_facil, tau_psc=0.0):
-    """Effective weights of successive spikes, written out from the model's equations."""
-    u, x, y, last = 0.0, 1.0, 0.0, None
+def reference_weights(times, weight, U, tau_rec, tau_facil, tau_psc=0.0, u=0.0, x=1.0):
+    """Effective weights of successive spikes, written out from the model's equations,
+    from the state (u, x) at t = 0 (NEST: the first spike's interval counts from 0)."""
+    y, last = 0.0, 0.0
     result = []
     for t in times:
-        h = np.inf if last is None else t - last
+        h = t - last
         p_uu = np.exp(-h / tau_facil) if tau_facil > 0 else 0.0
         p_yy = np.exp(-h / tau_psc) if tau_psc > 0 else 0.0
         p_zz = np.exp(-h / tau_rec)
@@ -135,6 +136,23 @@ def test_state_is_readable_resettable_and_initialisable(sim):
     with pytest.raises(errors.InvalidParameterValueError, match="tau_rec must be"):
         sim.Projection(projection.pre, cell, sim.OneToOneConnector(),
                        sim.TsodyksMarkramSynapse(tau_rec=0.0))
+
+
+def test_an_initial_state_acts_at_the_first_spike(sim):
+    """initialize(x=..., u=...) is the state at t = 0: the first spike finds it, decayed
+    over the 5 ms since (it was overwritten with the resting state before)."""
+    cell = sim.Population(1, sim.IF_curr_delta(tau_m=1e9, v_thresh=1e6, v_rest=0.0,
+                                               v_reset=0.0))
+    cell.initialize(v=0.0)
+    source = sim.Population(1, sim.SpikeSourceArray(spike_times=[5.0, 15.0]))
+    projection = sim.Projection(source, cell, sim.OneToOneConnector(), sim.TsodyksMarkramSynapse(
+        weight=1.0, U=0.2, tau_rec=100.0, tau_facil=50.0), receptor_type="excitatory")
+    projection.initialize(x=0.5, u=0.6)
+    cell.record("v")
+    sim.run(20.0)
+    jumps = np.diff(cell.get_data().segments[0].filter(name="v")[0].magnitude[:, 0])
+    np.testing.assert_allclose(jumps[np.abs(jumps) > 1e-6], reference_weights(
+        [5.0, 15.0], 1.0, 0.2, 100.0, 50.0, u=0.6, x=0.5), rtol=1e-9)
 
 
 def test_time_constant_of_the_active_state_is_the_receptors(sim):
