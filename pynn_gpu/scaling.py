@@ -86,7 +86,7 @@ def expected_in_degree(connector, n_pre, n_post, n_shared=0):
         FixedNumberPreConnector(n)       n
         FixedNumberPostConnector(n)      n * N_pre / N_post
         FixedTotalNumberConnector(n)     n / N_post
-        OneToOneConnector                1
+        OneToOneConnector                min(N_pre, N_post) / N_post
 
     `n_shared` is the number of cells that are both pre- and post-synaptic (self-connections
     excluded with allow_self_connections=False remove that many pairs). Also usable without
@@ -104,7 +104,7 @@ def expected_in_degree(connector, n_pre, n_post, n_shared=0):
             return p * (n_pre - n_shared / n_post)
         return p * n_pre
     if kind is connectors.OneToOneConnector:
-        return 1.0
+        return min(n_pre, n_post) / n_post     # the pairs (i, i) of the smaller side
     if kind in (connectors.FixedNumberPreConnector, connectors.FixedNumberPostConnector,
                 connectors.FixedTotalNumberConnector):
         n = connector.n
@@ -116,6 +116,16 @@ def expected_in_degree(connector, n_pre, n_post, n_shared=0):
             return n * n_pre / n_post
         return n / n_post
     return None
+
+
+def mean_in_degree(projection):
+    """The mean of in_degree(projection), from the connector's density where it has a
+    closed form: then without generating a procedural or generated projection's
+    synapses on the host."""
+    n_pre, n_post = projection.pre.size, projection.post.size
+    shared = len(np.intersect1d(projection._pre_ids, projection._post_ids, assume_unique=True))
+    mean = expected_in_degree(projection._connector, n_pre, n_post, shared)
+    return float(mean) if mean is not None else in_degree(projection).mean
 
 
 def in_degree(projection):
@@ -200,12 +210,20 @@ class ScalingPolicy:
                 f"weight scaling policy {self.policy!r} needs a reference in-degree K0 "
                 "(a number, a mapping label -> K0, a callable or a JSON file name)")
         if isinstance(self.K0, str):
-            with open(self.K0) as f:
-                self.K0 = {str(k): float(v) for k, v in json.load(f).items()}
-        if isinstance(self.K0, numbers.Real) and not self.K0 > 0:
-            raise errors.InvalidParameterValueError(f"K0 must be > 0 (got {self.K0})")
-        if isinstance(self.rates, numbers.Real) and not self.rates >= 0:
-            raise errors.InvalidParameterValueError(f"rates must be >= 0 Hz (got {self.rates})")
+            self.K0 = _reference_in_degrees(self.K0)
+        _check_table("K0", self.K0, positive=True)
+        _check_table("rates", self.rates, positive=False)
+        if self.v_operating is not None and not (
+                isinstance(self.v_operating, numbers.Real) and math.isfinite(self.v_operating)):
+            raise errors.InvalidParameterValueError(
+                f"weight scaling v_operating must be a finite number of mV or None "
+                f"(got {self.v_operating!r})")
+        if self.calibration is None:
+            self.calibration = {}
+        if not isinstance(self.calibration, Mapping):
+            raise errors.InvalidParameterValueError(
+                f"weight scaling calibration must be a dict of settings "
+                f"(got {self.calibration!r})")
         if not (isinstance(self.target_fraction, numbers.Real) and self.target_fraction > 0):
             raise errors.InvalidParameterValueError(
                 f"target_fraction must be > 0 (got {self.target_fraction!r})")
@@ -227,6 +245,31 @@ class ScalingPolicy:
 
     def calibration_settings(self):
         return dict(CALIBRATION_DEFAULTS, **self.calibration)
+
+
+def _reference_in_degrees(path):
+    """K0 given as the name of a JSON file holding a mapping label -> K0."""
+    try:
+        with open(path) as f:
+            return {str(k): v for k, v in json.load(f).items()}
+    except (OSError, ValueError, AttributeError) as error:
+        raise errors.InvalidParameterValueError(
+            f"weight scaling K0 {path!r}: not a JSON file holding a mapping label -> K0 "
+            f"({error})") from None
+
+
+def _check_table(name, table, positive):
+    """K0 or rates: None, a finite number (> 0 for K0, >= 0 for rates), a mapping of such
+    numbers, or a callable (its results are checked when used)."""
+    values = list(table.values()) if isinstance(table, Mapping) else [table]
+    if table is None or (callable(table) and not isinstance(table, Mapping)):
+        return
+    for value in values:
+        if not (isinstance(value, numbers.Real) and not isinstance(value, bool)
+                and math.isfinite(value) and (value > 0 if positive else value >= 0)):
+            raise errors.InvalidParameterValueError(
+                f"weight scaling {name} must be a finite number {'> 0' if positive else '>= 0'}"
+                f", a mapping of such numbers or a callable (got {value!r})")
 
 
 @dataclass
@@ -474,34 +517,42 @@ def _make_job(projection, spec, strict):
         if strict:
             raise errors.InvalidParameterValueError(
                 f"gap junction weights are not scaled (projection {projection.label!r})")
-        projection.scaling = ScalingRecord("none", in_degree(projection).mean,
+        projection.scaling = ScalingRecord("none", mean_in_degree(projection),
                                            note="gap junctions are not scaled")
         return None
-    K = in_degree(projection).mean
     K0 = None
     if spec.policy in ("mean", "balanced"):
-        K0 = _lookup(spec.K0, projection, by_pre=False)
-        if K0 is None:
+        K0 = _lookup(spec.K0, projection, by_pre=False, name="K0")
+        if K0 is None:      # left as given: nothing generated or stored to find that out
             if strict:
                 raise errors.InvalidParameterValueError(
                     f"no reference in-degree K0 for projection {projection.label!r}")
             logger.info("pyNN.gpu weight scaling: no K0 for %s, weights left as given",
                         projection.label)
-            projection.scaling = ScalingRecord("none", K, note="no K0 given")
+            projection.scaling = ScalingRecord("none", mean_in_degree(projection),
+                                               note="no K0 given")
             return None
-        K0 = float(K0)
-        if not K0 > 0:
-            raise errors.InvalidParameterValueError(
-                f"K0 must be > 0 (got {K0} for {projection.label!r})")
-    rate = _lookup(spec.rates, projection, by_pre=True)
+        K0 = _checked_number("K0", K0, projection, positive=True)
+    K = mean_in_degree(projection)
+    rate = _lookup(spec.rates, projection, by_pre=True, name="rates")
     if rate is not None:
-        rate = float(rate)
-        if not rate >= 0:
-            raise errors.InvalidParameterValueError(
-                f"rate must be >= 0 Hz (got {rate} for {projection.label!r})")
+        rate = _checked_number("rates", rate, projection)
     synapse = _synapse_info(projection) if spec.policy != "mean" else None
     return _Job(projection, K, K0, _original_weights(projection), synapse, rate,
                 "given" if rate is not None else None)
+
+
+def _checked_number(name, value, projection, positive=False):
+    """A K0 or rate found for a projection: a finite number, > 0 (K0) or >= 0 (rates)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not (math.isfinite(number) and (number > 0 if positive else number >= 0)):
+        raise errors.InvalidParameterValueError(
+            f"weight scaling {name} must be a finite number {'> 0' if positive else '>= 0'}"
+            f" (got {value!r} for projection {projection.label!r})")
+    return number
 
 
 def _needs_rate(job, spec):
@@ -805,8 +856,8 @@ def _as_list(projections):
     return [projections]
 
 
-def _lookup(table, projection, by_pre):
-    """A value for a projection from a number, a callable or a mapping."""
+def _lookup(table, projection, by_pre, name):
+    """A value for a projection from a number, a callable or a mapping (option `name`)."""
     if table is None:
         return None
     if isinstance(table, numbers.Real):
@@ -815,7 +866,8 @@ def _lookup(table, projection, by_pre):
         return table(projection)
     if not isinstance(table, Mapping):
         raise errors.InvalidParameterValueError(
-            f"expected a number, a mapping or a callable (got {table!r})")
+            f"weight scaling {name} must be a number, a mapping or a callable "
+            f"(got {table!r})")
     keys = [projection, projection.label]
     if by_pre:
         pre = projection.pre

@@ -39,6 +39,7 @@ def _dc_sources(sim):
     ("AllToAllConnector()", 100, 40, 0, 100.0),                                # N_pre
     ("AllToAllConnector(allow_self_connections=False)", 30, 30, 30, 29.0),
     ("OneToOneConnector()", 40, 40, 0, 1.0),
+    ("OneToOneConnector()", 10, 40, 0, 0.25),                # the pairs of the smaller side
 ])
 def test_expected_in_degree(connector, n_pre, n_post, shared, expected):
     from pyNN import connectors
@@ -269,6 +270,49 @@ def test_setup_rejects_bad_policies(value):
     import pynn_gpu as sim
     with pytest.raises(errors.InvalidParameterValueError):
         sim.setup(timestep=0.1, target="cpu", weight_scaling=value)
+
+
+@pytest.mark.parametrize("value, name", [
+    (dict(policy="mean", K0=[1, 2]), "K0"), (dict(policy="mean", K0=float("inf")), "K0"),
+    (dict(policy="mean", K0={"x": "many"}), "K0"), (dict(policy="mean", K0="no-file"), "K0"),
+    (dict(policy="activity", rates="10"), "rates"),
+    (dict(policy="activity", rates=float("inf")), "rates"),
+    (dict(policy="balanced", K0=10, rates=5, v_operating="x"), "v_operating"),
+    (dict(policy="mean", K0=10, calibration=5), "calibration"),
+])
+def test_setup_names_the_bad_scaling_option(value, name):
+    import pynn_gpu as sim
+    with pytest.raises(errors.InvalidParameterValueError, match=f"weight scaling {name}"):
+        sim.setup(timestep=0.1, target="cpu", weight_scaling=value)
+
+
+def test_a_callables_k0_is_checked_when_used(cpu_sim):
+    sim = cpu_sim
+    pre, post = _pair(sim)
+    proj = sim.Projection(pre, post, sim.FixedNumberPreConnector(5, rng=NumpyRNG(seed=1)),
+                          label="x")
+    with pytest.raises(errors.InvalidParameterValueError, match="K0 must be a finite"):
+        sim.scale_weights(proj, "mean", K0=lambda p: float("nan"))
+    assert proj.scaling is None
+
+
+def test_projections_without_k0_are_left_ungenerated():
+    """A setup-level policy with no K0 for a procedural projection leaves it procedural,
+    its synapses never generated on the host (its in-degree has a closed form)."""
+    import pynn_gpu as sim
+    sim.setup(timestep=0.1, target="cpu", weight_scaling=dict(policy="mean",
+                                                              K0={"other": 10}))
+    try:
+        a = sim.Population(200, sim.SpikeSourcePoisson(rate=10.0))
+        b = sim.Population(200, sim.IF_curr_exp())
+        proj = sim.Projection(a, b, sim.FixedProbabilityConnector(0.2, rng=sim.NativeRNG(5)),
+                              sim.StaticSynapse(weight=0.01, delay=1.0),
+                              connectivity_format="procedural", label="ab")
+        sim.run(1.0)
+        assert proj.awaiting_generation and proj.connectivity_format == "procedural"
+        assert proj.scaling.K == pytest.approx(40.0) and proj.scaling.note == "no K0 given"
+    finally:
+        sim.end()
 
 
 def test_missing_reference_is_an_error_when_explicit(cpu_sim):
