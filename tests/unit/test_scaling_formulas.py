@@ -286,16 +286,6 @@ def test_setup_names_the_bad_scaling_option(value, name):
         sim.setup(timestep=0.1, target="cpu", weight_scaling=value)
 
 
-def test_a_callables_k0_is_checked_when_used(cpu_sim):
-    sim = cpu_sim
-    pre, post = _pair(sim)
-    proj = sim.Projection(pre, post, sim.FixedNumberPreConnector(5, rng=NumpyRNG(seed=1)),
-                          label="x")
-    with pytest.raises(errors.InvalidParameterValueError, match="K0 must be a finite"):
-        sim.scale_weights(proj, "mean", K0=lambda p: float("nan"))
-    assert proj.scaling is None
-
-
 def test_projections_without_k0_are_left_ungenerated():
     """A setup-level policy with no K0 for a procedural projection leaves it procedural,
     its synapses never generated on the host (its in-degree has a closed form)."""
@@ -315,13 +305,17 @@ def test_projections_without_k0_are_left_ungenerated():
         sim.end()
 
 
-def test_missing_reference_is_an_error_when_explicit(cpu_sim):
+def test_a_missing_or_bad_reference_is_an_error_when_explicit(cpu_sim):
+    """No K0 for the projection, or a callable's K0 that is not a finite number > 0
+    (checked when used)."""
     sim = cpu_sim
     pre, post = _pair(sim)
     proj = sim.Projection(pre, post, sim.FixedNumberPreConnector(5, rng=NumpyRNG(seed=1)),
                           label="x")
     with pytest.raises(errors.InvalidParameterValueError, match="no reference in-degree"):
         sim.scale_weights(proj, "mean", K0={"y": 3.0})
+    with pytest.raises(errors.InvalidParameterValueError, match="K0 must be a finite"):
+        sim.scale_weights(proj, "mean", K0=lambda p: float("nan"))
     assert proj.scaling is None
 
 
