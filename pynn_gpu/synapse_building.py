@@ -10,7 +10,7 @@ import numpy as np
 from . import (distance_probability, gap_junctions, hosttools, pattern_connectors, planner,
                procedural)
 from .hosttools import stable_order
-from .ir.graph import SynapseGroup, index_type
+from .ir.graph import SYNAPSE_RNG_KEYS, SynapseGroup, index_type
 from .standardmodels.plasticity import dendritic_steps
 
 
@@ -58,7 +58,7 @@ class SynapseBuilding:
                 group = SynapseGroup(name=name, label=projection.label or name, pre=pre,
                                      post=post, receptor=receptor, n_synapses=len(pre_idx),
                                      model=model,
-                                     rng_key=0x80000000 + len(graph.synapse_groups),
+                                     rng_key=SYNAPSE_RNG_KEYS + len(graph.synapse_groups),
                                      max_row=int(counts.max()) if counts.size else 0,
                                      strategy=projection.propagation, format=fmt)
                 graph.synapse_groups.append(group)
@@ -172,7 +172,7 @@ class SynapseBuilding:
             name=name, label=projection.label or name, pre=pre, post=post,
             receptor=projection.post.celltype.receptor_map[projection.receptor_type],
             n_synapses=int(counts.sum()), model=projection.synapse_type.model,
-            rng_key=0x80000000 + len(graph.synapse_groups),
+            rng_key=SYNAPSE_RNG_KEYS + len(graph.synapse_groups),
             max_row=int(counts.max()) if counts.size else 0, strategy=projection.propagation,
             format=fmt, shared_values=shared_values, post_ctype=post_ctype))
         for key, resident in device.items():

@@ -14,7 +14,7 @@ from typing import List
 import jinja2
 
 from .._paths import kernels_dir
-from ..ir.graph import ArraySpec, NetworkGraph, comment_text
+from ..ir.graph import SOURCE_RNG_KEYS, ArraySpec, NetworkGraph, comment_text
 from ..ir.merge import (MergedGroup, fused_drives, merge_current_sources,
                         merge_delivery_groups, merge_gap_junctions, merge_learning_groups,
                         merge_neuron_groups, merge_synapse_groups)
@@ -159,6 +159,7 @@ def _environment():
     # model names in comments: checked identifiers, cleaned again so no name can end a comment
     environment.filters["comment"] = comment_text
     environment.globals["zip"] = zip
+    environment.globals["SOURCE_RNG_KEYS"] = SOURCE_RNG_KEYS
     return environment
 
 

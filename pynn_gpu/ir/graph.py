@@ -15,6 +15,12 @@ import numpy as np
 
 from ..modeldef import CurrentSourceDef, NeuronModelDef, SynapseModelDef
 
+# Keys of the generator's streams at run time, a range for each kind of group, so that no
+# two groups draw the same numbers: neuron groups 0, 1, ...; synapse groups from
+# SYNAPSE_RNG_KEYS; current-source injections (PoissonDrive, noise) from SOURCE_RNG_KEYS
+SYNAPSE_RNG_KEYS = 0x80000000
+SOURCE_RNG_KEYS = 0xC0000000
+
 STATIC = SynapseModelDef("static")
 
 

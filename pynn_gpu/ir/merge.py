@@ -19,7 +19,7 @@ from typing import List, Tuple, Union
 
 from .. import planner
 from ..planner import kernel_code
-from .graph import NetworkGraph
+from .graph import SOURCE_RNG_KEYS, NetworkGraph
 
 WARP = 32
 
@@ -252,8 +252,9 @@ def local_threads(group):
 
 
 def source_rng_stream(source):
-    """The random-number stream of an injection: above every neuron group's key."""
-    return 2147483648 + int(source.name[2:])
+    """The random-number stream of an injection: its own range, apart from the neuron
+    groups' and the synapse groups' keys."""
+    return SOURCE_RNG_KEYS + int(source.name[2:])
 
 
 def merge_current_sources(graph: NetworkGraph, fused=None) -> List[MergedGroup]:

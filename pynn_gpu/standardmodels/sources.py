@@ -287,6 +287,8 @@ class SpikeSourcePoissonRefractory(cells.SpikeSourcePoissonRefractory):
 
 class SpikeSourceGamma(cells.SpikeSourceGamma):
     __doc__ = cells.SpikeSourceGamma.__doc__
+    # PyNN's default alpha is the int 2, which makes PyNN cast every alpha to an int
+    default_parameters = dict(cells.SpikeSourceGamma.default_parameters, alpha=2.0)
     translations = _identity_translations(cells.SpikeSourceGamma)
     model = SPIKE_SOURCE_GAMMA_MODEL
     receptor_map = {}

@@ -140,3 +140,27 @@ def test_a_drive_computed_by_the_update_kernel_records_what_the_c_target_records
     assert cpu_trace.size >= 300 and np.count_nonzero(cpu_trace) > 100
     np.testing.assert_array_equal(gpu_trace, cpu_trace)
     np.testing.assert_array_equal(gpu_v, cpu_v)
+
+
+def test_drive_and_stochastic_synapses_draw_independent_numbers(sim):
+    """Synapse groups and current-source injections draw from streams of their own: the
+    first synapse group's transmissions and the first drive's events were the same numbers
+    (correlation -1 at a lag of one step)."""
+    n = 5
+    times = np.round(np.arange(0.1, 100.05, 0.1), 1)
+    sources = sim.Population(n, sim.SpikeSourceArray(spike_times=times))
+    conductance = sim.Population(n, sim.IF_cond_exp(v_thresh=1e9, tau_syn_E=5.0))
+    driven = sim.Population(n, sim.IF_curr_exp(v_thresh=1e9))
+    sim.Projection(sources, conductance, sim.OneToOneConnector(),
+                   sim.SimpleStochasticSynapse(p=0.5, weight=0.01, delay=0.1))
+    drive = sim.PoissonDrive(rate=np.log(2) / 1e-4, weight=0.001)   # P(an event) = 0.5
+    drive.inject_into(driven)
+    drive.record()
+    conductance.record("gsyn_exc")
+    sim.run(100.0)
+    g = conductance.get_data().segments[0].filter(name="gsyn_exc")[0].magnitude[:, 0]
+    transmitted = (g[1:] - g[:-1] * np.exp(-0.1 / 5.0)) > 0.005
+    events = drive._get_data()[1][:-1] > 0
+    for lag in (0, 1, 2):
+        a, b = transmitted[lag:], events[:len(events) - lag]
+        assert abs(np.corrcoef(a, b)[0, 1]) < 0.2, lag

@@ -105,7 +105,8 @@ def test_poisson_refractory_rejects_rate_above_inverse_dead_time(cpu_sim):
 
 # --- gamma renewal process -------------------------------------------------------------------
 
-@pytest.mark.parametrize("alpha, beta", [(1, 10.0), (2, 40.0), (5, 50.0), (12, 240.0)])
+@pytest.mark.parametrize("alpha, beta", [(1, 10.0), (2, 40.0), (2.5, 62.5), (5, 50.0),
+                                         (12, 240.0)])
 def test_gamma_intervals(sim, alpha, beta):
     cells = sim.Population(200, sim.SpikeSourceGamma(alpha=alpha, beta=beta))
     cells.record("spikes")
@@ -121,6 +122,14 @@ def test_gamma_intervals(sim, alpha, beta):
     assert abs(isi.var(ddof=1) - variance) < error
     # the shape: KS against the gamma distribution (grid rounding is far below KS resolution)
     assert stats.kstest(isi, stats.gamma(alpha, scale=mean / alpha).cdf).pvalue > 1e-4
+
+
+def test_gamma_shape_is_any_positive_number(sim):
+    """PyNN's default alpha is an int, which made PyNN cast every alpha to one."""
+    cells = sim.Population(2, sim.SpikeSourceGamma(alpha=2.5, beta=125.0))
+    assert cells.get("alpha") == 2.5
+    cells.set(alpha=0.5)
+    assert cells.get("alpha") == 0.5
 
 
 def test_gamma_parameters_changed_between_runs_apply_at_once(sim):
