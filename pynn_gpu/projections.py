@@ -322,8 +322,9 @@ class Projection(common.Projection):
         """Store connections; `delay_steps` (whole steps, already within bounds, as the
         generator draws them) instead of values["delay"] in ms saves a conversion."""
         n = len(pre_idx)
-        _check_indices(pre_idx, self.pre.size, "presynaptic", self._connector)
-        _check_indices(post_idx, self.post.size, "postsynaptic", self._connector)
+        if not self._generating:        # a generator's indices are in range by construction
+            _check_indices(pre_idx, self.pre.size, "presynaptic", self._connector)
+            _check_indices(post_idx, self.post.size, "postsynaptic", self._connector)
         self._pre_index, self._post_index = pre_idx, post_idx
         for side, cells, index in (("pre", self.pre, pre_idx), ("post", self.post, post_idx)):
             population, parent_index = self._locate(cells, index)
@@ -683,17 +684,18 @@ def _matrices(pre, post, columns, shape, multiple_synapses):
     given (creation order)."""
     pairs = pre.astype(np.int64) * shape[1] + post
     duplicates = hosttools.distinct_count(pairs, shape[0] * shape[1]) < len(pre)
+    if duplicates and multiple_synapses in ("first", "last"):
+        # the synapse of each pair that counts, picked explicitly (numpy leaves the order
+        # of repeated assignments unspecified); the same for every column
+        order = np.arange(len(pairs)) if multiple_synapses == "first" \
+            else np.arange(len(pairs))[::-1]
+        chosen = order[np.unique(pairs[order], return_index=True)[1]]
     result = []
     for values in columns:
         matrix = np.full(shape, np.nan)
         if not duplicates:
             matrix[pre, post] = values
         elif multiple_synapses in ("first", "last"):
-            # picked explicitly: numpy leaves the order of repeated assignments unspecified
-            order = np.arange(len(pairs)) if multiple_synapses == "first" \
-                else np.arange(len(pairs))[::-1]
-            _, chosen = np.unique(pairs[order], return_index=True)
-            chosen = order[chosen]
             matrix[pre[chosen], post[chosen]] = values[chosen]
         elif multiple_synapses == "sum":
             matrix[pre, post] = 0.0

@@ -46,9 +46,10 @@ def _filter_by_cells(segment, ids):
     """A segment with only the recordings of the cells `ids` (a view's): what PyNN's
     Recorder.get leaves out for the segments of earlier runs."""
     ids = np.asarray(ids, dtype=np.int64)
+    wanted = set(ids.tolist())
     filtered = _empty_like(segment)
     filtered.spiketrains.extend([train for train in segment.spiketrains
-                                 if int(train.annotations["channel_id"]) in ids])
+                                 if int(train.annotations["channel_id"]) in wanted])
     for signal in segment.analogsignals:
         channels = np.asarray(signal.annotations["channel_ids"])
         kept = np.flatnonzero(np.isin(channels, ids))
@@ -146,7 +147,7 @@ class Recorder(recording.Recorder):
     def _clear_current_segment(self):
         self._spike_chunks = []          # (neuron index array, time array)
         self._sample_chunks = {}         # variable -> list of (time of first row, ids, rows)
-        self._sampled = {}               # variable -> ids with a first sample in this segment
+        self._sampled = {}               # variable -> ids (sorted array) with a first sample
         self._spikes_from = {}           # cell id -> time after which its spikes count
 
     def start_step(self, dt):
@@ -157,8 +158,8 @@ class Recorder(recording.Recorder):
     def needing_initial_sample(self, variable, ids):
         """Of the ids recording a sampled variable (native name), those that still need
         their values at the start of the next run: their first sample in this segment."""
-        sampled = self._sampled.get(variable, set())
-        return np.array([i for i in ids if int(i) not in sampled], dtype=np.int64)
+        ids = np.asarray(ids, dtype=np.int64)
+        return ids[~np.isin(ids, self._sampled.get(variable, ids[:0]))]
 
     def store_spikes(self, neuron_indices, times):
         data = getattr(self.population, "_data", None)
@@ -172,7 +173,10 @@ class Recorder(recording.Recorder):
     def store_samples(self, variable, ids, rows, t_first):
         """Samples of a state variable, by its native name; t_first (ms): the time of the
         first row."""
-        self._sampled.setdefault(variable, set()).update(int(i) for i in ids)
+        sampled = self._sampled.get(variable)
+        ids = np.asarray(ids, dtype=np.int64)
+        if sampled is None or not np.isin(ids, sampled).all():
+            self._sampled[variable] = np.union1d(ids if sampled is None else sampled, ids)
         if len(rows):
             self._sample_chunks.setdefault(variable, []).append(
                 (float(t_first), np.asarray(ids), np.asarray(rows)))

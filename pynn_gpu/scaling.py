@@ -758,7 +758,7 @@ def _save_recorder(recorder):
         "sampling_interval": recorder.sampling_interval,
         "spike_chunks": list(recorder._spike_chunks),
         "sample_chunks": {k: list(v) for k, v in recorder._sample_chunks.items()},
-        "sampled": {variable: set(ids) for variable, ids in recorder._sampled.items()},
+        "sampled": dict(recorder._sampled),     # arrays replaced, never changed in place
         "spikes_from": dict(recorder._spikes_from),
         "clear_flag": recorder.clear_flag,
     }
