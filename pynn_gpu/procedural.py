@@ -115,6 +115,10 @@ class ProceduralSpec(GeneratedSpec):
         host."""
         return generate(self, n_pre, n_post, dt, post_range)
 
+    def counts_onto(self, n_pre, n_post, dt, post_range=None):
+        """Synapses onto each postsynaptic neuron, counted without storing them."""
+        return counts_onto(self, n_pre, n_post, dt, post_range)
+
 
 def with_value_streams(spec, projection):
     """The spec with the random streams its drawn weight and delay come from: each from the
@@ -269,6 +273,7 @@ def synapse_count(projection):
 
 _HOST_SOURCE = r"""
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <math.h>
 #define DEVICE_FN static inline
@@ -281,6 +286,33 @@ void pg_count(const pg_generator *g, int64_t *counts)
 {
     #pragma omp parallel for schedule(dynamic, 64)
     for (int64_t pre = 0; pre < g->n_pre; ++pre) counts[pre] = pg_row(g, pre, 0, 0, 0, 0);
+}
+
+/* Synapses onto each postsynaptic neuron, without storing any: every row is walked into a
+   buffer of its thread, and its targets counted. Returns -1 when a buffer cannot be had. */
+int pg_count_onto(const pg_generator *g, int64_t *post_counts)
+{
+    const int64_t longest_row = g->post_hi > g->post_lo ? g->post_hi - g->post_lo : 1;
+    int failed = 0;
+    #pragma omp parallel
+    {
+        int64_t *posts = (int64_t *) malloc(sizeof(int64_t) * (size_t) longest_row);
+        if (!posts) {
+            #pragma omp atomic write
+            failed = 1;
+        } else {
+            #pragma omp for schedule(dynamic, 64)
+            for (int64_t pre = 0; pre < g->n_pre; ++pre) {
+                const int64_t n = pg_row(g, pre, 0, posts, 0, 0);
+                for (int64_t k = 0; k < n; ++k) {
+                    #pragma omp atomic
+                    post_counts[posts[k]]++;
+                }
+            }
+            free(posts);
+        }
+    }
+    return failed ? -1 : 0;
 }
 
 /* Every synapse, row after row from row_ptr (the running sum of the counts). */
@@ -321,6 +353,8 @@ def _host_library():
     library = CpuTarget().compile_library(GeneratedCode("c", source, []))
     library.pg_count.argtypes = [ctypes.POINTER(_Generator), ctypes.c_void_p]
     library.pg_fill.argtypes = [ctypes.POINTER(_Generator)] + [ctypes.c_void_p] * 5
+    library.pg_count_onto.argtypes = [ctypes.POINTER(_Generator), ctypes.c_void_p]
+    library.pg_count_onto.restype = ctypes.c_int
     return library
 
 
@@ -338,6 +372,17 @@ def generator_struct(spec, n_pre, n_post, dt, post_range=None):
         seed=spec.seed & 0xFFFFFFFFFFFFFFFF, key=spec.key, all=int(spec.connects_all),
         skip_self=int(spec.skip_self), one_to_one=int(spec.one_to_one),
         post_lo=post_lo, post_hi=post_hi)
+
+
+def counts_onto(spec, n_pre, n_post, dt, post_range=None):
+    """Synapses onto each postsynaptic neuron (n_post counts; 0 outside post_range, if
+    given), counted by the generator without storing them: what len(), in-degrees and
+    describe() need of a projection whose synapses are not generated on the host."""
+    generator = generator_struct(spec, n_pre, n_post, dt, post_range)
+    counts = np.zeros(max(n_post, 1), np.int64)
+    if _host_library().pg_count_onto(ctypes.byref(generator), counts.ctypes.data) != 0:
+        raise MemoryError("no memory for the buffers that count a projection's synapses")
+    return counts[:n_post]
 
 
 def generate(spec, n_pre, n_post, dt, post_range=None):

@@ -538,7 +538,36 @@ class Projection(common.Projection):
     # --- PyNN Projection interface ------------------------------------------------------
 
     def __len__(self):
+        counts = self._counts_of_ungenerated()
+        if counts is not None:
+            return int(counts.sum())
         return len(self._pre_index)
+
+    def _post_counts(self):
+        """Synapses onto each postsynaptic cell (this process's ones over several)."""
+        counts = self._counts_of_ungenerated()
+        if counts is None:
+            counts = np.bincount(self._post_index, minlength=self.post.size)
+        return counts
+
+    def _counts_of_ungenerated(self):
+        """Per-postsynaptic-cell counts of synapses from the FixedProbability generator that
+        nobody has generated on the host (a procedural projection's, say), counted by the
+        generator without storing them: 0.3e9 synapses would take gigabytes. None where the
+        synapses are stored, or come from another generator."""
+        spec = self.__dict__.get("_procedural")
+        if not (self.awaiting_generation and isinstance(spec, procedural.ProceduralSpec)):
+            return None
+        cached = self.__dict__.get("_ungenerated_counts")
+        if cached is not None and cached[0] is spec:
+            return cached[1]
+        post_range = self._local_post_range()
+        if simulator.state.num_processes > 1 and post_range is None:
+            return None     # generated whole, then kept for this process: generate them
+        counts = spec.counts_onto(self.pre.size, self.post.size, simulator.state.dt,
+                                  post_range)
+        self._ungenerated_counts = (spec, counts)
+        return counts
 
     @property
     def is_gap_junction(self):

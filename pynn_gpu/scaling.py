@@ -132,7 +132,7 @@ def in_degree(projection):
     """(mean, per_neuron) in-degree of a pyNN.gpu Projection; see InDegree. (Over several
     MPI processes, of all processes' synapses: every process calls it.)"""
     n_pre, n_post = projection.pre.size, projection.post.size
-    per_neuron = _all_processes(np.bincount(projection._post_index, minlength=n_post))
+    per_neuron = _all_processes(projection._post_counts())
     shared = len(np.intersect1d(projection._pre_ids, projection._post_ids, assume_unique=True))
     mean = expected_in_degree(projection._connector, n_pre, n_post, shared)
     if mean is None:

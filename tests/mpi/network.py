@@ -140,7 +140,12 @@ connections.append(sim.Projection(drive, inhibitory, sim.FixedNumberPostConnecto
                                   receptor_type="excitatory"))
 sim.run(40.0)
 
-results = {"num_processes": sim.num_processes(), "generated": generated,
+# counted by its generator in every process, onto that process's neurons: never stored
+regenerated = next(c for c in connections if c.connectivity_format == "procedural")
+procedural_counts = {"procedural_size": regenerated.size(gather=True),
+                     "procedural_in_degree": regenerated.in_degree.per_neuron,
+                     "procedural_never_generated": regenerated.awaiting_generation}
+results = {"num_processes": sim.num_processes(), "generated": generated, **procedural_counts,
            # the procedural projection stays procedural in every process
            "procedural_groups": sum(row["format"] == "procedural"
                                     for row in sim.connectivity_report())}

@@ -119,6 +119,7 @@ def test_several_processes_give_the_single_process_results(single_process, tmp_p
     # an active network, so that a lost or late spike shows
     assert len(expected["excitatory_spikes"]) > 30 and len(expected["inhibitory_spikes"]) > 30
     assert int(expected["procedural_groups"]) == 1
+    assert bool(result["procedural_never_generated"])
     # FixedProbability stored and procedural, AllToAll, distance-dependent, fixed-number rows
     # and columns
     assert int(expected["generated"]) == 6

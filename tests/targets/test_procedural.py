@@ -420,3 +420,49 @@ def test_a_range_of_postsynaptic_neurons_gets_the_same_synapses(kind, post_range
     assert inside.any() == (post_range[1] > post_range[0])
     for values, expected in zip(part, full):
         np.testing.assert_array_equal(values, expected[inside])
+
+
+@pytest.mark.parametrize("kind", ["fixed probability", "all to all, no self", "one to one"])
+@pytest.mark.parametrize("post_range", [None, (32, 96), (0, 0)])
+def test_counting_without_storing_gives_the_generated_counts(kind, post_range):
+    """The per-neuron counts behind len() and in_degree of synapses not generated on the
+    host are those of the generated synapses (onto the range's neurons only, if given)."""
+    from pynn_gpu import pattern_connectors
+    weight = procedural.ValueSpec("normal_clipped", 0.3, 0.1, 0.1, 0.5, seed=4, key=1)
+    delay = procedural.ValueSpec("uniform", 0.1, 2.0, 0.1, 2.0, seed=4, key=2)
+    spec_type, p, skip = {
+        "fixed probability": (procedural.ProceduralSpec, 0.15, False),
+        "all to all, no self": (pattern_connectors.AllToAllSpec, 1.0, True),
+        "one to one": (pattern_connectors.OneToOneSpec, 1.0, False)}[kind]
+    spec = spec_type(p=p, seed=3, key=9, skip_self=skip, weight=weight, delay=delay)
+    n_pre, n_post = 150, 100
+    _, post, _, _ = spec.generate(n_pre, n_post, 0.1, post_range)
+    counts = spec.counts_onto(n_pre, n_post, 0.1, post_range)
+    assert counts.shape == (n_post,)
+    np.testing.assert_array_equal(counts, np.bincount(post, minlength=n_post))
+
+
+def test_len_in_degree_and_describe_generate_nothing():
+    """len(), size(), describe() and in_degree of a procedural projection count its
+    synapses without generating them on the host (0.3e9 synapses would take gigabytes),
+    and agree with the synapses generated afterwards."""
+    sim.setup(timestep=0.1, target="cpu")
+    try:
+        cells = sim.Population(300, sim.IF_curr_exp())
+        weight = sim.RandomDistribution("uniform", (0.1, 0.2), rng=sim.NativeRNG(seed=8))
+        projection = sim.Projection(cells, cells, sim.FixedProbabilityConnector(
+            0.2, allow_self_connections=False, rng=sim.NativeRNG(seed=2)),
+            sim.StaticSynapse(weight=weight, delay=1.0), connectivity_format="procedural")
+        n = len(projection)
+        assert 0.17 * 300 * 299 < n < 0.23 * 300 * 299
+        assert projection.size() == n
+        assert f"{n}" in projection.describe()
+        per_neuron = projection.in_degree.per_neuron
+        assert projection.awaiting_generation
+        weights = projection.get("weight", format="list")      # generated now
+        assert not projection.awaiting_generation
+        assert len(weights) == n == len(projection)
+        np.testing.assert_array_equal(
+            per_neuron, np.bincount(projection._post_index, minlength=300))
+    finally:
+        sim.end()
