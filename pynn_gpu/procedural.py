@@ -62,6 +62,39 @@ class ValueSpec:
     def code(self):
         return DISTRIBUTIONS[self.kind]
 
+    def scaled(self, factor):
+        """The same draws times factor (> 0): a, b, low and high all scale, so every
+        distribution here gives factor * x for the x it gave before (pynn_gpu.scaling)."""
+        return dataclasses.replace(self, a=self.a * factor, b=self.b * factor,
+                                   low=self.low * factor, high=self.high * factor)
+
+    @property
+    def mean(self):
+        """The mean of the distribution: for "normal_clipped", of the normal restricted to
+        [low, high] (a redrawn value lands there)."""
+        if self.kind in ("constant", "normal"):
+            return self.a
+        if self.kind == "uniform":
+            return 0.5 * (self.a + self.b)
+        return _clipped_normal_mean(self.a, self.b, self.low, self.high)
+
+
+def _clipped_normal_mean(mu, sigma, low, high):
+    """Mean of the normal distribution (mu, sigma) restricted to [low, high]."""
+    if sigma <= 0:
+        return min(max(mu, low), high)
+    alpha, beta = (low - mu) / sigma, (high - mu) / sigma
+    if alpha > 0:       # both bounds above the mean: the mirror image, for precision
+        return -_clipped_normal_mean(-mu, sigma, -high, -low)
+
+    def density(x):
+        return math.exp(-0.5 * x * x) / math.sqrt(2 * math.pi) if math.isfinite(x) else 0.0
+
+    mass = 0.5 * (math.erfc(-beta / math.sqrt(2)) - math.erfc(-alpha / math.sqrt(2)))
+    if mass <= 0:       # no probability inside: every draw gives up at a bound
+        return high
+    return mu + sigma * (density(alpha) - density(beta)) / mass
+
 
 class GeneratedSpec:
     """What the specs of every generator (FixedProbability here, pynn_gpu.fixed_number,

@@ -6,6 +6,8 @@ presynaptic index). The engine turns them into compressed rows per presynaptic n
 for spike propagation; `_version` tells it when weights or delays changed.
 """
 
+import dataclasses
+
 import numpy as np
 from pyNN import common, connectors, errors, recording
 from pyNN.parameters import LazyArray
@@ -449,6 +451,31 @@ class Projection(common.Projection):
             yield int(pair // n_populations), int(pair % n_populations), selection
 
     # --- weight scaling (see pynn_gpu.scaling) -------------------------------------------
+
+    def _weight_distribution(self):
+        """The distribution (a procedural.ValueSpec) this projection's weights are generated
+        from, while they still are: generated on the host or not, but not set by the script
+        since. None for stored weights."""
+        spec = self.__dict__.get("_procedural")
+        if spec is None:
+            return None
+        if self.awaiting_generation or self._version == self.__dict__.get("_generated_version"):
+            return spec.weight
+        return None
+
+    def _generate_weights_from(self, weight):
+        """Generate the weights from the distribution `weight` (a ValueSpec) from now on:
+        the same synapses, with these weights. Synapses the host generated already are
+        dropped (generated again when asked for), and the target is rebuilt."""
+        spec = dataclasses.replace(self._procedural, weight=weight)
+        counted = self.__dict__.get("_ungenerated_counts")
+        if not self.awaiting_generation:
+            for name in Projection._GENERATED | {"_initial_weights", "_generated_version"}:
+                self.__dict__.pop(name, None)
+        self._procedural = spec
+        if counted is not None:     # the same synapses: only their weights change
+            self._ungenerated_counts = (spec, counted[1])
+        simulator.state.structure_changed()
 
     scaling = None
     """ScalingRecord of the weight scaling applied to this projection, or None (off)."""

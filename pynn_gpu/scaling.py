@@ -25,7 +25,10 @@ recording requests and data untouched).
 
 The rescaled weights are written into the projection's weight array, so the generated code
 is the same as for unscaled weights (no per-step cost); the DC compensation is one DCSource
-per post-synaptic cell set. What was applied is logged at INFO level, kept as
+per post-synaptic cell set. A projection whose synapses come from a generator (procedural,
+or built on the device) stays so under "mean" and "balanced": one factor scales all its
+weights, so its weight distribution is scaled instead (pynn_gpu.procedural.ValueSpec.scaled),
+and <w0> is the mean of that distribution. What was applied is logged at INFO level, kept as
 `projection.scaling` (a ScalingRecord), and listed by `scaling_report()`.
 
 References
@@ -49,7 +52,7 @@ from typing import NamedTuple
 import numpy as np
 from pyNN import connectors, errors
 
-from . import simulator
+from . import procedural, simulator
 
 logger = logging.getLogger("PyNN")
 
@@ -466,11 +469,15 @@ class _Job:
     projection: object
     K: float
     K0: object
-    w0: np.ndarray
-    synapse: object
+    w0: object          # the original weights: an array, or the distribution (a ValueSpec)
+    synapse: object     # of a projection whose weights are generated (see _distribution)
     rate: object
     rate_source: object
     note: str = ""
+
+    @property
+    def generated(self):
+        return not isinstance(self.w0, np.ndarray)
 
 
 def _apply(projections, spec, strict):
@@ -482,8 +489,7 @@ def _apply(projections, spec, strict):
             jobs.append(job)
     if not jobs:
         return []
-    previous = {id(j.projection): (getattr(j.projection, "scaling", None),
-                                   j.projection._weights.copy(),
+    previous = {id(j.projection): (getattr(j.projection, "scaling", None), _weights_now(j),
                                    getattr(j.projection, "_scaling_origin", None))
                 for j in jobs}
     try:
@@ -500,7 +506,7 @@ def _apply(projections, spec, strict):
     except BaseException:
         for j in jobs:
             record, weights, origin = previous[id(j.projection)]
-            j.projection._store_checked({"weight": weights}, np.arange(len(j.projection)))
+            _store_weights(j.projection, weights)
             j.projection.scaling = record
             j.projection._scaling_origin = origin
         _update_dc_sources()
@@ -538,8 +544,8 @@ def _make_job(projection, spec, strict):
     if rate is not None:
         rate = _checked_number("rates", rate, projection)
     synapse = _synapse_info(projection) if spec.policy != "mean" else None
-    return _Job(projection, K, K0, _original_weights(projection), synapse, rate,
-                "given" if rate is not None else None)
+    w0 = _distribution(projection, spec) or _original_weights(projection)
+    return _Job(projection, K, K0, w0, synapse, rate, "given" if rate is not None else None)
 
 
 def _checked_number(name, value, projection, positive=False):
@@ -561,6 +567,49 @@ def _needs_rate(job, spec):
     if spec.policy == "activity":
         return True
     return spec.policy == "balanced" and job.K0 != job.K
+
+
+def _distribution(projection, spec):
+    """The distribution, before any scaling, that a projection's weights are generated from,
+    when scaling can scale it instead of the weights: one factor for every weight ("mean",
+    "balanced") of a projection that does not learn (its weights live on the target), whose
+    weights come from a generator and were not set since. Else None."""
+    if spec.policy == "activity" or projection.synapse_type.model.changes_weight:
+        return None
+    if projection._weight_distribution() is None:
+        return None
+    return projection.__dict__.get("_unscaled_distribution") or \
+        projection._weight_distribution()
+
+
+def _weights_now(job):
+    """What _store_weights puts back: the weights, or the distribution they come from."""
+    p = job.projection
+    if job.generated:
+        return p._weight_distribution(), p.__dict__.get("_unscaled_distribution")
+    return p._weights.copy()
+
+
+def _store_weights(projection, weights, unscaled=None):
+    """Weights into a projection: an array into its weight array, or a distribution (with
+    the unscaled one it came from) to generate them from."""
+    if isinstance(weights, tuple):
+        weights, unscaled = weights
+    if isinstance(weights, np.ndarray):
+        projection._store_checked({"weight": weights}, np.arange(len(projection)))
+        return
+    projection._generate_weights_from(weights)
+    projection._unscaled_distribution = unscaled
+
+
+def _scaled(job, factor):
+    """The job's original weights times factor (> 0): an array, or a scaled distribution."""
+    return job.w0.scaled(factor) if job.generated else job.w0 * factor
+
+
+def _mean_weight(weights):
+    """The mean of weights: of an array (over all processes), or of a distribution."""
+    return weights.mean if isinstance(weights, procedural.ValueSpec) else _mean(weights)
 
 
 def _original_weights(projection):
@@ -589,14 +638,14 @@ def _compute(job, spec, rate, mode=None):
     """(effective weights, DC nA, factor, V_op) for a job at a presynaptic rate (Hz)."""
     policy = mode or spec.policy
     w0 = job.w0
-    w0_mean = _mean(w0)
+    w0_mean = _mean_weight(w0)
     if _synapse_total(job.projection) == 0 or job.K == 0:
-        return w0.copy(), 0.0, 1.0, None
+        return _scaled(job, 1.0), 0.0, 1.0, None
     if policy == "original":
-        return w0.copy(), 0.0, 1.0, None
+        return _scaled(job, 1.0), 0.0, 1.0, None
     if policy == "mean":
         factor = mean_factor(job.K0, job.K)
-        return w0 * factor, 0.0, factor, None
+        return _scaled(job, factor), 0.0, factor, None
     syn = job.synapse
     if policy == "balanced":
         factor = balanced_factor(job.K0, job.K)
@@ -609,7 +658,7 @@ def _compute(job, spec, rate, mode=None):
         else:
             drive, charge = 1.0, float(np.mean(syn.charge))
         dc = balanced_dc(job.K0, job.K, w0_mean, rate or 0.0, charge, drive)
-        return w0 * factor, dc, factor, v_op
+        return _scaled(job, factor), dc, factor, v_op
     # activity
     if not rate or rate <= 0:
         raise errors.InvalidParameterValueError(
@@ -638,13 +687,13 @@ def _set(job, spec, rate, rate_source, mode=None):
     """Write one job's weights and its (temporary or final) record."""
     w, dc, factor, v_op = _compute(job, spec, rate, mode)
     p = job.projection
-    p._store_checked({"weight": w}, np.arange(len(p)))
+    _store_weights(p, w, job.w0 if job.generated else None)
     policy = spec.policy
     record = ScalingRecord(
         policy=policy, K=job.K, K0=job.K0, factor=float(factor), dc=float(dc),
         rate=rate if policy != "mean" else None,
         rate_source=rate_source if policy != "mean" else None,
-        w0_mean=_mean(job.w0), w_mean=_mean(w),
+        w0_mean=_mean_weight(job.w0), w_mean=_mean_weight(w),
         synapse=job.synapse.label if job.synapse is not None else "",
         v_operating=v_op,
         target_fraction=spec.target_fraction if policy == "activity" else None)
@@ -652,8 +701,11 @@ def _set(job, spec, rate, rate_source, mode=None):
         record.note = f"calibration stage ({mode} weights)"
     else:
         record.note = job.note
+    if job.generated:
+        record.note = "; ".join(filter(None, (
+            record.note, "weight distribution scaled (means of the distributions)")))
     p.scaling = record
-    _remember(p, job.w0)
+    _remember(p, None if job.generated else job.w0)
     return record
 
 
@@ -662,10 +714,15 @@ def _finish(job, spec):
 
 
 def _unscale(projection):
-    w0 = _original_weights(projection)
-    projection._store_checked({"weight": w0}, np.arange(len(projection)))
+    unscaled = projection.__dict__.get("_unscaled_distribution")
+    if unscaled is not None and projection._weight_distribution() is not None:
+        w0 = unscaled
+        _store_weights(projection, unscaled, None)
+    else:
+        w0 = _original_weights(projection)
+        _store_weights(projection, w0)
     _remember(projection, None)
-    mean = _mean(w0)
+    mean = _mean_weight(w0)
     record = ScalingRecord("none", in_degree(projection).mean, w0_mean=mean, w_mean=mean,
                            note="scaling switched off for this projection")
     projection.scaling = record

@@ -156,6 +156,7 @@ def test_weight_scaling_over_several_processes(scaled_single_process, tmp_path, 
                 assert np.array_equal(result[name], values), name
     records = scaled_single_process["records"]      # K, factor, DC, rate, w0 mean, w mean
     assert np.all(records[:, 3] > 0) and np.all(records[:, 1] > 1)
+    assert bool(scaled_single_process["still_procedural"])
     assert len(scaled_single_process["spikes"]) > 100
 
 

@@ -466,3 +466,27 @@ def test_len_in_degree_and_describe_generate_nothing():
             per_neuron, np.bincount(projection._post_index, minlength=300))
     finally:
         sim.end()
+
+
+def test_scaled_generated_projections_are_still_built_on_the_cuda_target(emulate):
+    """Weight scaling ("mean") scales the generators' weights: the CUDA target still builds
+    the rows itself, and runs as the C target does."""
+    emulate()
+
+    def build(sim):
+        populations = _network("ragged")(sim)
+        sim.scale_weights(simulator.state.projections, "mean", K0=10)
+        return populations
+    cpu = simulate("cpu", build, 40.0)
+    sim.setup(timestep=0.1, target="cuda", rng_seed=4242)       # simulate()'s seed
+    try:
+        populations = build(sim)
+        sim.run(40.0)
+        projections = simulator.state.projections
+        assert len(simulator.state.engine.device_generated) == len(projections)
+        assert all(p.scaling.factor != 1.0 and p.awaiting_generation for p in projections)
+        from test_cuda_target import _recordings
+        gpu = _recordings(populations)
+    finally:
+        sim.end()
+    assert_identical(cpu, gpu)

@@ -271,3 +271,111 @@ def test_cuda_matches_cpu_with_calibration_and_dc(cuda_backend):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     np.testing.assert_array_equal(np.asarray(bc.segments[0].filter(name="v")[0]),
                                   np.asarray(bg.segments[0].filter(name="v")[0]))
+
+
+# --- projections whose synapses come from a generator ----------------------------------------
+
+def _generated(sim, fmt):
+    """A procedural or stored FixedProbability projection and a FixedNumberPre one, with
+    weights drawn from NativeRNGs: their synapses come from the generators."""
+    drive = sim.Population(120, sim.SpikeSourcePoisson(rate=20.0), label="drive")
+    cells = sim.Population(90, sim.IF_curr_exp(), label="cells")
+    uniform = RandomDistribution("uniform", (0.1, 0.3), rng=sim.NativeRNG(seed=5))
+    clipped = RandomDistribution("normal_clipped", (0.2, 0.05, 0.1, 0.3),
+                                 rng=sim.NativeRNG(seed=6))
+    return [
+        sim.Projection(drive, cells, sim.FixedProbabilityConnector(
+            0.2, rng=sim.NativeRNG(seed=3)), sim.StaticSynapse(weight=uniform, delay=1.0),
+            connectivity_format=fmt, label="probability"),
+        sim.Projection(drive, cells, sim.FixedNumberPreConnector(
+            15, rng=sim.NativeRNG(seed=4)), sim.StaticSynapse(weight=clipped, delay=1.0),
+            label="number")]
+
+
+def _weights(projections):
+    return [np.array(p.get("weight", format="list", with_address=False)) for p in projections]
+
+
+@pytest.mark.parametrize("fmt", ["procedural", "ragged"])
+def test_generated_projections_stay_generated_when_scaled(cpu_sim, fmt):
+    """"mean" and "balanced" scale a generated projection's weight distribution: nothing is
+    generated on the host, a procedural projection stays procedural, and the weights are
+    the unscaled ones times the factor. Scaling again replaces the scaling (also after the
+    host generated the synapses), and None brings back the unscaled weights bit for bit."""
+    sim = cpu_sim
+    unscaled = _weights(_generated(sim, fmt))
+    sim.end()
+    sim.setup(timestep=0.1, target="cpu")
+    projections = _generated(sim, fmt)
+    records = sim.scale_weights(projections, "balanced", K0=50, rates=20.0)
+    assert all(p.awaiting_generation for p in projections)
+    assert [p.connectivity_format for p in projections] == [fmt, "auto"]
+    # the means of the distributions: uniform (0.1, 0.3), and the normal (0.2, 0.05)
+    # clipped symmetrically about its mean
+    assert [r.w0_mean for r in records] == pytest.approx([0.2, 0.2], rel=1e-12)
+    for record, w0, w in zip(records, unscaled, _weights(projections)):
+        assert record.factor == pytest.approx(np.sqrt(50 / record.K))
+        assert record.dc > 0
+        np.testing.assert_allclose(w, w0 * record.factor, rtol=1e-14)
+    sim.run(20.0)
+    records = sim.scale_weights(projections, "mean", K0=40)     # from the unscaled weights
+    assert all(p.awaiting_generation for p in projections)
+    for record, w0, w in zip(records, unscaled, _weights(projections)):
+        assert record.factor == pytest.approx(40 / record.K)
+        np.testing.assert_allclose(w, w0 * record.factor, rtol=1e-14)
+    sim.scale_weights(projections, None)
+    for w0, w in zip(unscaled, _weights(projections)):
+        assert np.array_equal(w, w0)
+    sim.run(20.0)
+
+
+def test_scaled_distributions_give_the_same_run_in_every_format():
+    """A procedural and a stored projection scaled alike hold the same synapses and
+    weights, so the runs are the same."""
+    results = []
+    for fmt in ("procedural", "ragged"):
+        pynn_gpu.setup(timestep=0.1, target="cpu")
+        try:
+            projections = _generated(pynn_gpu, fmt)
+            pynn_gpu.scale_weights(projections, "balanced", K0=60, rates=20.0)
+            cells = projections[0].post
+            cells.record("spikes")
+            pynn_gpu.run(200.0)
+            trains = cells.get_data().segments[0].spiketrains
+            results.append([np.asarray(t.magnitude) for t in trains])
+        finally:
+            pynn_gpu.end()
+    assert sum(len(t) for t in results[0]) > 50
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_activity_scaling_stores_generated_weights(cpu_sim):
+    """"activity" sets a weight per postsynaptic cell: that is no scaled distribution, so
+    the synapses are generated on the host and stored, the weights scaled there."""
+    projection = _generated(cpu_sim, "procedural")[0]
+    record = cpu_sim.scale_weights(projection, "activity", rates=20.0)[0]
+    assert not projection.awaiting_generation
+    assert projection.connectivity_format == "ragged"
+    assert np.mean(_weights([projection])[0]) == pytest.approx(record.w_mean)
+
+
+def test_a_failed_scaling_restores_the_distributions(cpu_sim, monkeypatch):
+    """When scaling fails part of the way, every projection gets its distribution back."""
+    from pynn_gpu import scaling
+    projections = _generated(cpu_sim, "procedural")
+    before = [p._procedural.weight for p in projections]
+    finish = scaling._finish
+    calls = []
+
+    def failing(job, spec):
+        calls.append(job)
+        if len(calls) == 2:
+            raise RuntimeError("stop")
+        return finish(job, spec)
+    monkeypatch.setattr(scaling, "_finish", failing)
+    with pytest.raises(RuntimeError):
+        cpu_sim.scale_weights(projections, "mean", K0=50)
+    assert [p._procedural.weight for p in projections] == before
+    assert all(p.scaling is None for p in projections)
+    assert all(p.awaiting_generation for p in projections)
