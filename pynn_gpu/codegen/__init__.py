@@ -7,13 +7,13 @@ StrictUndefined so that a missing name is an error, never an empty string in the
 """
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import List
 
 import jinja2
 
 from .._paths import kernels_dir
+from ..ctext import strip_comments
 from ..ir.graph import SOURCE_RNG_KEYS, ArraySpec, NetworkGraph, comment_text
 from ..ir.merge import (MergedGroup, fused_drives, merge_current_sources,
                         merge_delivery_groups, merge_gap_junctions, merge_learning_groups,
@@ -33,8 +33,10 @@ class GeneratedCode:
 
     @property
     def cache_text(self) -> str:
-        """The source without comments: labels in comments must not defeat the cache."""
-        return re.sub(r"/\*.*?\*/", "", self.source, flags=re.S)
+        """The source without comments, the text of the compile cache's key: labels in
+        comments must not defeat the cache, and everything the compiler reads, a '/*'
+        inside a snippet's string literal or '//' comment included, must be in the key."""
+        return strip_comments(self.source)
 
 
 def array_specs(graph: NetworkGraph) -> List[ArraySpec]:

@@ -66,3 +66,41 @@ def test_cache_directory_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.delenv(cache.ENV_VAR)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert cache.cache_dir() == tmp_path / "xdg" / "pynn_gpu"
+
+
+def test_text_the_compiler_reads_is_in_the_key():
+    """Comments are left out of the key (labels in them must not defeat the cache), but a
+    '/*' inside a line comment or a string literal starts no comment: the code after it
+    is read by the compiler, and so must be in the key."""
+    from pynn_gpu.codegen import GeneratedCode
+
+    def key_text(source):
+        return GeneratedCode("c", source, []).cache_text
+
+    assert key_text("int a; /* label x */ int b; // label x\n") == \
+        key_text("int a; /* label y */ int b; // label y\n")
+    for opening in ('// see models/*.cpp\n', 'const char *s = "/*";', "char c = '/*';"):
+        first = key_text(opening + "int v = 10; /* */")
+        second = key_text(opening + "int v = 50; /* */")
+        assert first != second, opening
+
+
+def _ramp_spikes(threshold):
+    from pynn_gpu.modeldef import NeuronModelDef, StateVar
+    model = NeuronModelDef(name="ramp", params=("vt",), state=(StateVar("v"),),
+                           update="v += 1.0;  // as in nest/models/*.cpp",
+                           threshold=threshold, reset="v = 0.0;")
+    sim.setup(timestep=0.1, target="cpu")
+    cells = sim.Population(1, sim.native_cell_type(model, default_parameters=dict(vt=0.0))())
+    cells.record("spikes")
+    sim.run(10.0)
+    spikes = cells.get_spike_counts()[cells[0]]
+    sim.end()
+    return spikes
+
+
+def test_a_model_changed_after_a_comment_opening_in_a_snippet_is_compiled_anew(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.ENV_VAR, str(tmp_path))
+    assert _ramp_spikes("v >= 10") == 10
+    assert _ramp_spikes("v >= 50") == 2, "the first model's library was reused"
