@@ -14,6 +14,8 @@ import re
 
 from pyNN import errors
 
+from .ctext import tokens
+
 
 class ModelDefinitionError(errors.InvalidModelError, ValueError):
     """A model definition that cannot become code (also a ValueError, as it always was)."""
@@ -140,11 +142,7 @@ def check_distinct(names, what: str):
 
 # --- snippets that leave early ----------------------------------------------------------
 
-_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
-_LEAVING = re.compile(r"\b(return|goto)\b")
-# comments, string and character literals, words, other characters: the snippet's tokens
-_TOKENS = re.compile(r"""/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'"""
-                     r"""|\w+|\S""", re.S)
+_LEAVING = ("return", "goto")
 
 
 def _leaving_message(what, word):
@@ -158,11 +156,12 @@ def check_snippet(code: str, what: str) -> str:
     threads must all reach the code after it (on CUDA, a warp's spike ballot; the rest of a
     thread's synapses), so it may not leave early: no return or goto, no break or continue
     outside a loop (or switch) of its own, no '}' that closes a block it did not open."""
-    found = _LEAVING.search(_COMMENT.sub(" ", code))
-    if found:
-        raise ModelDefinitionError(_leaving_message(what, found.group(1)))
-    tokens = [t for t in _TOKENS.findall(code) if not t.startswith(("/*", "//"))]
-    _Statements(tokens, what).check()
+    # read as the compiler reads it: a '/*' inside a string literal opens no comment
+    code_tokens = tokens(code)
+    for token in code_tokens:
+        if token in _LEAVING:
+            raise ModelDefinitionError(_leaving_message(what, token))
+    _Statements(code_tokens, what).check()
     return code
 
 

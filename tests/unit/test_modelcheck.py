@@ -195,3 +195,24 @@ def test_break_and_continue_inside_the_snippet_s_own_loops_are_fine(code):
 def test_a_snippet_closes_the_blocks_it_opens_and_no_other(code):
     with pytest.raises(errors.InvalidModelError, match="braces do not match"):
         check_snippet(code, "m update")
+
+
+@pytest.mark.parametrize("code, word", [
+    ("if (v > 0) return; v += 1;", "return"),
+    ("goto done; done: v = 1;", "goto"),
+    # a '/*' inside a string literal opens no comment: the return after it is code
+    ('(void) "/*"; if (v > 0) return; /* */ v += 1;', "return"),
+    ("(void) '\"'; if (v > 0) return; /* \" */", "return"),
+])
+def test_a_snippet_that_leaves_early_is_refused(code, word):
+    with pytest.raises(errors.InvalidModelError, match=f"may not contain '{word}'"):
+        check_snippet(code, "m update")
+
+
+@pytest.mark.parametrize("code", [
+    "/* return */ v = 1; // goto",
+    '(void) "return; // goto"; v = 1;',
+    "// a '/*' here opens no comment\nv = 1;",
+])
+def test_return_and_goto_in_comments_and_literals_are_fine(code):
+    check_snippet(code, "m update")
