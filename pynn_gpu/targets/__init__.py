@@ -15,12 +15,14 @@ def resolve_target_name(requested=None):
     """
     "cpu" or "cuda" for a setup(target=...) value, or the environment's choice, after
     checking it; nothing is created yet. "auto" picks CUDA when PyCUDA imports and a
-    device answers, else the C target.
+    device answers, else the C target. The C target needs a C compiler: without one,
+    setup() says so (CompilerNotFoundError) instead of the first run().
     """
     name = requested or os.environ.get(ENV_VAR, "auto")
     if name not in TARGET_NAMES:
         raise errors.InvalidParameterValueError(
             f"target must be one of {', '.join(TARGET_NAMES)} (got {name!r})")
+    from .cpu import CpuTarget
     from .cuda import CudaTarget
     if name == "auto":
         name = "cuda" if CudaTarget.is_available() else "cpu"
@@ -29,6 +31,8 @@ def resolve_target_name(requested=None):
         raise errors.InvalidParameterValueError(
             "target 'cuda' needs PyCUDA and an NVIDIA GPU; neither answered here. "
             "Use target='cpu' or 'auto'. (" + CudaTarget.unavailable_reason() + ")")
+    if name == "cpu":
+        CpuTarget.check_compiler()
     return name
 
 

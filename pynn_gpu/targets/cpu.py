@@ -7,6 +7,7 @@ executes all its steps inside the library. Threads come from OpenMP where availa
 import ctypes
 import functools
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -19,12 +20,33 @@ _BASE_FLAGS = ["-O3", "-std=c99", "-fPIC", "-shared", "-ffp-contract=off", "-fno
 
 
 def _compiler():
-    return os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or "cc"
+    """The command that runs the C compiler: $CC split as the shell would split it (it may
+    be 'ccache gcc' or 'gcc -O0'), else cc or gcc from PATH; () when there is none."""
+    configured = os.environ.get("CC", "").strip()
+    if configured:
+        try:
+            return tuple(shlex.split(configured))
+        except ValueError:          # unbalanced quotes: reported as a compiler not found
+            return (configured,)
+    found = shutil.which("cc") or shutil.which("gcc")
+    return (found,) if found else ()
+
+
+def _missing_compiler_message(compiler):
+    """Why `compiler` cannot run, or None when its program is found."""
+    if compiler and shutil.which(compiler[0]) is not None:
+        return None
+    if compiler:
+        problem = f"$CC is {os.environ.get('CC')!r}, but {compiler[0]!r} is not found"
+    else:
+        problem = "$CC is not set and neither cc nor gcc is on PATH"
+    return (f"the C target needs a C compiler: {problem}. Set $CC to a C compiler "
+            "(e.g. CC=gcc) or put cc on PATH")
 
 
 @functools.lru_cache(maxsize=None)
 def _compiler_version(compiler):
-    result = subprocess.run([compiler, "--version"], capture_output=True, text=True)
+    result = subprocess.run([*compiler, "--version"], capture_output=True, text=True)
     return result.stdout
 
 
@@ -36,7 +58,7 @@ def _openmp_flags(compiler):
         src = os.path.join(tmp, "probe.c")
         with open(src, "w") as f:
             f.write("#include <omp.h>\nint probe(void) { return omp_get_max_threads(); }\n")
-        result = subprocess.run([compiler, "-fopenmp", "-fPIC", "-shared", src, "-o",
+        result = subprocess.run([*compiler, "-fopenmp", "-fPIC", "-shared", src, "-o",
                                  os.path.join(tmp, "probe.so")], capture_output=True)
         return ["-fopenmp"] if result.returncode == 0 else []
 
@@ -45,27 +67,42 @@ class CompilationError(RuntimeError):
     pass
 
 
+class CompilerNotFoundError(CompilationError):
+    """No C compiler to build the C target's code (and the host tools) with."""
+
+
 class CpuTarget(Target):
     name = "cpu"
 
     @classmethod
     def is_available(cls):
-        return shutil.which(_compiler()) is not None
+        return _missing_compiler_message(_compiler()) is None
+
+    @classmethod
+    def check_compiler(cls):
+        """The compiler's command; CompilerNotFoundError, saying what is missing, when
+        there is none (rather than a FileNotFoundError at the first compilation)."""
+        compiler = _compiler()
+        message = _missing_compiler_message(compiler)
+        if message is not None:
+            raise CompilerNotFoundError(message)
+        return compiler
 
     def compile(self, code):
         return CpuProgram(code, self.compile_library(code))
 
     def compile_library(self, code):
         """Compile C source (through the cache) into a loaded shared library."""
-        compiler = _compiler()
+        compiler = self.check_compiler()
         flags = _BASE_FLAGS + _openmp_flags(compiler)
-        key = content_key(code.cache_text, compiler, " ".join(flags), _compiler_version(compiler))
+        key = content_key(code.cache_text, " ".join(compiler), " ".join(flags),
+                          _compiler_version(compiler))
 
         def build(output):
             source = output.with_suffix(".c")
             source.write_text(code.source)
             try:
-                result = subprocess.run([compiler, *flags, str(source), "-o", str(output), "-lm"],
+                result = subprocess.run([*compiler, *flags, str(source), "-o", str(output), "-lm"],
                                         capture_output=True, text=True)
             finally:
                 source.unlink()
