@@ -94,3 +94,29 @@ def test_rows_sorted_is_detected(shuffle):
     if shuffle:
         post[4], post[5] = 4, 3          # row 1 now 1, 4, 3, 9: unsorted
     assert _rows_sorted(post, row_ptr) is (not shuffle)
+
+
+def _threads_of_a_run(**setup_arguments):
+    """The OpenMP thread count a run left set (asked through the loaded library, which
+    links OpenMP), and the processors OpenMP sees; None without OpenMP."""
+    pynn_gpu.setup(timestep=0.1, target="cpu", **setup_arguments)
+    try:
+        pynn_gpu.Population(4, pynn_gpu.IF_curr_exp())
+        pynn_gpu.run(1.0)
+        library = pynn_gpu.simulator.state.engine.program.library
+        if not hasattr(library, "omp_get_max_threads"):
+            return None
+        return library.omp_get_max_threads(), library.omp_get_num_procs()
+    finally:
+        pynn_gpu.end()
+
+
+def test_threads_0_after_threads_1_uses_all_cores_again():
+    """OpenMP keeps a thread count for the whole process: threads=0 must set it back."""
+    if _threads_of_a_run(threads=1) is None:
+        pytest.skip("the C compiler builds no OpenMP code here")
+    assert _threads_of_a_run(threads=1)[0] == 1
+    used, cores = _threads_of_a_run()
+    if cores < 2:
+        pytest.skip("one core: all cores and one thread are the same")
+    assert used == cores
