@@ -79,9 +79,20 @@ def native_models():
 
 
 def _receptors(model):
-    if set(model.receptors) == set(STANDARD_RECEPTORS.values()):
-        return list(STANDARD_RECEPTORS), dict(STANDARD_RECEPTORS)
-    return list(model.receptors), {r: r for r in model.receptors}
+    """The receptor types of a model and the receptor each one names. "exc" and "inh" are
+    "excitatory" and "inhibitory", the names PyNN users expect (a Projection's default is
+    "excitatory"), next to any other receptors: ("AMPA", "exc") gives "AMPA", "excitatory"."""
+    standard_name = {receptor: name for name, receptor in STANDARD_RECEPTORS.items()}
+    receptor_map = {}
+    for receptor in model.receptors:
+        receptor_type = standard_name.get(receptor, receptor)
+        if receptor_type in receptor_map:
+            raise errors.InvalidModelError(
+                f"model {model.name!r}: receptors {receptor_map[receptor_type]!r} and "
+                f"{receptor!r} would both be the receptor type {receptor_type!r} (\"exc\" "
+                "and \"inh\" are \"excitatory\" and \"inhibitory\"); rename one")
+        receptor_map[receptor_type] = receptor
+    return list(receptor_map), receptor_map
 
 
 def _native_defaults(standard):
@@ -174,9 +185,10 @@ def native_cell_type(model, default_parameters=None, default_initial_values=None
         unit_table.setdefault(variable, "dimensionless")
     if receptor_time_constants is not None:
         time_constants.update(receptor_time_constants)
-    elif standard is None and set(receptor_map.values()) == {"exc", "inh"}:
+    elif standard is None:
+        # the standard receptors' time constants under their standard names, where given
         time_constants = {r: p for r, p in (("exc", "tau_syn_E"), ("inh", "tau_syn_I"))
-                          if p in model.params}
+                          if r in model.receptors and p in model.params}
 
     return type(name or model.name, (NativeCellType,), {
         "__module__": __name__,

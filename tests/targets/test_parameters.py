@@ -215,6 +215,30 @@ def test_native_type_from_a_model_definition(sim):
         counter(tau_m=3.0)
 
 
+def test_exc_and_inh_are_excitatory_and_inhibitory_next_to_other_receptors(cpu_sim):
+    """As the README says: a receptor named exc is the receptor type "excitatory" (the
+    name PyNN users connect to) whatever other receptors the model has."""
+    sim = cpu_sim
+    model = NeuronModelDef(
+        name="test_mixed_receptors", params=("tau",), state=(StateVar("v"),),
+        receptors=("AMPA", "exc"), update="v += -v * dt / tau + in_AMPA + 10 * in_exc;",
+        threshold="v > 1e9", reset="v = 0;")
+    mixed = sim.native_cell_type(model, default_parameters=dict(tau=1e9))
+    assert mixed.receptor_types == ["AMPA", "excitatory"]
+    cells = sim.Population(1, mixed())
+    source = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]))
+    sim.Projection(source, cells, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=1.0, delay=1.0), receptor_type="excitatory")
+    cells.record("v")
+    sim.run(5.0)
+    assert cells.get_data().segments[0].filter(name="v")[0].magnitude[-1, 0] == \
+        pytest.approx(10.0)
+    clash = NeuronModelDef(name="test_clash", params=(), state=(StateVar("v"),),
+                           receptors=("exc", "excitatory"))
+    with pytest.raises(errors.InvalidModelError, match="both be the receptor type"):
+        sim.native_cell_type(clash)
+
+
 def test_native_cell_type_errors(cpu_sim):
     sim = cpu_sim
     with pytest.raises(errors.InvalidModelError, match="if_curr_exp"):
