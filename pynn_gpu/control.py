@@ -64,9 +64,9 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     job = distributed.world()       # (communicator, rank, size) under an MPI launcher
     comm, mpi_rank, n_processes = job if job is not None else (None, 0, 1)
     requested = extra_params.get("target") or os.environ.get(ENV_VAR, "auto")
+    if threads == 0:
+        threads = distributed.default_threads(n_processes)
     if n_processes > 1:
-        if threads == 0:
-            threads = distributed.default_threads(n_processes)
         distributed.abort_on_uncaught_errors(comm)
     target_name = resolve_target_name(requested)
 

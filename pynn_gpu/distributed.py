@@ -129,9 +129,18 @@ def local_block(cells):
 
 
 def default_threads(n_processes):
-    """C-target threads of each process when setup() gives none: the cores shared out
-    (the processes of a job are taken to share one machine)."""
-    return max(1, (os.cpu_count() or 1) // n_processes)
+    """C-target threads of each process when setup() gives none: OMP_NUM_THREADS where it
+    is set (the usual way to share a machine among the processes of a job), else the cores
+    this process may run on, shared out (the processes of a job are taken to share one
+    machine)."""
+    requested = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    if requested.isdigit() and int(requested) > 0:
+        return int(requested)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:      # not on every system
+        cores = os.cpu_count() or 1
+    return max(1, cores // n_processes)
 
 
 def populations_of(cells):

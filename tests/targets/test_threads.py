@@ -111,8 +111,10 @@ def _threads_of_a_run(**setup_arguments):
         pynn_gpu.end()
 
 
-def test_threads_0_after_threads_1_uses_all_cores_again():
-    """OpenMP keeps a thread count for the whole process: threads=0 must set it back."""
+def test_threads_0_after_threads_1_uses_all_cores_again(monkeypatch):
+    """OpenMP keeps a thread count for the whole process: threads=0 must set it back, to
+    OMP_NUM_THREADS where that is set, else to all cores."""
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     if _threads_of_a_run(threads=1) is None:
         pytest.skip("the C compiler builds no OpenMP code here")
     assert _threads_of_a_run(threads=1)[0] == 1
@@ -120,3 +122,6 @@ def test_threads_0_after_threads_1_uses_all_cores_again():
     if cores < 2:
         pytest.skip("one core: all cores and one thread are the same")
     assert used == cores
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert _threads_of_a_run()[0] == 1
+    assert _threads_of_a_run(threads=2)[0] == 2      # setup's own count comes first
