@@ -19,36 +19,64 @@ def propagators(build_matrix, columns, dt):
     """
     Return an array of shape (n, k, k): exp(A_i dt) for every neuron i.
 
-    `build_matrix(**row)` returns the k x k matrix A for one neuron's parameters;
-    `columns` maps parameter names to arrays of length n.
+    `build_matrix(**columns)` returns the matrices A, shape (m, k, k), for parameter arrays
+    of length m; `columns` maps parameter names to arrays of length n.
     """
     names = sorted(columns)
     table = np.column_stack([np.asarray(columns[name], dtype=float) for name in names])
-    unique_rows, inverse = np.unique(table, axis=0, return_inverse=True)
-    unique_p = np.array([expm(build_matrix(**dict(zip(names, row))) * dt)
-                         for row in unique_rows])
-    return unique_p[np.ravel(inverse)]
+    first, which = distinct_rows(table)
+    rows = table[first]
+    # one expm call for the whole stack: scipy computes each matrix on its own, exactly as
+    # a call per matrix would (tests/unit/test_propagators.py checks this bit for bit)
+    distinct_p = expm(build_matrix(**dict(zip(names, rows.T))) * dt)
+    return distinct_p[which]
+
+
+def distinct_rows(table):
+    """
+    (first, which): the index of one row of each distinct value, and for every row the
+    position in `first` of the row equal to it, so that table[first][which] == table.
+    """
+    n = len(table)
+    if n == 0 or (table == table[0]).all():
+        return np.zeros(min(n, 1), dtype=np.intp), np.zeros(n, dtype=np.intp)
+    # Number the distinct rows column by column: a row's number so far and its value in the
+    # next column give its next number. Sorting a few integer columns is several times
+    # faster than np.unique(table, axis=0), which sorts the rows as records.
+    number = np.zeros(n, dtype=np.int64)
+    for column in table.T:
+        values, code = np.unique(column, return_inverse=True)
+        _, number = np.unique(number * len(values) + code, return_inverse=True)
+    _, first, which = np.unique(number, return_index=True, return_inverse=True)
+    return first, which
+
+
+def _empty_matrices(k, *params):
+    """The parameters as float arrays of one shape, and zero k x k matrices of that shape
+    ((k, k) for numbers, (m, k, k) for arrays of length m)."""
+    params = np.broadcast_arrays(*(np.asarray(p, dtype=float) for p in params))
+    return params, np.zeros(params[0].shape + (k, k))
 
 
 def curr_exp_matrix(tau_m, cm, tau_syn_E, tau_syn_I):
     """State (I_exc, I_inh, y = v - v_rest, u = constant drive)."""
-    return np.array([
-        [-1.0 / tau_syn_E, 0.0, 0.0, 0.0],
-        [0.0, -1.0 / tau_syn_I, 0.0, 0.0],
-        [1.0 / cm, 1.0 / cm, -1.0 / tau_m, 1.0 / cm],
-        [0.0, 0.0, 0.0, 0.0],
-    ])
+    (tau_m, cm, tau_syn_E, tau_syn_I), a = _empty_matrices(4, tau_m, cm, tau_syn_E, tau_syn_I)
+    a[..., 0, 0] = -1.0 / tau_syn_E
+    a[..., 1, 1] = -1.0 / tau_syn_I
+    a[..., 2, 0] = a[..., 2, 1] = a[..., 2, 3] = 1.0 / cm
+    a[..., 2, 2] = -1.0 / tau_m
+    return a
 
 
 def curr_alpha_matrix(tau_m, cm, tau_syn_E, tau_syn_I):
     """State (dI_exc, I_exc, dI_inh, I_inh, y = v - v_rest, u = constant drive)."""
-    a = np.zeros((6, 6))
-    a[0, 0] = -1.0 / tau_syn_E
-    a[1, 0], a[1, 1] = 1.0, -1.0 / tau_syn_E
-    a[2, 2] = -1.0 / tau_syn_I
-    a[3, 2], a[3, 3] = 1.0, -1.0 / tau_syn_I
-    a[4, 1] = a[4, 3] = a[4, 5] = 1.0 / cm
-    a[4, 4] = -1.0 / tau_m
+    (tau_m, cm, tau_syn_E, tau_syn_I), a = _empty_matrices(6, tau_m, cm, tau_syn_E, tau_syn_I)
+    a[..., 0, 0] = -1.0 / tau_syn_E
+    a[..., 1, 0], a[..., 1, 1] = 1.0, -1.0 / tau_syn_E
+    a[..., 2, 2] = -1.0 / tau_syn_I
+    a[..., 3, 2], a[..., 3, 3] = 1.0, -1.0 / tau_syn_I
+    a[..., 4, 1] = a[..., 4, 3] = a[..., 4, 5] = 1.0 / cm
+    a[..., 4, 4] = -1.0 / tau_m
     return a
 
 
@@ -58,10 +86,10 @@ def curr_exp_receptors_matrix(tau_m, cm, *tau_syn):
     one membrane. With n = 2 this is curr_exp_matrix, entry for entry.
     """
     n = len(tau_syn)
-    a = np.zeros((n + 2, n + 2))
+    (tau_m, cm, *tau_syn), a = _empty_matrices(n + 2, tau_m, cm, *tau_syn)
     for k, tau in enumerate(tau_syn):
-        a[k, k] = -1.0 / tau
-        a[n, k] = 1.0 / cm
-    a[n, n] = -1.0 / tau_m
-    a[n, n + 1] = 1.0 / cm
+        a[..., k, k] = -1.0 / tau
+        a[..., n, k] = 1.0 / cm
+    a[..., n, n] = -1.0 / tau_m
+    a[..., n, n + 1] = 1.0 / cm
     return a
