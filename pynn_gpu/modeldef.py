@@ -87,6 +87,12 @@ class NeuronModelDef:
     uses_rng: bool = False
     # derive(params: dict of arrays, dt) -> dict of derived arrays (float and int)
     derive: Callable[[Mapping[str, np.ndarray], float], Dict[str, np.ndarray]] = None
+    # The parameters derive() reads, where the model declares them (None: it may read any).
+    # A declaration also promises that derive() computes each cell from that cell's
+    # parameters alone: a set() then derives again only when one of these changes, and only
+    # for the cells it changes. derive() is given no other parameter, so one it reads but
+    # that is not declared fails at once rather than going stale.
+    derive_inputs: Tuple[str, ...] = None
     constraints: Mapping[str, Constraint] = field(default_factory=dict)
     # state set to 0 in a neuron whose parameters change between runs: a process that
     # draws ahead (a gamma source's next interval) then starts afresh with the new ones
@@ -104,6 +110,14 @@ class NeuronModelDef:
         check_distinct(self.all_names(), f"{self.name} variable")
         for part in ("update", "threshold", "reset"):
             check_snippet(getattr(self, part), f"{self.name} {part}")
+        if self.derive_inputs is not None:
+            unknown = sorted(set(self.derive_inputs) - set(self.params))
+            if unknown:
+                raise ModelDefinitionError(f"{self.name}: derive_inputs {unknown} are not "
+                                           "parameters of the model")
+            if self.tables:
+                raise ModelDefinitionError(f"{self.name}: a model with group-level tables "
+                                           "cannot derive cell by cell (derive_inputs)")
 
     def all_names(self):
         return (tuple(self.params) + tuple(self.derived) + tuple(self.int_derived)

@@ -76,7 +76,7 @@ class NeuronData:
                                      else np.zeros(self.size))
             self.params[name][index] = array
         try:
-            self.update_derived(current_step)
+            self.update_derived(current_step, changed=set(staged), cells=index)
         except Exception:
             # a rule across parameters (checked in derive) failed: leave everything as it was
             for name in staged:
@@ -111,25 +111,43 @@ class NeuronData:
 
     # --- derived constants --------------------------------------------------------------
 
-    def update_derived(self, current_step=0):
-        """Recompute kernel copies of parameters and the derived constants."""
+    def update_derived(self, current_step=0, changed=None, cells=slice(None)):
+        """
+        Recompute kernel copies of parameters and the derived constants: of everything, or,
+        after a set(), of what depends on the `changed` parameters of the given `cells` only
+        (where the model declares the inputs of its derive(); NeuronModelDef.derive_inputs).
+        """
         model = self.model
         if "spike_times" in self.params:
             self._update_spike_tables(current_step)
         if any(name not in self.params for name in model.params):
             return  # still being constructed
+        everything = changed is None or not self._derived_once()
+        if everything:
+            changed, cells = set(model.params), slice(None)
         for name in model.params:
-            self._store(name, self.params[name].astype(self.scalar))
-        if model.derive is not None:
+            if name in changed:
+                self._store_cells(name, self.params[name][cells].astype(self.scalar), cells)
+        if model.derive is None:
+            return
+        inputs = model.derive_inputs
+        if inputs is None:
+            # inputs not declared: derive everything from every parameter
             derived = model.derive(self.params, self.dt)
-            for name in model.derived:
-                self._store(name, np.asarray(derived[name], dtype=self.scalar))
-            for name in model.int_derived:
-                self._store(name, np.asarray(derived[name], dtype=INT_DERIVED))
-            for name in model.tables:     # derive() may also build group-level tables
-                if name in derived:
-                    self.tables[name] = np.asarray(derived[name], dtype=INT_DERIVED)
-                    self.changed.add(name)
+            cells = slice(None)
+        elif everything or not changed.isdisjoint(inputs):
+            derived = model.derive({name: self.params[name][cells] for name in inputs},
+                                   self.dt)
+        else:
+            return  # none of the inputs changed: the derived constants stay as they are
+        for name in model.derived:
+            self._store_cells(name, np.asarray(derived[name], dtype=self.scalar), cells)
+        for name in model.int_derived:
+            self._store_cells(name, np.asarray(derived[name], dtype=INT_DERIVED), cells)
+        for name in model.tables:     # derive() may also build group-level tables
+            if name in derived:
+                self.tables[name] = np.asarray(derived[name], dtype=INT_DERIVED)
+                self.changed.add(name)
 
     def _update_spike_tables(self, current_step):
         table, start, end = spike_source_array_tables(self.params["spike_times"], self.dt,
@@ -142,6 +160,20 @@ class NeuronData:
                             for s, e in zip(start, end)], dtype=INT_STATE)
         self._store("next_spike", pending)
         self.changed.add("spike_steps")
+
+    def _derived_once(self):
+        """Whether every parameter and derived constant has its kernel array yet."""
+        model = self.model
+        return all(name in self.kernel
+                   for name in model.params + model.derived + model.int_derived)
+
+    def _store_cells(self, name, values, cells):
+        """Store the values of some cells (all of them: cells=slice(None))."""
+        if isinstance(cells, slice) and cells == slice(None):
+            self._store(name, values)
+        else:
+            self.kernel[name][cells] = values
+            self.changed.add(name)
 
     def _store(self, name, values):
         if name in self.kernel and self.kernel[name].shape == (self.size,):

@@ -49,9 +49,12 @@ _IF_STATE = (StateVar("v"), StateVar("refractory", "int32_t"))
 
 # --- current-based, exponential synapses ---------------------------------------------------
 
+# the parameters the propagators depend on; with tau_refrac, all that derive() reads
+_PROPAGATOR_INPUTS = ("tau_m", "cm", "tau_syn_E", "tau_syn_I")
+
+
 def _derive_curr_exp(params, dt):
-    p = propagators(curr_exp_matrix,
-                    {k: params[k] for k in ("tau_m", "cm", "tau_syn_E", "tau_syn_I")}, dt)
+    p = propagators(curr_exp_matrix, {k: params[k] for k in _PROPAGATOR_INPUTS}, dt)
     return {
         "P11e": p[:, 0, 0], "P11i": p[:, 1, 1],
         "P21e": p[:, 2, 0], "P21i": p[:, 2, 1], "P22": p[:, 2, 2], "P20": p[:, 2, 3],
@@ -80,6 +83,7 @@ isyn_inh = P11i * isyn_inh + in_inh;
     threshold="v >= v_thresh",
     reset="v = v_reset; refractory = (int32_t) refractory_steps;",
     derive=_derive_curr_exp,
+    derive_inputs=_PROPAGATOR_INPUTS + ("tau_refrac",),
     constraints=_IF_CONSTRAINTS,
 )
 
@@ -87,8 +91,7 @@ isyn_inh = P11i * isyn_inh + in_inh;
 # --- current-based, alpha synapses ---------------------------------------------------------
 
 def _derive_curr_alpha(params, dt):
-    p = propagators(curr_alpha_matrix,
-                    {k: params[k] for k in ("tau_m", "cm", "tau_syn_E", "tau_syn_I")}, dt)
+    p = propagators(curr_alpha_matrix, {k: params[k] for k in _PROPAGATOR_INPUTS}, dt)
     return {
         "Pdd_e": p[:, 0, 0], "PId_e": p[:, 1, 0], "PII_e": p[:, 1, 1],
         "Pdd_i": p[:, 2, 2], "PId_i": p[:, 3, 2], "PII_i": p[:, 3, 3],
@@ -124,6 +127,7 @@ disyn_inh = Pdd_i * disyn_inh + jump_i * in_inh;
     threshold="v >= v_thresh",
     reset="v = v_reset; refractory = (int32_t) refractory_steps;",
     derive=_derive_curr_alpha,
+    derive_inputs=_PROPAGATOR_INPUTS + ("tau_refrac",),
     constraints=_IF_CONSTRAINTS,
 )
 

@@ -132,7 +132,9 @@ def _lif_exact(responses):
         *[f"{r.x} = {r.native('P11')} * {r.x} + in_{r.name};" for r in responses])
     derived = ("P22", "P20") + tuple(name for r in responses
                                      for name in (r.native("P11"), r.native("P21")))
-    return derived, ("refractory_steps",), update, derive
+    # the propagators are costly (an expm per distinct cell): derived again only when these change
+    inputs = ("tau_m", "cm", "tau_refrac") + tuple(r.native("tau_syn") for r in responses)
+    return derived, ("refractory_steps",), update, derive, inputs
 
 
 # --- LIF with conductance-based receptors: RK4 per step -----------------------------------
@@ -166,7 +168,7 @@ def _lif_rk4(responses):
         *[r.advance() for r in responses],
         *[r.receive() for r in responses])
     derived = ("g_leak",) + tuple(d for r in responses for d in r.derived)
-    return derived, ("refractory_steps",), update, derive
+    return derived, ("refractory_steps",), update, derive, None   # inputs not declared
 
 
 # --- AdExp: RK4 sub-steps ------------------------------------------------------------------
@@ -244,7 +246,7 @@ def _adex_substeps(responses):
         "}")
     derived = ("g_leak", "a_uS", "spike_scale", "inv_delta_T", "v_peak", "h_sub") + tuple(
         d for r in responses for d in r.derived)
-    return derived, ("n_sub", "refractory_steps"), update, derive
+    return derived, ("n_sub", "refractory_steps"), update, derive, None   # inputs not declared
 
 
 # --- composition ---------------------------------------------------------------------------
@@ -257,7 +259,7 @@ def compose(membrane, responses):
         scheme = _lif_rk4
     else:
         scheme = _lif_exact
-    derived, int_derived, update, derive = scheme(responses)
+    derived, int_derived, update, derive, derive_inputs = scheme(responses)
     constraints = dict(membrane.constraints)
     pynn_names = {}
     for r in responses:
@@ -278,7 +280,8 @@ def compose(membrane, responses):
         params=params, state=state, derived=derived, int_derived=int_derived,
         receptors=tuple(r.name for r in responses),
         update=update, threshold=membrane.threshold, reset=membrane.reset,
-        derive=derive, constraints=constraints, pynn_names=pynn_names)
+        derive=derive, derive_inputs=derive_inputs, constraints=constraints,
+        pynn_names=pynn_names)
 
 
 # --- PyNN classes --------------------------------------------------------------------------
