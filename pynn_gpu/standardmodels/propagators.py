@@ -17,7 +17,8 @@ from scipy.linalg import expm
 
 def propagators(build_matrix, columns, dt):
     """
-    Return an array of shape (n, k, k): exp(A_i dt) for every neuron i.
+    Return an array of shape (n, k, k): exp(A_i dt) for every neuron i (a read-only view
+    of one matrix where every neuron has the same parameters).
 
     `build_matrix(**columns)` returns the matrices A, shape (m, k, k), for parameter arrays
     of length m; `columns` maps parameter names to arrays of length n.
@@ -29,6 +30,9 @@ def propagators(build_matrix, columns, dt):
     # one expm call for the whole stack: scipy computes each matrix on its own, exactly as
     # a call per matrix would (tests/unit/test_propagators.py checks this bit for bit)
     distinct_p = expm(build_matrix(**dict(zip(names, rows.T))) * dt)
+    if len(first) == 1:
+        # one matrix for every cell: a read-only view of it, not n copies
+        return np.broadcast_to(distinct_p[0], (len(table),) + distinct_p.shape[1:])
     return distinct_p[which]
 
 
