@@ -4,6 +4,8 @@
  * A number depends only on (key, counter), never on the order in which threads ask for
  * it, so the C and CUDA targets draw the same numbers for the same neuron and step.
  * key     = (seed, group key); counter = (neuron, step low, step high, draw index).
+ * A synapse's numbers (philox_pair_uniform) are keyed by what the synapse is, its
+ * (presynaptic, postsynaptic) neuron pair, never by where it is stored.
  * DEVICE_FN is defined by the including template ("static inline" or "__device__").
  */
 #define PHILOX_M0 0xD2511F53u
@@ -66,4 +68,19 @@ DEVICE_FN double philox_uniform(uint64_t seed, uint32_t group_key, uint32_t neur
 {
     return (double) philox_bits(seed, group_key, neuron, step, draw)
         * 2.3283064365386963e-10;  /* 2^-32 */
+}
+
+/* Uniform in [0, 1) for a synapse of a synapse group: counter = (presynaptic neuron,
+   postsynaptic neuron, step low, draw), so every target, connectivity format, propagation
+   strategy and number of processes draws the same numbers for the same synapse. `draw`
+   holds the synapse's ordinal among those of its pair (a multapse's) in its upper 16 bits.
+   Steps beyond 2^32 go into the key, so streams of different such epochs differ too. */
+DEVICE_FN double philox_pair_uniform(uint64_t seed, uint32_t group_key, uint32_t pre,
+                                     uint32_t post, int64_t step, uint32_t draw)
+{
+    const uint32_t epoch = (uint32_t) ((uint64_t) step >> 32);
+    return (double) philox4x32_10_first(
+        pre, post, (uint32_t) ((uint64_t) step & 0xFFFFFFFFu), draw,
+        (uint32_t) (seed & 0xFFFFFFFFu) ^ (epoch * PHILOX_W0),
+        group_key ^ (uint32_t) (seed >> 32)) * 2.3283064365386963e-10;  /* 2^-32 */
 }

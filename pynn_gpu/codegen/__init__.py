@@ -105,6 +105,9 @@ def array_specs(graph: NetworkGraph) -> List[ArraySpec]:
             add(f"{s.name}_tau_psc", "scalar", "postsynaptic time constant of each synapse")
         if s.model.needs_last_spike:
             add(f"{s.name}_last_spike", "int64_t", "last spike step of each presynaptic neuron")
+        if s.model.uses_rng:
+            add(f"{s.name}_pair_ordinal", "uint16_t",
+                "ordinal of each synapse among those of its (pre, post) pair")
         if s.learns:
             add(f"{s.name}_col_ptr", "int64_t", "first entry of each postsynaptic neuron in col_syn")
             add(f"{s.name}_col_syn", "int64_t", "synapses (row positions) by postsynaptic neuron")

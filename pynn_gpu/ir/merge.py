@@ -152,6 +152,8 @@ def synapse_fields(group) -> Tuple[Field, ...]:
         fields.append(Field("tau_psc", "scalar"))
     if m.needs_last_spike:
         fields.append(Field("last_spike", "int64_t"))
+    if m.uses_rng:
+        fields.append(Field("pair_ordinal", "uint16_t"))
     fields += [Field("pre_spike_count", "int32_t"), Field("pre_spike_list", "int32_t"),
                Field("pre_spikes", "uint32_t"), Field("post_in", "scalar")]
     fields += [Field(v, "int64_t", is_array=False)

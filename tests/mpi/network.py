@@ -109,6 +109,14 @@ connections = [
                                                                             w_max=0.5),
                        weight=0.2, delay=delays, dendritic_delay_fraction=0.5),
                    receptor_type="excitatory"),
+    # random transmission: each synapse draws the numbers of its neuron pair, wherever it is
+    # stored (each process holds only the synapses onto its own neurons)
+    sim.Projection(drive, excitatory, sim.FixedProbabilityConnector(0.2, rng=rng),
+                   sim.SimpleStochasticSynapse(weight=0.02, p=0.5, delay=delays),
+                   receptor_type="excitatory"),
+    sim.Projection(drive, inhibitory, sim.AllToAllConnector(),
+                   sim.MultiQuantalSynapse(weight=0.05, n=3, U=0.4, delay=1.0),
+                   receptor_type="excitatory"),
 ]
 # projections whose synapses the generators make (each process its own part), not PyNN's code
 generated = sum(c._procedural is not None for c in connections)

@@ -220,6 +220,10 @@ def test_cpu_and_cuda_give_the_same_synapse_dynamics(cuda_backend):
         try:
             cells = pynn_gpu.Population(5, pynn_gpu.IF_curr_exp(tau_syn_E=2.0))
             source = pynn_gpu.Population(8, pynn_gpu.SpikeSourcePoisson(rate=80.0))
+            # no synapses: the CUDA target builds a group for it, the C target none, which
+            # must not change the random numbers of the groups after it
+            pynn_gpu.Projection(source, cells, pynn_gpu.FixedProbabilityConnector(
+                0.0, rng=pynn_gpu.NativeRNG(seed=3)), pynn_gpu.StaticSynapse(weight=0.1))
             pynn_gpu.Projection(source, cells, pynn_gpu.AllToAllConnector(),
                                 pynn_gpu.TsodyksMarkramSynapse(weight=0.25, U=0.3,
                                                                tau_rec=80.0, tau_facil=40.0))
@@ -260,6 +264,47 @@ def test_simple_stochastic_synapse_transmits_with_probability_p(sim):
     total = n_cells * len(times)
     assert counts[0.0] == 0 and counts[1.0] == total
     assert stats.binomtest(counts[0.3], total, 0.3).pvalue > 1e-3
+
+
+def _stochastic_jumps(connections, p=0.5):
+    """v of IF_curr_delta cells (no leak, no threshold) fed by SimpleStochasticSynapses from
+    a FromListConnector list (pre, post, weight): each transmitted spike adds its weight."""
+    import pynn_gpu as sim
+    sim.setup(timestep=0.1, target="cpu", rng_seed=5)
+    try:
+        times = (np.arange(1, 101) * 2.0).tolist()
+        cells = sim.Population(4, sim.IF_curr_delta(tau_m=1e9, v_thresh=1e6, v_rest=0.0,
+                                                    v_reset=0.0))
+        cells.initialize(v=0.0)
+        sources = sim.Population(3, sim.SpikeSourceArray(spike_times=times))
+        sim.Projection(sources, cells, sim.FromListConnector(connections,
+                                                             column_names=["weight"]),
+                       sim.SimpleStochasticSynapse(p=p, delay=1.0), receptor_type="excitatory")
+        cells.record("v")
+        sim.run(205.0)
+        return cells.get_data().segments[-1].filter(name="v")[0].magnitude.copy()
+    finally:
+        sim.end()
+
+
+def test_a_synapse_draws_its_numbers_wherever_it_is_stored():
+    """A stochastic synapse's random numbers are those of its neuron pair (and its ordinal
+    among the pair's synapses), not of its place in the arrays: the same synapses created
+    in another order transmit the same spikes."""
+    connections = [(pre, post, 1.0 + pre) for pre in range(3) for post in range(4)]
+    shuffled = [connections[i] for i in np.random.default_rng(1).permutation(len(connections))]
+    np.testing.assert_array_equal(_stochastic_jumps(connections), _stochastic_jumps(shuffled))
+
+
+def test_the_synapses_of_one_pair_draw_independently():
+    """Two synapses between one pair (weights 1 and 2): with numbers of their own, each
+    arrival transmits 0, 1, 2 or 3 mV in about equal shares (the same numbers would give
+    only 0 or 3)."""
+    v = _stochastic_jumps([(0, 0, 1.0), (0, 0, 2.0)])[:, 0]
+    jumps = np.round(np.diff(v)).astype(int)
+    assert set(jumps.tolist()) <= {0, 1, 2, 3}
+    counts = np.bincount(jumps, minlength=4)     # 100 arrivals: about 25 of each of 1, 2, 3
+    assert min(counts[1], counts[2], counts[3]) > 10
 
 
 @pytest.mark.parametrize("synapse_class,n_sites", [("MultiQuantalSynapse", 5),

@@ -91,3 +91,30 @@ def test_float_precision_uses_float_scalars():
     v64 = cells.get_data().segments[0].filter(name="v")[0]
     sim.end()
     np.testing.assert_allclose(v.magnitude, v64.magnitude, atol=1e-3)
+
+
+def test_pair_ordinals_count_the_synapses_of_each_pair_in_row_order():
+    from pynn_gpu.synapse_building import pair_ordinals
+    pre = np.array([0, 0, 0, 1, 1, 2])
+    post = np.array([3, 1, 3, 1, 1, 3])
+    np.testing.assert_array_equal(pair_ordinals(pre, post, 4), [0, 0, 1, 0, 1, 0])
+    assert pair_ordinals(pre[:0], post[:0], 4).dtype == np.uint16
+
+
+def test_random_keys_depend_on_the_network_alone():
+    """One key per (projection, presynaptic population, postsynaptic population), in
+    creation order, whether the part holds synapses or not."""
+    import pynn_gpu as sim
+    from pynn_gpu.ir.graph import SYNAPSE_RNG_KEYS
+    from pynn_gpu.synapse_building import RandomKeys
+    sim.setup(timestep=0.1, target="cpu")
+    try:
+        a, b, c = (sim.Population(4, sim.IF_curr_exp()) for _ in range(3))
+        first = sim.Projection(a, b, sim.OneToOneConnector(), sim.StaticSynapse())
+        second = sim.Projection(a + b, c[1:3], sim.AllToAllConnector(), sim.StaticSynapse())
+        keys = RandomKeys(sim.simulator.state.projections)
+        assert keys.of(first, a, b) == SYNAPSE_RNG_KEYS
+        assert [keys.of(second, pre, c) for pre in (a, b)] == [SYNAPSE_RNG_KEYS + 1,
+                                                               SYNAPSE_RNG_KEYS + 2]
+    finally:
+        sim.end()
