@@ -154,9 +154,11 @@ class Engine(SynapseBuilding):
         logger.info("pyNN.gpu built %d neuron groups, %d synapse groups for target %s "
                     "(codegen %.3f s, compile %.3f s)", len(graph.neuron_groups),
                     len(graph.synapse_groups), self.target.name, t1 - t0, t2 - t1)
-        for row in self.connectivity_report():
-            logger.info("pyNN.gpu %(group)s %(label)s: %(synapses)d synapses, %(format)s, "
-                        "%(bytes)d bytes (%(bytes_per_synapse).3g per synapse)", row)
+        if logger.isEnabledFor(logging.INFO):     # a report made only to be logged
+            for row in self.connectivity_report():
+                logger.info("pyNN.gpu %(group)s %(label)s: %(synapses)d synapses, "
+                            "%(format)s, %(bytes)d bytes (%(bytes_per_synapse).3g per "
+                            "synapse)", row)
 
     def _models(self):
         """The model of every population, projection and current source."""
@@ -168,11 +170,16 @@ class Engine(SynapseBuilding):
     def connectivity_report(self):
         """Per synapse group: its projection's label, format, synapse count (expected, for
         procedural groups) and the bytes its connectivity takes on the target."""
+        # the bytes of each group's arrays (named <group>_<array>; synapse group names,
+        # sg<n>, hold no underscore), in one pass over the names
+        sizes = {group.name: 0 for group in self.graph.synapse_groups}
+        for spec in codegen.array_specs(self.graph):
+            owner = spec.name.partition("_")[0]
+            if owner in sizes and not spec.name.endswith("_last_spike"):
+                sizes[owner] += self.arrays[spec.name].nbytes
         rows = []
-        names = [spec.name for spec in codegen.array_specs(self.graph)]
         for group in self.graph.synapse_groups:
-            size = sum(self.arrays[name].nbytes for name in names
-                       if name.startswith(group.name + "_") and not name.endswith("_last_spike"))
+            size = sizes[group.name]
             rows.append({"group": group.name, "label": group.label, "format": group.format,
                          "synapses": group.n_synapses, "bytes": size,
                          "bytes_per_synapse": size / group.n_synapses if group.n_synapses

@@ -72,33 +72,35 @@ class SynapseBuilding:
                                             if v in shared[model.name])
                 self.synapse_parts.append(part)
                 post_idx = part.gather(projection._post_parent_index, np.int32)
+                # this group's arrays, gathered apart so that padding them below looks at
+                # them alone (not at every array of the network, once per group)
+                own = {}
                 if fmt == "ragged":
-                    arrays[f"{name}_row_ptr"] = np.concatenate(
+                    own[f"{name}_row_ptr"] = np.concatenate(
                         ([0], np.cumsum(counts))).astype(np.int64)
                     group.post_ctype, post_dtype = index_type(post.size)
-                    arrays[f"{name}_post"] = post_idx.astype(post_dtype)
-                    group.rows_sorted = _rows_sorted(post_idx, arrays[f"{name}_row_ptr"])
+                    own[f"{name}_post"] = post_idx.astype(post_dtype)
+                    group.rows_sorted = _rows_sorted(post_idx, own[f"{name}_row_ptr"])
                 else:
                     group.rows_sorted = True        # no rows: a loop over the neurons
                 for key, values in part.synapse_arrays(scalar, graph.delay_dtype).items():
-                    arrays[f"{name}_{key}"] = values
+                    own[f"{name}_{key}"] = values
                 if model.uses_rng:
-                    arrays[f"{name}_pair_ordinal"] = pair_ordinals(
+                    own[f"{name}_pair_ordinal"] = pair_ordinals(
                         part.gather(projection._pre_parent_index, np.int64), post_idx,
                         post.size)
                 if model.needs_tau_psc:
-                    arrays[f"{name}_tau_psc"] = _receptor_time_constants(
+                    own[f"{name}_tau_psc"] = _receptor_time_constants(
                         post_population, receptor, scalar)[post_idx]
                 if model.needs_last_spike:
                     # shared with the projection, so a rebuild keeps it
-                    arrays[f"{name}_last_spike"] = projection._last_spike.setdefault(
+                    own[f"{name}_last_spike"] = projection._last_spike.setdefault(
                         pre_index, np.full(pre.size, -1, dtype=np.int64))
                 if model.learns_from_post:
-                    _add_plastic_arrays(group, arrays, post_idx,
+                    _add_plastic_arrays(group, own, post_idx,
                                         projection.synapse_type.dendritic_delay_fraction)
-                for key, values in list(arrays.items()):
-                    if key.startswith(name + "_") and values.size == 0:
-                        arrays[key] = np.zeros(1, values.dtype)
+                for key, values in own.items():
+                    arrays[key] = values if values.size else np.zeros(1, values.dtype)
 
     @staticmethod
     def _shared_by_model(host_built):
