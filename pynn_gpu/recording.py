@@ -231,10 +231,8 @@ class Recorder(recording.Recorder):
         length = max((row + len(rows) for row, _, rows in placed), default=0)
         values = np.full((length, len(ids)), np.nan)
         for row, chunk_ids, rows in placed:
-            position = {int(i): k for k, i in enumerate(chunk_ids)}
-            for column, cell in enumerate(ids):
-                if int(cell) in position:
-                    values[row:row + len(rows), column] = rows[:, position[int(cell)]]
+            columns, positions = _positions_in(chunk_ids, ids)
+            values[row:row + len(rows), columns] = rows[:, positions]
         if clear:
             self._sample_chunks[native] = []
         return values, None
@@ -248,6 +246,18 @@ class Recorder(recording.Recorder):
 
     def _clear_simulator(self):
         self._clear_current_segment()
+
+
+def _positions_in(chunk_ids, ids):
+    """(columns, positions): the places in `ids` of the cells that `chunk_ids` holds, and
+    their places in chunk_ids (the last one, should a cell appear twice); the other cells
+    of `ids` are left out."""
+    order = np.argsort(chunk_ids, kind="stable")    # equal ids keep their order
+    sorted_ids = chunk_ids[order]
+    at = np.searchsorted(sorted_ids, ids, side="right") - 1     # the last id <= each cell
+    found = at >= 0
+    found[found] = sorted_ids[at[found]] == ids[found]
+    return np.flatnonzero(found), order[at[found]]
 
 
 def _exact_source_times(data, neurons, times):

@@ -357,3 +357,46 @@ def test_a_views_data_of_earlier_segments_are_its_cells(sim):
         assert list(v.annotations["channel_ids"]) == [1, 2]
         np.testing.assert_array_equal(v.magnitude, whole[k].filter(name="v")[0].magnitude[:, 1:3])
     assert len(cells.get_data().segments[0].spiketrains) == 4     # the cache is untouched
+
+
+def test_signals_of_runs_whose_recorded_cells_change(sim):
+    """A signal gathered from many runs, with cells added to the recording between them,
+    holds each cell's values in its own column (the every-step reference's) from the
+    cell's start on, NaN before; a view's columns follow the view's order of cells."""
+    drives = np.linspace(0.5, 2.0, 6)
+    reference = sim.Population(6, sim.IF_curr_exp(i_offset=drives))
+    reference.record("v")
+    cells = sim.Population(6, sim.IF_curr_exp(i_offset=drives))
+    starts = {}                 # cell index -> step of its first sample
+    for added, duration in (([4, 1], 1.0), ([], 0.7), ([0, 5], 1.3), ([3], 0.4), ([], 1.6)):
+        if added:
+            cells[added].record("v")
+            starts.update({k: int(round(sim.get_current_time() / 0.1)) for k in added})
+        sim.run(duration)
+    expected = reference.get_data().segments[0].filter(name="v")[0].magnitude
+    v = cells.get_data().segments[0].filter(name="v")[0]
+    assert len(v) == len(expected)
+    for column, cell in enumerate(v.annotations["channel_ids"]):
+        k = int(cell) - int(cells.first_id)
+        assert np.isnan(v.magnitude[:starts[k], column]).all()
+        np.testing.assert_array_equal(v.magnitude[starts[k]:, column], expected[starts[k]:, k])
+    view = cells[[5, 2, 0, 4]]      # cell 2 never recorded: no column
+    part = view.get_data().segments[0].filter(name="v")[0]
+    wanted = [int(cells[k]) for k in (5, 0, 4)]
+    assert sorted(int(c) for c in part.annotations["channel_ids"]) == sorted(wanted)
+    for column, cell in enumerate(part.annotations["channel_ids"]):
+        whole = list(v.annotations["channel_ids"]).index(cell)
+        np.testing.assert_array_equal(part.magnitude[:, column], v.magnitude[:, whole])
+
+
+def test_positions_of_a_chunks_cells():
+    """The columns of a recording chunk that hold the wanted cells: any order, cells the
+    chunk lacks left out, a cell listed twice found at its last place."""
+    from pynn_gpu.recording import _positions_in
+    chunk = np.array([7, 3, 9, 3, 5], dtype=np.int64)
+    wanted = np.array([3, 4, 9, 1, 7, 10], dtype=np.int64)
+    columns, positions = _positions_in(chunk, wanted)
+    np.testing.assert_array_equal(columns, [0, 2, 4])
+    np.testing.assert_array_equal(positions, [3, 2, 0])
+    columns, positions = _positions_in(chunk[:0], wanted)
+    assert columns.size == 0 and positions.size == 0
