@@ -39,6 +39,17 @@ class Program(ABC):
     def bind(self, arrays: Mapping[str, np.ndarray]):
         """Use these host arrays (all names of the pointer table) from now on."""
 
+    def _replaced(self, arrays, bound):
+        """The names of the pointer table whose array in `arrays` is another object than
+        the one in `bound` (name -> array bound before): every name at the first bind. The
+        engine binds before each run() call but replaces few arrays between calls (recording
+        buffers of another size, tables, ...): only those need binding again."""
+        try:
+            return [name for name in self.array_names if bound.get(name) is not arrays[name]]
+        except KeyError:
+            missing = [name for name in self.array_names if name not in arrays]
+            raise KeyError(f"no host array for {missing}") from None
+
     @abstractmethod
     def push(self, names: Iterable[str]):
         """Copy the named host arrays to the target."""

@@ -367,11 +367,12 @@ class CudaProgram(Program):
     # --- arrays -----------------------------------------------------------------------------
 
     def bind(self, arrays):
-        missing = [n for n in self.array_names if n not in arrays]
-        if missing:
-            raise KeyError(f"no host array for {missing}")
+        # only the arrays replaced since the last bind (see Program._replaced)
+        replaced = self._replaced(arrays, self._host)
+        if not replaced and not self._tables_stale:
+            return
         with self.target.activated():
-            for name in self.array_names:
+            for name in replaced:
                 host = arrays[name]
                 if isinstance(host, DeviceResident):
                     self._adopt(name, host)

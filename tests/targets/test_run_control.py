@@ -239,3 +239,66 @@ def test_long_runs_are_recorded_in_chunks_with_the_same_result(sim, target, monk
     for a, b in zip(whole_spikes, chunk_spikes):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(whole_v, chunk_v)
+
+
+def _changing_runs(sim, check):
+    """Runs of several lengths (recording buffers of other sizes), with new spike times
+    and current steps between them (tables of other lengths), a parameter change, cells
+    added to a recording (a rebuild) and get_data(); `check` is called after each run."""
+    source = sim.Population(2, sim.SpikeSourceArray(spike_times=[[1.0, 3.0], [2.0]]))
+    cells = sim.Population(4, sim.IF_curr_exp(i_offset=[0.0, 0.2, 0.4, 0.6]))
+    sim.Projection(source, cells, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=2.0, delay=0.5))
+    step = sim.StepCurrentSource(times=[1.0], amplitudes=[0.5])
+    step.inject_into(cells[2:])
+    cells.record("spikes")
+    cells[0:2].record("v")
+    for change in ("", "", "tables", "parameter", "recording", "get_data", ""):
+        if change == "tables":
+            source[0].spike_times = [5.0, 5.5, 6.0]
+            step.set_parameters(times=[5.0, 6.0, 7.0], amplitudes=[0.2, 0.8, 0.1])
+        elif change == "parameter":
+            cells.set(tau_m=12.0)
+        elif change == "recording":
+            cells[2:].record("v")
+        elif change == "get_data":
+            cells.get_data()
+        sim.run(1.0 if change else 2.5)
+        check()
+    segment = cells.get_data().segments[0]
+    return ([np.asarray(train.magnitude) for train in segment.spiketrains],
+            segment.filter(name="v")[0].magnitude.copy())
+
+
+def test_runs_bind_only_replaced_arrays_with_the_results_of_binding_all(target,
+                                                                       monkeypatch):
+    """Between runs the program rebinds only the arrays the engine replaced: after each
+    run the target uses exactly the engine's arrays, and the results equal those of
+    binding every array before every run."""
+    import pynn_gpu
+    from pynn_gpu.targets.base import Program
+
+    def uses_the_engines_arrays():
+        engine = pynn_gpu.simulator.state.engine
+        program, arrays = engine.program, engine.arrays
+        if target == "cpu":
+            assert list(program._table) == [arrays[name].ctypes.data
+                                            for name in program.array_names]
+        else:
+            assert all(program._host[name] is arrays[name] for name in program.array_names)
+
+    def simulate():
+        pynn_gpu.setup(timestep=0.1, target=target)
+        try:
+            return _changing_runs(pynn_gpu, uses_the_engines_arrays)
+        finally:
+            pynn_gpu.end()
+
+    spikes, v = simulate()
+    monkeypatch.setattr(Program, "_replaced",
+                        lambda self, arrays, bound: list(self.array_names))
+    all_spikes, all_v = simulate()
+    assert sum(len(train) for train in spikes) > 0
+    for a, b in zip(spikes, all_spikes):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(v, all_v)
