@@ -35,6 +35,9 @@ GATHER(gather_i32_i32, int32_t, int32_t)
 GATHER(gather_f64_f64, double, double)
 GATHER(gather_f64_f32, double, float)
 
+/* words below which spikes_from_words stays on one thread */
+#define PARALLEL_WORDS (1 << 16)
+
 /*
  * Recorded spike bits, (n_steps x n_words) words, to (step, neuron) pairs in step order,
  * then neuron order. Spikes are sparse: a first pass counts each step's set bits (which
@@ -45,9 +48,12 @@ GATHER(gather_f64_f32, double, float)
 void spikes_from_words(const uint32_t *words, int64_t n_steps, int64_t n_words,
                        int64_t *start, int64_t *steps, int64_t *neurons)
 {
+    /* threads only for many words: starting them takes microseconds, and milliseconds
+       when the cores are busy, while a run's words of one population are often few */
+    const int parallel = n_steps > 1 && n_steps * n_words >= PARALLEL_WORDS;
     if (steps == NULL) {
         start[0] = 0;
-        _Pragma("omp parallel for schedule(static)")
+        _Pragma("omp parallel for schedule(static) if(parallel)")
         for (int64_t s = 0; s < n_steps; ++s) {
             int64_t bits = 0;
             const uint32_t *row = words + s * n_words;
@@ -58,7 +64,7 @@ void spikes_from_words(const uint32_t *words, int64_t n_steps, int64_t n_words,
         for (int64_t s = 0; s < n_steps; ++s) start[s + 1] += start[s];
         return;
     }
-    _Pragma("omp parallel for schedule(static)")
+    _Pragma("omp parallel for schedule(static) if(parallel)")
     for (int64_t s = 0; s < n_steps; ++s) {
         int64_t out = start[s];
         const uint32_t *row = words + s * n_words;
