@@ -314,10 +314,15 @@ _HOST_SOURCE = r"""
 #define PG_DELAY_T int32_t
 #define PG_WEIGHT_T double
 
+/* Below this much work (pairs or synapses) a loop stays on one thread: starting threads
+   costs more than it saves, up to milliseconds when the cores are busy. */
+#define HOST_PARALLEL_WORK 65536
+#define PG_PAIRS(g) ((g)->n_pre * ((g)->post_hi - (g)->post_lo))
+
 /* Synapses per presynaptic neuron (rows are independent: in parallel). */
 void pg_count(const pg_generator *g, int64_t *counts)
 {
-    #pragma omp parallel for schedule(dynamic, 64)
+    #pragma omp parallel for schedule(dynamic, 64) if(PG_PAIRS(g) >= HOST_PARALLEL_WORK)
     for (int64_t pre = 0; pre < g->n_pre; ++pre) counts[pre] = pg_row(g, pre, 0, 0, 0, 0);
 }
 
@@ -327,7 +332,7 @@ int pg_count_onto(const pg_generator *g, int64_t *post_counts)
 {
     const int64_t longest_row = g->post_hi > g->post_lo ? g->post_hi - g->post_lo : 1;
     int failed = 0;
-    #pragma omp parallel
+    #pragma omp parallel if(PG_PAIRS(g) >= HOST_PARALLEL_WORK)
     {
         int64_t *posts = (int64_t *) malloc(sizeof(int64_t) * (size_t) longest_row);
         if (!posts) {
@@ -352,7 +357,7 @@ int pg_count_onto(const pg_generator *g, int64_t *post_counts)
 void pg_fill(const pg_generator *g, const int64_t *row_ptr, int64_t *pre_out,
              int64_t *post_out, double *weight_out, int32_t *delay_out)
 {
-    #pragma omp parallel for schedule(dynamic, 64)
+    #pragma omp parallel for schedule(dynamic, 64) if(row_ptr[g->n_pre] >= HOST_PARALLEL_WORK)
     for (int64_t pre = 0; pre < g->n_pre; ++pre) {
         pg_row(g, pre, row_ptr[pre], post_out, weight_out, delay_out);
         for (int64_t k = row_ptr[pre]; k < row_ptr[pre + 1]; ++k) pre_out[k] = pre;

@@ -8,6 +8,9 @@
 #define DEVICE_FN static inline
 #define PG_POST_T int32_t
 /* @HEADERS@ */
+/* Below this much work (pairs or synapses) a loop stays on one thread: starting threads
+   costs more than it saves, up to milliseconds when the cores are busy. */
+#define HOST_PARALLEL_WORK 65536
 
 /* The connected postsynaptic neurons of each row among [first, end) into rows[pre]
    (malloc'd), their number into counts[pre]. Returns 0, or -1 when memory ran out
@@ -17,7 +20,7 @@ int dd_draw_rows(const pg_distance_probability *g, const double *pre_xyz,
                  int32_t **rows)
 {
     int failed = 0;
-    #pragma omp parallel reduction(|:failed)
+    #pragma omp parallel reduction(|:failed) if(g->n_pre * (end - first) >= HOST_PARALLEL_WORK)
     {
         /* a whole row fits in each thread's scratch row, then moves to a row of its size */
         int32_t *scratch = (int32_t *) malloc((size_t) (end > first ? end - first : 1)
@@ -42,7 +45,7 @@ int dd_draw_rows(const pg_distance_probability *g, const double *pre_xyz,
 void dd_fill_rows(const pg_distance_probability *g, const int64_t *row_ptr, int32_t **rows,
                   int64_t *pre_out, int64_t *post_out, double *weight, int32_t *delay)
 {
-    #pragma omp parallel for schedule(dynamic, 16)
+    #pragma omp parallel for schedule(dynamic, 16) if(row_ptr[g->n_pre] >= HOST_PARALLEL_WORK)
     for (int64_t pre = 0; pre < g->n_pre; ++pre) {
         for (int64_t s = row_ptr[pre]; s < row_ptr[pre + 1]; ++s) {
             const int64_t post = rows[pre][s - row_ptr[pre]];
@@ -70,7 +73,7 @@ double dd_expected_synapses(const pg_distance_probability *g, const double *pre_
                             int64_t n_rows)
 {
     double total = 0.0;
-    #pragma omp parallel for reduction(+:total)
+    #pragma omp parallel for reduction(+:total) if(n_rows * g->n_post >= HOST_PARALLEL_WORK)
     for (int64_t r = 0; r < n_rows; ++r) {
         const int64_t pre = sample_rows[r];
         for (int64_t post = 0; post < g->n_post; ++post) {

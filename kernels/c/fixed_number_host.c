@@ -5,6 +5,9 @@
 #include <math.h>
 #ifdef _OPENMP
 #include <omp.h>
+/* Below this much work (pairs or synapses) a loop stays on one thread: starting threads
+   costs more than it saves, up to milliseconds when the cores are busy. */
+#define HOST_PARALLEL_WORK 65536
 #endif
 #define DEVICE_FN static inline
 #define PG_PARTNER_T int64_t
@@ -15,7 +18,7 @@
 void fn_draw_rows(const pg_fixed_number *g, const int64_t *start, int64_t *pre_out,
                   int64_t *post_out, double *weight, int32_t *delay)
 {
-    #pragma omp parallel for schedule(dynamic, 64)
+    #pragma omp parallel for schedule(dynamic, 64) if(start[g->n_lines] >= HOST_PARALLEL_WORK)
     for (int64_t pre = 0; pre < g->n_lines; ++pre) {
         pg_fn_line(g, pre, start[pre + 1] - start[pre], post_out + start[pre]);
         for (int64_t c = start[pre]; c < start[pre + 1]; ++c) {
@@ -34,7 +37,7 @@ int fn_keep_rows_onto(const pg_fixed_number *g, const int64_t *start, int64_t fi
                       int64_t end, int64_t longest, int64_t *counts, int64_t **kept)
 {
     int failed = 0;
-    #pragma omp parallel reduction(|:failed)
+    #pragma omp parallel reduction(|:failed) if(start[g->n_lines] >= HOST_PARALLEL_WORK)
     {
         int64_t *line = (int64_t *) malloc((size_t) (longest > 0 ? longest : 1) * sizeof *line);
         failed = line == NULL;
@@ -64,7 +67,7 @@ int fn_keep_rows_onto(const pg_fixed_number *g, const int64_t *start, int64_t fi
 void fn_fill_rows_onto(const pg_fixed_number *g, const int64_t *row_ptr, int64_t **kept,
                        int64_t *pre_out, int64_t *post_out, double *weight, int32_t *delay)
 {
-    #pragma omp parallel for schedule(dynamic, 64)
+    #pragma omp parallel for schedule(dynamic, 64) if(row_ptr[g->n_lines] >= HOST_PARALLEL_WORK)
     for (int64_t pre = 0; pre < g->n_lines; ++pre) {
         const int64_t m = row_ptr[pre + 1] - row_ptr[pre];
         for (int64_t j = 0; j < m; ++j) {
@@ -91,7 +94,7 @@ void fn_free_rows(int64_t n_rows, int64_t **kept)
 void fn_draw_columns(const pg_fixed_number *g, const int64_t *start, int64_t first,
                      int64_t end, int64_t *partner)
 {
-    #pragma omp parallel for schedule(dynamic, 64)
+    #pragma omp parallel for schedule(dynamic, 64) if(start[end] - start[first] >= HOST_PARALLEL_WORK)
     for (int64_t post = first; post < end; ++post)
         pg_fn_line(g, post, start[post + 1] - start[post], partner + (start[post] - start[first]));
 }
@@ -110,7 +113,7 @@ void fn_regroup_columns(const pg_fixed_number *g, const int64_t *start, int64_t 
     for (int64_t k = 0; k < n; ++k) ++row_ptr[partner[k] + 1];
     for (int64_t pre = 0; pre < n_pre; ++pre) row_ptr[pre + 1] += row_ptr[pre];
     memcpy(cursor, row_ptr, (size_t) n_pre * sizeof *cursor);
-    #pragma omp parallel
+    #pragma omp parallel if(n >= HOST_PARALLEL_WORK)
     {
         int64_t threads = 1, thread = 0;
 #ifdef _OPENMP
