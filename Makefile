@@ -59,7 +59,7 @@ wheelhouse:
 		"$$(ls $(WHEELHOUSE)/pynn_gpu-*.whl)[test]" $(PYCUDA_REQUIREMENTS)
 	@echo "Offline install: pip install --no-index --find-links $(WHEELHOUSE) 'pynn-gpu[cuda]'"
 
-GPU_WHEELS := pynn neo quantities lazyarray pytools platformdirs mako siphash24 mpi4py mpich
+GPU_WHEELS := pynn neo quantities lazyarray threadpoolctl pytools platformdirs mako siphash24 mpi4py mpich
 
 gpu-wheelhouse: wheelhouse
 	mkdir -p .gpu-wheelhouse
