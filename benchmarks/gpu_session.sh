@@ -37,7 +37,7 @@ if has_stage install; then
     say "$(nvcc --version | tail -1); $(g++ --version | head -1); $(python3 --version)"
     python3 -m pip install -q --no-index --no-deps --target "$SITE" \
         "$WHEELHOUSE"/pynn-*.whl "$WHEELHOUSE"/neo-*.whl "$WHEELHOUSE"/quantities-*.whl \
-        "$WHEELHOUSE"/lazyarray-*.whl "$WHEELHOUSE"/pytools-*.whl \
+        "$WHEELHOUSE"/lazyarray-*.whl "$WHEELHOUSE"/threadpoolctl-*.whl "$WHEELHOUSE"/pytools-*.whl \
         "$WHEELHOUSE"/platformdirs-*.whl "$WHEELHOUSE"/mako-*.whl "$WHEELHOUSE"/siphash24-*.whl \
         || exit 1
     # PyCUDA reads its build options from ~/.aksetup-defaults.py; build extensions in parallel
