@@ -85,8 +85,8 @@ SYNAPSE_NAMES = frozenset({
     "weight", "w_eff", "h", "tau_psc", "delay", "dendritic", "post", "row_ptr", "col_ptr",
     "col_syn", "last_spike", "dense_weight", "dense_delay", "mask", "pre_spikes", "post_in",
     "pre_spike_count", "pre_spike_list", "pre_history", "post_history", "first", "pre_size",
-    "post_size", "rng_key", "width", "lanes", "min_dendritic", "max_dendritic",
-    "min_axonal", "max_axonal",
+    "post_size", "rng_key", "width", "lanes", "min_dendritic", "max_dendritic", "since_step",
+    "min_axonal", "max_axonal", "pair_ordinal",
 })
 SOURCE_NAMES = frozenset({
     "amplitude_now", "targets", "record", "rec", "destination", "first", "n_targets",

@@ -141,6 +141,8 @@ class Projection(common.Projection):
         self._pre_ids = self.pre.all_cells.astype(np.int64)
         self._post_ids = self.post.all_cells.astype(np.int64)
         self._version = 0
+        # (segment, step) of creation: spikes from before it never reach these synapses
+        self._created = (simulator.state.segment_counter, simulator.state.step)
         self._propagation = "auto"
         self._format = planner.check_format(connectivity_format)
         self._procedural = None     # ProceduralSpec while the synapses are generated
@@ -595,6 +597,13 @@ class Projection(common.Projection):
                                   post_range)
         self._ungenerated_counts = (spec, counts)
         return counts
+
+    @property
+    def first_step(self):
+        """The first step whose spikes reach this projection's synapses: the step it was
+        created at, or 0 from the reset() after it (the network then starts afresh)."""
+        segment, step = self._created
+        return step if segment == simulator.state.segment_counter else 0
 
     @property
     def is_gap_junction(self):

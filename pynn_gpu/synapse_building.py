@@ -64,7 +64,8 @@ class SynapseBuilding:
                                                          self.state.populations[pre_index],
                                                          post_population),
                                      max_row=int(counts.max()) if counts.size else 0,
-                                     strategy=projection.propagation, format=fmt)
+                                     strategy=projection.propagation, format=fmt,
+                                     since_step=projection.first_step)
                 graph.synapse_groups.append(group)
                 part = SynapsePart(group, projection, selection, order, projection._version)
                 group.shared_params = tuple(p for p in model.params if p in shared[model.name])

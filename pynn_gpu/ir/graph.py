@@ -102,6 +102,9 @@ class SynapseGroup:
     max_dendritic: int = 1
     min_axonal: int = 0
     max_axonal: int = 0
+    # the first step whose spikes reach the synapses (the projection's creation): plastic
+    # groups read spikes of earlier steps from histories, which must leave those out
+    since_step: int = 0
 
     @property
     def is_procedural(self) -> bool:

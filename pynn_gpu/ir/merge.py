@@ -345,7 +345,7 @@ def learning_fields(group) -> Tuple[Field, ...]:
     fields = [Field("col_ptr", "int64_t"), Field("col_syn", "int64_t")] + _plastic_fields(group)
     fields += [Field("post_history", "uint32_t")]
     fields += [Field(v, "int64_t", is_array=False)
-               for v in ("first", "post_size", "min_dendritic", "max_dendritic")]
+               for v in ("first", "post_size", "min_dendritic", "max_dendritic", "since_step")]
     return tuple(fields)
 
 
@@ -356,7 +356,8 @@ def delivery_fields(group) -> Tuple[Field, ...]:
     fields = [Field("row_ptr", "int64_t"), Field("post", group.post_ctype)] + _plastic_fields(group)
     fields += [Field("pre_history", "uint32_t"), Field("post_in", "scalar")]
     fields += [Field(v, "int64_t", is_array=False)
-               for v in ("first", "pre_size", "post_size", "min_axonal", "max_axonal")]
+               for v in ("first", "pre_size", "post_size", "min_axonal", "max_axonal",
+                         "since_step")]
     return tuple(fields)
 
 
@@ -373,7 +374,8 @@ def merge_learning_groups(graph: NetworkGraph) -> List[MergedGroup]:
 
     def row(group, fields, first):
         values = {"first": first, "post_size": group.post.size,
-                  "min_dendritic": group.min_dendritic, "max_dendritic": group.max_dendritic}
+                  "min_dendritic": group.min_dendritic, "max_dendritic": group.max_dendritic,
+                  "since_step": group.since_step}
         arrays = {"post_history": f"{group.post.name}_spike_history",
                   "dendritic": _dendritic_array(group)}
         return _table_row(group, fields, values, arrays)
@@ -395,7 +397,8 @@ def merge_delivery_groups(graph: NetworkGraph) -> List[MergedGroup]:
 
     def row(group, fields, first):
         values = {"first": first, "pre_size": group.pre.size, "post_size": group.post.size,
-                  "min_axonal": group.min_axonal, "max_axonal": group.max_axonal}
+                  "min_axonal": group.min_axonal, "max_axonal": group.max_axonal,
+                  "since_step": group.since_step}
         # over several processes: the combined spikes of all processes, by step
         history = "received" if group.pre.exchanges_spikes else "spike_history"
         arrays = {"pre_history": f"{group.pre.name}_{history}",

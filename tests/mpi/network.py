@@ -42,6 +42,8 @@ inhibitory = sim.Population(50, sim.IF_curr_exp(), initial_values={"v": -60.0}, 
 drive = sim.Population(100, sim.SpikeSourcePoisson(rate=40.0), label="drive")
 # one word of neurons: over several processes, some processes have none of it
 tiny = sim.Population(20, sim.IF_curr_exp(i_offset=0.9), label="tiny")
+# a spike just before the end of the first run, one after
+late = sim.Population(1, sim.SpikeSourceArray(spike_times=[59.9, 70.0]), label="late")
 
 delays = RandomDistribution("uniform", (shortest, 3.0), rng=rng)
 connections = [
@@ -118,6 +120,9 @@ connections = [
                    sim.MultiQuantalSynapse(weight=0.05, n=3, U=0.4, delay=1.0),
                    receptor_type="excitatory"),
 ]
+# the late spikes travel (are exchanged between the processes) from the first run on
+connections.append(sim.Projection(late, excitatory, sim.FromListConnector([(0, 5, 0.0, 1.0)]),
+                                  sim.StaticSynapse(), receptor_type="excitatory"))
 # projections whose synapses the generators make (each process its own part), not PyNN's code
 generated = sum(c._procedural is not None for c in connections)
 for connection in connections:
@@ -145,6 +150,25 @@ connections[8].set(weight=RandomDistribution("uniform", (0.001, 0.003), rng=rng)
 # a shorter delay than any so far: over several processes, more frequent exchanges from now
 connections.append(sim.Projection(drive, inhibitory, sim.FixedNumberPostConnector(5, rng=rng),
                                   sim.StaticSynapse(weight=0.3, delay=max(0.1, shortest - 0.2)),
+                                  receptor_type="excitatory"))
+# plastic projections whose spikes take an axonal delay, created now: the spikes of the
+# last run, still in the histories (or, over several processes, in the exchanged spikes),
+# never reach them
+connections.append(sim.Projection(late, excitatory, sim.AllToAllConnector(),
+                                  sim.STDPMechanism(
+                                      timing_dependence=sim.SpikePairRule(
+                                          tau_plus=20.0, tau_minus=20.0, A_plus=0.05, A_minus=0.06),
+                                      weight_dependence=sim.AdditiveWeightDependence(
+                                          w_min=0.0, w_max=0.01),
+                                      weight=0.005, delay=3.0, dendritic_delay_fraction=0.0),
+                                  receptor_type="excitatory"))
+connections.append(sim.Projection(drive, excitatory, sim.FixedProbabilityConnector(0.2, rng=rng),
+                                  sim.STDPMechanism(
+                                      timing_dependence=sim.SpikePairRule(
+                                          tau_plus=20.0, tau_minus=20.0, A_plus=0.05, A_minus=0.06),
+                                      weight_dependence=sim.AdditiveWeightDependence(
+                                          w_min=0.0, w_max=0.01),
+                                      weight=0.005, delay=2.0, dendritic_delay_fraction=0.0),
                                   receptor_type="excitatory"))
 sim.run(40.0)
 
