@@ -154,22 +154,20 @@ connections.append(sim.Projection(drive, inhibitory, sim.FixedNumberPostConnecto
 # plastic projections whose spikes take an axonal delay, created now: the spikes of the
 # last run, still in the histories (or, over several processes, in the exchanged spikes),
 # never reach them
-connections.append(sim.Projection(late, excitatory, sim.AllToAllConnector(),
-                                  sim.STDPMechanism(
-                                      timing_dependence=sim.SpikePairRule(
-                                          tau_plus=20.0, tau_minus=20.0, A_plus=0.05, A_minus=0.06),
-                                      weight_dependence=sim.AdditiveWeightDependence(
-                                          w_min=0.0, w_max=0.01),
-                                      weight=0.005, delay=3.0, dendritic_delay_fraction=0.0),
+
+
+def axonal_stdp(delay):
+    return sim.STDPMechanism(
+        timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0, A_plus=0.05,
+                                            A_minus=0.06),
+        weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=0.01),
+        weight=0.005, delay=delay, dendritic_delay_fraction=0.0)
+
+
+connections.append(sim.Projection(late, excitatory, sim.AllToAllConnector(), axonal_stdp(3.0),
                                   receptor_type="excitatory"))
 connections.append(sim.Projection(drive, excitatory, sim.FixedProbabilityConnector(0.2, rng=rng),
-                                  sim.STDPMechanism(
-                                      timing_dependence=sim.SpikePairRule(
-                                          tau_plus=20.0, tau_minus=20.0, A_plus=0.05, A_minus=0.06),
-                                      weight_dependence=sim.AdditiveWeightDependence(
-                                          w_min=0.0, w_max=0.01),
-                                      weight=0.005, delay=2.0, dendritic_delay_fraction=0.0),
-                                  receptor_type="excitatory"))
+                                  axonal_stdp(2.0), receptor_type="excitatory"))
 sim.run(40.0)
 
 # counted by its generator in every process, onto that process's neurons: never stored
