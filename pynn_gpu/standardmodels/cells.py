@@ -235,8 +235,15 @@ _FOREVER_MS = 1e15      # later than any simulation (keeps step numbers in int64
 
 def _derive_poisson(params, dt):
     start = np.minimum(np.asarray(params["start"], dtype=float), _FOREVER_MS)
+    rate = np.asarray(params["rate"], dtype=float)
+    if np.any(rate * dt / 1000.0 > 1.0):
+        # at most one spike per step: such a source fires in every step, at 1/dt
+        logger.warning("SpikeSourcePoisson rate %g Hz is above one spike per time step "
+                       "(%g Hz at dt = %g ms): a source emits at most one spike per step, so "
+                       "it fires at %g Hz", float(np.max(rate)), 1000.0 / dt, dt,
+                       1000.0 / dt)
     return {
-        "p_spike": np.asarray(params["rate"], dtype=float) * dt / 1000.0,
+        "p_spike": rate * dt / 1000.0,
         "start_step": _time_to_step(start, dt),
         "stop_step": _time_to_step(np.minimum(start + params["duration"], _FOREVER_MS), dt),
     }

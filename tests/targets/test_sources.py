@@ -301,3 +301,18 @@ def test_sources_drive_neurons(sim):
     cells.record("spikes")
     sim.run(200.0)
     assert sum(t.size for t in spike_trains(cells)) > 0
+
+
+def test_poisson_rate_above_one_spike_per_step_is_reported(cpu_sim, caplog):
+    """A source fires at most once per step: a rate above 1/dt (10 kHz at 0.1 ms) is
+    said, with the rate it gets; rates below it are not."""
+    with caplog.at_level("WARNING", logger="PyNN"):
+        sources = cpu_sim.Population(3, cpu_sim.SpikeSourcePoisson(rate=5000.0))
+        assert "one spike per time step" not in caplog.text
+        sources[1:2].set(rate=20000.0)
+    assert "rate 20000 Hz is above one spike per time step" in caplog.text
+    assert "fires at 10000 Hz" in caplog.text
+    sources.record("spikes")
+    cpu_sim.run(10.0)
+    counts = sources.get_spike_counts()
+    assert counts[sources[1]] == 100        # every step
