@@ -469,14 +469,10 @@ class Projection(common.Projection):
         """Generate the weights from the distribution `weight` (a ValueSpec) from now on:
         the same synapses, with these weights. Synapses the host generated already are
         dropped (generated again when asked for), and the target is rebuilt."""
-        spec = dataclasses.replace(self._procedural, weight=weight)
-        counted = self.__dict__.get("_ungenerated_counts")
         if not self.awaiting_generation:
             for name in Projection._GENERATED | {"_initial_weights", "_generated_version"}:
                 self.__dict__.pop(name, None)
-        self._procedural = spec
-        if counted is not None:     # the same synapses: only their weights change
-            self._ungenerated_counts = (spec, counted[1])
+        self._procedural = dataclasses.replace(self._procedural, weight=weight)
         simulator.state.structure_changed()
 
     scaling = None
@@ -587,15 +583,17 @@ class Projection(common.Projection):
         spec = self.__dict__.get("_procedural")
         if not (self.awaiting_generation and isinstance(spec, procedural.ProceduralSpec)):
             return None
+        # the counts depend on the connections alone, not on the weights and delays drawn
+        connections = dataclasses.replace(spec, weight=None, delay=None)
         cached = self.__dict__.get("_ungenerated_counts")
-        if cached is not None and cached[0] is spec:
+        if cached is not None and cached[0] == connections:
             return cached[1]
         post_range = self._local_post_range()
         if simulator.state.num_processes > 1 and post_range is None:
             return None     # generated whole, then kept for this process: generate them
         counts = spec.counts_onto(self.pre.size, self.post.size, simulator.state.dt,
                                   post_range)
-        self._ungenerated_counts = (spec, counts)
+        self._ungenerated_counts = (connections, counts)
         return counts
 
     @property

@@ -576,10 +576,10 @@ def _distribution(projection, spec):
     weights come from a generator and were not set since. Else None."""
     if spec.policy == "activity" or projection.synapse_type.model.changes_weight:
         return None
-    if projection._weight_distribution() is None:
+    current = projection._weight_distribution()
+    if current is None:
         return None
-    return projection.__dict__.get("_unscaled_distribution") or \
-        projection._weight_distribution()
+    return projection.__dict__.get("_unscaled_distribution") or current
 
 
 def _weights_now(job):

@@ -238,10 +238,8 @@ class RandomKeys:
 
 
 def _position(populations, population):
-    """Where a population stands in a list of them (by identity)."""
-    return next(i for i, candidate in enumerate(populations)
-                if candidate is population or candidate is getattr(population, "grandparent",
-                                                                   None))
+    """Where a Population stands in a list of them (by identity)."""
+    return next(i for i, candidate in enumerate(populations) if candidate is population)
 
 
 def pair_ordinals(pre, post, n_post):

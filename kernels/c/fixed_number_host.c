@@ -5,10 +5,10 @@
 #include <math.h>
 #ifdef _OPENMP
 #include <omp.h>
+#endif
 /* Below this much work (pairs or synapses) a loop stays on one thread: starting threads
    costs more than it saves, up to milliseconds when the cores are busy. */
 #define HOST_PARALLEL_WORK 65536
-#endif
 #define DEVICE_FN static inline
 #define PG_PARTNER_T int64_t
 /* @HEADERS@ */
