@@ -168,6 +168,12 @@ class Projection(common.Projection):
             if self._procedural is None and not built_whole:
                 self._positions = self._positions_by_column()
             self._keep_local_connections()
+        if self.awaiting_generation and procedural.check_weight_sign(self._procedural.weight,
+                                                                     self):
+            # PyNN refuses weights of the wrong sign when the projection is made; drawn
+            # weights can only be checked once drawn, and such synapses are generated on the
+            # host in any case (see synapse_building), so they are generated now
+            self._generate_on_host()
         simulator.state.projections.append(self)
         simulator.state.structure_changed()
 

@@ -219,9 +219,10 @@ def test_values_draw_from_their_distributions_rng(name):
 
 @pytest.mark.parametrize("target", ["cpu", "emulated"])
 def test_the_sign_rule_holds_for_generated_weights(target, emulate):
-    """PyNN's sign rule for drawn weights: a distribution bounded on the wrong side is
-    refused at creation; one unbounded there (normal) is drawn and checked on the host,
-    never procedural or on the device, and a refused draw stores nothing."""
+    """PyNN's sign rule for drawn weights, at creation as in PyNN: a distribution bounded on
+    the wrong side is refused by its bounds; one unbounded there (normal) is drawn and
+    checked on the host then, never procedural or on the device; a refused projection
+    leaves the network as it was."""
     if target == "emulated":
         emulate()
     sim.setup(timestep=0.1, target="cpu" if target == "cpu" else "cuda")
@@ -233,19 +234,24 @@ def test_the_sign_rule_holds_for_generated_weights(target, emulate):
             return sim.Projection(source, cells, sim.FixedProbabilityConnector(
                 0.5, rng=sim.NativeRNG(seed=1)), sim.StaticSynapse(weight=weight, delay=1.0),
                 receptor_type="excitatory", connectivity_format=fmt)
+
+        def normal(mu):
+            return sim.RandomDistribution("normal", (mu, 1.0), rng=sim.NativeRNG(seed=2))
         below = sim.RandomDistribution("uniform", (-1.0, -0.5), rng=sim.NativeRNG(seed=2))
         with pytest.raises(errors.ConnectionError):
             project(below)
-        normal = sim.RandomDistribution("normal", (0.0, 1.0), rng=sim.NativeRNG(seed=2))
         with pytest.raises(errors.ConnectionError, match="procedural' is not possible"):
-            project(normal, "procedural")
-        projection = project(normal)
-        assert projection.connectivity_format == "auto"
+            project(normal(0.0), "procedural")
         with pytest.raises(errors.ConnectionError, match="all positive or all negative"):
-            sim.run(1.0)
-        assert projection.awaiting_generation      # nothing stored, zeros least of all
-        with pytest.raises(errors.ConnectionError):
-            projection.get("weight", format="list")
+            project(normal(0.0))
+        assert sim.simulator.state.projections == []
+        positive = project(normal(20.0))     # unbounded below, but every draw is positive
+        assert not positive.awaiting_generation and positive.connectivity_format == "auto"
+        weights = positive.get("weight", format="list", with_address=False)
+        assert len(weights) > 100 and min(weights) > 0
+        cells.record("v")
+        sim.run(5.0)
+        assert cells.get_data().segments[0].filter(name="v")[0].magnitude.max() > -65.0
     finally:
         sim.end()
 
