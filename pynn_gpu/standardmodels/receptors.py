@@ -166,17 +166,20 @@ def beta_peak_factor(tau_rise, tau_decay):
     """N such that N (exp(-t/tau_decay) - exp(-t/tau_rise)) peaks at 1 (e/tau if equal)."""
     tau_rise, tau_decay = np.broadcast_arrays(np.asarray(tau_rise, float),
                                               np.asarray(tau_decay, float))
-    k = 1.0 / tau_rise - 1.0 / tau_decay
-    distinct = k != 0.0
-    safe_k = np.where(distinct, k, 1.0)
-    t_peak = np.where(distinct, np.log(tau_decay / tau_rise) / safe_k, tau_decay)
+    # t_peak = ln(tau_decay / tau_rise) / k = tau_decay ln(1 + x) / x, x = (tau_decay -
+    # tau_rise) / tau_rise: log1p keeps its digits where the time constants are a few
+    # rounding steps apart (0.3 and 0.1 * 3), and the ratio tends to 1 at equality
+    x = (tau_decay - tau_rise) / tau_rise
+    distinct = x != 0.0
+    safe_x = np.where(distinct, x, 1.0)
+    t_peak = tau_decay * np.where(distinct, np.log1p(safe_x) / safe_x, 1.0)
     return 1.0 / beta_rise_factor(tau_rise, tau_decay, t_peak)
 
 
 def beta_rise_factor(tau_rise, tau_decay, s):
     """Pgd(s): x(s) for x = 0, dx = 1 at s = 0; (exp(-s/td) - exp(-s/tr)) / k without
     cancellation, and its limit s exp(-s/td) at tau_rise = tau_decay."""
-    k = 1.0 / tau_rise - 1.0 / tau_decay
+    k = (tau_decay - tau_rise) / (tau_rise * tau_decay)   # 1/tr - 1/td, without cancellation
     distinct = k != 0.0
     safe_k = np.where(distinct, k, 1.0)
     shape = np.where(distinct, -np.expm1(-k * s) / safe_k, s)

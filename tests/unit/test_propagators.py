@@ -160,3 +160,23 @@ def test_set_on_a_view_derives_the_propagators_of_its_cells(cpu_sim):
 def test_declared_inputs_of_derive_must_be_parameters():
     with pytest.raises(ModelDefinitionError, match="not parameters"):
         dataclasses.replace(IF_CURR_EXP_MODEL, derive_inputs=("tau_m", "tau_x"))
+
+
+def test_beta_normalisation_keeps_its_digits_where_the_time_constants_nearly_agree():
+    """N of a beta response makes its peak 1: for time constants a few rounding steps apart
+    (0.3 and 0.1 * 3) it is the alpha function's e / tau to rounding, not 17 % off."""
+    from pynn_gpu.standardmodels.receptors import beta_peak_factor, beta_rise_factor
+    near = [(0.3, 0.1 * 3), (0.7, 0.1 * 7), (2.0, np.nextafter(2.0, 1.0)),
+            (2.0, np.nextafter(2.0, 3.0)), (5.0, 5.0 * (1 + 1e-12)), (3.0, 3.0)]
+    for tau_rise, tau_decay in near:
+        np.testing.assert_allclose(beta_peak_factor(tau_rise, tau_decay), np.e / tau_decay,
+                                   rtol=1e-10, err_msg=f"{tau_rise}, {tau_decay}")
+    # distinct time constants: the peak of the closed form, where no digits are lost
+    for tau_rise, tau_decay in [(0.2, 1.7), (2.0, 30.0), (5.0, 1.0)]:
+        t_peak = np.log(tau_decay / tau_rise) / (1 / tau_rise - 1 / tau_decay)
+        shape = np.exp(-t_peak / tau_decay) - np.exp(-t_peak / tau_rise)
+        k = 1 / tau_rise - 1 / tau_decay
+        np.testing.assert_allclose(beta_peak_factor(tau_rise, tau_decay), k / shape,
+                                   rtol=1e-13)
+        np.testing.assert_allclose(beta_rise_factor(tau_rise, tau_decay, t_peak), shape / k,
+                                   rtol=1e-13)
