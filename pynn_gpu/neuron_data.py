@@ -43,8 +43,13 @@ class NeuronData:
 
     # --- parameters ---------------------------------------------------------------------
 
-    def set_parameters(self, values, mask=None, current_step=0):
-        """Validate then store native parameter values (dict name -> array or scalar)."""
+    def set_parameters(self, values, mask=None, current_step=0, translations=None):
+        """
+        Validate then store native parameter values (dict name -> array or scalar).
+
+        `translations` (a PyNN cell type's, optional): a native parameter computed from a
+        standard parameter of another name is reported under the standard one.
+        """
         index = slice(None) if mask is None else mask
         staged = {}
         for name, value in values.items():
@@ -59,15 +64,12 @@ class NeuronData:
                 raise errors.NonExistentParameterError(name, self.model.name,
                                                        list(self.model.params))
             array = np.asarray(value, dtype=float)
-            label = getattr(self.model, "pynn_names", {}).get(name, name)
-            check_finite(array, label, infinity_allowed=name in MAY_BE_INFINITE)
-            constraint = self.model.constraints.get(name)
-            if constraint is not None:
-                bad = constraint.violated_by(np.atleast_1d(array))
-                if bad.any():
-                    example = np.atleast_1d(array)[bad][0]
-                    raise errors.InvalidParameterValueError(
-                        f"{label} must be {constraint.describe()} (got {example:g})")
+            found = _violation(array, name, self.model.constraints.get(name))
+            if found is not None:
+                requirement, position = found
+                raise errors.InvalidParameterValueError(
+                    self._rejection(name, requirement, array, position, values, translations,
+                                    mask))
             staged[name] = array
         previous = {name: self.params[name].copy() for name in staged if name in self.params}
         for name, array in staged.items():
@@ -88,6 +90,42 @@ class NeuronData:
                 self.update_derived(current_step)
             raise
         self._restart(index)
+
+    def _rejection(self, name, requirement, array, position, values, translations, mask):
+        """The message for a value of native parameter `name` outside its range: under the
+        standard parameter it was computed from, where that has another name."""
+        value = np.atleast_1d(array)[position]
+        label = getattr(self.model, "pynn_names", {}).get(name, name)
+        origin = _standard_origin(translations, name)
+        if origin is None:
+            return f"{label} must be {requirement} (got {value:g})"
+        standard, entry = origin
+        forward = entry["forward_transform"]
+        given = _reverse_value(entry["reverse_transform"],
+                               self._native_at(values, position, mask))
+        got = f"{standard} = {given:g}, " if given is not None else ""
+        formula = f"{name} = {forward}" if isinstance(forward, str) else f"{name} (from it)"
+        return (f"{standard} must be such that {formula} is {requirement} "
+                f"(got {got}{name} = {value:g})")
+
+    def _native_at(self, values, position, mask):
+        """Every numeric native parameter's value at one position of those being set (the
+        new value where one is given, else the stored one)."""
+        namespace = {}
+        index = slice(None) if mask is None else mask
+        for name in self.model.params:
+            if name in values:
+                source = values[name]
+            elif name in self.params:
+                source = self.params[name][index]
+            else:
+                continue
+            try:
+                column = np.atleast_1d(np.asarray(source, dtype=float))
+            except (TypeError, ValueError):
+                continue
+            namespace[name] = column[position] if column.size > position else column[0]
+        return namespace
 
     def _checked_spike_times(self, value, index):
         sequences = np.atleast_1d(np.asarray(value, dtype=object))
@@ -195,6 +233,47 @@ class NeuronData:
         for name, values in self.initial.items():
             self.kernel[name][:] = values
             self.changed.add(name)
+
+
+def _violation(array, name, constraint):
+    """(what is required, position of the first value that is not) for the values of
+    native parameter `name`, or None where all are allowed."""
+    values = np.atleast_1d(array)
+    infinity_allowed = name in MAY_BE_INFINITE
+    bad = np.isnan(values) | (values == -np.inf)
+    if not infinity_allowed:
+        bad |= np.isinf(values)
+    if bad.any():
+        return ("a finite number or inf" if infinity_allowed else "a finite number",
+                int(np.flatnonzero(bad)[0]))
+    if constraint is not None:
+        bad = constraint.violated_by(values)
+        if bad.any():
+            return constraint.describe(), int(np.flatnonzero(bad)[0])
+    return None
+
+
+def _standard_origin(translations, native):
+    """(standard name, translation entry) of the standard parameter of another name that
+    native parameter `native` is computed from, or None."""
+    for standard, entry in (translations or {}).items():
+        if entry.get("translated_name") == native and standard != native:
+            return standard, entry
+    return None
+
+
+def _reverse_value(reverse, namespace):
+    """The standard value a native one came from (PyNN's reverse transform), or None where
+    it cannot be computed."""
+    try:
+        with np.errstate(all="ignore"):
+            if callable(reverse):
+                value = reverse(**namespace)
+            else:
+                value = eval(reverse, {}, dict(namespace))
+        return float(value)
+    except Exception:
+        return None
 
 
 def check_finite(values, label, infinity_allowed=False):

@@ -33,7 +33,17 @@ def evaluate_per_cell(parameter_space, size):
         if (value.dtype in (Sequence, ArrayParameter) and callable(base)
                 and not isinstance(base, RandomDistribution) and not value.operations):
             parameter_space[name] = _sequences_per_cell(base, size)
-    parameter_space.evaluate(simplify=False)
+    # a translated parameter (IF_facets_hardware1's tau_m = 1e3 * 0.2 / g_leak) may come out
+    # infinite or NaN: NeuronData rejects such values with a message, not a numpy warning
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        parameter_space.evaluate(simplify=False)
+
+
+def _translations(celltype):
+    """A standard cell type's translations (standard name -> native name and transforms),
+    for messages about its parameters; None for a native cell type."""
+    return getattr(celltype, "translations", None) if isinstance(celltype, StandardCellType) \
+        else None
 
 
 def _sequences_per_cell(function, size):
@@ -163,7 +173,8 @@ class _ParameterAccess:
             mask = np.asarray(self._parent_mask_indices)[self._mask_local]
             values = {name: _local_values(value, self._mask_local)
                       for name, value in values.items()}
-        self._neuron_data.set_parameters(values, mask=mask, current_step=simulator.state.step)
+        self._neuron_data.set_parameters(values, mask=mask, current_step=simulator.state.step,
+                                         translations=_translations(self.celltype))
 
     def _set_initial_value_array(self, variable, initial_values):
         data = self._neuron_data
@@ -229,7 +240,8 @@ class Population(_ParameterAccess, common.Population):
         evaluate_per_cell(parameter_space, self.size)
         self._data = NeuronData(self.celltype.model, self.size, _scalar_dtype(), state.dt,
                                 off_grid=state.spike_precision == "off_grid")
-        self._data.set_parameters(dict(parameter_space.items()), current_step=state.step)
+        self._data.set_parameters(dict(parameter_space.items()), current_step=state.step,
+                                  translations=_translations(self.celltype))
         state.populations.append(self)
         state.structure_changed()
 

@@ -4,10 +4,12 @@ compiled or simulated, and data recorded before the error stay retrievable.
 """
 
 import re
+import warnings
 
 import numpy as np
 import pytest
 from pyNN import errors
+from pyNN.random import NumpyRNG, RandomDistribution
 
 
 def _nothing_built(sim):
@@ -176,6 +178,36 @@ def test_parameters_must_be_numbers(sim, celltype, name, value):
     cells = sim.Population(2, getattr(sim, celltype)())
     with pytest.raises(errors.InvalidParameterValueError, match=name):
         cells.set(**{name: value})
+    assert _nothing_built(sim)
+
+
+@pytest.mark.parametrize("value,message", [
+    (-1.0, r"g_leak must be such that tau_m = 1e3 \* 0.2 / g_leak is > 0 \(got g_leak = -1,"),
+    (0.0, r"g_leak must be such that tau_m = .* is a finite number \(got g_leak = 0,"),
+    (np.inf, r"g_leak must be such that tau_m = .* is > 0 \(got g_leak = inf,"),
+    (np.nan, r"g_leak must be such that tau_m = .* is a finite number \(got g_leak = nan,"),
+])
+def test_a_translated_parameter_is_reported_under_the_name_given(cpu_sim, value, message):
+    """IF_facets_hardware1's g_leak becomes tau_m = 1e3 * 0.2 / g_leak: a bad g_leak is
+    reported as g_leak (the user gave no tau_m), with no numpy warning, at creation, in set()
+    and drawn from a distribution."""
+    sim = cpu_sim
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(errors.InvalidParameterValueError, match=message):
+            sim.Population(2, sim.IF_facets_hardware1(g_leak=value))
+        cells = sim.Population(3, sim.IF_facets_hardware1(g_leak=[20.0, 30.0, 40.0]))
+        with pytest.raises(errors.InvalidParameterValueError, match=message):
+            cells.set(g_leak=np.array([25.0, value, 25.0]))
+        with pytest.raises(errors.InvalidParameterValueError, match=message):
+            cells[1:].set(g_leak=[25.0, value])
+    np.testing.assert_allclose(cells.get("g_leak", simplify=False), [20.0, 30.0, 40.0])
+    below_zero = RandomDistribution("normal", (-10.0, 1.0), rng=NumpyRNG(seed=3))
+    with pytest.raises(errors.InvalidParameterValueError,
+                       match=r"g_leak must be .* > 0 \(got g_leak = -"):
+        cells.set(g_leak=below_zero)
+    with pytest.raises(errors.InvalidParameterValueError, match="tau_m must be > 0"):
+        sim.Population(2, sim.IF_cond_exp(tau_m=-1.0))   # the same name: as before
     assert _nothing_built(sim)
 
 
