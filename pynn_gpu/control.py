@@ -129,14 +129,28 @@ def end(compatible_output=True):
 _run, _run_until = common.build_run(simulator)
 
 
+def _check_time(name, value, allowed):
+    """ValueError unless `value` is a finite number (PyNN's own ValueError for a time in
+    the past is left to it): a run of NaN or infinite length has no last step."""
+    try:
+        finite = not isinstance(value, (str, bytes, bool)) and math.isfinite(float(value))
+    except (TypeError, ValueError):
+        finite = False
+    if not finite:
+        raise ValueError(f"{name} must be {allowed} (got {value!r})")
+
+
 def run(simtime, callbacks=None):
     simulator.state.require_setup("run()")
+    _check_time("simtime", simtime, "a finite number of ms >= 0")
     scaling.apply_weight_scaling()   # setup-level weight scaling, if any (no-op when off)
     return _run(simtime, callbacks)
 
 
 def run_until(time_point, callbacks=None):
     simulator.state.require_setup("run_until()")
+    _check_time("time_point", time_point,
+                f"a finite number of ms >= the current time ({simulator.state.t:g} ms)")
     scaling.apply_weight_scaling()
     return _run_until(time_point, callbacks)
 

@@ -131,6 +131,28 @@ def test_state_queries(sim):
     assert sim.get_max_delay() == 4.0
 
 
+@pytest.mark.parametrize("call,name", [("run", "simtime"), ("run_until", "time_point")])
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_a_run_of_no_finite_length_is_refused_and_changes_nothing(cpu_sim, call, name, value):
+    sim = cpu_sim
+    cells = sim.Population(2, sim.IF_curr_exp(i_offset=1.0))
+    cells.record(["v", "spikes"])
+    sim.run(30.0)
+    before = cells.get_data().segments[0]
+    allowed = ">= 0" if call == "run" else r">= the current time \(30 ms\)"
+    with pytest.raises(ValueError, match=f"{name} must be a finite number of ms {allowed}"):
+        getattr(sim, call)(value)
+    assert sim.get_current_time() == pytest.approx(30.0)
+    after = cells.get_data().segments[0]
+    np.testing.assert_array_equal(after.filter(name="v")[0].magnitude,
+                                  before.filter(name="v")[0].magnitude)
+    for a, b in zip(before.spiketrains, after.spiketrains):
+        np.testing.assert_array_equal(a.magnitude, b.magnitude)
+    sim.run(10.0)
+    assert sim.get_current_time() == pytest.approx(40.0)
+    assert cells.get_data().segments[0].filter(name="v")[0].shape[0] == 401
+
+
 def test_a_stop_time_off_the_step_grid_ends_at_the_next_step(sim, caplog):
     """A run always reaches its stop time: off the grid it ends at the next step (said once),
     so PyNN's callback loop, which waits for the stop time, returns, even for callbacks
