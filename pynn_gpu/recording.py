@@ -61,6 +61,21 @@ def _filter_by_cells(segment, ids):
     return filtered
 
 
+def _detached(segment):
+    """A segment of its own with the data objects of `segment`: views of the same values,
+    with their own annotations, so that changing it leaves `segment` as it was."""
+    detached = _empty_like(segment)
+    for kind in ("spiketrains", "analogsignals", "irregularlysampledsignals"):
+        for item in getattr(segment, kind):
+            view = item.view(type(item))
+            view.annotations = dict(item.annotations)
+            view.array_annotations = {key: np.copy(value)
+                                      for key, value in item.array_annotations.items()}
+            view.segment = detached
+            getattr(detached, kind).append(view)
+    return detached
+
+
 def _empty_like(segment):
     return neo.Segment(name=segment.name, description=segment.description,
                        file_origin=segment.file_origin, rec_datetime=segment.rec_datetime,
@@ -84,10 +99,13 @@ class Recorder(recording.Recorder):
         view's cells), as the current one is."""
         earlier = len(list(self.cache))
         block = super().get(variables, gather, filter_ids, clear, annotations, locations)
-        if filter_ids is not None:
-            for k, segment in enumerate(block.segments[:earlier]):
-                block.segments[k] = _filter_by_cells(segment, filter_ids)
-                block.segments[k].block = block
+        for k, segment in enumerate(block.segments[:earlier]):
+            if filter_ids is not None:
+                segment = _filter_by_cells(segment, filter_ids)
+            # the caller's own objects: PyNN's Assembly.get_data merges the blocks of its
+            # populations into the first one and shifts channel indices in place
+            block.segments[k] = _detached(segment)
+            block.segments[k].block = block
         return block
 
     # --- what is recorded ---------------------------------------------------------------

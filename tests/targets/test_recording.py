@@ -97,6 +97,32 @@ def test_write_data_pickle_and_matlab_io(sim, tmp_path):
                                       expected.filter(name="v")[0].magnitude)
 
 
+def test_assembly_get_data_leaves_the_populations_data_as_they_were(cpu_sim):
+    """PyNN's Assembly.get_data merges its populations' blocks and shifts channel indices:
+    the segments of earlier runs it gets are copies, not the recorded ones."""
+    sim = cpu_sim
+    first, second = _driven(sim, n=4, label="first"), _driven(sim, n=3, label="second")
+    for population in (first, second):
+        population.record(["spikes", "v"])
+    sim.run(50.0)
+    sim.reset()
+    sim.run(50.0)
+    assembly = sim.Assembly(first, second)
+    for _ in range(2):
+        merged = assembly.get_data().segments
+        assert [len(seg.spiketrains) for seg in merged] == [7, 7]
+        for seg in merged:
+            v = seg.filter(name="v")[0]
+            assert v.shape[1] == 7
+            np.testing.assert_array_equal(v.array_annotations["channel_index"], np.arange(7))
+    for population, n in ((first, 4), (second, 3)):
+        for seg in population.get_data().segments:
+            assert len(seg.spiketrains) == n
+            v = seg.filter(name="v")[0]
+            assert v.shape[1] == n
+            np.testing.assert_array_equal(v.array_annotations["channel_index"], np.arange(n))
+
+
 def test_get_data_clear_starts_afresh(sim):
     cells = _driven(sim)
     cells.record(["spikes", "v"])
