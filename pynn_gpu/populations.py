@@ -86,6 +86,14 @@ class Assembly(common.Assembly):
                                           for p in self.populations])
         return [r for r in self.populations[0].celltype.receptor_types if r in common_types]
 
+    def write_data(self, io, variables="all", gather=True, clear=False, annotations=None):
+        """PyNN's write_data, clearing (clear=True) only once the data are written: a write
+        that fails loses nothing."""
+        super().write_data(io, variables, gather, clear=False, annotations=annotations)
+        if clear:
+            for population in self.populations:
+                population.recorder.clear()
+
 
 class _ParameterAccess:
     """get()/set() plumbing shared by Population and PopulationView."""

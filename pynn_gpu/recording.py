@@ -108,6 +108,15 @@ class Recorder(recording.Recorder):
             block.segments[k].block = block
         return block
 
+    def write(self, variables, file=None, gather=False, filter_ids=None, clear=False,
+              annotations=None, locations=None):
+        """PyNN's write, clearing (clear=True) only once the data are written: a write that
+        fails (a file that cannot be made, ...) loses nothing."""
+        super().write(variables, file, gather, filter_ids, clear=False,
+                      annotations=annotations, locations=locations)
+        if clear:
+            self.clear()
+
     # --- what is recorded ---------------------------------------------------------------
 
     def _check_sampling_interval(self, sampling_interval):

@@ -123,6 +123,62 @@ def test_assembly_get_data_leaves_the_populations_data_as_they_were(cpu_sim):
             np.testing.assert_array_equal(v.array_annotations["channel_index"], np.arange(n))
 
 
+def _recorded(block):
+    """(v, spike times) of every segment of a block, as arrays."""
+    return [([sig.magnitude.copy() for sig in seg.analogsignals],
+             [st.magnitude.copy() for st in seg.spiketrains]) for seg in block.segments]
+
+
+def _assert_same(a, b):
+    assert len(a) == len(b)
+    for (signals_a, trains_a), (signals_b, trains_b) in zip(a, b):
+        assert len(signals_a) == len(signals_b) and len(trains_a) == len(trains_b)
+        for x, y in zip(signals_a + trains_a, signals_b + trains_b):
+            np.testing.assert_array_equal(x, y)
+
+
+def test_write_data_with_clear_clears_only_once_written(cpu_sim, tmp_path):
+    """write_data(..., clear=True) to a file that cannot be written raises and keeps the
+    data (of every segment), for populations, views and assemblies; a successful one
+    writes them and then clears them, as PyNN does."""
+    sim = cpu_sim
+    cells, other = _driven(sim, label="a"), _driven(sim, n=3, label="b")
+    for population in (cells, other):
+        population.record(["spikes", "v"])
+    sim.run(50.0)
+    sim.reset()
+    sim.run(50.0)
+    expected = _recorded(cells.get_data())
+    expected_other = _recorded(other.get_data())
+    assert sum(len(st) for st in expected[1][1]) > 0
+    (tmp_path / "file").write_text("")
+    impossible = str(tmp_path / "file" / "cells.pkl")     # inside a file: no such folder
+    assembly = sim.Assembly(cells, other)
+    for writer in (cells, cells[2:5], assembly):
+        with pytest.raises(OSError):
+            writer.write_data(impossible, clear=True)
+        _assert_same(_recorded(cells.get_data()), expected)
+        _assert_same(_recorded(other.get_data()), expected_other)
+
+    filename = str(tmp_path / "assembly.pkl")
+    assembly.write_data(filename, clear=True)
+    written = neo.io.PickleIO(filename).read_block()
+    assert [len(seg.spiketrains) for seg in written.segments] == [13, 13]
+    for population in (cells, other):
+        emptied = population.get_data().segments
+        assert len(emptied) == 1 and not emptied[0].analogsignals
+        assert all(len(st) == 0 for st in emptied[0].spiketrains)
+    sim.run(10.0)       # recording goes on from here
+    expected = _recorded(cells.get_data())
+    filename = str(tmp_path / "cells.pkl")
+    cells.write_data(filename, clear=True)
+    _assert_same(_recorded(neo.io.PickleIO(filename).read_block()), expected)
+    assert not cells.get_data().segments[0].analogsignals
+    sim.run(10.0)
+    v = cells.get_data().segments[0].filter(name="v")[0]
+    assert v.t_start == 60.0 * pq.ms and v.shape[0] == 101
+
+
 def test_get_data_clear_starts_afresh(sim):
     cells = _driven(sim)
     cells.record(["spikes", "v"])
