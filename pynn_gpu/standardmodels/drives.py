@@ -18,14 +18,18 @@ exp(-mean) computed once by the host), taking the four 32-bit words of each Phil
 turn: a draw of mean m needs m + 1 uniforms, so the microcircuit's 1.5 events per neuron and
 step cost one block in 93 % of the steps (one block per uniform would be 2.5). Active for
 start <= t < stop. `record()` records the input of the first target, weight times count.
+The weight follows PyNN's sign rule for the receptor, as a Projection's does (ConnectionError
+at inject_into, or when the weight or receptor of an injected drive is changed).
 """
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 from pyNN import errors
-from pyNN.standardmodels import StandardCurrentSource, build_translations
+from pyNN.standardmodels import StandardCurrentSource, StandardSynapseType, build_translations
 
+from .. import simulator
 from ..modeldef import CurrentSourceDef
 from .electrodes import (PORTABLE_MATH, _by_population, _check_finite, _check_window,
                          _CurrentSource, _require, _window_arrays)
@@ -100,13 +104,50 @@ class PoissonDrive(_CurrentSource, StandardCurrentSource):
         object.__setattr__(self, "receptor_type", receptor_type)
         super().__init__(**parameters)
 
+    def __setattr__(self, name, value):
+        if name == "receptor_type":     # checked against the populations it is injected into
+            populations = self._targets()
+            self._check_targets(populations, value, self._native["weight"])
+        super().__setattr__(name, value)
+
     def inject_into(self, cells):
-        for population, _ in _by_population(cells):
-            if self.receptor_type not in population.celltype.receptor_types:
-                raise errors.ConnectionError(
-                    f"PoissonDrive: {population.celltype.__class__.__name__} has no receptor "
-                    f"{self.receptor_type!r} (it has {', '.join(population.celltype.receptor_types)})")
+        populations = [population for population, _ in _by_population(cells)]
+        # everything checked before anything is injected
+        self._check_targets(populations, self.receptor_type, self._native["weight"])
         super().inject_into(cells)
+
+    def _targets(self):
+        """The populations this drive is injected into."""
+        populations = []
+        for source, population, _ in simulator.state.current_sources:
+            if source is self and all(population is not p for p in populations):
+                populations.append(population)
+        return populations
+
+    def _check_targets(self, populations, receptor_type, weight):
+        """The receptor exists, and the weight has the sign PyNN's rule allows for it: a
+        Projection with this weight onto this receptor is accepted or refused alike
+        (ConnectionError)."""
+        for population in populations:
+            celltype = population.celltype
+            if receptor_type not in celltype.receptor_types:
+                raise errors.ConnectionError(
+                    f"PoissonDrive: {celltype.__class__.__name__} has no receptor "
+                    f"{receptor_type!r} (it has {', '.join(celltype.receptor_types)})")
+        for population in populations:
+            # PyNN's own check, given what it reads of a projection
+            as_projection = SimpleNamespace(post=population, receptor_type=receptor_type)
+            try:
+                StandardSynapseType.parameter_checks["weight"](np.array([weight]),
+                                                               as_projection)
+            except errors.ConnectionError as error:
+                kind = ("conductance-based" if population.celltype.conductance_based
+                        else "current-based")
+                raise errors.ConnectionError(
+                    f"PoissonDrive: weight={weight:g} is not allowed onto the {kind} receptor "
+                    f"{receptor_type!r} of {population.label} "
+                    f"({population.celltype.__class__.__name__}): {error} (PyNN's rule, as "
+                    f"for a Projection)") from None
 
     def _validate(self, p, dt):
         _check_finite(p, "rate", "weight")
@@ -115,6 +156,8 @@ class PoissonDrive(_CurrentSource, StandardCurrentSource):
                  f"rate must be from 0 to {highest:g} Hz ({MAX_MEAN_PER_STEP:g} events per "
                  f"neuron and step of {dt:g} ms; got {p['rate']})")
         _check_window(p)
+        # a new weight after injection: the same rule as at injection
+        self._check_targets(self._targets(), self.receptor_type, p["weight"])
 
     def kernel_arrays(self, dt, scalar):
         p = self._native

@@ -101,7 +101,7 @@ def _generated_input(sim, target):
     """PoissonDrives (one into all of `target`, computed by its update kernel; one into a
     part, with a kernel of its own) and procedural projections into `target`."""
     sim.PoissonDrive(rate=5000.0, weight=0.01).inject_into(target)
-    sim.PoissonDrive(rate=2000.0, weight=0.02, receptor_type="inhibitory").inject_into(
+    sim.PoissonDrive(rate=2000.0, weight=-0.02, receptor_type="inhibitory").inject_into(
         target[::2])
     rng = sim.NativeRNG(seed=9)
     noise = sim.Population(30, sim.SpikeSourcePoisson(rate=100.0))

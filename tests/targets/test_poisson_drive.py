@@ -96,6 +96,73 @@ def test_errors():
         sim.end()
 
 
+
+def _accepted(make):
+    try:
+        make()
+    except errors.ConnectionError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("celltype", ["IF_curr_exp", "IF_curr_alpha", "Izhikevich",
+                                      "IF_cond_exp", "EIF_cond_exp_isfa_ista"])
+def test_drive_weight_signs_follow_the_projection_rule(celltype):
+    """A drive and a Projection with the same weight onto the same receptor are accepted or
+    refused alike (PyNN's rule: excitatory and conductance-based receptors take weights
+    >= 0, current-based inhibitory ones weights <= 0)."""
+    sim.setup(timestep=DT, target="cpu")
+    try:
+        source = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]))
+        cells = sim.Population(1, getattr(sim, celltype)(), label="driven")
+        conductance = cells.celltype.conductance_based
+        for receptor in ("excitatory", "inhibitory"):
+            for weight in (0.01, -0.01, 0.0):
+                by_projection = _accepted(lambda: sim.Projection(
+                    source, cells, sim.OneToOneConnector(),
+                    sim.StaticSynapse(weight=weight, delay=1.0), receptor_type=receptor))
+                drive = sim.PoissonDrive(rate=100.0, weight=weight, receptor_type=receptor)
+                by_drive = _accepted(lambda: drive.inject_into(cells))
+                assert by_drive == by_projection, (receptor, weight)
+                allowed = (weight <= 0 if receptor == "inhibitory" and not conductance
+                           else weight >= 0)
+                assert by_drive == allowed, (receptor, weight)
+                if not allowed:
+                    with pytest.raises(errors.ConnectionError,
+                                       match=f"weight={weight:g} .*'{receptor}' of driven"):
+                        drive.inject_into(cells)
+    finally:
+        sim.end()
+
+
+def test_a_refused_drive_is_not_injected_and_a_refused_weight_not_kept():
+    sim.setup(timestep=DT, target="cpu")
+    try:
+        cells = sim.Population(2, sim.IF_cond_exp())
+        other = sim.Population(2, sim.IF_curr_exp())
+        refused = sim.PoissonDrive(rate=1000.0, weight=-0.01)
+        with pytest.raises(errors.ConnectionError, match="weight=-0.01 .*'excitatory'"):
+            refused.inject_into(sim.Assembly(other, cells))    # refused for all of it
+        drive = sim.PoissonDrive(rate=1000.0, weight=-0.01, receptor_type="inhibitory")
+        drive.inject_into(other)
+        assert [s for s, _, _ in sim.simulator.state.current_sources] == [drive]
+        # after injection: a new weight, or receptor, is checked as at injection
+        with pytest.raises(errors.ConnectionError, match="weight=0.01 .*'inhibitory'"):
+            drive.set_parameters(weight=0.01)
+        with pytest.raises(errors.ConnectionError, match="weight=0.02 .*'inhibitory'"):
+            drive.weight = 0.02
+        with pytest.raises(errors.ConnectionError, match="weight=-0.01 .*'excitatory'"):
+            drive.receptor_type = "excitatory"
+        assert drive.get_parameters()["weight"] == -0.01
+        assert drive.receptor_type == "inhibitory"
+        drive.set_parameters(weight=-0.02)
+        assert drive.get_parameters()["weight"] == -0.02
+        cells.record("gsyn_exc")
+        sim.run(20.0)
+        assert np.all(cells.get_data().segments[0].filter(name="gsyn_exc")[0].magnitude == 0)
+    finally:
+        sim.end()
+
 def _driven(sim):
     cells = sim.Population(40, sim.IF_curr_exp(v_thresh=-60.0), label="cells")
     sim.PoissonDrive(rate=16000.0, weight=0.0625).inject_into(cells)
