@@ -44,15 +44,24 @@ class Constraint:
         return below | (values > self.high) | np.isnan(values)
 
     def describe(self) -> str:
-        lower = (">= " if self.low_inclusive else "> ") + f"{self.low:g}"
-        if np.isfinite(self.high):
-            return f"{lower} and <= {self.high:g}"
-        return lower
+        if np.isfinite(self.high):      # the range, bounds written in full: [1, 2147483647]
+            opening = "[" if self.low_inclusive else "("
+            return f"in {opening}{_bound(self.low)}, {_bound(self.high)}]"
+        return (">= " if self.low_inclusive else "> ") + _bound(self.low)
+
+
+def _bound(value: float) -> str:
+    """A bound as it is read: whole numbers in full (2147483647, not 2.14748e+09)."""
+    if np.isfinite(value) and value == int(value) and abs(value) < 1e16:
+        return str(int(value))
+    return f"{value:g}"
 
 
 POSITIVE = Constraint(0.0, low_inclusive=False)
 NON_NEGATIVE = Constraint(0.0)
 PROBABILITY = Constraint(0.0, high=1.0)
+# a count held in an int32_t state variable (the C and CUDA kernels' int)
+INT32_COUNT = Constraint(1.0, high=2**31 - 1)
 
 
 STATE_CTYPES = ("scalar", "int32_t", "int64_t")      # scalar: double or float

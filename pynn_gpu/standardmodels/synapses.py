@@ -12,7 +12,7 @@ from pyNN.standardmodels import build_translations, synapses
 
 from .. import simulator
 from .._paths import kernels_dir
-from ..modeldef import (NON_NEGATIVE, POSITIVE, PROBABILITY, Constraint, StateVar,
+from ..modeldef import (INT32_COUNT, NON_NEGATIVE, POSITIVE, PROBABILITY, StateVar,
                         SynapseModelDef)
 
 PORTABLE_MATH = (kernels_dir() / "common" / "portable_math.h").read_text()
@@ -73,7 +73,9 @@ _QUANTAL_RELEASE = """
 const scalar refill = 1 - (scalar) pg_exp(-h / tau_rec);
 const scalar u_decay = tau_facil > 0 ? (scalar) pg_exp(-h / tau_facil) : (scalar) 0;
 u = U + u * (1 - U) * u_decay;
-for (int _empty = (int) n - a; _empty > 0; --_empty) {
+/* n <= 2147483647 (its constraint); in float that bound reads 2^31, beyond an int */
+const int _sites = n < (scalar) 2147483647 ? (int) n : 2147483647;
+for (int _empty = _sites - a; _empty > 0; --_empty) {
     if (UNIFORM() < refill) a += 1;
 }
 int _released = 0;
@@ -91,7 +93,7 @@ MULTI_QUANTAL_MODEL = SynapseModelDef(
     support=PORTABLE_MATH,
     needs_last_spike=True,
     uses_rng=True,
-    constraints={"U": PROBABILITY, "n": Constraint(1.0), "tau_rec": POSITIVE,
+    constraints={"U": PROBABILITY, "n": INT32_COUNT, "tau_rec": POSITIVE,
                  "tau_facil": NON_NEGATIVE},
     on_pre=_QUANTAL_RELEASE,
 )
