@@ -75,7 +75,7 @@ class _Translator:
         value = node.value
         if type(value) not in (int, float, bool):
             raise UnsupportedExpression(f"only numbers are allowed (got {type(value).__name__})")
-        return _literal(float(value))
+        return _literal(_double(value))
 
     def _Name(self, node):
         if node.id == "d":
@@ -179,10 +179,21 @@ def _function_name(node):
 
 def _integer(node):
     """The value of an integer-valued number literal, else None."""
-    if isinstance(node, ast.Constant) and type(node.value) in (int, float) \
-            and math.isfinite(node.value) and float(node.value).is_integer():
-        return int(node.value)
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        value = _double(node.value)
+        if math.isfinite(value) and value.is_integer():
+            return int(node.value)
     return None
+
+
+def _double(value):
+    """A number literal as the double C reads; an integer beyond the doubles (10**400 is
+    valid Python) is not translated."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise UnsupportedExpression(
+            f"an integer of {len(str(value))} digits is beyond the range of a double") from None
 
 
 def _literal(value):

@@ -180,6 +180,8 @@ def test_a_seeded_numpy_rng_gives_pynn_s_own_network(cpu_sim):
 @pytest.mark.parametrize("expression, connected", [
     ("arctan(d) < 1.2", lambda d: np.arctan(d) < 1.2),  # functions it does not know
     ("tanh(d / 2) < 0.9", lambda d: np.tanh(d / 2) < 0.9),
+    # an integer no double holds (PyNN's code takes it: 0 * it is 0)
+    ("d < 2.5 + 0 * 1" + "0" * 400, lambda d: d < 2.5),
 ])
 def test_expressions_the_translator_refuses_are_built_by_pynn(cpu_sim, expression, connected):
     cells = sim.Population(144, sim.IF_curr_exp(), structure=Grid2D(dx=0.7, dy=1.1))

@@ -87,6 +87,8 @@ UNSAFE = [
     "exp(d, out=None)", "exp()", "pow(d)", "min(d)", "1e999", "d @ d", "d << 1", "{{d}}",
     "f'{{d}}'", "d if", "", "exp(-d/2); import os", "(y := 3)", "numpy.exp.__call__(d)",
     "np.linalg.norm(d)", "sum([d])", "d + " * 600 + "d",
+    # integers beyond the doubles (valid Python): not translated, rather than OverflowError
+    "d < 1" + "0" * 400, "d ** 1" + "0" * 400, "pow(d, 1" + "0" * 400 + ")",
 ]
 
 
