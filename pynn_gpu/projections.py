@@ -123,11 +123,18 @@ class Projection(common.Projection):
     def __init__(self, presynaptic_population, postsynaptic_population, connector,
                  synapse_type=None, source=None, receptor_type=None, space=Space(),
                  label=None, connectivity_format="auto"):
+        # before PyNN's checks, which fail obscurely for spike sources
         if getattr(synapse_type, "is_gap_junction", False):
-            # before PyNN's checks, which fail obscurely for spike sources
             for side in (presynaptic_population, postsynaptic_population):
                 for population in distributed.populations_of(side):
                     gap_junctions.check_population(population)
+        else:
+            for population in distributed.populations_of(postsynaptic_population):
+                if not population.celltype.receptor_types:
+                    raise errors.ConnectionError(
+                        f"cannot project onto {population.label} "
+                        f"({type(population.celltype).__name__}): spike sources receive no "
+                        "synapses (they have no receptors)")
         common.Projection.__init__(self, presynaptic_population, postsynaptic_population,
                                    connector, synapse_type, source, receptor_type, space, label)
         if not hasattr(self.synapse_type, "model"):

@@ -157,6 +157,56 @@ def test_recorded_data_survive_a_failed_call(sim):
     assert len(extended.spiketrains[0]) > len(before.spiketrains[0])
 
 
+
+@pytest.mark.parametrize("synapse", ["StaticSynapse", "TsodyksMarkramSynapse"])
+@pytest.mark.parametrize("receptor_type", [None, "excitatory"])
+def test_a_projection_onto_spike_sources_is_refused(sim, synapse, receptor_type):
+    cells = sim.Population(2, sim.IF_curr_exp(), label="cells")
+    sources = sim.Population(3, sim.SpikeSourcePoisson(rate=10.0), label="noise")
+    for post in (sources, sources[1:], sim.Assembly(cells, sources)):
+        with pytest.raises(errors.ConnectionError,
+                           match=r"onto noise \(SpikeSourcePoisson\): spike sources receive "
+                                 "no synapses"):
+            sim.Projection(cells, post, sim.AllToAllConnector(),
+                           getattr(sim, synapse)(weight=0.1, delay=1.0),
+                           receptor_type=receptor_type)
+    assert sim.simulator.state.projections == []
+    assert _nothing_built(sim)
+    sim.Projection(sources, cells, sim.AllToAllConnector(),      # the other way round: fine
+                   getattr(sim, synapse)(weight=0.1, delay=1.0))
+
+
+def test_recorded_data_and_network_survive_a_refused_drive_or_projection(sim):
+    cells = sim.Population(3, sim.IF_curr_exp(i_offset=1.0), label="cells")
+    sources = sim.Population(2, sim.SpikeSourcePoisson(rate=50.0), label="noise")
+    sim.Projection(sources, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.5))
+    drive = sim.PoissonDrive(rate=1000.0, weight=0.1)
+    drive.inject_into(cells)
+    cells.record(["spikes", "v"])
+    sim.run(20.0)
+    before = cells.get_data().segments[0]
+    network = (list(sim.simulator.state.projections), list(sim.simulator.state.current_sources))
+    with pytest.raises(errors.ConnectionError, match="spike sources receive no synapses"):
+        sim.Projection(cells, sources, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1))
+    with pytest.raises(errors.ConnectionError, match="weight=-0.1 .*'excitatory' of cells"):
+        sim.PoissonDrive(rate=1000.0, weight=-0.1).inject_into(cells)
+    with pytest.raises(errors.ConnectionError, match="weight=-0.2 .*'excitatory' of cells"):
+        drive.set_parameters(weight=-0.2)
+    assert (sim.simulator.state.projections, sim.simulator.state.current_sources) == network
+    assert drive.get_parameters()["weight"] == 0.1
+    after = cells.get_data().segments[0]
+    assert after.filter(name="v")[0].shape[0] == 201            # the 20 ms recorded
+    np.testing.assert_array_equal(after.filter(name="v")[0].magnitude,
+                                  before.filter(name="v")[0].magnitude)
+    for a, b in zip(before.spiketrains, after.spiketrains):
+        np.testing.assert_array_equal(a.magnitude, b.magnitude)
+    sim.run(20.0)
+    extended = cells.get_data().segments[0]
+    assert sim.get_current_time() == pytest.approx(40.0)
+    assert extended.filter(name="v")[0].shape[0] == 401
+    np.testing.assert_array_equal(extended.filter(name="v")[0].magnitude[:201],
+                                  before.filter(name="v")[0].magnitude)
+
 def test_rejected_cross_parameter_set_changes_nothing(sim):
     cells = sim.Population(2, sim.EIF_cond_exp_isfa_ista())
     v_spike = cells.get("v_spike", simplify=False).copy()
