@@ -28,7 +28,8 @@ from pyNN import connectors
 
 from . import distance_expression
 from ._paths import kernels_dir
-from .procedural import KEY_BASE, GeneratedSpec, ValueSpec, generated_synapse_values
+from .procedural import (KEY_BASE, GeneratedSpec, ValueSpec, counted_onto,
+                         generated_synapse_values)
 
 HEADERS = ("philox.h", "portable_math.h", "procedural.h", "distance_math.h")
 
@@ -69,6 +70,9 @@ class DistanceProbabilitySpec(GeneratedSpec):
         """(pre, post, weights, delay steps) of every synapse (onto post_range's neurons,
         if given: the same synapses, the others left out), sorted by pre then post."""
         return generate(self, dt, post_range)
+
+    def counts_onto(self, n_pre, n_post, dt, post_range=None):
+        return counts_onto(self, dt, post_range)
 
     def distances(self, pre, post):
         """The distances of the pairs (pre[k], post[k]) as the generator computes them."""
@@ -185,6 +189,9 @@ def _host_library(probability):
     library.dd_draw_rows.argtypes = [generator] + [ctypes.c_void_p] * 2 + [
         ctypes.c_int64] * 2 + [ctypes.c_void_p] * 2
     library.dd_draw_rows.restype = ctypes.c_int
+    library.dd_count_onto.argtypes = [generator] + [ctypes.c_void_p] * 2 + [
+        ctypes.c_int64] * 2 + [ctypes.c_void_p]
+    library.dd_count_onto.restype = ctypes.c_int
     library.dd_fill_rows.argtypes = [generator] + [ctypes.c_void_p] * 6
     library.dd_fill_rows.restype = None
     library.dd_free_rows.argtypes = [ctypes.c_int64, ctypes.c_void_p]
@@ -222,3 +229,14 @@ def generate(spec, dt, post_range=None):
     finally:
         library.dd_free_rows(n_pre, rows.ctypes.data)      # those not freed by the fill
     return pre, post, weights, delays
+
+
+def counts_onto(spec, dt, post_range=None):
+    """Synapses onto each postsynaptic neuron (0 outside post_range, if given), every pair
+    decided as generate() decides it, none stored (GeneratedSpec.counts_onto)."""
+    library = _host_library(spec.probability)
+    generator = generator_struct(spec, dt)
+    n_post = spec.post_xyz.shape[1]
+    first, end = post_range or (0, n_post)
+    return counted_onto(n_post, lambda counts: library.dd_count_onto(
+        ctypes.byref(generator), *spec._positions(), first, end, counts))

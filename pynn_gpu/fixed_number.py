@@ -31,7 +31,8 @@ from pyNN import connectors, errors
 from pyNN.random import RandomDistribution
 
 from ._paths import kernels_dir
-from .procedural import KEY_BASE, GeneratedSpec, ValueSpec, generated_synapse_values
+from .procedural import (KEY_BASE, GeneratedSpec, ValueSpec, counted_onto,
+                         generated_synapse_values)
 
 HEADERS = ("philox.h", "portable_math.h", "procedural.h", "fixed_number.h")
 
@@ -76,6 +77,9 @@ class FixedNumberSpec(GeneratedSpec):
         """(pre, post, weights, delay steps) of every synapse (onto post_range's neurons,
         if given: the same synapses, the others left out), sorted by pre."""
         return generate(self, n_pre, n_post, dt, post_range)
+
+    def counts_onto(self, n_pre, n_post, dt, post_range=None):
+        return counts_onto(self, n_post, dt, post_range)
 
 
 # --- which projections qualify, and how many partners each line gets -----------------------
@@ -191,6 +195,9 @@ def _host_library():
     library.fn_keep_rows_onto.argtypes = [generator, ctypes.c_void_p] + [ctypes.c_int64] * 3 \
         + [ctypes.c_void_p] * 2
     library.fn_keep_rows_onto.restype = ctypes.c_int
+    library.fn_count_rows_onto.argtypes = [generator, ctypes.c_void_p] + [ctypes.c_int64] * 3 \
+        + [ctypes.c_void_p]
+    library.fn_count_rows_onto.restype = ctypes.c_int
     library.fn_fill_rows_onto.argtypes = [generator] + [ctypes.c_void_p] * 6
     library.fn_free_rows.argtypes = [ctypes.c_int64, ctypes.c_void_p]
     library.fn_draw_columns.argtypes = [generator, ctypes.c_void_p, ctypes.c_int64,
@@ -227,6 +234,23 @@ def generate(spec, n_pre, n_post, dt, post_range=None):
     library.fn_regroup_columns(generator, starts.ctypes.data, first, end, partner.ctypes.data,
                                n_pre, row_ptr.ctypes.data, cursor.ctypes.data, *out)
     return pre, post, weights, delays
+
+
+def counts_onto(spec, n_post, dt, post_range=None):
+    """Synapses onto each postsynaptic neuron (n_post counts; 0 outside post_range, if
+    given), without storing any (GeneratedSpec.counts_onto)."""
+    first, end = post_range or (0, n_post)
+    if not spec.lines_are_pre:      # FixedNumberPre: each postsynaptic neuron's own number
+        counts = np.zeros(n_post, np.int64)
+        counts[first:end] = spec.counts[first:end]
+        return counts
+    # rows drawn whole, as generation draws them, their targets counted
+    library = _host_library()
+    generator = generator_struct(spec, dt)
+    starts = spec.starts
+    longest = int(spec.counts.max(initial=0))
+    return counted_onto(n_post, lambda counts: library.fn_count_rows_onto(
+        ctypes.byref(generator), starts.ctypes.data, first, end, longest, counts))
 
 
 def _synapse_arrays(n):

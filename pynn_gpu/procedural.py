@@ -116,6 +116,35 @@ class GeneratedSpec:
         """The shortest delay the generator can draw, in steps."""
         return shortest_delay_steps(self.delay, dt)
 
+    def generate(self, n_pre, n_post, dt, post_range=None):
+        """(pre, post, weights, delay steps) of every synapse (onto the postsynaptic neurons
+        of post_range, (first, end), if given: the same synapses, the others left out),
+        generated on the host."""
+        raise NotImplementedError
+
+    def counts_onto(self, n_pre, n_post, dt, post_range=None):
+        """Synapses onto each postsynaptic neuron (n_post counts; 0 outside post_range, if
+        given), counted without storing them: what len(), in-degrees and describe() need of
+        a projection whose synapses are not generated on the host. Equal to the bincount of
+        generate()'s postsynaptic indices."""
+        raise NotImplementedError
+
+    def same_connections(self, other):
+        """True when the spec `other` connects the same pairs as this one, its weight and
+        delay aside (weight scaling replaces the weight, not the pairs). Arrays are the same
+        when they are the same object: specs never change theirs, and comparing positions
+        or counts element by element would cost what counting saves."""
+        if type(other) is not type(self):
+            return False
+        names = [f.name for f in dataclasses.fields(self)
+                 if f.compare and f.name not in ("weight", "delay")]
+        return all(_same_value(getattr(self, name), getattr(other, name)) for name in names)
+
+
+def _same_value(a, b):
+    return a is b or (not isinstance(a, np.ndarray) and not isinstance(b, np.ndarray)
+                      and a == b)
+
 
 @dataclass(frozen=True)
 class ProceduralSpec(GeneratedSpec):
@@ -143,13 +172,9 @@ class ProceduralSpec(GeneratedSpec):
         return self.p * pairs
 
     def generate(self, n_pre, n_post, dt, post_range=None):
-        """(pre, post, weights, delay steps) of every synapse (onto the postsynaptic neurons
-        of post_range, if given: the same synapses, the others left out), generated on the
-        host."""
         return generate(self, n_pre, n_post, dt, post_range)
 
     def counts_onto(self, n_pre, n_post, dt, post_range=None):
-        """Synapses onto each postsynaptic neuron, counted without storing them."""
         return counts_onto(self, n_pre, n_post, dt, post_range)
 
 
@@ -414,11 +439,18 @@ def generator_struct(spec, n_pre, n_post, dt, post_range=None):
 
 def counts_onto(spec, n_pre, n_post, dt, post_range=None):
     """Synapses onto each postsynaptic neuron (n_post counts; 0 outside post_range, if
-    given), counted by the generator without storing them: what len(), in-degrees and
-    describe() need of a projection whose synapses are not generated on the host."""
+    given), counted by the generator without storing them (GeneratedSpec.counts_onto)."""
     generator = generator_struct(spec, n_pre, n_post, dt, post_range)
+    return counted_onto(n_post, lambda counts: _host_library().pg_count_onto(
+        ctypes.byref(generator), counts))
+
+
+def counted_onto(n_post, count):
+    """n_post counts, zeroed, then filled by count(address of the counts): a host
+    generator's counting pass, which returns 0, or not when it had no memory for its
+    buffers (MemoryError)."""
     counts = np.zeros(max(n_post, 1), np.int64)
-    if _host_library().pg_count_onto(ctypes.byref(generator), counts.ctypes.data) != 0:
+    if count(counts.ctypes.data) != 0:
         raise MemoryError("no memory for the buffers that count a projection's synapses")
     return counts[:n_post]
 

@@ -589,24 +589,23 @@ class Projection(common.Projection):
         return counts
 
     def _counts_of_ungenerated(self):
-        """Per-postsynaptic-cell counts of synapses from the FixedProbability generator that
-        nobody has generated on the host (a procedural projection's, say), counted by the
-        generator without storing them: 0.3e9 synapses would take gigabytes. None where the
-        synapses are stored, or come from another generator."""
-        spec = self.__dict__.get("_procedural")
-        if not (self.awaiting_generation and isinstance(spec, procedural.ProceduralSpec)):
+        """Per-postsynaptic-cell counts of synapses from a generator (see GeneratedSpec)
+        that nobody has generated on the host (a procedural projection's, or one the CUDA
+        target builds on the device), counted by the generator without storing them: 0.3e9
+        synapses would take gigabytes. None where the synapses are stored."""
+        if not self.awaiting_generation:
             return None
+        spec = self._procedural
         # the counts depend on the connections alone, not on the weights and delays drawn
-        connections = dataclasses.replace(spec, weight=None, delay=None)
         cached = self.__dict__.get("_ungenerated_counts")
-        if cached is not None and cached[0] == connections:
+        if cached is not None and cached[0].same_connections(spec):
             return cached[1]
         post_range = self._local_post_range()
         if simulator.state.num_processes > 1 and post_range is None:
             return None     # generated whole, then kept for this process: generate them
         counts = spec.counts_onto(self.pre.size, self.post.size, simulator.state.dt,
                                   post_range)
-        self._ungenerated_counts = (connections, counts)
+        self._ungenerated_counts = (spec, counts)
         return counts
 
     @property

@@ -40,6 +40,33 @@ int dd_draw_rows(const pg_distance_probability *g, const double *pre_xyz,
     return failed ? -1 : 0;
 }
 
+/* The synapses onto each postsynaptic neuron of [first, end) counted into post_counts,
+   none stored (len() and in-degrees of a projection not generated on the host): each row
+   is decided as dd_draw_rows decides it, into a scratch row of its thread. Returns 0, or
+   -1 when a scratch row cannot be had. */
+int dd_count_onto(const pg_distance_probability *g, const double *pre_xyz,
+                  const double *post_xyz, int64_t first, int64_t end, int64_t *post_counts)
+{
+    int failed = 0;
+    #pragma omp parallel reduction(|:failed) if(g->n_pre * (end - first) >= HOST_PARALLEL_WORK)
+    {
+        int32_t *scratch = (int32_t *) malloc((size_t) (end > first ? end - first : 1)
+                                              * sizeof *scratch);
+        failed = scratch == NULL;
+        #pragma omp for schedule(dynamic, 16)
+        for (int64_t pre = 0; pre < g->n_pre; ++pre) {
+            if (failed) continue;
+            const int64_t n = pg_dd_decide(g, pre_xyz, post_xyz, pre, first, end, scratch);
+            for (int64_t k = 0; k < n; ++k) {
+                #pragma omp atomic
+                post_counts[scratch[k]]++;
+            }
+        }
+        free(scratch);
+    }
+    return failed ? -1 : 0;
+}
+
 /* Rows in place from row_ptr (the running sum of the counts), with every synapse's weight
    and delay; the row buffers are freed. */
 void dd_fill_rows(const pg_distance_probability *g, const int64_t *row_ptr, int32_t **rows,

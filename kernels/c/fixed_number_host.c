@@ -62,6 +62,34 @@ int fn_keep_rows_onto(const pg_fixed_number *g, const int64_t *start, int64_t fi
     return failed ? -1 : 0;
 }
 
+/* Lines that are presynaptic neurons: the synapses onto each postsynaptic neuron of
+   [first, end) counted into post_counts, none stored (len() and in-degrees of a projection
+   not generated on the host). Each line is drawn whole, as fn_keep_rows_onto draws it, into
+   a buffer of its thread. Returns 0, or -1 when a buffer cannot be had. */
+int fn_count_rows_onto(const pg_fixed_number *g, const int64_t *start, int64_t first,
+                       int64_t end, int64_t longest, int64_t *post_counts)
+{
+    int failed = 0;
+    #pragma omp parallel reduction(|:failed) if(start[g->n_lines] >= HOST_PARALLEL_WORK)
+    {
+        int64_t *line = (int64_t *) malloc((size_t) (longest > 0 ? longest : 1) * sizeof *line);
+        failed = line == NULL;
+        #pragma omp for schedule(dynamic, 64)
+        for (int64_t pre = 0; pre < g->n_lines; ++pre) {
+            if (failed) continue;
+            const int64_t n = start[pre + 1] - start[pre];
+            pg_fn_line(g, pre, n, line);
+            for (int64_t k = 0; k < n; ++k)
+                if (line[k] >= first && line[k] < end) {
+                    #pragma omp atomic
+                    post_counts[line[k]]++;
+                }
+        }
+        free(line);
+    }
+    return failed ? -1 : 0;
+}
+
 /* The kept synapses in place from row_ptr (the running sum of the counts), with their
    weights and delays; the buffers are freed. */
 void fn_fill_rows_onto(const pg_fixed_number *g, const int64_t *row_ptr, int64_t **kept,
