@@ -120,6 +120,9 @@ def test_several_processes_give_the_single_process_results(single_process, tmp_p
     assert len(expected["excitatory_spikes"]) > 30 and len(expected["inhibitory_spikes"]) > 30
     assert int(expected["procedural_groups"]) == 1
     assert bool(result["procedural_never_generated"])
+    # the generated projections' synapses, counted before the run, and stored after it
+    assert bool(result["counted_never_generated"])
+    assert np.array_equal(expected["counted_in_degrees"], expected["in_degrees_after_run"])
     # FixedProbability stored and procedural, AllToAll, distance-dependent, fixed-number rows
     # and columns
     assert int(expected["generated"]) == 6

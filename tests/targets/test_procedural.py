@@ -7,12 +7,13 @@ with the statistics of a FixedProbabilityConnector and of the weight and delay d
 import numpy as np
 import pytest
 from pyNN import errors
+from pyNN.space import Line
 from scipy import stats
 
 import pynn_gpu as sim
 from pynn_gpu import planner, procedural, simulator
 
-from test_cuda_target import assert_identical, simulate
+from test_cuda_target import _recordings, assert_identical, simulate
 
 
 def _random_synapse(rng, mu_w=0.5):
@@ -474,6 +475,138 @@ def test_len_in_degree_and_describe_generate_nothing():
         sim.end()
 
 
+# --- the other generators count their synapses too ----------------------------------------
+
+def _fixed_number(connector, n, replace, allow):
+    return lambda rng: connector(n, with_replacement=replace, allow_self_connections=allow,
+                                 rng=rng)
+
+
+# connectors of a rng whose synapses come from a generator other than FixedProbability's
+_OTHER_GENERATORS = {
+    f"{name}, {'with' if replace else 'without'} replacement{'' if allow else ', no self'}":
+        _fixed_number(connector, n, replace, allow)
+    for name, connector, n in [("FixedNumberPost", sim.FixedNumberPostConnector, 40),
+                               ("FixedNumberPre", sim.FixedNumberPreConnector, 30),
+                               ("FixedTotalNumber", sim.FixedTotalNumberConnector, 5000)]
+    for replace in (False, True) for allow in (True, False)}
+# more partners than neurons: every neuron n // size times, then the remainder
+_OTHER_GENERATORS["FixedNumberPost, more than the neurons"] = _fixed_number(
+    sim.FixedNumberPostConnector, 230, False, False)
+_OTHER_GENERATORS["DistanceDependentProbability"] = \
+    lambda rng: sim.DistanceDependentProbabilityConnector("0.8 * exp(-d / 4)", rng=rng)
+_OTHER_GENERATORS["DistanceDependentProbability, no self"] = \
+    lambda rng: sim.DistanceDependentProbabilityConnector(
+        "exp(-d / 4)", allow_self_connections=False, rng=rng)
+
+
+def _generated_projection(label, pre, post, seed=7):
+    connector = _OTHER_GENERATORS[label](sim.NativeRNG(seed=seed))
+    weight = sim.RandomDistribution("uniform", (0.1, 0.3), rng=sim.NativeRNG(seed=seed + 1))
+    projection = sim.Projection(pre, post, connector, sim.StaticSynapse(weight=weight,
+                                                                        delay=1.0))
+    assert not isinstance(projection._procedural, procedural.ProceduralSpec)
+    assert projection.awaiting_generation
+    return projection
+
+
+def _cells_on_a_line(n):
+    return sim.Population(n, sim.IF_curr_exp(), structure=Line())
+
+
+@pytest.mark.parametrize("label", list(_OTHER_GENERATORS))
+@pytest.mark.parametrize("post_range", [None, (32, 96), (64, 200), (0, 0)])
+def test_other_generators_count_the_synapses_they_generate(cpu_sim, label, post_range):
+    """FixedNumberPost/Pre, FixedTotalNumber and DistanceDependentProbability count, without
+    storing any synapse, what they generate (onto the range's neurons only, if given: a
+    process's block of them)."""
+    cells = _cells_on_a_line(200)
+    spec = _generated_projection(label, cells, cells)._procedural
+    _, post, _, _ = spec.generate(200, 200, 0.1, post_range)
+    counts = spec.counts_onto(200, 200, 0.1, post_range)
+    assert counts.shape == (200,) and counts.dtype == np.int64
+    np.testing.assert_array_equal(counts, np.bincount(post, minlength=200))
+    assert counts.any() == (post_range != (0, 0))
+
+
+@pytest.mark.parametrize("label", list(_OTHER_GENERATORS))
+def test_len_and_in_degree_of_other_generators_generate_nothing(cpu_sim, label):
+    """len(), size(), describe() and in_degree of a projection the CUDA target would build
+    on the device count its synapses and leave it awaiting generation; the synapses
+    generated afterwards are those of a projection nobody counted, bit for bit."""
+    pre, post = _cells_on_a_line(150), _cells_on_a_line(200)
+    counted = _generated_projection(label, pre, post)
+    untouched = _generated_projection(label, pre, post)
+    n = len(counted)
+    assert counted.size() == n and f"{n}" in counted.describe()
+    per_neuron = counted.in_degree.per_neuron
+    assert counted.awaiting_generation and "_ungenerated_counts" in counted.__dict__
+    assert n == int(per_neuron.sum()) > 0
+    connections = counted.get(["weight", "delay"], format="list")      # generated now
+    assert not counted.awaiting_generation
+    assert connections == untouched.get(["weight", "delay"], format="list")
+    np.testing.assert_array_equal(per_neuron, np.bincount(counted._post_index, minlength=200))
+    assert len(counted) == n
+
+
+def test_counts_of_a_scaled_generated_projection_are_kept(cpu_sim):
+    """Weight scaling replaces the spec's weight, not its pairs: the counts stand."""
+    cells = _cells_on_a_line(100)
+    projection = _generated_projection("DistanceDependentProbability", cells, cells)
+    n = len(projection)
+    counts = projection._ungenerated_counts[1]
+    sim.scale_weights([projection], "mean", K0=10)
+    assert projection.scaling.factor != 1.0 and projection.awaiting_generation
+    assert len(projection) == n and projection._ungenerated_counts[1] is counts
+
+
+def _network_of_other_generators(count_first):
+    def build(sim):
+        drive = sim.Population(60, sim.SpikeSourcePoisson(rate=50.0), label="drive")
+        cells = sim.Population(120, sim.IF_curr_exp(v_thresh=-58.0), label="cells",
+                               structure=Line())
+        weight = sim.RandomDistribution("uniform", (0.2, 0.6), rng=sim.NativeRNG(seed=3))
+        connectors = [
+            sim.FixedNumberPreConnector(10, rng=sim.NativeRNG(seed=4)),
+            sim.FixedNumberPostConnector(12, rng=sim.NativeRNG(seed=5)),
+            sim.FixedTotalNumberConnector(700, with_replacement=True, rng=sim.NativeRNG(seed=6))]
+        projections = [sim.Projection(drive, cells, c, sim.StaticSynapse(weight=weight,
+                                                                         delay=1.0))
+                       for c in connectors]
+        projections.append(sim.Projection(cells, cells, sim.DistanceDependentProbabilityConnector(
+            "0.5 * exp(-d / 5)", allow_self_connections=False, rng=sim.NativeRNG(seed=8)),
+            sim.StaticSynapse(weight=0.1, delay=1.5)))
+        if count_first:
+            for projection in projections:
+                assert len(projection) == int(projection.in_degree.per_neuron.sum()) > 0
+                assert projection.awaiting_generation
+        cells.record(["spikes", "v"])
+        return {"cells": cells}
+    return build
+
+
+@pytest.mark.parametrize("target", ["cpu", "cuda"])
+def test_a_run_after_counting_is_the_run_without(emulate, target):
+    """Counting a generated projection before the run changes nothing of the run; on the
+    CUDA target its synapses are still built on the device, never on the host."""
+    if target == "cuda":
+        emulate()
+    untouched = simulate(target, _network_of_other_generators(False), 30.0)
+    sim.setup(timestep=0.1, target=target, rng_seed=4242)       # simulate()'s seed
+    try:
+        populations = _network_of_other_generators(True)(sim)
+        sim.run(30.0)
+        counted = _recordings(populations)
+        projections = simulator.state.projections
+        if target == "cuda":
+            assert len(simulator.state.engine.device_generated) == len(projections)
+            assert all(p.awaiting_generation for p in projections)
+    finally:
+        sim.end()
+    assert_identical(untouched, counted)
+    assert sum(len(s) for s in counted["cells"][0]) > 20
+
+
 def test_scaled_generated_projections_are_still_built_on_the_cuda_target(emulate):
     """Weight scaling ("mean") scales the generators' weights: the CUDA target still builds
     the rows itself, and runs as the C target does."""
@@ -491,7 +624,6 @@ def test_scaled_generated_projections_are_still_built_on_the_cuda_target(emulate
         projections = simulator.state.projections
         assert len(simulator.state.engine.device_generated) == len(projections)
         assert all(p.scaling.factor != 1.0 and p.awaiting_generation for p in projections)
-        from test_cuda_target import _recordings
         gpu = _recordings(populations)
     finally:
         sim.end()
