@@ -14,7 +14,7 @@ import re
 
 from pyNN import errors
 
-from .ctext import tokens
+from .ctext import UnclosedText, tokens
 
 
 class ModelDefinitionError(errors.InvalidModelError, ValueError):
@@ -151,13 +151,31 @@ def _leaving_message(what, word):
             "(helper functions can go in 'support')")
 
 
+def _closed_tokens(code, what):
+    """The tokens of `code`; ModelDefinitionError where a comment or literal is not closed."""
+    try:
+        return tokens(code)
+    except UnclosedText as problem:
+        raise ModelDefinitionError(
+            f"{what}: {problem}: pasted into a kernel, it would swallow the generated code "
+            "after it") from None
+
+
+def check_text(code: str, what: str) -> str:
+    """Return `code` if every comment and literal it opens it also closes (for code that is
+    pasted whole, such as a model's support functions)."""
+    _closed_tokens(code, what)
+    return code
+
+
 def check_snippet(code: str, what: str) -> str:
     """Return `code` if it runs to its end: a snippet is pasted into a kernel whose
     threads must all reach the code after it (on CUDA, a warp's spike ballot; the rest of a
     thread's synapses), so it may not leave early: no return or goto, no break or continue
-    outside a loop (or switch) of its own, no '}' that closes a block it did not open."""
+    outside a loop (or switch) of its own, no '}' that closes a block it did not open, no
+    comment or literal left open (check_text)."""
     # read as the compiler reads it: a '/*' inside a string literal opens no comment
-    code_tokens = tokens(code)
+    code_tokens = _closed_tokens(code, what)
     for token in code_tokens:
         if token in _LEAVING:
             raise ModelDefinitionError(_leaving_message(what, token))

@@ -29,7 +29,7 @@ from pyNN import errors
 
 from .modelcheck import (NEURON_NAMES, NEURON_PATTERN, SOURCE_NAMES,
                          SYNAPSE_NAMES, ModelDefinitionError, check_distinct, check_identifier,
-                         check_name, check_snippet)
+                         check_name, check_snippet, check_text)
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,7 @@ class NeuronModelDef:
         check_distinct(self.all_names(), f"{self.name} variable")
         for part in ("update", "threshold", "reset"):
             check_snippet(getattr(self, part), f"{self.name} {part}")
+        check_text(self.support, f"{self.name} support")
         if self.derive_inputs is not None:
             unknown = sorted(set(self.derive_inputs) - set(self.params))
             if unknown:
@@ -182,6 +183,7 @@ class CurrentSourceDef:
             check_identifier(name, f"{self.name} parameter", SOURCE_NAMES)
         check_distinct(self.all_names(), f"{self.name} parameter")
         check_snippet(self.code, f"{self.name} code")
+        check_text(self.support, f"{self.name} support")
         if (self.uses_rng or self.into_receptor) and not self.per_target:
             raise ValueError(f"{self.name}: random numbers and receptor input are per "
                              "target neuron, so uses_rng and into_receptor need per_target")
@@ -242,6 +244,7 @@ class SynapseModelDef:
         check_distinct(names, f"{self.name} synapse variable")
         for part in ("on_pre", "on_post"):
             check_snippet(getattr(self, part), f"{self.name} {part}")
+        check_text(self.support, f"{self.name} support")
         if self.on_post and (self.uses_rng or self.needs_last_spike):
             raise ValueError(f"{self.name}: a model with on_post keeps its own spike times "
                              "(no needs_last_spike) and draws no random numbers")

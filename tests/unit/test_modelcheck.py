@@ -216,3 +216,38 @@ def test_a_snippet_that_leaves_early_is_refused(code, word):
 ])
 def test_return_and_goto_in_comments_and_literals_are_fine(code):
     check_snippet(code, "m update")
+
+
+@pytest.mark.parametrize("code, problem", [
+    ("v += 1; /* TODO: leak", r"comment opened by '/\*' at line 1, column 9 is never closed"),
+    ("v += 1;\n  /* v -= 1; */ v -= 2; /*", r"'/\*' at line 2, column 25 is never closed"),
+    ('(void) "abc; v += 1;', r"string literal opened by '\"' at line 1, column 8 is not "
+                             "closed"),
+    ('(void) "abc\n"; v += 1;', r"string literal opened by '\"' at line 1, column 8"),
+    ("(void) 'a; v += 1;", r"character literal opened by \"'\" at line 1, column 8"),
+])
+def test_a_comment_or_literal_left_open_is_refused(code, problem):
+    """An unclosed '/*' or quote would swallow the generated code after the snippet, and
+    the compiler would report errors in code the user never wrote."""
+    with pytest.raises(errors.InvalidModelError, match=f"m update: .*{problem}.*swallow"):
+        check_snippet(code, "m update")
+    with pytest.raises(errors.InvalidModelError, match=f"m update: .*{problem}"):
+        neuron(update=code)
+
+
+@pytest.mark.parametrize("code", [
+    "v += 1; /* closed */", '(void) "/* in a literal"; v += 1;', "// '/*' and '\"'\nv += 1;",
+    "(void) '\"'; (void) \"'\"; v += 1; /* \" ' */",
+])
+def test_closed_comments_and_literals_are_fine(code):
+    check_snippet(code, "m update")
+
+
+def test_support_code_leaving_a_comment_open_is_refused():
+    with pytest.raises(errors.InvalidModelError, match=r"m support: the comment opened by"):
+        neuron(support="static double f(double x) { return x; } /* helper")
+    with pytest.raises(errors.InvalidModelError, match=r"s support: the comment opened by"):
+        SynapseModelDef(name="s", on_pre="w_eff = weight;", support="/*")
+    with pytest.raises(errors.InvalidModelError, match=r"c support: the string literal"):
+        CurrentSourceDef(name="c", params=(), int_params=(), code="amplitude_now = 1;",
+                         support='static const char *s = "x;')
