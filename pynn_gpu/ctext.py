@@ -15,8 +15,9 @@ generated code after it.
 import re
 
 # One scan from left to right: whichever of a comment or a literal starts first is taken
-# whole, as the compiler does.
-_COMMENT = r"/\*.*?\*/|//[^\n]*"
+# whole, as the compiler does; a line comment goes on over a backslash-newline, as it does
+# for the compiler.
+_COMMENT = r"/\*.*?\*/|//(?:[^\n\\]|\\.)*"
 _LITERAL = r""""(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'"""
 _COMMENT_OR_LITERAL = re.compile(rf"(?P<comment>{_COMMENT})|(?P<literal>{_LITERAL})", re.S)
 # ... and between them words and single other characters: a snippet's tokens. Where a

@@ -151,19 +151,29 @@ def _leaving_message(what, word):
             "(helper functions can go in 'support')")
 
 
+_ENDS_WITH_SPLICE = re.compile(r"\\[ \t\r]*\Z")
+
+
 def _closed_tokens(code, what):
-    """The tokens of `code`; ModelDefinitionError where a comment or literal is not closed."""
+    """The tokens of `code`; ModelDefinitionError where a comment or literal is not closed,
+    or where the code ends with a backslash (which joins the next line to its last one)."""
     try:
-        return tokens(code)
+        found = tokens(code)
     except UnclosedText as problem:
         raise ModelDefinitionError(
             f"{what}: {problem}: pasted into a kernel, it would swallow the generated code "
             "after it") from None
+    if _ENDS_WITH_SPLICE.search(code):
+        raise ModelDefinitionError(
+            f"{what} may not end with a backslash: it would join the generated code's next "
+            "line to the snippet's last one (after a '//' comment, making it comment)")
+    return found
 
 
 def check_text(code: str, what: str) -> str:
-    """Return `code` if every comment and literal it opens it also closes (for code that is
-    pasted whole, such as a model's support functions)."""
+    """Return `code` if every comment and literal it opens it also closes and it does not
+    end with a backslash (for code that is pasted whole, such as a model's support
+    functions)."""
     _closed_tokens(code, what)
     return code
 
@@ -173,7 +183,8 @@ def check_snippet(code: str, what: str) -> str:
     threads must all reach the code after it (on CUDA, a warp's spike ballot; the rest of a
     thread's synapses), so it may not leave early: no return or goto, no break or continue
     outside a loop (or switch) of its own, no '}' that closes a block it did not open, no
-    comment or literal left open (check_text)."""
+    comment or literal left open and no backslash at its end (check_text). A '//' comment
+    may end any snippet: the templates start a new line after each one."""
     # read as the compiler reads it: a '/*' inside a string literal opens no comment
     code_tokens = _closed_tokens(code, what)
     for token in code_tokens:

@@ -401,6 +401,21 @@ def test_loops_inside_a_snippet_may_break(sim):
     np.testing.assert_array_equal(_final_v(cells), np.full(40, 30.0))
 
 
+def test_line_comments_may_end_every_snippet(sim):
+    """A '//' comment ends with its line: the templates start a new line after each snippet
+    (the threshold is no longer followed by ') {' on its line, which the comment swallowed)."""
+    model = NeuronModelDef(
+        name="commented_stepper", params=("vt",), state=(StateVar("v"),),
+        update="v += 1;  // one a step", threshold="v >= vt  // fire above vt",
+        reset="v = 0;  // back to rest", support="// nothing here")
+    cells = sim.Population(3, sim.native_cell_type(model, default_parameters=dict(vt=5.0))())
+    cells.record("spikes")
+    sim.run(2.0)
+    # v is 5 after the fifth step (t = 0.4 ms): a spike at 0.5 ms, and every 5 steps after
+    for train in cells.get_data().segments[0].spiketrains:
+        np.testing.assert_allclose(train.magnitude, [0.5, 1.0, 1.5, 2.0])
+
+
 def test_units_of_a_model_s_variables_are_checked_when_the_type_is_made(cpu_sim):
     sim = cpu_sim
     with pytest.raises(errors.InvalidParameterValueError, match=r"units\['v'\] = 'bogus_unit'"):

@@ -213,6 +213,7 @@ def test_a_snippet_that_leaves_early_is_refused(code, word):
     "/* return */ v = 1; // goto",
     '(void) "return; // goto"; v = 1;',
     "// a '/*' here opens no comment\nv = 1;",
+    "// a line comment goes on over a line splice \\\nreturn;\nv = 1;",
 ])
 def test_return_and_goto_in_comments_and_literals_are_fine(code):
     check_snippet(code, "m update")
@@ -251,3 +252,13 @@ def test_support_code_leaving_a_comment_open_is_refused():
     with pytest.raises(errors.InvalidModelError, match=r"c support: the string literal"):
         CurrentSourceDef(name="c", params=(), int_params=(), code="amplitude_now = 1;",
                          support='static const char *s = "x;')
+
+
+@pytest.mark.parametrize("code", ["v += 1; // to rest \\", "v += 1; \\", "v += 1; \\ \t"])
+def test_a_snippet_ending_with_a_backslash_is_refused(code):
+    """A final backslash joins the template's next line to the snippet's last one: after a
+    '//' comment that line would become comment."""
+    with pytest.raises(errors.InvalidModelError, match="m threshold may not end with a "
+                                                      "backslash"):
+        check_snippet(code, "m threshold")
+    check_snippet(code.rstrip().rstrip("\\") + " // a comment", "m threshold")
