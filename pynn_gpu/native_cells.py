@@ -35,6 +35,7 @@ from pyNN import errors
 from pyNN.models import BaseCellType
 from pyNN.parameters import Sequence
 
+from .ctext import tokens
 from .modeldef import NeuronModelDef
 
 STANDARD_RECEPTORS = {"excitatory": "exc", "inhibitory": "inh"}
@@ -109,6 +110,12 @@ def _native_defaults(standard):
     return defaults
 
 
+def _reads_i_inj(model):
+    """Whether a snippet of the model reads the injected current: the identifier i_inj (the
+    kernels give it to the update, the threshold and the reset alike)."""
+    return any("i_inj" in tokens(code) for code in (model.update, model.threshold, model.reset))
+
+
 def _checked_unit(model, variable, unit):
     """`unit` if the quantities package (which Neo's signals use) understands it."""
     try:
@@ -131,8 +138,9 @@ def native_cell_type(model, default_parameters=None, default_initial_values=None
     For a NeuronModelDef, `default_parameters` must give a value to every parameter;
     `default_initial_values` (0 where not given), `units` of the state variables
     ("dimensionless" where not given), `conductance_based` (default False: weights of
-    "inhibitory" connections are negative), `injectable` (default: the update code reads
-    `i_inj`) and `receptor_time_constants` (receptor -> parameter holding its synaptic
+    "inhibitory" connections are negative), `injectable` (default: the model's update,
+    threshold or reset reads `i_inj`, the identifier itself, not in a comment, a literal or
+    a longer name) and `receptor_time_constants` (receptor -> parameter holding its synaptic
     time constant, read by TsodyksMarkramSynapse) describe it. For a named native model
     they default to those of its standard cell type and may be overridden.
     """
@@ -159,7 +167,7 @@ def native_cell_type(model, default_parameters=None, default_initial_values=None
         time_constants = dict(getattr(standard, "receptor_time_constants", {}) or {})
     else:
         defaults, initial, unit_table = {}, {}, {}
-        conductance, can_inject, time_constants = False, "i_inj" in model.update, {}
+        conductance, can_inject, time_constants = False, _reads_i_inj(model), {}
     if default_parameters is not None:
         unknown = set(default_parameters) - set(model.params) - set(defaults)
         if unknown:

@@ -416,6 +416,39 @@ def test_line_comments_may_end_every_snippet(sim):
         np.testing.assert_allclose(train.magnitude, [0.5, 1.0, 1.5, 2.0])
 
 
+def test_a_model_is_injectable_when_a_snippet_reads_the_identifier_i_inj(sim):
+    """The default `injectable`: i_inj read by the update, the threshold or the reset (the
+    kernels give it to all three); a longer name, a comment or a literal that holds the
+    letters i_inj is no reading of it."""
+    def model(name, **snippets):
+        snippets = {"update": "v += 1;", "threshold": "v > 1e9", "reset": "v = 0;",
+                    **snippets}
+        return NeuronModelDef(name=name, params=("vt", "multi_inj"), state=(StateVar("v"),),
+                              receptors=("exc",), **snippets)
+
+    def celltype(definition):
+        return sim.native_cell_type(definition, default_parameters=dict(vt=1.0, multi_inj=0.0))
+
+    for k, snippets in enumerate((
+            dict(update="v += multi_inj;  /* no i_inj here */ // nor i_inj"),
+            dict(update='(void) "i_inj"; v += 1;'), dict(reset="v = 0; // i_inj"))):
+        never = celltype(model(f"never_injected{k}", **snippets))
+        assert not never.injectable
+        with pytest.raises(errors.ConnectionError, match="cannot receive current"):
+            sim.DCSource(amplitude=5.0).inject_into(sim.Population(1, never()))
+    for k, snippets in enumerate((dict(update="v += i_inj;"), dict(reset="v = i_inj;"))):
+        assert celltype(model(f"injected{k}", **snippets)).injectable
+    # read in the threshold only: it fires in each step with 2 nA > vt injected
+    cells = sim.Population(2, celltype(model("fired_by_current", threshold="i_inj > vt"))())
+    assert cells.celltype.injectable
+    sim.DCSource(amplitude=2.0, start=1.0, stop=2.0).inject_into(cells[0:1])
+    cells.record("spikes")
+    sim.run(3.0)
+    trains = cells.get_data().segments[0].spiketrains
+    np.testing.assert_allclose(trains[0].magnitude, np.arange(11, 21) * 0.1)
+    assert len(trains[1]) == 0
+
+
 def test_units_of_a_model_s_variables_are_checked_when_the_type_is_made(cpu_sim):
     sim = cpu_sim
     with pytest.raises(errors.InvalidParameterValueError, match=r"units\['v'\] = 'bogus_unit'"):
