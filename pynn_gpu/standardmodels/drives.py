@@ -7,9 +7,10 @@ It stands for many independent presynaptic Poisson sources onto each target, as 
 the Potjans & Diesmann (2014) microcircuit: in every step each target neuron receives
 n ~ Poisson(rate * dt) events of `weight` on `receptor_type` (nA for current-based receptors,
 uS for conductance-based ones), added to the receptor's input of that step exactly as spikes
-arriving in it would be. Unlike a SpikeSourcePoisson, whose single train has at most one spike
-per step, the drive may deliver several events in one step, so `rate` is the total rate of
-all the sources it stands for (e.g. K_ext * 8 Hz).
+arriving in it would be (so any cell type with that receptor takes it, models of one's own
+that read no injected current among them). Unlike a SpikeSourcePoisson, whose single train
+has at most one spike per step, the drive may deliver several events in one step, so `rate`
+is the total rate of all the sources it stands for (e.g. K_ext * 8 Hz).
 
 The counts come from the counter-based generator keyed by (seed, injection, neuron, step),
 so the C and CUDA targets deliver the same events. The draw is Knuth's multiplication method
@@ -111,7 +112,9 @@ class PoissonDrive(_CurrentSource, StandardCurrentSource):
         super().__setattr__(name, value)
 
     def inject_into(self, cells):
-        populations = [population for population, _ in _by_population(cells)]
+        # into a receptor's input, as spikes arrive: any cell type with the receptor
+        populations = [population for population, _ in _by_population(cells,
+                                                                      needs_current=False)]
         # everything checked before anything is injected
         self._check_targets(populations, self.receptor_type, self._native["weight"])
         super().inject_into(cells)

@@ -144,7 +144,9 @@ class _CurrentSource:
         self.set_native_parameters(self.translate(parameter_space))
 
     def inject_into(self, cells):
-        for population, indices in _by_population(cells):
+        # a source that adds into a receptor's input (PoissonDrive) needs the receptor, not
+        # a model that reads i_inj
+        for population, indices in _by_population(cells, not self.model.into_receptor):
             simulator.state.current_sources.append((self, population, indices))
         simulator.state.structure_changed()
 
@@ -357,8 +359,10 @@ def _steps_per_value(noise_dt, dt):
     return int(steps)
 
 
-def _by_population(cells):
-    """Split a Population, PopulationView, Assembly or list of IDs by parent population."""
+def _by_population(cells, needs_current=True):
+    """Split a Population, PopulationView, Assembly or list of IDs by parent population.
+    ConnectionError for spike sources and, where the source injects current
+    (`needs_current`), for cell types that do not read it (not injectable)."""
     if hasattr(cells, "all_cells"):
         ids = np.asarray(cells.all_cells, dtype=np.int64)
     else:
@@ -371,7 +375,7 @@ def _by_population(cells):
             if population.celltype.model.receptors == ():
                 raise errors.ConnectionError(
                     f"cannot inject current into spike sources ({population.label})")
-            if not population.celltype.injectable:
+            if needs_current and not population.celltype.injectable:
                 raise errors.ConnectionError(f"{population.label} cannot receive current")
             groups.append((population, np.unique(ids[inside] - first)))
     return groups

@@ -97,6 +97,43 @@ def test_errors():
 
 
 
+def test_a_model_with_the_receptor_takes_a_drive_without_reading_injected_current(target):
+    """A drive adds into a receptor's input as spikes do: a model of one's own with that
+    receptor and no i_inj (not injectable) takes it, and its v sums the recorded input
+    (v(t + dt) = v(t) + in_AMPA); a DCSource into it is still refused, as are a drive into
+    spike sources and one onto a receptor the model lacks."""
+    from pynn_gpu.modeldef import NeuronModelDef, StateVar
+    model = NeuronModelDef(name="drive_summer", params=(), state=(StateVar("v"),),
+                           receptors=("AMPA",), update="v += in_AMPA;", threshold="v > 1e9",
+                           reset="v = 0;")
+    sim.setup(timestep=DT, target=target, rng_seed=3)
+    try:
+        summer = sim.native_cell_type(model)
+        assert not summer.injectable
+        cells = sim.Population(2, summer())
+        drive = sim.PoissonDrive(rate=5000.0, weight=0.5, receptor_type="AMPA", start=1.0,
+                                 stop=3.0)
+        drive.inject_into(cells)
+        drive.record()
+        cells.record("v")
+        with pytest.raises(errors.ConnectionError, match="cannot receive current"):
+            sim.DCSource(amplitude=1.0).inject_into(cells)
+        with pytest.raises(errors.ConnectionError, match="no receptor 'NMDA'"):
+            sim.PoissonDrive(rate=1.0, weight=1.0, receptor_type="NMDA").inject_into(cells)
+        sources = sim.Population(1, sim.SpikeSourcePoisson(rate=10.0))
+        with pytest.raises(errors.ConnectionError, match="cannot inject current into spike "
+                                                         "sources"):
+            sim.PoissonDrive(rate=1.0, weight=1.0, receptor_type="AMPA").inject_into(sources)
+        sim.run(4.0)
+        v = np.asarray(cells.get_data().segments[0].filter(name="v")[0].magnitude)[:, 0]
+        delivered = np.asarray(drive.get_data().magnitude).ravel()
+    finally:
+        sim.end()
+    assert delivered[:10].sum() == 0 and delivered[30:].sum() == 0 and delivered.sum() > 1.0
+    np.testing.assert_allclose(v, np.concatenate([[0.0], np.cumsum(delivered)[:-1]]))
+
+
+
 def _accepted(make):
     try:
         make()
