@@ -25,8 +25,16 @@ A native type from a standard model takes its defaults, units, receptor types an
 rest from that standard type (translated to native values); with a model of your own they
 are given as arguments. Receptors named "exc" and "inh" are the receptor types
 "excitatory" and "inhibitory"; other receptors are receptor types under their own names.
+
+Integer state variables (StateVar ctype int32_t or int64_t: counters, step numbers) are
+recordable too. They are sampled in their own type, so exactly in either precision (float
+precision's 24-bit mantissa, exact for whole numbers up to 2^24 only, does not touch them),
+and given as float64 signals like every recording: exact for every int32_t value and for
+int64_t values up to 2^53 in magnitude, rounded to the nearest double beyond. Their initial
+values are whole numbers in the range of their type.
 """
 
+import math
 from copy import deepcopy
 
 import numpy as np
@@ -116,6 +124,28 @@ def _reads_i_inj(model):
     return any("i_inj" in tokens(code) for code in (model.update, model.threshold, model.reset))
 
 
+def _whole_number(model, variable, value, ctype):
+    """The initial value `value` of an integer state variable as an int, if it is a whole
+    number in the range of its C type."""
+    limits = np.iinfo(np.int32 if ctype == "int32_t" else np.int64)
+    number = None
+    if isinstance(value, (int, np.integer)):
+        number = int(value)
+    else:
+        try:
+            as_float = float(value)
+        except (TypeError, ValueError):
+            as_float = math.nan
+        if math.isfinite(as_float) and as_float == int(as_float):
+            number = int(as_float)
+    if number is None or not limits.min <= number <= limits.max:
+        raise errors.InvalidParameterValueError(
+            f"native_cell_type({model.name!r}): default_initial_values[{variable!r}] must be "
+            f"a whole number from {limits.min} to {limits.max}, as the state variable is an "
+            f"{ctype} (got {value!r})")
+    return number
+
+
 def _checked_unit(model, variable, unit):
     """`unit` if the quantities package (which Neo's signals use) understands it."""
     try:
@@ -136,7 +166,8 @@ def native_cell_type(model, default_parameters=None, default_initial_values=None
 
     `model`: the name of a native model (see `native_models()`), or a NeuronModelDef.
     For a NeuronModelDef, `default_parameters` must give a value to every parameter;
-    `default_initial_values` (0 where not given), `units` of the state variables
+    `default_initial_values` (0 where not given; whole numbers for integer state
+    variables), `units` of the state variables
     ("dimensionless" where not given), `conductance_based` (default False: weights of
     "inhibitory" connections are negative), `injectable` (default: the model's update,
     threshold or reset reads `i_inj`, the identifier itself, not in a comment, a literal or
@@ -155,7 +186,8 @@ def native_cell_type(model, default_parameters=None, default_initial_values=None
     elif not isinstance(model, NeuronModelDef):
         raise errors.InvalidModelError(
             f"native_cell_type() needs a model name or a NeuronModelDef (got {model!r})")
-    state_names = [s.name for s in model.state if s.ctype == "scalar"]
+    state_names = [s.name for s in model.state]             # every one recordable
+    int_types = {s.name: s.ctype for s in model.state if s.ctype != "scalar"}
     receptor_types, receptor_map = _receptors(model)
 
     if standard is not None:
@@ -181,12 +213,17 @@ def native_cell_type(model, default_parameters=None, default_initial_values=None
             f"native_cell_type({model.name!r}): default_parameters must give a value to every "
             f"parameter of the model; missing: {', '.join(missing)}")
     for variable in state_names:
-        initial.setdefault(variable, 0.0)
+        # a standard model's integer state (its countdowns) starts as its kernels expect
+        if variable not in int_types:
+            initial.setdefault(variable, 0.0)
+        elif standard is None:
+            initial.setdefault(variable, 0)
     if default_initial_values is not None:
         unknown = set(default_initial_values) - set(state_names)
         if unknown:
             raise errors.NonExistentParameterError(sorted(unknown)[0], model.name, state_names)
-        initial.update({k: float(v) for k, v in default_initial_values.items()})
+        initial.update({k: _whole_number(model, k, v, int_types[k]) if k in int_types
+                        else float(v) for k, v in default_initial_values.items()})
     unit_table.update({variable: _checked_unit(model, variable, unit)
                        for variable, unit in (units or {}).items()})
     for variable in state_names:

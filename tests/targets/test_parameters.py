@@ -348,6 +348,61 @@ def test_a_model_s_int64_state_holds_int64_values_in_float_precision(target):
         sim.end()
 
 
+@pytest.mark.parametrize("precision", ["double", "float"])
+def test_integer_state_of_a_model_is_recordable_and_has_initial_values(target, precision):
+    """int32_t and int64_t state variables are recorded like the others, exactly (beyond
+    float's 2^24 too), start from default_initial_values and return to them on reset."""
+    import pynn_gpu as sim
+    model = NeuronModelDef(
+        name="int_counter", params=("tau",),
+        state=(StateVar("v"), StateVar("n", "int32_t"), StateVar("big", "int64_t")),
+        receptors=("exc",), update="v += -v * dt / tau + in_exc; n += 1; big += 3000000000LL;",
+        threshold="v > 1e9", reset="v = 0;")
+    n0, big0 = 2**24 + 1, 2**40 + 1
+    sim.setup(timestep=0.1, target=target, precision=precision)
+    try:
+        counter = sim.native_cell_type(model, default_parameters=dict(tau=10.0),
+                                       default_initial_values=dict(n=n0, big=float(big0)))
+        assert counter.recordable == ["spikes", "v", "n", "big"]
+        assert counter.default_initial_values == dict(v=0.0, n=n0, big=big0)
+        assert counter.units["n"] == counter.units["big"] == "dimensionless"
+        assert sim.native_cell_type(model, default_parameters=dict(tau=10.0),
+                                    name="int_counter_2").default_initial_values["n"] == 0
+        cells = sim.Population(3, counter())
+        cells.record(["n", "big"])
+        sim.run(1.0)
+        sim.reset()
+        sim.run(1.0)
+        steps = np.arange(11)
+        for segment in cells.get_data().segments:
+            n = segment.filter(name="n")[0]
+            big = segment.filter(name="big")[0]
+            assert n.units.dimensionality.string == "dimensionless"
+            np.testing.assert_array_equal(n.magnitude, np.repeat((n0 + steps)[:, None], 3, 1))
+            np.testing.assert_array_equal(
+                big.magnitude, np.repeat((big0 + 3_000_000_000 * steps)[:, None], 3, 1))
+    finally:
+        sim.end()
+
+
+def test_initial_values_of_integer_state_are_whole_numbers_in_range(cpu_sim):
+    model = NeuronModelDef(name="int_state", params=(), receptors=("exc",),
+                           state=(StateVar("n", "int32_t"), StateVar("big", "int64_t")))
+    for given in (dict(n=2.5), dict(n=2**31), dict(n=-2**31 - 1), dict(n=float("nan")),
+                  dict(n="three")):
+        with pytest.raises(errors.InvalidParameterValueError,
+                           match=r"default_initial_values\['n'\] must be a whole number from "
+                                 r"-2147483648 to 2147483647, as the state variable is an "
+                                 r"int32_t \(got "):
+            cpu_sim.native_cell_type(model, default_initial_values=given)
+    with pytest.raises(errors.InvalidParameterValueError, match=r"\['big'\] .* to "
+                                                                "9223372036854775807"):
+        cpu_sim.native_cell_type(model, default_initial_values=dict(big=2**63))
+    celltype = cpu_sim.native_cell_type(
+        model, default_initial_values=dict(n=-2**31, big=2**63 - 1))
+    assert celltype.default_initial_values == dict(n=-2**31, big=2**63 - 1)
+
+
 def test_two_models_of_one_name_must_be_the_same_model(cpu_sim, monkeypatch):
     """The generated code keeps one model of each name: a second, different definition under
     that name would run the first one's code. Refused before anything is compiled."""
