@@ -12,7 +12,8 @@ SpikeSourcePoissonRefractory (rate in Hz, tau_refrac in ms)
     On the grid, with R = round(tau_refrac / dt): after a spike no spike for R - 1 steps,
     then a spike with probability p in every step, p chosen so that the mean interval
     R - 1 + 1/p steps is exactly 1000 / (rate dt). Intervals are never shorter than
-    R steps. rate * tau_refrac must be <= 1000 (a mean interval of at least the dead time).
+    R steps. rate * R dt must be <= 1000 (a mean interval of at least the dead time as
+    the grid has it, and of at least one step, R counted as 1 for tau_refrac < dt / 2).
 
 SpikeSourceGamma (alpha, beta in Hz)
     A gamma renewal process: intervals gamma-distributed with shape alpha and rate beta,
@@ -78,10 +79,18 @@ _WINDOW_CONSTRAINTS = {"start": NON_NEGATIVE, "duration": NON_NEGATIVE}
 def _derive_poisson_refractory(params, dt):
     rate = _as_float(params, "rate")
     tau_refrac = _as_float(params, "tau_refrac")
-    _require(rate * tau_refrac <= 1000.0,
-             "rate * tau_refrac must be <= 1000 (the mean interval 1000/rate ms cannot be "
-             f"shorter than the dead time; got rate={rate.max():g} Hz, "
-             f"tau_refrac={tau_refrac.max():g} ms)")
+    # the shortest interval on the grid: round(tau_refrac / dt) steps, and at least one
+    shortest = np.maximum(np.rint(tau_refrac / dt), 1.0) * dt
+    too_fast = rate * shortest > 1000.0 * (1 + 1e-9)
+    if np.any(too_fast):
+        k = np.flatnonzero(too_fast)[0]
+        r, t, s = (np.broadcast_to(a, too_fast.shape).flat[k]
+                   for a in (rate, tau_refrac, shortest))
+        raise errors.InvalidParameterValueError(
+            "rate * tau_refrac must be <= 1000, with tau_refrac as the grid has it (whole "
+            f"steps of {dt:g} ms, at least one): the mean interval 1000/rate ms cannot be "
+            f"shorter than the dead time; got rate={r:g} Hz, tau_refrac={t:g} ms, which "
+            f"the grid makes {s:g} ms (rate <= {1000.0 / s:g} Hz)")
     dead_steps = np.maximum(np.rint(tau_refrac / dt).astype(np.int64) - 1, 0)
     # mean interval in steps: dead_steps + 1/p = 1000 / (rate dt)
     with np.errstate(divide="ignore", invalid="ignore"):

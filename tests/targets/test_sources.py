@@ -101,6 +101,19 @@ def test_poisson_refractory_rejects_rate_above_inverse_dead_time(cpu_sim):
         cpu_sim.Population(2, cpu_sim.SpikeSourcePoissonRefractory(rate=300.0, tau_refrac=5.0))
     with pytest.raises(errors.InvalidParameterValueError, match="tau_refrac"):
         cpu_sim.Population(2, cpu_sim.SpikeSourcePoissonRefractory(tau_refrac=-1.0))
+    # the dead time as the grid has it: 2.46 ms is 25 steps of 0.1 ms, so 406 Hz (which
+    # 2.46 ms alone would allow) cannot be had; 400 Hz can, as one spike every 25 steps
+    with pytest.raises(errors.InvalidParameterValueError, match="makes 2.5 ms"):
+        cpu_sim.Population(2, cpu_sim.SpikeSourcePoissonRefractory(rate=406.0,
+                                                                   tau_refrac=2.46))
+    cells = cpu_sim.Population(2, cpu_sim.SpikeSourcePoissonRefractory(rate=[300.0, 400.0],
+                                                                       tau_refrac=2.46))
+    with pytest.raises(errors.InvalidParameterValueError, match="got rate=500 Hz"):
+        cells.set(rate=[300.0, 500.0])
+    # a dead time below half a step is no dead time, but one spike per step is the most
+    with pytest.raises(errors.InvalidParameterValueError, match="rate <= 10000 Hz"):
+        cpu_sim.Population(2, cpu_sim.SpikeSourcePoissonRefractory(rate=12000.0,
+                                                                   tau_refrac=0.0))
 
 
 # --- gamma renewal process -------------------------------------------------------------------
