@@ -106,8 +106,8 @@ def _fixed_probability(projection, connector):
     n_pre, n_post = projection.pre.size, projection.post.size
     rng = connector.rng
     if not isinstance(rng, NumpyRNG):
-        rng = NumpyRNG(seed=projection._simulator.state.rng_seed + len(
-            projection._simulator.state.projections))
+        rng = NumpyRNG(seed=(projection._simulator.state.rng_seed + len(
+            projection._simulator.state.projections)) % 2 ** 32)
     else:
         # PyNN draws the connection matrix from a copy of the rng (its lazy array copies the
         # random distribution), so every projection built with one rng starts from the same

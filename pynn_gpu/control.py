@@ -25,7 +25,8 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     Extra parameters understood by pyNN.gpu:
         target     "auto" (default, or $PYNN_GPU_TARGET), "cpu" or "cuda"
         precision  "double" (default) or "float"
-        rng_seed   seed of the counter-based generator used by spike sources (int)
+        rng_seed   seed of the counter-based generator used by spike sources (int, 0 to
+                   2**32 - 1)
         threads    CPU threads for the C target (0 = all available)
         spike_precision  "on_grid" (default) or "off_grid": with "off_grid", the spikes of
                    a SpikeSourceArray are recorded at the exact times given and emitted in
@@ -53,9 +54,11 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
             f"threads must be a whole number >= 0, 0 for all cores (got {threads!r})")
     threads = int(threads)
     seed = extra_params.get("rng_seed", extra_params.get("rng_seeds_seed", 1234567))
-    if not _is_integer(seed) or not 0 <= seed < 2 ** 64:
+    if not _is_integer(seed) or not 0 <= seed < 2 ** 32:
+        # one key word of the counter-based generator (and what NumpyRNG takes): seeds
+        # s and s + 2**32 would otherwise draw alike
         raise errors.InvalidParameterValueError(
-            f"rng_seed must be a whole number from 0 to 2**64 - 1 (got {seed!r})")
+            f"rng_seed must be a whole number from 0 to 2**32 - 1 (got {seed!r})")
     spike_precision = extra_params.get("spike_precision", "on_grid")
     if spike_precision not in SPIKE_PRECISIONS:
         raise errors.InvalidParameterValueError(

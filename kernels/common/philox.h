@@ -4,6 +4,8 @@
  * A number depends only on (key, counter), never on the order in which threads ask for
  * it, so the C and CUDA targets draw the same numbers for the same neuron and step.
  * key     = (seed, group key); counter = (neuron, step low, step high, draw index).
+ * Seeds are below 2^32 (setup's rng_seed, as NumpyRNG's and NativeRNG's), one key word, so
+ * two seeds or two groups never share a stream.
  * A synapse's numbers (philox_pair_uniform) are keyed by what the synapse is, its
  * (presynaptic, postsynaptic) neuron pair, never by where it is stored.
  * DEVICE_FN is defined by the including template ("static inline" or "__device__").
@@ -50,7 +52,7 @@ DEVICE_FN uint32_t philox_bits(uint64_t seed, uint32_t group_key, uint32_t neuro
 {
     return philox4x32_10_first(
         neuron, (uint32_t) ((uint64_t) step & 0xFFFFFFFFu), (uint32_t) ((uint64_t) step >> 32),
-        draw, (uint32_t) (seed & 0xFFFFFFFFu), group_key ^ (uint32_t) (seed >> 32));
+        draw, (uint32_t) seed, group_key);
 }
 
 /* The four words of the block philox_bits takes its first word from (same counter layout). */
@@ -58,8 +60,7 @@ DEVICE_FN void philox_block(uint64_t seed, uint32_t group_key, uint32_t neuron, 
                             uint32_t draw, uint32_t out[4])
 {
     philox4x32_10(neuron, (uint32_t) ((uint64_t) step & 0xFFFFFFFFu),
-                  (uint32_t) ((uint64_t) step >> 32), draw, (uint32_t) (seed & 0xFFFFFFFFu),
-                  group_key ^ (uint32_t) (seed >> 32), out);
+                  (uint32_t) ((uint64_t) step >> 32), draw, (uint32_t) seed, group_key, out);
 }
 
 /* Uniform in [0, 1) with 32 random bits. */
@@ -81,6 +82,6 @@ DEVICE_FN double philox_pair_uniform(uint64_t seed, uint32_t group_key, uint32_t
     const uint32_t epoch = (uint32_t) ((uint64_t) step >> 32);
     return (double) philox4x32_10_first(
         pre, post, (uint32_t) ((uint64_t) step & 0xFFFFFFFFu), draw,
-        (uint32_t) (seed & 0xFFFFFFFFu) ^ (epoch * PHILOX_W0),
-        group_key ^ (uint32_t) (seed >> 32)) * 2.3283064365386963e-10;  /* 2^-32 */
+        (uint32_t) seed ^ (epoch * PHILOX_W0), group_key)
+        * 2.3283064365386963e-10;  /* 2^-32 */
 }

@@ -320,7 +320,7 @@ def test_synapse_values_must_be_finite(sim):
 @pytest.mark.parametrize("arguments,name", [
     (dict(timestep=np.inf), "timestep"), (dict(max_delay=np.nan), "max_delay"),
     (dict(min_delay=np.nan), "min_delay"), (dict(min_delay=1.0, max_delay=0.5), "min_delay"),
-    (dict(rng_seed=2 ** 64), "rng_seed"), (dict(rng_seed=True), "rng_seed"),
+    (dict(rng_seed=2 ** 32), "2\\*\\*32 - 1"), (dict(rng_seed=True), "rng_seed"),
     (dict(rng_seed=-1), "rng_seed"), (dict(threads="x"), "threads"),
     (dict(threads=1.5), "threads"),
 ])
@@ -330,6 +330,23 @@ def test_setup_refuses_what_it_cannot_use(arguments, name):
         sim.setup(**{"timestep": 0.1, "target": "cpu", **arguments})
     sim.setup(timestep=0.1, target="cpu", rng_seed=np.int64(5), threads=np.int64(1))
     sim.end()
+
+
+def test_the_largest_seed_serves_every_generator():
+    """rng_seed up to 2**32 - 1: the seed of NativeRNG() and of the builders' own draws."""
+    import pynn_gpu as sim
+    sim.setup(timestep=0.1, target="cpu", rng_seed=2 ** 32 - 1)
+    try:
+        cells = sim.Population(20, sim.SpikeSourcePoisson(rate=500.0))
+        targets = sim.Population(20, sim.IF_curr_exp())
+        for rng in (sim.NativeRNG(), None):
+            connector = sim.FixedProbabilityConnector(0.5, **({"rng": rng} if rng else {}))
+            sim.Projection(cells, targets, connector, sim.StaticSynapse(weight=0.1))
+        cells.record("spikes")
+        sim.run(10.0)
+        assert cells.get_data().segments[0].spiketrains[0].size > 0
+    finally:
+        sim.end()
 
 
 def test_a_refused_sampling_interval_records_nothing(sim):
