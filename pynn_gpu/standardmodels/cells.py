@@ -24,6 +24,7 @@ import numpy as np
 from pyNN.standardmodels import build_translations, cells
 
 from ..modeldef import NON_NEGATIVE, POSITIVE, NeuronModelDef, StateVar
+from .cond_membrane import COND_SUPPORT, alpha, exponential, indent, membrane_step
 from .neurons_adex import EIF_cond_alpha_isfa_ista, EIF_cond_exp_isfa_ista  # noqa: F401
 from .neurons_common import RECEPTORS as _RECEPTORS
 from .neurons_common import identity_translations as _identity_translations
@@ -138,19 +139,20 @@ _COND_PARAMS = ("v_rest", "cm", "tau_m", "tau_refrac", "tau_syn_E", "tau_syn_I",
                 "e_rev_E", "e_rev_I", "v_thresh", "v_reset", "i_offset")
 
 # dv/dt for given conductances; the locals it names are loaded by the kernel template.
-_COND_DVDT = """
+_COND_DVDT = COND_SUPPORT + """
 #define _COND_DVDT(V, GE, GI) \\
-    ((g_leak * (v_rest - (V)) + (GE) * (e_rev_E - (V)) + (GI) * (e_rev_I - (V)) + i_drive) / cm)
+    ((g_leak * (v_rest - (V)) + (GE) * (e_rev_E - (V)) + (GI) * (e_rev_I - (V)) + _i_drive) / cm)
 """
 
-_COND_RK4 = """
-    const scalar i_drive = i_offset + i_inj;
-    const scalar k1 = _COND_DVDT(v, ge0, gi0);
-    const scalar k2 = _COND_DVDT(v + (scalar) 0.5 * dt * k1, ge_half, gi_half);
-    const scalar k3 = _COND_DVDT(v + (scalar) 0.5 * dt * k2, ge_half, gi_half);
-    const scalar k4 = _COND_DVDT(v + dt * k3, ge_end, gi_end);
-    v += dt / (scalar) 6.0 * (k1 + (scalar) 2.0 * (k2 + k3) + k4);
-"""
+_GE, _GI = ("ge0", "ge_half", "ge_end"), ("gi0", "gi_half", "gi_end")
+
+
+def _cond_step(excitatory, inhibitory):
+    """The membrane step (cond_membrane.py) with the excitatory and inhibitory conductances."""
+    step = membrane_step(
+        lambda v, at: f"_COND_DVDT({v}, {excitatory.names[at]}, {inhibitory.names[at]})",
+        (excitatory, inhibitory))
+    return "    const scalar _i_drive = i_offset + i_inj;\n" + indent(step) + "\n"
 
 
 def _derive_cond(params, dt):
@@ -177,7 +179,8 @@ IF_COND_EXP_MODEL = NeuronModelDef(
 if (refractory == 0) {
     const scalar ge0 = gsyn_exc, ge_half = gsyn_exc * Pe_half, ge_end = gsyn_exc * Pe;
     const scalar gi0 = gsyn_inh, gi_half = gsyn_inh * Pi_half, gi_end = gsyn_inh * Pi;
-""" + _COND_RK4 + """
+""" + _cond_step(exponential(_GE, "gsyn_exc", "tau_syn_E"),
+                  exponential(_GI, "gsyn_inh", "tau_syn_I")) + """
 } else {
     refractory -= 1;
 }
@@ -208,7 +211,8 @@ if (refractory == 0) {
     const scalar gi_half = (gsyn_inh + (scalar) 0.5 * dt * dgsyn_inh) * Pi_half;
     const scalar ge_end = (gsyn_exc + dt * dgsyn_exc) * Pe;
     const scalar gi_end = (gsyn_inh + dt * dgsyn_inh) * Pi;
-""" + _COND_RK4 + """
+""" + _cond_step(alpha(_GE, "gsyn_exc", "dgsyn_exc", "tau_syn_E", "jump_e"),
+                  alpha(_GI, "gsyn_inh", "dgsyn_inh", "tau_syn_I", "jump_i")) + """
 } else {
     refractory -= 1;
 }

@@ -8,7 +8,8 @@ Pozzorini et al. 2015), as NEST's gif_cond_exp.
     firing intensity lambda = lambda0 exp((v - v_t) / delta_v)
 
 Per step, in NEST's order: v is integrated with i_eta held for the step (one RK4 step with the
-exact conductance time course, as IF_cond_exp), synaptic input is added, then, unless
+exact conductance time course, split into sub-steps when dt (g_leak + g_total) / cm > 1, as
+IF_cond_exp: cond_membrane.py), synaptic input is added, then, unless
 refractory, a spike happens with probability 1 - exp(-lambda dt) (UNIFORM() from the
 counter-based generator, so CPU and CUDA draw the same numbers). A spike starts round(tau_refrac
 / dt) refractory steps during which v is held at v_reset (v is not reset in the spike's own
@@ -30,6 +31,7 @@ from pyNN.parameters import ArrayParameter, ParameterSpace
 from pyNN.standardmodels import cells
 
 from ..modeldef import NON_NEGATIVE, POSITIVE, NeuronModelDef, StateVar
+from .cond_membrane import COND_SUPPORT, exponential, indent, membrane_step
 from .neurons_common import RECEPTORS, as_float, identity_translations, refractory_steps
 
 N_KERNELS = 3
@@ -47,6 +49,7 @@ _KERNEL_PARAMS = sum((_split_names(name) for name in ARRAY_PARAMETERS), ())
 
 _GIF_DVDT = """
 #include <math.h>   /* exp, expm1, fabs: nvcc declares them anyway, host compilers need this */
+""" + COND_SUPPORT + """
 #define _GIF_DVDT(V, GE, GI) \\
     ((g_leak * (v_rest - (V)) + (GE) * (e_rev_E - (V)) + (GI) * (e_rev_I - (V)) + _i_drive) / cm)
 """
@@ -60,12 +63,13 @@ _GIF_UPDATE = """
 int _fired = 0;
 if (refractory == 0) {
     const scalar _i_drive = i_offset + i_inj - i_eta;
-    const scalar _ge_half = gsyn_exc * Pe_half, _gi_half = gsyn_inh * Pi_half;
-    const scalar _k1 = _GIF_DVDT(v, gsyn_exc, gsyn_inh);
-    const scalar _k2 = _GIF_DVDT(v + (scalar) 0.5 * dt * _k1, _ge_half, _gi_half);
-    const scalar _k3 = _GIF_DVDT(v + (scalar) 0.5 * dt * _k2, _ge_half, _gi_half);
-    const scalar _k4 = _GIF_DVDT(v + dt * _k3, gsyn_exc * Pe, gsyn_inh * Pi);
-    v += dt / (scalar) 6.0 * (_k1 + (scalar) 2.0 * (_k2 + _k3) + _k4);
+    const scalar _ge_0 = gsyn_exc, _ge_half = gsyn_exc * Pe_half, _ge_1 = gsyn_exc * Pe;
+    const scalar _gi_0 = gsyn_inh, _gi_half = gsyn_inh * Pi_half, _gi_1 = gsyn_inh * Pi;
+""" + indent(membrane_step(
+    lambda v, at: f"_GIF_DVDT({v}, {('_ge_0', '_ge_half', '_ge_1')[at]}, "
+                  f"{('_gi_0', '_gi_half', '_gi_1')[at]})",
+    (exponential(("_ge_0", "_ge_half", "_ge_1"), "gsyn_exc", "tau_syn_E"),
+     exponential(("_gi_0", "_gi_half", "_gi_1"), "gsyn_inh", "tau_syn_I")))) + """
 }
 gsyn_exc = Pe * gsyn_exc + in_exc;
 gsyn_inh = Pi * gsyn_inh + in_inh;

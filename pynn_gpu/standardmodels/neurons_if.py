@@ -13,14 +13,16 @@ IF_cond_exp_gsfa_grr (NEST iaf_cond_exp_sfa_rr; Muller et al. 2007)
     (spike-frequency adaptation, reversal e_rev_sfa) and g_r (relative refractoriness,
     reversal e_rev_rr). g_r and g_s are in nS, as PyNN's units say; gsyn in uS.
     All four conductances are integrated exactly; the membrane, linear in v for given
-    conductances, by one classical RK4 step per dt using their exact time course (the scheme
-    of IF_cond_exp). The conductances keep decaying during refractoriness.
+    conductances, by one classical RK4 step per dt using their exact time course, split into
+    ceil(z) sub-steps where z = dt (g_leak + g_total) / cm > 1 (the scheme of IF_cond_exp,
+    cond_membrane.py). The conductances keep decaying during refractoriness.
 """
 
 import numpy as np
 from pyNN.standardmodels import cells
 
 from ..modeldef import NON_NEGATIVE, POSITIVE, NeuronModelDef, StateVar
+from .cond_membrane import COND_SUPPORT, exponential, indent, membrane_step
 from .neurons_common import RECEPTORS, as_float, identity_translations, refractory_steps
 
 # --- IF_curr_delta -------------------------------------------------------------------------
@@ -66,11 +68,24 @@ class IF_curr_delta(cells.IF_curr_delta):
 # --- IF_cond_exp_gsfa_grr -----------------------------------------------------------------
 
 # dv/dt (mV/ms) for given conductances: gsyn in uS, g_s and g_r in nS (hence 1e-3).
-_GSFA_DVDT = """
+_GSFA_DVDT = COND_SUPPORT + """
 #define _GSFA_DVDT(V, GE, GI, GS, GR) \\
     ((g_leak * (v_rest - (V)) + (GE) * (e_rev_E - (V)) + (GI) * (e_rev_I - (V)) \\
       + (scalar) 1e-3 * ((GS) * (e_rev_sfa - (V)) + (GR) * (e_rev_rr - (V))) + _i_drive) / cm)
 """
+
+
+def _names(short):
+    return (f"_g{short}_0", f"_g{short}_half", f"_g{short}_1")
+
+
+# g_s and g_r in nS: 1e-3 converts their bounds to uS
+_GSFA_STEP = membrane_step(
+    lambda v, at: f"_GSFA_DVDT({v}, {', '.join(_names(short)[at] for short in 'eisr')})",
+    (exponential(_names("e"), "gsyn_exc", "tau_syn_E"),
+     exponential(_names("i"), "gsyn_inh", "tau_syn_I"),
+     exponential(_names("s"), "g_s", "tau_sfa", scale="(scalar) 1e-3 * "),
+     exponential(_names("r"), "g_r", "tau_rr", scale="(scalar) 1e-3 * ")))
 
 
 def _derive_gsfa_grr(params, dt):
@@ -96,15 +111,11 @@ IF_COND_EXP_GSFA_GRR_MODEL = NeuronModelDef(
     update="""
 if (refractory == 0) {
     const scalar _i_drive = i_offset + i_inj;
-    const scalar _ge_half = gsyn_exc * Pe_half, _gi_half = gsyn_inh * Pi_half;
-    const scalar _gs_half = g_s * Ps_half, _gr_half = g_r * Pr_half;
-    const scalar _k1 = _GSFA_DVDT(v, gsyn_exc, gsyn_inh, g_s, g_r);
-    const scalar _k2 = _GSFA_DVDT(v + (scalar) 0.5 * dt * _k1,
-                                  _ge_half, _gi_half, _gs_half, _gr_half);
-    const scalar _k3 = _GSFA_DVDT(v + (scalar) 0.5 * dt * _k2,
-                                  _ge_half, _gi_half, _gs_half, _gr_half);
-    const scalar _k4 = _GSFA_DVDT(v + dt * _k3, gsyn_exc * Pe, gsyn_inh * Pi, g_s * Ps, g_r * Pr);
-    v += dt / (scalar) 6.0 * (_k1 + (scalar) 2.0 * (_k2 + _k3) + _k4);
+    const scalar _ge_0 = gsyn_exc, _ge_half = gsyn_exc * Pe_half, _ge_1 = gsyn_exc * Pe;
+    const scalar _gi_0 = gsyn_inh, _gi_half = gsyn_inh * Pi_half, _gi_1 = gsyn_inh * Pi;
+    const scalar _gs_0 = g_s, _gs_half = g_s * Ps_half, _gs_1 = g_s * Ps;
+    const scalar _gr_0 = g_r, _gr_half = g_r * Pr_half, _gr_1 = g_r * Pr;
+""" + indent(_GSFA_STEP) + """
 } else {
     refractory -= 1;
 }

@@ -35,7 +35,9 @@ Integration schemes (errors and comparisons: docs/numerics.md):
 * LIF with conductance-based receptors: the scheme of IF_cond_exp and IF_cond_alpha. The
   conductances follow their exact time course; the membrane, linear in v for given
   conductances, takes one classical RK4 step per dt with the conductances at the start, the
-  middle and the end of the step; the input of the step is added at its end.
+  middle and the end of the step, split into ceil(z) sub-steps (conductances from their
+  closed forms) where z = dt (g_leak + g_total) / cm > 1 (cond_membrane.py); the input of
+  the step is added at its end.
 * AdExp with any receptors: the scheme of EIF_cond_exp_isfa_ista (neurons_adex.py): RK4 on
   (v, w) in sub-steps of at most MAX_SUBSTEP["adex"], every receptor following its exact time
   course inside each sub-step, the exponent capped at v_spike, the spike placed inside the
@@ -54,6 +56,7 @@ from pyNN.parameters import ParameterSpace
 from pyNN.standardmodels import cells
 
 from ..modeldef import NON_NEGATIVE, POSITIVE, NeuronModelDef, StateVar, check_identifier
+from .cond_membrane import COND_SUPPORT, indent, membrane_step
 from .neurons_adex import adex_constants
 from .neurons_common import as_float, identity_translations, refractory_steps
 from .propagators import curr_exp_receptors_matrix, propagators
@@ -137,7 +140,7 @@ def _lif_exact(responses):
     return derived, ("refractory_steps",), update, derive, inputs
 
 
-# --- LIF with conductance-based receptors: RK4 per step -----------------------------------
+# --- LIF with conductance-based receptors: RK4 per step (cond_membrane.py) ---------------
 
 def _lif_dvdt(responses, v, at):
     currents = "".join(f" + {r.current(f'({v})', at)}" for r in responses)
@@ -152,16 +155,14 @@ def _lif_rk4(responses):
             derived.update(r.derive(params, dt))
         return derived
 
-    half = "(scalar) 0.5 * dt"
+    points = (0, "h", 1)
+    step = membrane_step(lambda v, at: _lif_dvdt(responses, v, points[at]),
+                         [r.conductance() for r in responses])
     update = _lines(
         *[r.step_values("dt") for r in responses],
         "if (refractory == 0) {",
         "    const scalar _i_drive = i_offset + i_inj;",
-        f"    const scalar _k1 = {_lif_dvdt(responses, 'v', 0)};",
-        f"    const scalar _k2 = {_lif_dvdt(responses, f'v + {half} * _k1', 'h')};",
-        f"    const scalar _k3 = {_lif_dvdt(responses, f'v + {half} * _k2', 'h')};",
-        f"    const scalar _k4 = {_lif_dvdt(responses, 'v + dt * _k3', 1)};",
-        "    v += dt / (scalar) 6.0 * (_k1 + (scalar) 2.0 * (_k2 + _k3) + _k4);",
+        indent(step),
         "} else {",
         "    refractory -= 1;",
         "}",
@@ -280,7 +281,7 @@ def compose(membrane, responses):
         params=params, state=state, derived=derived, int_derived=int_derived,
         receptors=tuple(r.name for r in responses),
         update=update, threshold=membrane.threshold, reset=membrane.reset,
-        derive=derive, derive_inputs=derive_inputs, constraints=constraints,
+        support=COND_SUPPORT if scheme is _lif_rk4 else "", derive=derive, derive_inputs=derive_inputs, constraints=constraints,
         pynn_names=pynn_names)
 
 

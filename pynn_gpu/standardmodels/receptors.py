@@ -33,6 +33,7 @@ import numpy as np
 from pyNN.standardmodels import receptors as pynn_receptors
 
 from ..modeldef import POSITIVE, StateVar
+from . import cond_membrane
 from .neurons_common import as_float
 
 
@@ -83,12 +84,22 @@ class Response:
     def local(self, at):
         return f"_{self.name}_{at}"
 
+    def points(self):
+        """The locals of the start, middle and end values."""
+        return tuple(self.local(at) for at in (0, "h", 1))
+
     def current(self, v, at):
         if self.conductance_based:
             return f"{self.local(at)} * ({self.native('e_syn')} - {v})"
         return self.local(at)
 
     def step_values(self, h):
+        raise NotImplementedError
+
+    def conductance(self):
+        """The receptor as the LIF membrane step sees it (cond_membrane.Conductance): its
+        values at the start, middle and end of the step, a bound of |gsyn| over the step,
+        and gsyn at any time into the step (for the sub-steps of a stiff step)."""
         raise NotImplementedError
 
     def advance(self):
@@ -118,6 +129,9 @@ class ExponentialResponse(Response):
 
     def advance(self):
         return f"{self.x} = {self.local(1)};"
+
+    def conductance(self):
+        return cond_membrane.exponential(self.points(), self.x, self.native("tau_syn"))
 
     def receive(self):
         return f"{self.x} += in_{self.name};"
@@ -157,6 +171,11 @@ class CondAlpha(Response):
 
     def advance(self):
         return f"{self.x} = {self.local(1)};\n{self.native('dgsyn')} *= {self.native('P')};"
+
+    def conductance(self):
+        return cond_membrane.alpha(self.points(), self.x,
+                                   self.native("dgsyn"), self.native("tau_syn"),
+                                   self.native("jump"))
 
     def receive(self):
         return f"{self.native('dgsyn')} += {self.native('jump')} * in_{self.name};"
@@ -212,6 +231,11 @@ class CondBeta(Response):
 
     def advance(self):
         return f"{self.x} = {self.local(1)};\n{self.native('dgsyn')} *= {self.native('Pr')};"
+
+    def conductance(self):
+        return cond_membrane.beta(self.points(), self.x,
+                                  self.native("dgsyn"), self.native("tau_rise"),
+                                  self.native("tau_decay"), self.native("jump"))
 
     def receive(self):
         return f"{self.native('dgsyn')} += {self.native('jump')} * in_{self.name};"
