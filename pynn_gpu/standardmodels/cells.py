@@ -7,9 +7,11 @@ Integration schemes
 * IF_curr_exp, IF_curr_alpha: exact integration (propagator matrices, see propagators.py),
   with NEST's order of operations: membrane first with the synaptic currents of the previous
   step, then the currents decay, then the input arriving in this step is added.
-* IF_cond_exp, IF_cond_alpha: the conductances are integrated exactly; the membrane
-  equation, linear in v for given conductances, by the classical 4th-order Runge-Kutta
-  scheme using the exact conductance time course inside the step.
+* IF_cond_exp, IF_cond_alpha (and IF_facets_hardware1): the conductances are integrated
+  exactly; the membrane equation, linear in v for given conductances, by the classical
+  4th-order Runge-Kutta scheme using the exact conductance time course inside the step: one
+  step per dt, or, where z = dt (g_leak + g_syn) / cm > 1 (RK4 is unstable beyond 2.785),
+  ceil(z) sub-steps with the conductances from their closed forms (cond_membrane.py).
 * Refractoriness clamps v at v_reset for round(tau_refrac / dt) steps; synapses keep going.
 
 The other cell types live in neurons_*.py (one module per family, each with its scheme in its
