@@ -213,8 +213,8 @@ if (refractory == 0) {
     const scalar gi_half = (gsyn_inh + (scalar) 0.5 * dt * dgsyn_inh) * Pi_half;
     const scalar ge_end = (gsyn_exc + dt * dgsyn_exc) * Pe;
     const scalar gi_end = (gsyn_inh + dt * dgsyn_inh) * Pi;
-""" + _cond_step(alpha(_GE, "gsyn_exc", "dgsyn_exc", "tau_syn_E", "jump_e"),
-                  alpha(_GI, "gsyn_inh", "dgsyn_inh", "tau_syn_I", "jump_i")) + """
+""" + _cond_step(alpha(_GE, "gsyn_exc", "dgsyn_exc", "tau_syn_E"),
+                  alpha(_GI, "gsyn_inh", "dgsyn_inh", "tau_syn_I")) + """
 } else {
     refractory -= 1;
 }

@@ -16,7 +16,8 @@ therefore bounds z from the conductances it already holds:
     z = dt (g_leak + sum_k G_k) / cm,   G_k >= |g_k(s)| for every s in the step
 
 (exponential: G = |g(0)|; alpha and beta: G = |g(0)| + |dg(0)| / N, N the factor an input
-gives dg, since the response to dg alone, dg Pgd(s), peaks at dg / N). If z <= 1 (every usual
+gives dg, since the response to dg alone, dg Pgd(s), peaks at dg / N; alpha: 1/N = tau / e).
+The check compares dt (g_leak + sum_k G_k) with cm, with no division. If z <= 1 (every usual
 case: dt = 0.1 ms, tau_m = 20 ms gives 0.005 plus the synaptic part), v takes the single RK4
 step of length dt it always took, with the same arithmetic. Otherwise the step is split into
 n = ceil(z) RK4 sub-steps of h = dt / n (z <= 1 in each: stable, and as accurate as a normal
@@ -25,6 +26,7 @@ step of that z), the conductances at the sub-step points computed from their clo
 stays stable).
 """
 
+import math
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -71,9 +73,9 @@ def exponential(names, g, tau, scale=""):
     return Conductance(names, f"{scale}_COND_ABS({g})", lambda s: f"{g} * {_decay(s, tau)}")
 
 
-def alpha(names, g, dg, tau, jump):
-    """g(s) = (g + s dg) exp(-s / tau); dg / jump bounds s dg exp(-s / tau) (jump = e / tau)."""
-    return Conductance(names, f"(_COND_ABS({g}) + _COND_ABS({dg}) / {jump})",
+def alpha(names, g, dg, tau):
+    """g(s) = (g + s dg) exp(-s / tau); dg tau / e bounds s dg exp(-s / tau)."""
+    return Conductance(names, f"(_COND_ABS({g}) + _COND_ABS({dg}) * {tau} * (scalar) {1 / math.e!r})",
                        lambda s: f"({g} + (scalar) ({s}) * {dg}) * {_decay(s, tau)}")
 
 
@@ -111,11 +113,12 @@ def membrane_step(dvdt, conductances, g_leak="g_leak", cm="cm"):
         f"const scalar {c.names[0]} = {c.at('_s0')}, {c.names[1]} = {c.at('_s1')}, "
         f"{c.names[2]} = {c.at('_s2')};" for c in conductances)
     return "\n".join((
-        f"const scalar _z = dt * ({g_leak} + {bounds}) / {cm};",
-        "if (!(_z > (scalar) 1)) {",
+        f"const scalar _zcm = dt * ({g_leak} + {bounds});    /* z cm */",
+        f"if (!(_zcm > {cm})) {{",
         indent(_rk4(dvdt, "dt"), 4),
         "} else {",
         f"    /* stiff step: ceil(z) RK4 sub-steps (at most {MAX_SUBSTEPS}), each with z <= 1 */",
+        f"    const scalar _z = _zcm / {cm};",
         f"    int32_t _n = _z < (scalar) {MAX_SUBSTEPS} ? (int32_t) _z : {MAX_SUBSTEPS};",
         "    if ((scalar) _n < _z && _n < " + str(MAX_SUBSTEPS) + ") {",
         "        _n += 1;",

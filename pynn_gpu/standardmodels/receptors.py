@@ -173,9 +173,8 @@ class CondAlpha(Response):
         return f"{self.x} = {self.local(1)};\n{self.native('dgsyn')} *= {self.native('P')};"
 
     def conductance(self):
-        return cond_membrane.alpha(self.points(), self.x,
-                                   self.native("dgsyn"), self.native("tau_syn"),
-                                   self.native("jump"))
+        return cond_membrane.alpha(self.points(), self.x, self.native("dgsyn"),
+                                   self.native("tau_syn"))
 
     def receive(self):
         return f"{self.native('dgsyn')} += {self.native('jump')} * in_{self.name};"
