@@ -75,6 +75,66 @@ def abort_on_uncaught_errors(comm):
     sys.excepthook = hook
 
 
+class Agreement:
+    """
+    The outcome of a collective change (set() of a Population, PopulationView or
+    Projection over several processes), agreed by every process before anything is kept.
+
+    Each process checks only its own cells' or synapses' values (it may hold no other
+    process's values at all: PyNN fills other processes' cells of a computed parameter with
+    NaN), so a bad value found by one process is unknown to the others. Were each to go on
+    by itself, the process that found it would raise and change nothing while the others
+    kept their part, and a script that catches the error would go on with processes out of
+    step (a later run() waits for ever). So each process calls the agreement once, with
+    its error or None, after every check and before its first change: one exchange
+    (allgather) tells every process whether any failed. If one did, every process leaves
+    its values as they were and raises: the process that found the error its own, the
+    others an error of the same class (where one can be made from a message, else
+    InvalidParameterValueError) that names the process that found it.
+
+    Only calls that every process makes may agree: a single cell's or a single connection's
+    setter is made by the process holding it alone, and checks its values by itself.
+    """
+
+    def __init__(self, comm):
+        self.comm = comm
+        self.reached = False
+
+    def __call__(self, error=None):
+        """Raise the agreed error if this or any other process had one, else return."""
+        if self.reached:
+            raise RuntimeError("an agreement is reached only once")
+        self.reached = True
+        mine = None if error is None else (type(error).__module__, type(error).__qualname__,
+                                           str(error))
+        outcomes = self.comm.allgather(mine)
+        if error is not None:
+            raise error
+        for rank, outcome in enumerate(outcomes):
+            if outcome is not None:
+                raise _error_like(*outcome, rank, len(outcomes))
+
+
+def _error_like(module, qualname, message, rank, size):
+    """An error of the class another process raised (by name), with its message and the
+    process that found it; InvalidParameterValueError where none can be made that way."""
+    import importlib
+
+    from pyNN import errors
+    text = f"{message} (found by process {rank} of {size}; every process left these values as they were)"
+    try:
+        cls = importlib.import_module(module)
+        for part in qualname.split("."):
+            cls = getattr(cls, part)
+        if isinstance(cls, type) and issubclass(cls, Exception):
+            error = cls(text)
+            if str(error) == text:
+                return error
+    except Exception:       # not importable here, or not made from one message
+        pass
+    return errors.InvalidParameterValueError(text)
+
+
 def local_word_range(n_words, rank, n_processes):
     """The 32-neuron words [first, end) of a population that process `rank` simulates."""
     return n_words * rank // n_processes, n_words * (rank + 1) // n_processes
