@@ -43,13 +43,55 @@ class NeuronData:
 
     # --- parameters ---------------------------------------------------------------------
 
-    def set_parameters(self, values, mask=None, current_step=0, translations=None):
+    def set_parameters(self, values, mask=None, current_step=0, translations=None,
+                       agree=None):
         """
         Validate then store native parameter values (dict name -> array or scalar).
 
         `translations` (a PyNN cell type's, optional): a native parameter computed from a
         standard parameter of another name is reported under the standard one.
+
+        `agree` (a set() over several processes: a pynn_gpu.distributed.Agreement): called
+        once every check, those of derive() among them, has passed or failed here; the
+        values are kept only if no process failed.
         """
+        index = slice(None) if mask is None else mask
+        try:
+            staged = self._staged(values, mask, translations)
+        except Exception as error:
+            if agree is not None:
+                agree(error)        # raises
+            raise
+        previous = {name: self.params[name].copy() for name in staged if name in self.params}
+        for name, array in staged.items():
+            if name not in self.params:
+                self.params[name] = (np.empty(self.size, dtype=object) if array.dtype == object
+                                     else np.zeros(self.size))
+            self.params[name][index] = array
+        failure = None
+        try:
+            self.update_derived(current_step, changed=set(staged), cells=index)
+        except Exception as error:      # a rule across parameters (checked in derive)
+            failure = error
+        if agree is not None:
+            try:
+                agree(failure)
+            except Exception as error:
+                failure = error
+        if failure is not None:
+            # leave everything as it was
+            for name in staged:
+                if name in previous:
+                    self.params[name] = previous[name]
+                else:
+                    del self.params[name]
+            if previous:
+                self.update_derived(current_step)
+            raise failure
+        self._restart(index)
+
+    def _staged(self, values, mask, translations):
+        """The values to store, by name, once checked (InvalidParameterValueError ...)."""
         index = slice(None) if mask is None else mask
         staged = {}
         for name, value in values.items():
@@ -71,25 +113,7 @@ class NeuronData:
                     self._rejection(name, requirement, array, position, values, translations,
                                     mask))
             staged[name] = array
-        previous = {name: self.params[name].copy() for name in staged if name in self.params}
-        for name, array in staged.items():
-            if name not in self.params:
-                self.params[name] = (np.empty(self.size, dtype=object) if array.dtype == object
-                                     else np.zeros(self.size))
-            self.params[name][index] = array
-        try:
-            self.update_derived(current_step, changed=set(staged), cells=index)
-        except Exception:
-            # a rule across parameters (checked in derive) failed: leave everything as it was
-            for name in staged:
-                if name in previous:
-                    self.params[name] = previous[name]
-                else:
-                    del self.params[name]
-            if previous:
-                self.update_derived(current_step)
-            raise
-        self._restart(index)
+        return staged
 
     def _rejection(self, name, requirement, array, position, values, translations, mask):
         """The message for a value of native parameter `name` outside its range: under the

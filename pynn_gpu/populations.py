@@ -98,6 +98,30 @@ class Assembly(common.Assembly):
 class _ParameterAccess:
     """get()/set() plumbing shared by Population and PopulationView."""
 
+    _agreement = None       # during a set() that every process makes (several processes)
+    _set_by_one_process = False     # a single cell's view (ID.set_parameters)
+
+    def set(self, **parameters):
+        """PyNN's set. Over several processes, each checks its own cells' values and the
+        processes agree on the outcome before any keeps them (distributed.Agreement): a
+        bad value in one process's cells raises in every process and changes nothing
+        anywhere, as in one process. A single cell's parameters (cell.tau_m = ...), set by
+        the process holding it alone, are checked there only."""
+        state = simulator.state
+        if state.num_processes == 1 or self._set_by_one_process:
+            return super().set(**parameters)
+        agreement = self._agreement = distributed.Agreement(state.mpi_comm)
+        try:
+            super().set(**parameters)
+        except Exception as error:
+            if not agreement.reached:
+                agreement(error)        # raises
+            raise
+        finally:
+            self._agreement = None
+        if not agreement.reached:
+            agreement()     # PyNN's set does nothing in a process without any of the cells
+
     def initialize(self, **initial_values):
         """Set initial values of state variables (PyNN's initialize). The population's
         initial_values then hold the values the cells start from: a RandomDistribution is
@@ -182,7 +206,8 @@ class _ParameterAccess:
             values = {name: _local_values(value, self._mask_local)
                       for name, value in values.items()}
         self._neuron_data.set_parameters(values, mask=mask, current_step=simulator.state.step,
-                                         translations=_translations(self.celltype))
+                                         translations=_translations(self.celltype),
+                                         agree=self._agreement)
 
     def _set_initial_value_array(self, variable, initial_values):
         data = self._neuron_data

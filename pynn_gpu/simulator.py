@@ -27,6 +27,16 @@ class ID(int, common.IDMixin):
         int.__init__(n)
         common.IDMixin.__init__(self)
 
+    def set_parameters(self, **parameters):
+        """PyNN's: the parameters of this cell (cell.tau_m = 20.0 among them). Only the
+        process that holds the cell calls it, so its values are checked there alone (no
+        agreement with other processes, which are not setting anything)."""
+        if not self.local:
+            return super().set_parameters(**parameters)     # NotLocalError
+        view = self.as_view()
+        view._set_by_one_process = True
+        view.set(**parameters)
+
 
 class State(common.control.BaseState):
 
