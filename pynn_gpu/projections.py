@@ -499,7 +499,45 @@ class Projection(common.Projection):
 
     # --- checks and storage -------------------------------------------------------------
 
-    def _store_checked(self, values, index, safe=True):
+    def _store_checked(self, values, index, safe=True, agree=None):
+        """Check, then store, new values of the synapses at `index`: every check comes
+        before the first change, so a refused value changes nothing. `agree` (a set() over
+        several processes: a pynn_gpu.distributed.Agreement) is called between the two;
+        the values are stored only if no process refused its own."""
+        try:
+            values, steps = self._checked_values(values, index, safe)
+        except Exception as error:
+            if agree is not None:
+                agree(error)        # raises
+            raise
+        if agree is not None:
+            agree()         # raises where another process refused its values
+        model = self.synapse_type.model
+        if steps is not None:
+            grows = (steps.size and self._delay_steps.size
+                     and steps.max() > self._delay_steps.max())
+            # over several processes, a shorter delay may shorten the steps between spike
+            # exchanges (pynn_gpu.distributed.exchange_lag), which a build fixes
+            shrinks = (simulator.state.num_processes > 1 and steps.size
+                       and self._delay_steps.size and steps.min() < self._delay_steps.min())
+            self._delay_steps[index] = steps
+            if (grows or shrinks) and not self._generating:   # generated: within bounds
+                simulator.state.structure_changed()  # the ring buffers must grow
+            elif model.learns_from_post:
+                simulator.state.structure_changed()  # the window of postsynaptic spikes moves
+        if "weight" in values:
+            self._weights[index] = values["weight"]
+            if model.changes_weight:
+                self._initial_weights[index] = values["weight"]
+        for name in model.params:
+            if name in values:
+                self._syn_params[name][index] = values[name]
+        self._version += 1
+
+    def _checked_values(self, values, index, safe):
+        """(values to store, delays in steps or None) after every check of new values of
+        the synapses at `index`; nothing is changed yet (but the synapses of a generator
+        are stored from now on, and the target's synapse state is brought to the host)."""
         self._stop_generating()
         model = self.synapse_type.model
         if model.state and simulator.state.engine is not None:
@@ -536,27 +574,10 @@ class Projection(common.Projection):
             gap_junctions.check_values(values)
         elif "weight" in values and safe and len(self._weights[index]):
             StandardSynapseType.parameter_checks["weight"](np.asarray(values["weight"]), self)
+        steps = None
         if "delay" in values:
             steps = self._checked_delay_steps(np.asarray(values["delay"], dtype=float))
-            grows = (steps.size and self._delay_steps.size
-                     and steps.max() > self._delay_steps.max())
-            # over several processes, a shorter delay may shorten the steps between spike
-            # exchanges (pynn_gpu.distributed.exchange_lag), which a build fixes
-            shrinks = (simulator.state.num_processes > 1 and steps.size
-                       and self._delay_steps.size and steps.min() < self._delay_steps.min())
-            self._delay_steps[index] = steps
-            if (grows or shrinks) and not self._generating:   # generated: within bounds
-                simulator.state.structure_changed()  # the ring buffers must grow
-            elif model.learns_from_post:
-                simulator.state.structure_changed()  # the window of postsynaptic spikes moves
-        if "weight" in values:
-            self._weights[index] = values["weight"]
-            if model.changes_weight:
-                self._initial_weights[index] = values["weight"]
-        for name in model.params:
-            if name in values:
-                self._syn_params[name][index] = values[name]
-        self._version += 1
+        return values, steps
 
     def _store(self, name, values, index):
         self._store_checked({name: values}, index)
@@ -697,13 +718,36 @@ class Projection(common.Projection):
                              multiple_synapses)
         return matrices[0] if single else matrices
 
+    _agreement = None       # during a set() that every process makes (several processes)
+
+    def set(self, **attributes):
+        """PyNN's set. Over several processes, each checks its own synapses' values and
+        the processes agree on the outcome before any keeps them (distributed.Agreement):
+        a bad value for one process's synapses raises in every process and changes
+        nothing anywhere, as in one process. (A single connection's setters, used by the
+        process holding it alone, check its value there only.)"""
+        state = simulator.state
+        if state.num_processes == 1:
+            return super().set(**attributes)
+        agreement = self._agreement = distributed.Agreement(state.mpi_comm)
+        try:
+            super().set(**attributes)
+        except Exception as error:
+            if not agreement.reached:
+                agreement(error)        # raises
+            raise
+        finally:
+            self._agreement = None
+        if not agreement.reached:       # (PyNN's set always stores: not expected)
+            agreement()
+
     def _set_attributes(self, parameter_space):
         positions = self._one_process_positions() if any(
             isinstance(lazy.base_value, RandomDistribution)
             for _, lazy in parameter_space.items()) else None
         values = {name: evaluate_at(lazy, self._pre_index, self._post_index, positions)
                   for name, lazy in parameter_space.items()}
-        self._store_checked(values, slice(None))
+        self._store_checked(values, slice(None), agree=self._agreement)
 
     def initialize(self, **initial_values):
         """Set initial values of synapse state variables, e.g. prj.initialize(u=0.2)."""
