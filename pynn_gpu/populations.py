@@ -3,6 +3,7 @@
 import numpy as np
 from pyNN import common, errors
 from pyNN.parameters import ArrayParameter, LazyArray, ParameterSpace, Sequence, simplify
+from pyNN.parameters import simplify as simplify_parameter_array
 from pyNN.random import RandomDistribution
 from pyNN.standardmodels import StandardCellType
 
@@ -85,6 +86,36 @@ class Assembly(common.Assembly):
         common_types = set.intersection(*[set(p.celltype.receptor_types)
                                           for p in self.populations])
         return [r for r in self.populations[0].celltype.receptor_types if r in common_types]
+
+    def get(self, parameter_names, gather=False, simplify=True):
+        """PyNN's get. Over several processes, a process may hold none of the Assembly's
+        cells (a population of fewer than 33 cells is one process's): it gets empty
+        values, as from Population.get (PyNN's would fail simplifying them). With
+        gather=True, every process gets every cell's values, those one process gets."""
+        state = simulator.state
+        if state.num_processes == 1:
+            return super().get(parameter_names, gather=gather, simplify=simplify)
+        names = (parameter_names,) if isinstance(parameter_names, str) else parameter_names
+        local = {name: [] for name in names}
+        offset, positions = 0, []
+        for population in self.populations:
+            for name, values in zip(names, population.get(names, gather=False,
+                                                          simplify=False)):
+                local[name].append(np.atleast_1d(values))
+            positions.append(offset + np.flatnonzero(population._mask_local))
+            offset += population.size
+        values = {name: np.hstack(parts) for name, parts in local.items()}
+        if gather:      # every process's cells, in the Assembly's order, to every process
+            gathered = state.mpi_comm.allgather((np.hstack(positions), values))
+            order = np.argsort(np.hstack([where for where, _ in gathered]), kind="stable")
+            values = {name: np.hstack([part[name] for _, part in gathered])[order]
+                      for name in names}
+        if simplify:
+            values = {name: simplify_parameter_array(array) if array.size else array
+                      for name, array in values.items()}
+        if isinstance(parameter_names, str):
+            return values[parameter_names]
+        return [values[name] for name in names]
 
     def write_data(self, io, variables="all", gather=True, clear=False, annotations=None):
         """PyNN's write_data, clearing (clear=True) only once the data are written: a write
