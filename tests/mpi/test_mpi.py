@@ -34,7 +34,7 @@ needs_mpi = pytest.mark.skipif(not (HAVE_MPI4PY and MPIEXEC),
                                reason="needs mpi4py and mpiexec (pip install 'pynn-gpu[mpi]')")
 
 
-def run_script(arguments, processes, cwd):
+def run_script(arguments, processes, cwd, timeout=240):
     command = [sys.executable, *arguments]
     if processes > 1:
         command = [MPIEXEC, "-n", str(processes), *command]
@@ -42,11 +42,12 @@ def run_script(arguments, processes, cwd):
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        stdout, stderr = process.communicate(timeout=240)
+        stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         stdout, stderr = process.communicate()
-        pytest.fail(f"{' '.join(command)} did not end in 240 s:\n{stdout[-2000:]}{stderr[-2000:]}")
+        pytest.fail(f"{' '.join(command)} did not end in {timeout} s:\n"
+                    f"{stdout[-2000:]}{stderr[-2000:]}")
     assert process.returncode == 0, stdout[-3000:] + stderr[-3000:]
     return stdout
 
@@ -163,18 +164,40 @@ def test_weight_scaling_over_several_processes(scaled_single_process, tmp_path, 
     assert len(scaled_single_process["spikes"]) > 100
 
 
+def case_outcomes(text):
+    """{case: {(rank, outcome)}} from the lines "rank <r>: <case> <outcome>" of a script."""
+    outcomes = {}
+    for rank, case, outcome in re.findall(r"rank (\d+): (\S+) (ok|\w+Error)", text):
+        outcomes.setdefault(case, set()).add((int(rank), outcome))
+    return outcomes
+
+
 @needs_mpi
 @pytest.mark.mpi
 def test_rebuilds_stay_collective(tmp_path):
     text = run_script([str(HERE / "edge_cases.py")], 2, tmp_path)
-    outcomes = {}
-    for rank, case, outcome in re.findall(r"rank (\d+): (\S+) (ok|\w+Error)", text):
-        outcomes.setdefault(case, set()).add((int(rank), outcome))
+    outcomes = case_outcomes(text)
     expected = {"record-one-process": "ok", "uneven-chunks": "ok", "shorter-delay": "ok",
                 "set-shorter-delay": "ok", "get-no-local-cells": "ok", "get-gather": "ok",
                 "get-array-gather": "ok"}
     for case, outcome in expected.items():
         assert outcomes.get(case) == {(0, outcome), (1, outcome)}, (case, text)
+
+
+@needs_mpi
+@pytest.mark.mpi
+def test_set_and_get_stay_collective(tmp_path):
+    """A bad value of a Population, PopulationView or Projection set() in one process's
+    cells or synapses raises in every process and changes nothing anywhere (then a run
+    goes on in both); a single cell's or connection's setter needs no other process; an
+    Assembly's get() in a process holding none of its cells."""
+    text = run_script([str(HERE / "set_agreement.py")], 2, tmp_path, timeout=90)
+    outcomes = case_outcomes(text)
+    for case in ("population-set", "view-set", "view-set-one-process", "projection-set-weight",
+                 "projection-set-delay", "projection-set-delay-weights",
+                 "run-after-refused-sets", "population-set-good", "single-cell-set",
+                 "assembly-get"):
+        assert outcomes.get(case) == {(0, "ok"), (1, "ok")}, (case, text)
 
 
 @needs_mpi
