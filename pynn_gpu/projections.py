@@ -749,6 +749,26 @@ class Projection(common.Projection):
                   for name, lazy in parameter_space.items()}
         self._store_checked(values, slice(None), agree=self._agreement)
 
+    def save(self, attribute_names, file, format="list", gather=True, with_address=True):
+        """PyNN's save. Over several processes with gather=False, every process writes its
+        own synapses to a file of its own, the name followed by .<rank> as write_data names
+        its files (PyNN's writes process 0's synapses alone, under the name given)."""
+        state = simulator.state
+        if gather or state.num_processes == 1:
+            return super().save(attribute_names, file, format, gather, with_address)
+        names = (self.synapse_type.get_parameter_names()
+                 if attribute_names in ("all", "connections") else
+                 [attribute_names] if isinstance(attribute_names, str) else attribute_names)
+        if isinstance(file, str):
+            file = recording.files.StandardTextFile(f"{file}.{state.mpi_rank}", mode="w")
+        else:
+            file.rename(f"{file.name}.{state.mpi_rank}")
+        values = self.get(names, format=format, gather=False, with_address=with_address)
+        if format == "array":       # PyNN's: 0 where there is no connection
+            values = [np.where(np.isnan(array), 0.0, array) for array in values]
+        file.write(values, {"columns": (["i", "j"] if with_address else []) + list(names)})
+        file.close()
+
     def initialize(self, **initial_values):
         """Set initial values of synapse state variables, e.g. prj.initialize(u=0.2)."""
         for variable, value in initial_values.items():

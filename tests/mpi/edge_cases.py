@@ -106,5 +106,22 @@ def summed_matrix():
 
 
 attempt("get-array-gather", summed_matrix)
+
+
+def saved_by_each_process():
+    """save(gather=False): each process writes its own synapses to <name>.<rank>; together
+    they are the 384 synapses (i, j, weight, delay) of the projection."""
+    multapses.save("all", "saved.txt", gather=False)
+    sim.simulator.state.mpi_comm.Barrier()
+    rows = [np.loadtxt(f"saved.txt.{rank}", ndmin=2) for rank in range(sim.num_processes())]
+    mine = rows[sim.rank()]
+    if len(mine) != len(multapses) or not np.all(np.isin(mine[:, 1], multapses.post.id_to_index(
+            multapses.post.local_cells))):
+        raise ValueError(f"process {sim.rank()} saved {len(mine)} synapses")
+    if sum(map(len, rows)) != 384 or not np.allclose(np.vstack(rows)[:, 2], 0.1):
+        raise ValueError(f"the files hold {sum(map(len, rows))} synapses")
+
+
+attempt("save-each-process", saved_by_each_process)
 sim.end()
 
