@@ -770,10 +770,22 @@ class Projection(common.Projection):
         file.close()
 
     def initialize(self, **initial_values):
-        """Set initial values of synapse state variables, e.g. prj.initialize(u=0.2)."""
+        """
+        Set initial values of synapse state variables, e.g. prj.initialize(u=0.2): a number,
+        a RandomDistribution, a (pre, post) array as set() takes, or one value per synapse
+        in connection order. Over several processes these mean what they mean in one:
+        values of all the projection's synapses, of which each process takes its own.
+        """
+        positions = self._one_process_positions()
         for variable, value in initial_values.items():
             if isinstance(value, RandomDistribution):       # drawn as one process draws
-                value = draw_at(value, len(self), self._one_process_positions())
+                value = draw_at(value, len(self), positions)
+            elif np.ndim(value) == 2:
+                value = evaluate_at(LazyArray(np.asarray(value, dtype=float),
+                                              shape=(self.pre.size, self.post.size)),
+                                    self._pre_index, self._post_index, positions)
+            elif np.ndim(value) == 1 and positions is not None and len(value) == positions[1]:
+                value = np.asarray(value, dtype=float)[positions[0]]
             value = LazyArray(value, shape=(len(self),), dtype=float)
             self._set_initial_value_array(variable, value)
             self.initial_values[variable] = value

@@ -123,5 +123,26 @@ def saved_by_each_process():
 
 
 attempt("save-each-process", saved_by_each_process)
+
+# initial synapse state over several processes: every form means what it means in one
+# process (values of all synapses, each process taking its own), so the gathered state
+# is the one given; the pairs are listed in connection order (by post, then pre)
+pairs = [(i, j) for j in range(64) for i in range(3) if (i + j) % 2 == 0]
+depressing = sim.Projection(sim.Population(3, sim.IF_curr_exp()), mixed,
+                            sim.FromListConnector(pairs), sim.TsodyksMarkramSynapse(weight=0.1))
+
+
+def initialised_as_in_one_process():
+    by_pair = np.random.default_rng(3).uniform(size=(3, 64))
+    depressing.initialize(u=np.arange(len(pairs)) / len(pairs), x=by_pair)
+    u = depressing.get(["u", "x"], format="list", gather=True)
+    if sim.rank() == 0:
+        expected = {(i, j): (k / len(pairs), by_pair[i, j]) for k, (i, j) in enumerate(pairs)}
+        got = {(int(i), int(j)): (a, b) for i, j, a, b in u}
+        if got != expected:
+            raise ValueError("the gathered initial state is not the one given")
+
+
+attempt("initialize-as-one-process", initialised_as_in_one_process)
 sim.end()
 

@@ -179,7 +179,8 @@ def test_rebuilds_stay_collective(tmp_path):
     outcomes = case_outcomes(text)
     expected = {"record-one-process": "ok", "uneven-chunks": "ok", "shorter-delay": "ok",
                 "set-shorter-delay": "ok", "get-no-local-cells": "ok", "get-gather": "ok",
-                "get-array-gather": "ok", "save-each-process": "ok"}
+                "get-array-gather": "ok", "save-each-process": "ok",
+                "initialize-as-one-process": "ok"}
     for case, outcome in expected.items():
         assert outcomes.get(case) == {(0, outcome), (1, outcome)}, (case, text)
 

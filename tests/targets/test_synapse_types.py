@@ -155,6 +155,22 @@ def test_an_initial_state_acts_at_the_first_spike(sim):
         [5.0, 15.0], 1.0, 0.2, 100.0, 50.0, u=0.6, x=0.5), rtol=1e-9)
 
 
+def test_initial_state_takes_the_forms_set_takes(sim):
+    """initialize() takes a (pre, post) array as set() does, or one value per synapse in
+    connection order; each synapse gets its own value."""
+    sources = sim.Population(3, sim.SpikeSourceArray(spike_times=[5.0]))
+    cells = sim.Population(4, sim.IF_curr_exp())
+    projection = sim.Projection(sources, cells, sim.FromListConnector(
+        [(2, 0), (0, 1), (1, 3), (0, 3)]), sim.TsodyksMarkramSynapse(weight=0.1))
+    by_pair = np.arange(12.0).reshape(3, 4) / 20.0
+    projection.initialize(u=by_pair)
+    u = projection.get("u", format="list")
+    assert sorted(u) == sorted((i, j, by_pair[i, j]) for i, j in [(2, 0), (0, 1), (1, 3),
+                                                                 (0, 3)])
+    projection.initialize(x=[0.1, 0.2, 0.3, 0.4])
+    assert projection.get("x", format="list", with_address=False) == [0.1, 0.2, 0.3, 0.4]
+
+
 def test_time_constant_of_the_active_state_is_the_receptors(sim):
     """On IF_curr_exp the active pool decays with tau_syn_E, as in NEST's model."""
     times = np.array([5.0, 8.0, 11.0, 14.0])
