@@ -187,14 +187,28 @@ def refresh(state, parts, arrays, scalar):
             arrays[name][:part.group.n_junctions] = part.arrays(scalar)["weight"]
             names.append(name)
             part.version = projection._version
-    if names:
+    # new weights, or a capacitance set() since the last check (cm = 0.001 with g = 0.02)
+    if names or any(not np.array_equal(_capacitance(state, index), checked)
+                    for index, checked in state.gap_capacitances.items()):
         check_stability(state, parts)
     return names
 
 
+def _capacitance(state, index):
+    """The capacitance (nF) of each neuron of population `index`: its cm, or the implicit
+    one of a model without cm (Izhikevich); None where the model has neither."""
+    data = state.populations[index]._data
+    cm = data.params.get("cm")
+    if cm is None:
+        cm = data.model.capacitance
+    return None if cm is None else np.broadcast_to(np.asarray(cm, dtype=float), (data.size,))
+
+
 def check_stability(state, parts):
     """Warn where dt * (summed junction conductance) / cm reaches 1 for some neuron: there
-    the explicit coupling may oscillate or diverge (see the module docstring)."""
+    the explicit coupling may oscillate or diverge (see the module docstring). The
+    capacitances checked are kept (state.gap_capacitances), so that a later set() of cm is
+    checked again before the next run."""
     totals = {}     # population index -> summed conductance per neuron
     for part in parts:
         junctions = part.arrays(np.float64)
@@ -202,11 +216,15 @@ def check_stability(state, parts):
             size = state.populations[index].size
             totals[index] = totals.get(index, 0) + np.bincount(
                 junctions[side], junctions["weight"], minlength=size)
+    state.gap_capacitances = {}
     for index, total in totals.items():
-        cm = state.populations[index]._data.params.get("cm")
+        cm = _capacitance(state, index)
+        state.gap_capacitances[index] = None if cm is None else cm.copy()
         if cm is None:
+            logger.info("pyNN.gpu gap junctions onto %s: its model has no capacitance to "
+                        "check the coupling's stability with", state.populations[index].label)
             continue
-        worst = float(np.max(state.dt * total / np.asarray(cm, dtype=float)))
+        worst = float(np.max(state.dt * total / cm))
         if worst >= 1.0:
             logger.warning(
                 "pyNN.gpu gap junctions onto %s: dt * (summed conductance) / cm reaches %.3g; "

@@ -106,6 +106,10 @@ class NeuronModelDef:
     # state set to 0 in a neuron whose parameters change between runs: a process that
     # draws ahead (a gamma source's next interval) then starts afresh with the new ones
     restart_on_change: Tuple[str, ...] = ()
+    # nF through which injected current (i_inj, gap junctions) moves v in a model without a
+    # cm parameter (Izhikevich's implicit 1 pF): what the gap-junction stability check
+    # divides by; None where the model has cm, or where nothing is known
+    capacitance: float = None
 
     def __post_init__(self):
         check_name(self.name, "model")

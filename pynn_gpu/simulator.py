@@ -66,6 +66,7 @@ class State(common.control.BaseState):
         self.populations = []
         self.projections = []
         self.current_sources = []     # (source, population, neuron indices)
+        self.gap_capacitances = {}    # population index -> cm the gap-junction check saw
         self.id_counter = 0
         self.structure_version = 0
         self.segment_counter = -1

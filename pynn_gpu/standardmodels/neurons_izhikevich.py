@@ -85,6 +85,7 @@ IZHIKEVICH_MODEL = NeuronModelDef(
     reset=f"if (v >= (scalar) {V_PEAK}) {{ v = c; u += d; }}",
     derive=_derive,
     constraints={"a": NON_NEGATIVE},
+    capacitance=0.001,      # the implicit 1 pF (module docstring)
 )
 
 

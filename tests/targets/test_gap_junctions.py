@@ -263,6 +263,29 @@ def test_unstable_coupling_is_reported(cpu_sim, caplog):
     assert "reaches 1.2" in caplog.text     # neuron 0: dt (0.6 + 0.6) / 0.1
 
 
+def test_unstable_coupling_is_reported_without_cm_and_after_set(cpu_sim, caplog):
+    """Izhikevich has no cm: its currents act through an implicit 1 pF, which the check
+    divides by; and a cm set() between runs is checked again before the next run."""
+    sim = cpu_sim
+    izhikevich = sim.Population(2, sim.Izhikevich(), label="izhikevich")
+    sim.Projection(izhikevich[0:1], izhikevich[1:2], sim.AllToAllConnector(),
+                   sim.ElectricalSynapse(weight=0.02))
+    cells = sim.Population(2, sim.IF_curr_exp(cm=1.0, v_thresh=1000.0), label="lif")
+    sim.Projection(cells[0:1], cells[1:2], sim.AllToAllConnector(),
+                   sim.ElectricalSynapse(weight=0.02))
+    with caplog.at_level(logging.WARNING, logger="PyNN"):
+        sim.run(1.0)
+    assert "onto izhikevich" in caplog.text and "reaches 2" in caplog.text  # 0.1 0.02 / 0.001
+    assert "onto lif" not in caplog.text       # 0.1 0.02 / 1.0
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="PyNN"):
+        sim.run(1.0)        # nothing changed: nothing new to report
+        assert caplog.text == ""
+        cells.set(cm=0.001)
+        sim.run(1.0)
+    assert "onto lif" in caplog.text and "reaches 2" in caplog.text
+
+
 def test_weight_scaling_leaves_gap_junctions_alone(cpu_sim):
     sim = cpu_sim
     cells = sim.Population(4, sim.IF_curr_exp())
