@@ -227,27 +227,45 @@ class ScalingPolicy:
             raise errors.InvalidParameterValueError(
                 f"weight scaling calibration must be a dict of settings "
                 f"(got {self.calibration!r})")
-        if not (isinstance(self.target_fraction, numbers.Real) and self.target_fraction > 0):
+        if not (_is_number(self.target_fraction) and self.target_fraction > 0):
             raise errors.InvalidParameterValueError(
-                f"target_fraction must be > 0 (got {self.target_fraction!r})")
+                f"weight scaling target_fraction must be a finite number > 0 "
+                f"(got {self.target_fraction!r})")
         unknown = set(self.calibration) - set(CALIBRATION_DEFAULTS)
         if unknown:
             raise errors.InvalidParameterValueError(
                 f"unknown calibration setting(s) {sorted(unknown)}; "
                 f"known: {sorted(CALIBRATION_DEFAULTS)}")
-        settings = self.calibration_settings()
-        if not (settings["duration"] > settings["transient"] >= 0):
-            raise errors.InvalidParameterValueError(
-                "calibration needs duration > transient >= 0 ms")
-        damping = settings["damping"]
-        if not ((settings["iterations"] is None or int(settings["iterations"]) >= 1)
-                and (damping == "average" or (isinstance(damping, numbers.Real)
-                                              and 0 < damping <= 1))):
-            raise errors.InvalidParameterValueError(
-                "calibration needs iterations >= 1 and 0 < damping <= 1")
+        _check_calibration(self.calibration_settings())
 
     def calibration_settings(self):
         return dict(CALIBRATION_DEFAULTS, **self.calibration)
+
+
+def _is_number(value):
+    """A finite real number (not a bool)."""
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _check_calibration(settings):
+    """The calibration settings (CALIBRATION_DEFAULTS with the user's): finite numbers in
+    their ranges, so that a bad one is refused by setup(), not by the calibration run."""
+    def refuse(name, allowed):
+        raise errors.InvalidParameterValueError(
+            f"weight scaling calibration {name} must be {allowed} (got {settings[name]!r})")
+    duration, transient = settings["duration"], settings["transient"]
+    if not (_is_number(transient) and transient >= 0):
+        refuse("transient", "a finite number of ms >= 0")
+    if not (_is_number(duration) and duration > transient):
+        refuse("duration", f"a finite number of ms > transient ({transient:g} ms)")
+    iterations = settings["iterations"]
+    if iterations is not None and not (_is_number(iterations) and iterations >= 1
+                                       and float(iterations).is_integer()):
+        refuse("iterations", "None or a whole number >= 1")
+    damping = settings["damping"]
+    if damping != "average" and not (_is_number(damping) and 0 < damping <= 1):
+        refuse("damping", '"average" or a number d with 0 < d <= 1')
 
 
 def _reference_in_degrees(path):

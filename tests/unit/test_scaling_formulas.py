@@ -279,11 +279,37 @@ def test_setup_rejects_bad_policies(value):
     (dict(policy="activity", rates=float("inf")), "rates"),
     (dict(policy="balanced", K0=10, rates=5, v_operating="x"), "v_operating"),
     (dict(policy="mean", K0=10, calibration=5), "calibration"),
+    (dict(policy="activity", target_fraction=float("inf")), "target_fraction"),
+    (dict(policy="activity", target_fraction=True), "target_fraction"),
+    (dict(policy="activity", target_fraction="0.5"), "target_fraction"),
+    (dict(policy="balanced", K0=10, calibration=dict(iterations="x")), "calibration iterations"),
+    (dict(policy="balanced", K0=10, calibration=dict(iterations=2.5)), "calibration iterations"),
+    (dict(policy="balanced", K0=10, calibration=dict(iterations=True)), "calibration iterations"),
+    (dict(policy="balanced", K0=10, calibration=dict(iterations=0)), "calibration iterations"),
+    (dict(policy="balanced", K0=10, calibration=dict(duration="x")), "calibration duration"),
+    (dict(policy="balanced", K0=10, calibration=dict(duration=float("inf"))),
+     "calibration duration"),
+    (dict(policy="balanced", K0=10, calibration=dict(duration=50.0)), "calibration duration"),
+    (dict(policy="balanced", K0=10, calibration=dict(transient=float("nan"))),
+     "calibration transient"),
+    (dict(policy="balanced", K0=10, calibration=dict(transient=-1.0)), "calibration transient"),
+    (dict(policy="balanced", K0=10, calibration=dict(damping=True)), "calibration damping"),
+    (dict(policy="balanced", K0=10, calibration=dict(damping=1.5)), "calibration damping"),
+    (dict(policy="balanced", K0=10, calibration=dict(damping="x")), "calibration damping"),
 ])
 def test_setup_names_the_bad_scaling_option(value, name):
     import pynn_gpu as sim
     with pytest.raises(errors.InvalidParameterValueError, match=f"weight scaling {name}"):
         sim.setup(timestep=0.1, target="cpu", weight_scaling=value)
+
+
+@pytest.mark.parametrize("calibration", [
+    dict(iterations=3), dict(iterations=3.0), dict(iterations=None), dict(damping=0.5),
+    dict(damping=1), dict(duration=50.0, transient=0), dict(damping="average"),
+])
+def test_setup_accepts_good_calibration_settings(calibration):
+    policy = scaling.make_policy(dict(policy="balanced", K0=10, calibration=calibration))
+    assert policy.calibration_settings()["duration"] > 0
 
 
 def test_projections_without_k0_are_left_ungenerated():
