@@ -239,19 +239,7 @@ class Projection(common.Projection):
 
     def _generate_on_host(self):
         """The synapses a procedural projection stands for, generated as the target does."""
-        state = simulator.state
-        spec = self._procedural
-        post_range = self._local_post_range()     # generated for this process's neurons
-        if post_range is not None:
-            pre, post, weights, delay_steps = spec.generate(
-                self.pre.size, self.post.size, state.dt, post_range)
-        else:
-            pre, post, weights, delay_steps = spec.generate(self.pre.size, self.post.size,
-                                                            state.dt)
-            if state.num_processes > 1:     # generated whole: keep those onto this process's
-                keep = self.post._mask_local[post]
-                pre, post, weights, delay_steps = (pre[keep], post[keep], weights[keep],
-                                                   delay_steps[keep])
+        pre, post, weights, delay_steps = self._generated_synapses(self._procedural)
         if len(weights):    # before anything is stored: a refused draw changes nothing
             StandardSynapseType.parameter_checks["weight"](weights, self)
         self._generating = True
@@ -262,6 +250,20 @@ class Projection(common.Projection):
         finally:
             self._generating = False
         self._generated_version = self._version
+
+    def _generated_synapses(self, spec):
+        """(pre, post, weights, delay steps) that the generator spec gives this projection
+        (this process's synapses over several), in the order the host stores them."""
+        state = simulator.state
+        post_range = self._local_post_range()     # generated for this process's neurons
+        if post_range is not None:
+            return spec.generate(self.pre.size, self.post.size, state.dt, post_range)
+        pre, post, weights, delay_steps = spec.generate(self.pre.size, self.post.size, state.dt)
+        if state.num_processes > 1:     # generated whole: keep those onto this process's
+            keep = self.post._mask_local[post]
+            pre, post, weights, delay_steps = (pre[keep], post[keep], weights[keep],
+                                               delay_steps[keep])
+        return pre, post, weights, delay_steps
 
     def _stop_generating(self):
         """Weights or delays set by the script: the generated synapses are stored from now
@@ -487,6 +489,13 @@ class Projection(common.Projection):
                 self.__dict__.pop(name, None)
         self._procedural = dataclasses.replace(self._procedural, weight=weight)
         simulator.state.structure_changed()
+
+    def _weights_generated_from(self, weight):
+        """The weights this projection's synapses get from the distribution `weight` (a
+        ValueSpec) instead of its own: drawn from the same streams, bit for bit those of a
+        projection made with that distribution. Nothing of the projection changes."""
+        spec = dataclasses.replace(self._procedural, weight=weight)
+        return self._generated_synapses(spec)[2]
 
     scaling = None
     """ScalingRecord of the weight scaling applied to this projection, or None (off)."""

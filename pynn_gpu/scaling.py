@@ -615,6 +615,7 @@ def _store_weights(projection, weights, unscaled=None):
         weights, unscaled = weights
     if isinstance(weights, np.ndarray):
         projection._store_checked({"weight": weights}, np.arange(len(projection)))
+        projection.__dict__.pop("_unscaled_distribution", None)     # stored from now on
         return
     projection._generate_weights_from(weights)
     projection._unscaled_distribution = unscaled
@@ -632,7 +633,11 @@ def _mean_weight(weights):
 
 def _original_weights(projection):
     """The weights to scale from: the script's, unless they were set since the last
-    scaling (then the current ones)."""
+    scaling (then the current ones). Weights still generated from a distribution that
+    scaling scaled: those the unscaled distribution gives the same synapses."""
+    unscaled = projection.__dict__.get("_unscaled_distribution")
+    if unscaled is not None and projection._weight_distribution() is not None:
+        return projection._weights_generated_from(unscaled)
     saved = getattr(projection, "_scaling_origin", None)
     if saved is not None:
         w0, version, digest = saved

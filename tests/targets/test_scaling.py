@@ -379,3 +379,41 @@ def test_a_failed_scaling_restores_the_distributions(cpu_sim, monkeypatch):
     assert [p._procedural.weight for p in projections] == before
     assert all(p.scaling is None for p in projections)
     assert all(p.awaiting_generation for p in projections)
+
+
+@pytest.mark.parametrize("fmt", ["procedural", "ragged"])
+@pytest.mark.parametrize("look", [False, True])
+def test_activity_after_a_scaled_distribution_starts_from_the_script_weights(cpu_sim, fmt,
+                                                                            look):
+    """"activity" needs per-synapse weights: after "mean" scaled a generated projection's
+    distribution, they are those of the unscaled distribution (the script's, bit for bit),
+    not the scaled ones. So "activity" gives what it gives without the "mean" before, a
+    later "mean" replaces it instead of compounding, and None brings back the script's
+    weights. `look`: the host generated the scaled synapses in between."""
+    sim = cpu_sim
+    unscaled = _weights(_generated(sim, fmt))
+    sim.end()
+    sim.setup(timestep=0.1, target="cpu")
+    fresh = _generated(sim, fmt)
+    sim.scale_weights(fresh, "activity", rates=20.0)
+    direct = _weights(fresh)
+    sim.end()
+    sim.setup(timestep=0.1, target="cpu")
+    projections = _generated(sim, fmt)
+    sim.scale_weights(projections, "mean", K0=50)
+    if look:
+        for record, w0, w in zip([p.scaling for p in projections], unscaled,
+                                 _weights(projections)):
+            np.testing.assert_allclose(w, w0 * record.factor, rtol=1e-14)
+    records = sim.scale_weights(projections, "activity", rates=20.0)
+    for record, w0, w, expected in zip(records, unscaled, _weights(projections), direct):
+        assert record.w0_mean == pytest.approx(np.mean(w0), rel=1e-12)
+        assert np.array_equal(w, expected)
+    records = sim.scale_weights(projections, "mean", K0=40)
+    for record, w0, w in zip(records, unscaled, _weights(projections)):
+        assert record.factor == pytest.approx(40 / record.K)
+        np.testing.assert_allclose(w, w0 * record.factor, rtol=1e-14)
+    sim.scale_weights(projections, None)
+    for w0, w in zip(unscaled, _weights(projections)):
+        assert np.array_equal(w, w0)
+
