@@ -499,18 +499,20 @@ class _Job:
 
 
 def _apply(projections, spec, strict):
+    """Scale: a refused scaling (or one that fails part of the way) leaves every projection
+    exactly as it was, its weights, distribution and format, generated or not."""
     state = simulator.state
-    jobs = []
-    for p in projections:
-        job = _make_job(p, spec, strict)
-        if job is not None:
-            jobs.append(job)
-    if not jobs:
-        return []
-    previous = {id(j.projection): (getattr(j.projection, "scaling", None), _weights_now(j),
-                                   getattr(j.projection, "_scaling_origin", None))
-                for j in jobs}
+    saved = [(p, _snapshot(p)) for p in projections]
     try:
+        jobs = []
+        for p in projections:
+            job = _make_job(p, spec, strict)
+            if job is not None:
+                jobs.append(job)
+        for j in jobs:      # what can be refused without the weights, before any is generated
+            _check_given_rate(j, spec)
+        for j in jobs:
+            j.w0 = _distribution(j.projection, spec) or _original_weights(j.projection)
         missing = [j for j in jobs if _needs_rate(j, spec) and j.rate is None]
         if missing:
             if state.step != 0:
@@ -522,13 +524,12 @@ def _apply(projections, spec, strict):
             _calibrate(jobs, spec)
         records = [_finish(j, spec) for j in jobs]
     except BaseException:
-        for j in jobs:
-            record, weights, origin = previous[id(j.projection)]
-            _store_weights(j.projection, weights)
-            j.projection.scaling = record
-            j.projection._scaling_origin = origin
+        for p, snapshot in reversed(saved):
+            _restore(p, snapshot)
         _update_dc_sources()
         raise
+    if not jobs:
+        return []
     _update_dc_sources()
     for j, record in zip(jobs, records):
         logger.info("pyNN.gpu weight scaling: %s", record.summary(j.projection.label))
@@ -562,8 +563,8 @@ def _make_job(projection, spec, strict):
     if rate is not None:
         rate = _checked_number("rates", rate, projection)
     synapse = _synapse_info(projection) if spec.policy != "mean" else None
-    w0 = _distribution(projection, spec) or _original_weights(projection)
-    return _Job(projection, K, K0, w0, synapse, rate, "given" if rate is not None else None)
+    # the original weights (w0) come once every job has passed its checks (_apply)
+    return _Job(projection, K, K0, None, synapse, rate, "given" if rate is not None else None)
 
 
 def _checked_number(name, value, projection, positive=False):
@@ -577,6 +578,13 @@ def _checked_number(name, value, projection, positive=False):
             f"weight scaling {name} must be a finite number {'> 0' if positive else '>= 0'}"
             f" (got {value!r} for projection {projection.label!r})")
     return number
+
+
+def _check_given_rate(job, spec):
+    """Refuse an "activity" scaling that no weight can achieve at the rate given (0 Hz, or
+    a target beyond the reversal potential), before any weight is generated or changed."""
+    if spec.policy == "activity" and job.rate is not None and _needs_rate(job, spec):
+        _activity_target(job, spec, job.rate)
 
 
 def _needs_rate(job, spec):
@@ -600,25 +608,60 @@ def _distribution(projection, spec):
     return projection.__dict__.get("_unscaled_distribution") or current
 
 
-def _weights_now(job):
-    """What _store_weights puts back: the weights, or the distribution they come from."""
-    p = job.projection
-    if job.generated:
-        return p._weight_distribution(), p.__dict__.get("_unscaled_distribution")
-    return p._weights.copy()
-
-
 def _store_weights(projection, weights, unscaled=None):
     """Weights into a projection: an array into its weight array, or a distribution (with
     the unscaled one it came from) to generate them from."""
-    if isinstance(weights, tuple):
-        weights, unscaled = weights
     if isinstance(weights, np.ndarray):
         projection._store_checked({"weight": weights}, np.arange(len(projection)))
         projection.__dict__.pop("_unscaled_distribution", None)     # stored from now on
         return
     projection._generate_weights_from(weights)
     projection._unscaled_distribution = unscaled
+
+
+# what scaling can change of a projection (besides _version): its synapses generated on
+# the host or not, its generator (the weight distribution), format and scaling state
+_SCALING_STATE = ("_procedural", "_format", "_unscaled_distribution", "_generated_version",
+                  "_initial_weights", "scaling", "_scaling_origin")
+
+
+def _state_keys(projection):
+    return type(projection)._GENERATED | set(_SCALING_STATE)
+
+
+def _snapshot(projection):
+    """What _restore puts back: the projection's scaling state, the arrays it holds (none
+    are generated for this) and the contents of those scaling writes into."""
+    held = {k: projection.__dict__[k] for k in _state_keys(projection)
+            if k in projection.__dict__}
+    contents = {k: held[k].copy() for k in ("_weights", "_initial_weights") if k in held}
+    return held, contents, projection._version
+
+
+def _restore(projection, snapshot):
+    """The projection exactly as at _snapshot: generated (or awaiting generation) from the
+    same distribution, in the same format, with the same weights bit for bit."""
+    held, contents, version = snapshot
+    now = projection.__dict__
+    changed = projection._version != version or set(held) != (_state_keys(projection) & set(now))
+    changed = changed or any(not _same(now[k], value) for k, value in held.items())
+    for k in _state_keys(projection):
+        now.pop(k, None)
+    now.update(held)
+    for k, values in contents.items():
+        if not np.array_equal(now[k], values):
+            now[k][...] = values
+            changed = True
+    if changed:     # the target takes everything from the host again
+        latest = max(projection._version, version) + 1
+        if held.get("_generated_version") == version:
+            now["_generated_version"] = latest      # still as generated
+        projection._version = latest
+        simulator.state.structure_changed()
+
+
+def _same(a, b):
+    return a is b or (isinstance(a, str) and a == b)
 
 
 def _scaled(job, factor):
@@ -683,14 +726,7 @@ def _compute(job, spec, rate, mode=None):
         dc = balanced_dc(job.K0, job.K, w0_mean, rate or 0.0, charge, drive)
         return _scaled(job, factor), dc, factor, v_op
     # activity
-    if not rate or rate <= 0:
-        raise errors.InvalidParameterValueError(
-            f"activity scaling of {job.projection.label!r}: the presynaptic rate is 0 Hz, "
-            "so no weight can reach the target")
-    inhibitory = job.projection.receptor_type == "inhibitory"
-    target = activity_weight(job.K, rate, syn.charge, syn.tau_m, syn.cm, syn.v_rest,
-                             syn.v_thresh, spec.target_fraction, inhibitory,
-                             syn.e_rev if syn.conductance else None)
+    target = _activity_target(job, spec, rate)
     target_per_synapse = np.broadcast_to(target, syn.charge.shape)[job.projection._post_index]
     if w0_mean != 0:
         w = w0 / w0_mean * target_per_synapse      # keeps the relative spread of the weights
@@ -698,6 +734,20 @@ def _compute(job, spec, rate, mode=None):
         w = np.array(target_per_synapse, dtype=float)
     factor = _mean(w) / w0_mean if w0_mean != 0 else float("nan")
     return w, 0.0, factor, None
+
+
+def _activity_target(job, spec, rate):
+    """The "activity" weight per post-synaptic cell at a presynaptic rate (Hz), or
+    InvalidParameterValueError where none can reach the target."""
+    if not rate or rate <= 0:
+        raise errors.InvalidParameterValueError(
+            f"activity scaling of {job.projection.label!r}: the presynaptic rate is 0 Hz, "
+            "so no weight can reach the target")
+    syn = job.synapse
+    inhibitory = job.projection.receptor_type == "inhibitory"
+    return activity_weight(job.K, rate, syn.charge, syn.tau_m, syn.cm, syn.v_rest,
+                           syn.v_thresh, spec.target_fraction, inhibitory,
+                           syn.e_rev if syn.conductance else None)
 
 
 def _operating_voltage(syn, spec):

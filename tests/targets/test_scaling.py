@@ -7,6 +7,7 @@ recurrent network are kept when its in-degrees shrink.
 
 import numpy as np
 import pytest
+from pyNN import errors
 from pyNN.random import NumpyRNG, RandomDistribution
 
 import pynn_gpu
@@ -360,11 +361,20 @@ def test_activity_scaling_stores_generated_weights(cpu_sim):
     assert np.mean(_weights([projection])[0]) == pytest.approx(record.w_mean)
 
 
-def test_a_failed_scaling_restores_the_distributions(cpu_sim, monkeypatch):
-    """When scaling fails part of the way, every projection gets its distribution back."""
+@pytest.mark.parametrize("scaled", [False, True])
+@pytest.mark.parametrize("policy, options", [("mean", dict(K0=50)),
+                                             ("activity", dict(rates=20.0))])
+def test_a_failed_scaling_restores_the_distributions(cpu_sim, monkeypatch, policy, options,
+                                                     scaled):
+    """When scaling fails part of the way (after the first projection's weights were
+    scaled, or stored: "activity"), every projection gets its distribution back, its
+    format, its scaling, and stays ungenerated; scaled as a distribution before or not."""
     from pynn_gpu import scaling
     projections = _generated(cpu_sim, "procedural")
+    if scaled:
+        cpu_sim.scale_weights(projections, "mean", K0=60)
     before = [p._procedural.weight for p in projections]
+    state = _generated_state(projections)
     finish = scaling._finish
     calls = []
 
@@ -375,10 +385,12 @@ def test_a_failed_scaling_restores_the_distributions(cpu_sim, monkeypatch):
         return finish(job, spec)
     monkeypatch.setattr(scaling, "_finish", failing)
     with pytest.raises(RuntimeError):
-        cpu_sim.scale_weights(projections, "mean", K0=50)
+        cpu_sim.scale_weights(projections, policy, **options)
     assert [p._procedural.weight for p in projections] == before
-    assert all(p.scaling is None for p in projections)
+    assert _generated_state(projections) == state
+    assert all((p.scaling is None) != scaled for p in projections)
     assert all(p.awaiting_generation for p in projections)
+    assert [p.connectivity_format for p in projections] == ["procedural", "auto"]
 
 
 @pytest.mark.parametrize("fmt", ["procedural", "ragged"])
@@ -417,3 +429,70 @@ def test_activity_after_a_scaled_distribution_starts_from_the_script_weights(cpu
     for w0, w in zip(unscaled, _weights(projections)):
         assert np.array_equal(w, w0)
 
+
+def _generated_state(projections):
+    return [(p.connectivity_format, p.awaiting_generation, p._weight_distribution(),
+             p.__dict__.get("_unscaled_distribution"), p.scaling) for p in projections]
+
+
+@pytest.mark.parametrize("fmt", ["procedural", "ragged"])
+@pytest.mark.parametrize("scaled", [False, True])
+def test_a_refused_scaling_leaves_generated_projections_as_they_were(cpu_sim, fmt, scaled):
+    """A refused "activity" scaling (no rate, or one projection's rate 0 Hz) of generated
+    projections, scaled as distributions before or not, changes nothing: still generated
+    (not even on the host), same format, distribution and weights; a later scaling starts
+    from the script's weights."""
+    sim = cpu_sim
+    unscaled = _weights(_generated(sim, fmt))
+    sim.end()
+    sim.setup(timestep=0.1, target="cpu")
+    projections = _generated(sim, fmt)
+    if scaled:
+        sim.scale_weights(projections, "mean", K0=50)
+    before = _generated_state(projections)
+    for rates in (0.0, {"probability": 20.0, "number": 0.0}):
+        with pytest.raises(errors.InvalidParameterValueError, match="0 Hz"):
+            sim.scale_weights(projections, "activity", rates=rates)
+        assert _generated_state(projections) == before
+    # the same once the host has generated the synapses
+    weights = _weights(projections)
+    before = _generated_state(projections)
+    with pytest.raises(errors.InvalidParameterValueError, match="0 Hz"):
+        sim.scale_weights(projections, "activity", rates={"probability": 20.0, "number": 0.0})
+    assert _generated_state(projections) == before
+    for w, w_before in zip(_weights(projections), weights):
+        assert np.array_equal(w, w_before)
+    records = sim.scale_weights(projections, "mean", K0=40)
+    for record, w0, w in zip(records, unscaled, _weights(projections)):
+        np.testing.assert_allclose(w, w0 * record.factor, rtol=1e-14)
+    sim.scale_weights(projections, None)
+    for w0, w in zip(unscaled, _weights(projections)):
+        assert np.array_equal(w, w0)
+
+
+@pytest.mark.parametrize("fmt", ["procedural", "ragged"])
+def test_a_scaling_refused_after_calibration_restores_generated_projections(cpu_sim, fmt):
+    """The calibration stores the weights of an "activity" scaling to measure the rates; a
+    measured 0 Hz refuses the scaling then, and every projection is put back exactly:
+    generated from its (scaled) distribution, in its format, its weights bit for bit; the
+    network runs as before."""
+    sim = cpu_sim
+    unscaled = _weights(_generated(sim, fmt))
+    sim.end()
+    sim.setup(timestep=0.1, target="cpu")
+    projections = _generated(sim, fmt)
+    sim.scale_weights(projections, "mean", K0=50)
+    projections[0].pre.set(rate=0.0)            # silent: the calibration measures 0 Hz
+    before = _generated_state(projections)
+    with pytest.raises(errors.InvalidParameterValueError, match="0 Hz"):
+        sim.scale_weights(projections, "activity",
+                          calibration=dict(duration=20.0, transient=0.0))
+    assert _generated_state(projections) == before
+    assert sim.get_current_time() == 0.0
+    for record, w0, w in zip([p.scaling for p in projections], unscaled,
+                             _weights(projections)):
+        np.testing.assert_allclose(w, w0 * record.factor, rtol=1e-14)
+    sim.run(10.0)
+    sim.scale_weights(projections, None)
+    for w0, w in zip(unscaled, _weights(projections)):
+        assert np.array_equal(w, w0)
