@@ -245,8 +245,9 @@ def exchange_lag(state):
     from mpi4py import MPI
     shortest = min((shortest_lag(p, state.dt) for p in state.projections
                     if not p.is_gap_junction), default=2 ** 16)
-    lag = state.mpi_comm.allreduce(shortest, op=MPI.MIN)
-    return max(1, min(lag, int(round(state.min_delay / state.dt)), 2 ** 16))
+    # min_delay "auto" is each process's own shortest delay: the lag is agreed after it
+    mine = max(1, min(shortest, int(round(state.min_delay / state.dt)), 2 ** 16))
+    return state.mpi_comm.allreduce(mine, op=MPI.MIN)
 
 
 def bind_exchange(state, exchange, graph, groups, arrays, lag, coupled):

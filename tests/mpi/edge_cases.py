@@ -146,3 +146,26 @@ def initialised_as_in_one_process():
 attempt("initialize-as-one-process", initialised_as_in_one_process)
 sim.end()
 
+# min_delay "auto" is each process's own shortest delay: here 0.7 ms in process 1, which
+# holds the 31 cells (one word), and dt in process 0, which holds none; the processes
+# still exchange spikes at the same steps, and every spike arrives after its delay
+sim.setup(timestep=0.1, min_delay="auto")
+drivers = sim.Population(2, sim.SpikeSourceArray(spike_times=[[1.0, 5.0], [2.0, 6.0]]))
+receivers = sim.Population(31, sim.IF_curr_exp())
+sim.Projection(drivers, receivers, sim.FromListConnector(
+    [(i, j) for i in range(2) for j in range(31)]), sim.StaticSynapse(weight=5.0, delay=0.7))
+receivers.record("v")
+
+
+def ran_with_one_lag():
+    sim.run(10.0)
+    v = receivers.get_data(gather=True).segments[0].filter(name="v")[0].magnitude
+    if sim.rank() == 0:
+        first_rise = (v[1:, 0] > v[:-1, 0]).argmax() + 1
+        if abs(first_rise * 0.1 - 1.8) > 1e-9:      # the spike at 1 ms, 0.7 ms later
+            raise ValueError(f"the first input arrived at {first_rise * 0.1} ms")
+
+
+attempt("auto-min-delay-per-process", ran_with_one_lag)
+sim.end()
+
