@@ -115,6 +115,24 @@ class Agreement:
                 raise _error_like(*outcome, rank, len(outcomes))
 
 
+def agreed(state, holder, change):
+    """Make `change()`, a set() that every process makes, under an Agreement that the code
+    checking the values reaches as holder._agreement. A process whose change never reached
+    it (PyNN's set() does nothing in a process holding none of the cells) agrees at the
+    end, with no error, so that no process waits for another."""
+    agreement = holder._agreement = Agreement(state.mpi_comm)
+    try:
+        change()
+    except Exception as error:
+        if not agreement.reached:
+            agreement(error)        # raises
+        raise
+    finally:
+        holder._agreement = None
+    if not agreement.reached:
+        agreement()
+
+
 def _error_like(module, qualname, message, rank, size):
     """An error of the class another process raised (by name), with its message and the
     process that found it; InvalidParameterValueError where none can be made that way."""

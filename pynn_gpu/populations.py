@@ -141,17 +141,8 @@ class _ParameterAccess:
         state = simulator.state
         if state.num_processes == 1 or self._set_by_one_process:
             return super().set(**parameters)
-        agreement = self._agreement = distributed.Agreement(state.mpi_comm)
-        try:
-            super().set(**parameters)
-        except Exception as error:
-            if not agreement.reached:
-                agreement(error)        # raises
-            raise
-        finally:
-            self._agreement = None
-        if not agreement.reached:
-            agreement()     # PyNN's set does nothing in a process without any of the cells
+        pynn_set = super().set
+        distributed.agreed(state, self, lambda: pynn_set(**parameters))
 
     def initialize(self, **initial_values):
         """Set initial values of state variables (PyNN's initialize). The population's

@@ -738,17 +738,8 @@ class Projection(common.Projection):
         state = simulator.state
         if state.num_processes == 1:
             return super().set(**attributes)
-        agreement = self._agreement = distributed.Agreement(state.mpi_comm)
-        try:
-            super().set(**attributes)
-        except Exception as error:
-            if not agreement.reached:
-                agreement(error)        # raises
-            raise
-        finally:
-            self._agreement = None
-        if not agreement.reached:       # (PyNN's set always stores: not expected)
-            agreement()
+        pynn_set = super().set
+        distributed.agreed(state, self, lambda: pynn_set(**attributes))
 
     def _set_attributes(self, parameter_space):
         positions = self._one_process_positions() if any(

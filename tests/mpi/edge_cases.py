@@ -9,19 +9,7 @@ import numpy as np
 from mpi4py import MPI  # noqa: F401
 
 import pyNN.gpu as sim
-
-
-def report(case, outcome):
-    print(f"rank {sim.rank()}: {case} {outcome}", flush=True)
-
-
-def attempt(case, action):
-    try:
-        action()
-    except Exception as error:      # the outcome is the error's type and message
-        report(case, f"{type(error).__name__}: {error}")
-    else:
-        report(case, "ok")
+from case_report import attempt, report
 
 
 sim.setup(timestep=0.1, min_delay=1.0)

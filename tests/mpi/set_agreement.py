@@ -16,21 +16,9 @@ from mpi4py import MPI
 from pyNN import errors
 
 import pyNN.gpu as sim
+from case_report import attempt
 
 comm = MPI.COMM_WORLD
-
-
-def report(case, outcome):
-    print(f"rank {sim.rank()}: {case} {outcome}", flush=True)
-
-
-def attempt(case, action):
-    try:
-        action()
-    except Exception as error:      # the outcome is the error's type and message
-        report(case, f"{type(error).__name__}: {error}")
-    else:
-        report(case, "ok")
 
 
 def everywhere(values):
