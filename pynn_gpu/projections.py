@@ -774,35 +774,51 @@ class Projection(common.Projection):
         Set initial values of synapse state variables, e.g. prj.initialize(u=0.2): a number,
         a RandomDistribution, a (pre, post) array as set() takes, or one value per synapse
         in connection order. Over several processes these mean what they mean in one:
-        values of all the projection's synapses, of which each process takes its own.
+        values of all the projection's synapses, of which each process takes its own. All
+        or nothing: every value is checked, in every process, before any is kept.
         """
         positions = self._one_process_positions()
-        for variable, value in initial_values.items():
-            if isinstance(value, RandomDistribution):       # drawn as one process draws
-                value = draw_at(value, len(self), positions)
-            elif np.ndim(value) == 2:
-                value = evaluate_at(LazyArray(np.asarray(value, dtype=float),
-                                              shape=(self.pre.size, self.post.size)),
-                                    self._pre_index, self._post_index, positions)
-            elif np.ndim(value) == 1 and positions is not None and len(value) == positions[1]:
-                value = np.asarray(value, dtype=float)[positions[0]]
-            value = LazyArray(value, shape=(len(self),), dtype=float)
-            self._set_initial_value_array(variable, value)
-            self.initial_values[variable] = value
+        checked, error = {}, None
+        try:
+            for variable, value in initial_values.items():
+                lazy = LazyArray(self._initial_array(value, positions), shape=(len(self),),
+                                 dtype=float)
+                checked[variable] = (lazy, self._checked_initial_values(variable, lazy))
+        except Exception as problem:        # raised below, once every process knows
+            error = problem
+        state = simulator.state
+        if state.num_processes > 1:
+            distributed.Agreement(state.mpi_comm)(error)   # raises in every process, if any
+        elif error is not None:
+            raise error
+        if checked and state.engine is not None:
+            state.engine.sync_to_host()     # the other state variables: the latest first
+        for variable, (lazy, values) in checked.items():
+            self._syn_initial[variable][:] = values
+            self._syn_state[variable][:] = values
+            self.initial_values[variable] = lazy
+        self._version += bool(checked)
 
-    def _set_initial_value_array(self, variable, initial_value):
-        """initialize(u=...): initial (and current) value of a synapse state variable."""
+    def _initial_array(self, value, positions):
+        """initialize()'s value as one per synapse of this process (or one number)."""
+        if isinstance(value, RandomDistribution):       # drawn as one process draws
+            return draw_at(value, len(self), positions)
+        if np.ndim(value) == 2:
+            return evaluate_at(LazyArray(np.asarray(value, dtype=float),
+                                         shape=(self.pre.size, self.post.size)),
+                               self._pre_index, self._post_index, positions)
+        if np.ndim(value) == 1 and positions is not None and len(value) == positions[1]:
+            return np.asarray(value, dtype=float)[positions[0]]
+        return value
+
+    def _checked_initial_values(self, variable, lazy):
+        """The values of a synapse state variable, each checked (a number)."""
         if variable not in self._syn_state:
             raise errors.NonExistentParameterError(variable, type(self.synapse_type).__name__,
                                                    list(self._syn_state))
-        if simulator.state.engine is not None:
-            simulator.state.engine.sync_to_host()
-        values = initial_value.evaluate(simplify=False) if hasattr(initial_value, "evaluate") \
-            else np.asarray(initial_value, dtype=float)
+        values = lazy.evaluate(simplify=False)
         check_finite(values, f"initial value of {variable}")
-        self._syn_initial[variable][:] = values
-        self._syn_state[variable][:] = values
-        self._version += 1
+        return values
 
     def _reset_synapse_state(self):
         """Back to the initial state (reset()): no spike seen yet, plastic weights as the

@@ -82,6 +82,18 @@ attempt("projection-set-delay", lambda: refused_everywhere(
     lambda: projection.set(delay=d, weight=0.05), errors.ConnectionError, delays))
 attempt("projection-set-delay-weights", lambda: refused_everywhere(
     lambda: projection.set(delay=d, weight=0.05), errors.ConnectionError, weights))
+depressing = sim.Projection(sources, cells, sim.AllToAllConnector(),
+                            sim.TsodyksMarkramSynapse(weight=0.01, delay=1.0))
+
+
+def initial_u():
+    return everywhere(depressing.get("u", format="array", gather=True))
+
+
+u = np.full((10, 100), 0.5)
+u[:, 90] = np.nan
+attempt("projection-initialize", lambda: refused_everywhere(
+    lambda: depressing.initialize(x=0.5, u=u), errors.InvalidParameterValueError, initial_u))
 attempt("run-after-refused-sets", lambda: sim.run(5.0))
 
 # a good set still changes every process's part

@@ -195,7 +195,7 @@ def test_set_and_get_stay_collective(tmp_path):
     text = run_script([str(HERE / "set_agreement.py")], 2, tmp_path, timeout=90)
     outcomes = case_outcomes(text)
     for case in ("population-set", "view-set", "view-set-one-process", "projection-set-weight",
-                 "projection-set-delay", "projection-set-delay-weights",
+                 "projection-set-delay", "projection-set-delay-weights", "projection-initialize",
                  "run-after-refused-sets", "population-set-good", "single-cell-set",
                  "assembly-get"):
         assert outcomes.get(case) == {(0, "ok"), (1, "ok")}, (case, text)

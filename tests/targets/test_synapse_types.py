@@ -169,6 +169,10 @@ def test_initial_state_takes_the_forms_set_takes(sim):
                                                                  (0, 3)])
     projection.initialize(x=[0.1, 0.2, 0.3, 0.4])
     assert projection.get("x", format="list", with_address=False) == [0.1, 0.2, 0.3, 0.4]
+    # all or nothing: a bad value of one variable keeps the other's as it was
+    with pytest.raises(errors.InvalidParameterValueError, match="initial value of u"):
+        projection.initialize(x=0.9, u=[0.1, np.nan, 0.3, 0.4])
+    assert projection.get("x", format="list", with_address=False) == [0.1, 0.2, 0.3, 0.4]
 
 
 def test_time_constant_of_the_active_state_is_the_receptors(sim):
