@@ -276,6 +276,15 @@ class Population(_ParameterAccess, common.Population):
     _assembly_class = Assembly
 
     def _create_cells(self):
+        try:
+            self._create_checked_cells()
+        except BaseException:
+            # PyNN made this population's recorder before its cells: a population that
+            # was refused records nothing (reset() and end() go through every recorder)
+            simulator.state.recorders.discard(self.recorder)
+            raise
+
+    def _create_checked_cells(self):
         state = simulator.state
         state.require_setup("Population()")
         if not hasattr(self.celltype, "model"):

@@ -360,6 +360,22 @@ def test_a_refused_sampling_interval_records_nothing(sim):
     assert cells.get_data().segments[0].analogsignals[0].shape == (6, 2)
 
 
+def test_a_refused_population_leaves_nothing_behind(sim):
+    """A Population refused for a bad parameter records nothing: reset(), runs and the
+    data recorded before go on as if it had never been asked for."""
+    cells = sim.Population(3, sim.IF_curr_exp(i_offset=1.0))
+    cells.record("v")
+    sim.run(5.0)
+    with pytest.raises(errors.InvalidParameterValueError, match="tau_m"):
+        sim.Population(2, sim.IF_curr_exp(tau_m=-1.0))
+    sim.reset()
+    sim.run(5.0)
+    segments = cells.get_data().segments
+    assert len(segments) == 2
+    np.testing.assert_array_equal(segments[0].analogsignals[0].magnitude,
+                                  segments[1].analogsignals[0].magnitude)
+
+
 def test_reset_after_a_failed_rebuild(sim):
     """A rebuild that fails leaves the engine as it was: reset() and a corrected run()
     work, and the data recorded before are kept."""
