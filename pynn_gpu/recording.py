@@ -54,7 +54,8 @@ def _filter_by_cells(segment, ids):
         channels = np.asarray(signal.annotations["channel_ids"])
         kept = np.flatnonzero(np.isin(channels, ids))
         part = signal[:, kept]          # Neo slices the array annotations with it
-        part.annotations.update(signal.annotations, channel_ids=channels[kept])
+        # a dict of its own: Neo's slice shares the cached signal's annotations
+        part.annotations = {**signal.annotations, "channel_ids": channels[kept]}
         part.segment = filtered
         filtered.analogsignals.append(part)
     filtered.irregularlysampledsignals.extend(segment.irregularlysampledsignals)

@@ -123,6 +123,25 @@ def test_assembly_get_data_leaves_the_populations_data_as_they_were(cpu_sim):
             np.testing.assert_array_equal(v.array_annotations["channel_index"], np.arange(n))
 
 
+def test_a_views_data_leave_the_populations_earlier_segments_as_they_were(cpu_sim):
+    """The segments of earlier runs, filtered for one view, keep every cell for the next:
+    each view gets its own cells' values, whatever views asked before."""
+    sim = cpu_sim
+    cells = sim.Population(3, sim.IF_curr_exp(i_offset=[0.5, 1.0, 1.5]))
+    cells.record("v")
+    sim.run(1.0)
+    sim.reset()
+    sim.run(1.0)
+    whole = cells.get_data().segments[0].filter(name="v")[0].magnitude.copy()
+    cells[1:3].get_data()
+    for k in range(3):
+        v = cells[k:k + 1].get_data().segments[0].filter(name="v")[0]
+        assert list(v.annotations["channel_ids"]) == [k]
+        np.testing.assert_array_equal(v.magnitude[:, 0], whole[:, k])
+    assert list(cells.get_data().segments[0].filter(name="v")[0].annotations[
+        "channel_ids"]) == [0, 1, 2]
+
+
 def _recorded(block):
     """(v, spike times) of every segment of a block, as arrays."""
     return [([sig.magnitude.copy() for sig in seg.analogsignals],
