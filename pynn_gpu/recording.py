@@ -109,6 +109,15 @@ class Recorder(recording.Recorder):
             block.segments[k].block = block
         return block
 
+    def store_to_cache(self, annotations=None):
+        """PyNN's (at reset()), keeping what was recorded after a get_data(clear=True):
+        PyNN's skips the whole segment whenever data were cleared since the last reset, so
+        what the runs after the clear recorded was lost."""
+        cleared_at = float(pq.Quantity(self._recording_start_time).rescale(pq.ms).magnitude)
+        if self.clear_flag and self._simulator.state.t > cleared_at:
+            self.clear_flag = False
+        super().store_to_cache(annotations)
+
     def write(self, variables, file=None, gather=False, filter_ids=None, clear=False,
               annotations=None, locations=None):
         """PyNN's write, clearing (clear=True) only once the data are written: a write that

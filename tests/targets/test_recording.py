@@ -142,6 +142,30 @@ def test_a_views_data_leave_the_populations_earlier_segments_as_they_were(cpu_si
         "channel_ids"]) == [0, 1, 2]
 
 
+def test_what_is_recorded_after_a_clear_is_kept_at_reset(cpu_sim):
+    """get_data(clear=True) drops what was recorded so far, not what the runs after it
+    record: reset() keeps that as a segment (PyNN's own recorder dropped it)."""
+    sim = cpu_sim
+    cells = sim.Population(2, sim.IF_cond_exp(i_offset=2.0))
+    cells.record("v")
+    sim.run(5.0)
+    cells.get_data(clear=True)
+    sim.run(4.0)
+    after_clear = cells.get_data().segments[0].filter(name="v")[0].magnitude.copy()
+    sim.reset()
+    sim.run(2.0)
+    segments = cells.get_data().segments
+    assert len(segments) == 2
+    kept = segments[0].filter(name="v")[0]
+    assert float(kept.t_start) == 5.0
+    np.testing.assert_array_equal(kept.magnitude, after_clear)
+    # nothing recorded between a clear and the reset: no segment for it, as in PyNN
+    cells.get_data(clear=True)
+    sim.reset()
+    sim.run(1.0)
+    assert len(cells.get_data().segments) == 1
+
+
 def _recorded(block):
     """(v, spike times) of every segment of a block, as arrays."""
     return [([sig.magnitude.copy() for sig in seg.analogsignals],
