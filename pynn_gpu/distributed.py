@@ -115,6 +115,21 @@ class Agreement:
                 raise _error_like(*outcome, rank, len(outcomes))
 
 
+def checked_alike(agree, check):
+    """check()'s result, once the processes agree that none of their checks failed:
+    `agree` (an Agreement, or None where no other process takes part) hears this process's
+    error, or that it had none; every process raises if any failed."""
+    try:
+        result = check()
+    except Exception as error:
+        if agree is not None:
+            agree(error)        # raises
+        raise
+    if agree is not None:
+        agree()
+    return result
+
+
 def agreed(state, holder, change):
     """Make `change()`, a set() that every process makes, under an Agreement that the code
     checking the values reaches as holder._agreement. A process whose change never reached
@@ -139,7 +154,8 @@ def _error_like(module, qualname, message, rank, size):
     import importlib
 
     from pyNN import errors
-    text = f"{message} (found by process {rank} of {size}; every process left these values as they were)"
+    text = (f"{message} (found by process {rank} of {size}; every process left these "
+            "values as they were)")
     try:
         cls = importlib.import_module(module)
         for part in qualname.split("."):

@@ -513,14 +513,8 @@ class Projection(common.Projection):
         before the first change, so a refused value changes nothing. `agree` (a set() over
         several processes: a pynn_gpu.distributed.Agreement) is called between the two;
         the values are stored only if no process refused its own."""
-        try:
-            values, steps = self._checked_values(values, index, safe)
-        except Exception as error:
-            if agree is not None:
-                agree(error)        # raises
-            raise
-        if agree is not None:
-            agree()         # raises where another process refused its values
+        values, steps = distributed.checked_alike(
+            agree, lambda: self._checked_values(values, index, safe))
         model = self.synapse_type.model
         if steps is not None:
             grows = (steps.size and self._delay_steps.size
@@ -778,19 +772,17 @@ class Projection(common.Projection):
         or nothing: every value is checked, in every process, before any is kept.
         """
         positions = self._one_process_positions()
-        checked, error = {}, None
-        try:
+
+        def checked_values():
+            checked = {}
             for variable, value in initial_values.items():
                 lazy = LazyArray(self._initial_array(value, positions), shape=(len(self),),
                                  dtype=float)
                 checked[variable] = (lazy, self._checked_initial_values(variable, lazy))
-        except Exception as problem:        # raised below, once every process knows
-            error = problem
+            return checked
         state = simulator.state
-        if state.num_processes > 1:
-            distributed.Agreement(state.mpi_comm)(error)   # raises in every process, if any
-        elif error is not None:
-            raise error
+        agree = distributed.Agreement(state.mpi_comm) if state.num_processes > 1 else None
+        checked = distributed.checked_alike(agree, checked_values)
         if checked and state.engine is not None:
             state.engine.sync_to_host()     # the other state variables: the latest first
         for variable, (lazy, values) in checked.items():

@@ -113,8 +113,7 @@ class Recorder(recording.Recorder):
         """PyNN's (at reset()), keeping what was recorded after a get_data(clear=True):
         PyNN's skips the whole segment whenever data were cleared since the last reset, so
         what the runs after the clear recorded was lost."""
-        cleared_at = float(pq.Quantity(self._recording_start_time).rescale(pq.ms).magnitude)
-        if self.clear_flag and self._simulator.state.t > cleared_at:
+        if self.clear_flag and self._simulator.state.t > self._start_ms():
             self.clear_flag = False
         super().store_to_cache(annotations)
 
@@ -187,10 +186,13 @@ class Recorder(recording.Recorder):
         self._sampled = {}               # variable -> ids (sorted array) with a first sample
         self._spikes_from = {}           # cell id -> time after which its spikes count
 
+    def _start_ms(self):
+        """When this recording (its current segment) started, or was last cleared, in ms."""
+        return float(pq.Quantity(self._recording_start_time).rescale(pq.ms).magnitude)
+
     def start_step(self, dt):
         """The step at which this recording (its current segment) started."""
-        start = float(pq.Quantity(self._recording_start_time).rescale(pq.ms).magnitude)
-        return int(round(start / dt))
+        return int(round(self._start_ms() / dt))
 
     def needing_initial_sample(self, variable, ids):
         """Of the ids recording a sampled variable (native name), those that still need

@@ -509,6 +509,10 @@ def _apply(projections, spec, strict):
             job = _make_job(p, spec, strict)
             if job is not None:
                 jobs.append(job)
+        scaled = {id(j.projection) for j in jobs}
+        for p, snapshot in saved:       # only these may have their weights written
+            if id(p) in scaled:
+                _keep_contents(snapshot)
         for j in jobs:      # what can be refused without the weights, before any is generated
             _check_given_rate(j, spec)
         for j in jobs:
@@ -630,12 +634,17 @@ def _state_keys(projection):
 
 
 def _snapshot(projection):
-    """What _restore puts back: the projection's scaling state, the arrays it holds (none
-    are generated for this) and the contents of those scaling writes into."""
+    """What _restore puts back: the projection's scaling state and the arrays it holds
+    (references: none are copied or generated for this); _keep_contents adds copies of
+    the arrays scaling writes into, for the projections it scales."""
     held = {k: projection.__dict__[k] for k in _state_keys(projection)
             if k in projection.__dict__}
-    contents = {k: held[k].copy() for k in ("_weights", "_initial_weights") if k in held}
-    return held, contents, projection._version
+    return held, {}, projection._version
+
+
+def _keep_contents(snapshot):
+    held, contents, _ = snapshot
+    contents.update({k: held[k].copy() for k in ("_weights", "_initial_weights") if k in held})
 
 
 def _restore(projection, snapshot):

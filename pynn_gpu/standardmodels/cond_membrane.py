@@ -75,14 +75,16 @@ def exponential(names, g, tau, scale=""):
 
 def alpha(names, g, dg, tau):
     """g(s) = (g + s dg) exp(-s / tau); dg tau / e bounds s dg exp(-s / tau)."""
-    return Conductance(names, f"(_COND_ABS({g}) + _COND_ABS({dg}) * {tau} * (scalar) {1 / math.e!r})",
+    return Conductance(names,
+                       f"(_COND_ABS({g}) + _COND_ABS({dg}) * {tau} * (scalar) {1 / math.e!r})",
                        lambda s: f"({g} + (scalar) ({s}) * {dg}) * {_decay(s, tau)}")
 
 
 def beta(names, g, dg, tau_rise, tau_decay, jump):
     """g(s) = exp(-s / tau_decay) (g + dg (1 - exp(-k s)) / k), k = 1/tau_rise - 1/tau_decay;
     dg / jump bounds the second term (jump: the peak normalisation)."""
-    k = f"(((double) {tau_decay} - (double) {tau_rise}) / ((double) {tau_rise} * (double) {tau_decay}))"
+    k = (f"(((double) {tau_decay} - (double) {tau_rise})"
+         f" / ((double) {tau_rise} * (double) {tau_decay}))")
     return Conductance(
         names, f"(_COND_ABS({g}) + _COND_ABS({dg}) / {jump})",
         lambda s: f"{_decay(s, tau_decay)} * ({g} + (scalar) _COND_RISE({s}, {k} * ({s})) * {dg})")

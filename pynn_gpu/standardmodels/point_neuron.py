@@ -281,7 +281,8 @@ def compose(membrane, responses):
         params=params, state=state, derived=derived, int_derived=int_derived,
         receptors=tuple(r.name for r in responses),
         update=update, threshold=membrane.threshold, reset=membrane.reset,
-        support=COND_SUPPORT if scheme is _lif_rk4 else "", derive=derive, derive_inputs=derive_inputs, constraints=constraints,
+        support=COND_SUPPORT if scheme is _lif_rk4 else "", derive=derive,
+        derive_inputs=derive_inputs, constraints=constraints,
         pynn_names=pynn_names)
 
 

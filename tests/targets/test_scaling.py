@@ -276,6 +276,15 @@ def test_cuda_matches_cpu_with_calibration_and_dc(cuda_backend):
 
 # --- projections whose synapses come from a generator ----------------------------------------
 
+def _script_weights(sim, fmt):
+    """The weights the script gives _generated's projections, read in a network of their
+    own, which is then ended: the test goes on in a fresh one."""
+    weights = _weights(_generated(sim, fmt))
+    sim.end()
+    sim.setup(timestep=0.1, target="cpu")
+    return weights
+
+
 def _generated(sim, fmt):
     """A procedural or stored FixedProbability projection and a FixedNumberPre one, with
     weights drawn from NativeRNGs: their synapses come from the generators."""
@@ -304,9 +313,7 @@ def test_generated_projections_stay_generated_when_scaled(cpu_sim, fmt):
     the unscaled ones times the factor. Scaling again replaces the scaling (also after the
     host generated the synapses), and None brings back the unscaled weights bit for bit."""
     sim = cpu_sim
-    unscaled = _weights(_generated(sim, fmt))
-    sim.end()
-    sim.setup(timestep=0.1, target="cpu")
+    unscaled = _script_weights(sim, fmt)
     projections = _generated(sim, fmt)
     records = sim.scale_weights(projections, "balanced", K0=50, rates=20.0)
     assert all(p.awaiting_generation for p in projections)
@@ -403,9 +410,7 @@ def test_activity_after_a_scaled_distribution_starts_from_the_script_weights(cpu
     later "mean" replaces it instead of compounding, and None brings back the script's
     weights. `look`: the host generated the scaled synapses in between."""
     sim = cpu_sim
-    unscaled = _weights(_generated(sim, fmt))
-    sim.end()
-    sim.setup(timestep=0.1, target="cpu")
+    unscaled = _script_weights(sim, fmt)
     fresh = _generated(sim, fmt)
     sim.scale_weights(fresh, "activity", rates=20.0)
     direct = _weights(fresh)
@@ -443,9 +448,7 @@ def test_a_refused_scaling_leaves_generated_projections_as_they_were(cpu_sim, fm
     (not even on the host), same format, distribution and weights; a later scaling starts
     from the script's weights."""
     sim = cpu_sim
-    unscaled = _weights(_generated(sim, fmt))
-    sim.end()
-    sim.setup(timestep=0.1, target="cpu")
+    unscaled = _script_weights(sim, fmt)
     projections = _generated(sim, fmt)
     if scaled:
         sim.scale_weights(projections, "mean", K0=50)
@@ -477,9 +480,7 @@ def test_a_scaling_refused_after_calibration_restores_generated_projections(cpu_
     generated from its (scaled) distribution, in its format, its weights bit for bit; the
     network runs as before."""
     sim = cpu_sim
-    unscaled = _weights(_generated(sim, fmt))
-    sim.end()
-    sim.setup(timestep=0.1, target="cpu")
+    unscaled = _script_weights(sim, fmt)
     projections = _generated(sim, fmt)
     sim.scale_weights(projections, "mean", K0=50)
     projections[0].pre.set(rate=0.0)            # silent: the calibration measures 0 Hz

@@ -159,7 +159,8 @@ def _reference_v(times, v0, cm, tau_m, v_rest, i_drive, inputs):
                 total += w * shape(t - t_in) * (e_rev - y[0])
         return [total / cm]
 
-    edges = sorted({times[0], times[-1]} | {t for _, _, t, _ in inputs if times[0] < t < times[-1]})
+    edges = sorted({times[0], times[-1]}
+                   | {t for _, _, t, _ in inputs if times[0] < t < times[-1]})
     v, out = v0, np.empty(len(times))
     for start, stop in zip(edges[:-1], edges[1:]):
         inside = (times >= start) & (times <= stop)
