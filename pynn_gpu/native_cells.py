@@ -158,6 +158,20 @@ def _checked_unit(model, variable, unit):
     return unit
 
 
+def _check_time_constants(model, receptor_time_constants):
+    """Each key a receptor of the model, each value one of its parameters (a misspelt one
+    would give TsodyksMarkramSynapse a time constant of 0)."""
+    for receptor, parameter in receptor_time_constants.items():
+        if receptor not in model.receptors:
+            raise errors.InvalidParameterValueError(
+                f"native_cell_type({model.name!r}): receptor_time_constants[{receptor!r}]: "
+                f"{receptor!r} is not a receptor of the model ({', '.join(model.receptors)})")
+        if parameter not in model.params:
+            raise errors.InvalidParameterValueError(
+                f"native_cell_type({model.name!r}): receptor_time_constants[{receptor!r}] = "
+                f"{parameter!r} is not a parameter of the model ({', '.join(model.params)})")
+
+
 def native_cell_type(model, default_parameters=None, default_initial_values=None, units=None,
                      conductance_based=None, injectable=None, receptor_time_constants=None,
                      name=None):
@@ -224,11 +238,17 @@ def native_cell_type(model, default_parameters=None, default_initial_values=None
             raise errors.NonExistentParameterError(sorted(unknown)[0], model.name, state_names)
         initial.update({k: _whole_number(model, k, v, int_types[k]) if k in int_types
                         else float(v) for k, v in default_initial_values.items()})
+    unknown = set(units or {}) - set(state_names)
+    if unknown:
+        raise errors.InvalidParameterValueError(
+            f"native_cell_type({model.name!r}): units are given for the state variables "
+            f"({', '.join(state_names)}); {sorted(unknown)[0]!r} is not one of them")
     unit_table.update({variable: _checked_unit(model, variable, unit)
                        for variable, unit in (units or {}).items()})
     for variable in state_names:
         unit_table.setdefault(variable, "dimensionless")
     if receptor_time_constants is not None:
+        _check_time_constants(model, receptor_time_constants)
         time_constants.update(receptor_time_constants)
     elif standard is None:
         # the standard receptors' time constants under their standard names, where given

@@ -514,3 +514,25 @@ def test_units_of_a_model_s_variables_are_checked_when_the_type_is_made(cpu_sim)
     celltype = sim.native_cell_type(_stepper(), default_parameters=dict(vt=1.0),
                                     units=dict(v="uS"))
     assert celltype.units["v"] == "uS"
+
+
+def test_units_and_receptor_time_constants_name_what_the_model_has(cpu_sim):
+    """A misspelt name would be ignored (units) or give TsodyksMarkramSynapse a time
+    constant of 0 (receptor_time_constants): both are refused when the type is made."""
+    sim = cpu_sim
+    with pytest.raises(errors.InvalidParameterValueError, match="'vv' is not one of them"):
+        sim.native_cell_type(_stepper(), default_parameters=dict(vt=1.0),
+                             units=dict(v="mV", vv="mV"))
+    model = NeuronModelDef(name="with_receptor", params=("vt", "tau_a"), state=(StateVar("v"),),
+                           receptors=("AMPA",), update="v += in_AMPA;", threshold="v >= vt",
+                           reset="v = 0;")
+    defaults = dict(vt=1.0, tau_a=2.0)
+    with pytest.raises(errors.InvalidParameterValueError, match="'tau_b' is not a parameter"):
+        sim.native_cell_type(model, default_parameters=defaults,
+                             receptor_time_constants=dict(AMPA="tau_b"))
+    with pytest.raises(errors.InvalidParameterValueError, match="'NMDA' is not a receptor"):
+        sim.native_cell_type(model, default_parameters=defaults,
+                             receptor_time_constants=dict(NMDA="tau_a"))
+    celltype = sim.native_cell_type(model, default_parameters=defaults,
+                                    receptor_time_constants=dict(AMPA="tau_a"))
+    assert celltype.receptor_time_constants == {"AMPA": "tau_a"}
