@@ -112,6 +112,11 @@ def _check_times(timestep, min_delay, max_delay):
             raise errors.InvalidParameterValueError(
                 f"{name} must be 'auto' or a finite number >= timestep {timestep} ms "
                 f"(got {value!r})")
+    if max_delay != "auto" and max_delay > simulator.MAX_DELAY_STEPS * timestep:
+        raise errors.InvalidParameterValueError(
+            f"max_delay must be at most {simulator.MAX_DELAY_STEPS} timesteps "
+            f"({simulator.MAX_DELAY_STEPS * timestep:.10g} ms; delays are stored as 32-bit "
+            f"step counts), got {max_delay!r}")
     if "auto" not in (min_delay, max_delay) and min_delay > max_delay:
         raise errors.InvalidParameterValueError(
             f"min_delay must be <= max_delay (got {min_delay} and {max_delay})")

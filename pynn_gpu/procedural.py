@@ -293,11 +293,11 @@ def synapse_values(projection, connector, state):
             return values[name]
     weight, delay = values["weight"], values["delay"]
     low, high = (delay.a, delay.a) if delay.kind == "constant" else (delay.low, delay.high)
-    if not (low >= state.dt * (1 - 1e-9) and high <= state.max_delay_limit * (1 + 1e-9)
-            and math.isfinite(high)):
+    if not (low >= state.dt * (1 - 1e-9)
+            and np.rint(high / state.dt) <= state.max_delay_steps_limit):
         return (f"its delays must lie in [timestep, max_delay] = [{state.dt:g}, "
-                f"{state.max_delay_limit:g}] ms by their distribution's bounds "
-                f"(got [{low:g}, {high:g}]; use normal_clipped with such low and high)")
+                f"{state.max_delay_limit:.10g}] ms by their distribution's bounds "
+                f"(got [{low:.10g}, {high:.10g}]; use normal_clipped with such low and high)")
     check_weight_sign(weight, projection)     # what the bounds tell: at creation, as PyNN
     return weight, delay
 

@@ -586,16 +586,19 @@ class Projection(common.Projection):
         self._store_checked({name: values}, index)
 
     def _checked_delay_steps(self, delays):
-        """Delays (ms, any shape) as whole steps, after checking [timestep, max_delay]."""
+        """Delays (ms, any shape) as whole steps, after checking [timestep, max_delay]
+        (the longest one on the step grid: a delay that rounds to max_delay is kept, as in
+        NEST)."""
         state = simulator.state
         low, high = state.dt, state.max_delay_limit
-        bad = (delays < low * (1 - 1e-9)) | (delays > high * (1 + 1e-9)) | np.isnan(delays)
+        steps = np.rint(delays / state.dt)
+        bad = (delays < low * (1 - 1e-9)) | ~(steps <= state.max_delay_steps_limit)  # NaN too
         if np.any(bad):
             example = np.atleast_1d(delays)[np.atleast_1d(bad)][0]
             raise errors.ConnectionError(
-                f"delay must be in [{low:g}, {high:g}] ms (timestep to max_delay); "
-                f"got {example:g}")
-        return np.maximum(np.rint(delays / state.dt), 1).astype(np.int32)
+                f"delay must be in [{low:g}, {high:.10g}] ms (timestep to max_delay); "
+                f"got {example:.10g}")
+        return np.maximum(steps, 1).astype(np.int32)
 
     # --- PyNN Projection interface ------------------------------------------------------
 

@@ -20,6 +20,9 @@ logger = logging.getLogger("PyNN")
 # it, so that a run always reaches its stop time (PyNN's callback loop waits for that).
 ON_GRID = 1e-6
 
+# Delays are stored as int32 step counts (and ring slots are counted in them)
+MAX_DELAY_STEPS = 2**31 - 1
+
 
 class ID(int, common.IDMixin):
 
@@ -169,8 +172,14 @@ class State(common.control.BaseState):
 
     @property
     def max_delay_limit(self):
-        """Largest delay a projection may have: setup's max_delay, or none if 'auto'."""
-        return float("inf") if self._max_delay == "auto" else self._max_delay
+        """Largest delay (ms) a projection may have: setup's max_delay, or with 'auto' the
+        longest that its int32 step count holds."""
+        return MAX_DELAY_STEPS * self.dt if self._max_delay == "auto" else self._max_delay
+
+    @property
+    def max_delay_steps_limit(self):
+        """max_delay_limit in steps: a delay that rounds to it is kept, as in NEST."""
+        return int(min(round(self.max_delay_limit / self.dt), MAX_DELAY_STEPS))
 
 
 state = State()

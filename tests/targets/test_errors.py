@@ -90,6 +90,45 @@ def test_delays_outside_timestep_to_max_delay(target):
         sim.end()
 
 
+def test_a_delay_is_checked_on_the_step_grid_and_within_32_bit_steps(target):
+    """A delay that rounds to max_delay is kept (NEST's rule); one of 2**31 steps or more
+    is refused with max_delay "auto" too (its int32 step count wrapped round to a negative
+    delay, delivered at once), whichever way it is given."""
+    import pynn_gpu as sim
+    sim.setup(timestep=0.1, max_delay=5.0, target=target)
+    try:
+        pre = sim.Population(2, sim.SpikeSourcePoisson(rate=10.0))
+        post = sim.Population(2, sim.IF_curr_exp())
+        prj = sim.Projection(pre, post, sim.AllToAllConnector(),
+                             sim.StaticSynapse(weight=0.1, delay=5.04))
+        assert np.allclose(prj.get("delay", format="array"), 5.0)
+        with pytest.raises(errors.ConnectionError, match=r"\[0.1, 5\] ms .* got 5.06"):
+            prj.set(delay=5.06)
+    finally:
+        sim.end()
+    sim.setup(timestep=0.1, target=target)
+    try:
+        pre = sim.Population(2, sim.SpikeSourcePoisson(rate=10.0))
+        post = sim.Population(2, sim.IF_curr_exp())
+        huge = 3e8          # ms: 3e9 steps
+        with pytest.raises(errors.ConnectionError, match="delay must be in"):
+            sim.Projection(pre, post, sim.AllToAllConnector(),
+                           sim.StaticSynapse(weight=0.1, delay=huge))
+        prj = sim.Projection(pre, post, sim.AllToAllConnector(),
+                             sim.StaticSynapse(weight=0.1, delay=1.0))
+        with pytest.raises(errors.ConnectionError, match="delay must be in"):
+            prj.set(delay=huge)
+        with pytest.raises(errors.ConnectionError, match="delay must be in"):
+            prj[0].delay = huge
+        with pytest.raises(errors.ConnectionError, match="delay must be in"):
+            sim.Projection(pre, post, sim.FixedProbabilityConnector(0.5, rng=sim.NativeRNG(1)),
+                           sim.StaticSynapse(weight=0.1, delay=huge))
+        assert np.all(prj.get("delay", format="array") == 1.0)
+        assert sim.get_max_delay() == 1.0
+    finally:
+        sim.end()
+
+
 def test_setup_arguments_are_checked():
     import pynn_gpu as sim
     with pytest.raises(errors.InvalidParameterValueError, match="precision"):
@@ -322,7 +361,7 @@ def test_synapse_values_must_be_finite(sim):
     (dict(min_delay=np.nan), "min_delay"), (dict(min_delay=1.0, max_delay=0.5), "min_delay"),
     (dict(rng_seed=2 ** 32), "2\\*\\*32 - 1"), (dict(rng_seed=True), "rng_seed"),
     (dict(rng_seed=-1), "rng_seed"), (dict(threads="x"), "threads"),
-    (dict(threads=1.5), "threads"),
+    (dict(threads=1.5), "threads"), (dict(max_delay=1e9), "32-bit step counts"),
 ])
 def test_setup_refuses_what_it_cannot_use(arguments, name):
     import pynn_gpu as sim
