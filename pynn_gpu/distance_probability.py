@@ -108,7 +108,8 @@ def spec_for(projection, connector, state):
     if isinstance(space, str):
         return space
     axes, periodic, period, scale_factor, offset = space
-    pre_xyz = np.ascontiguousarray(projection.pre.positions, dtype=np.float64)
+    # copies: the synapses are drawn later, from the positions at creation (as PyNN connects)
+    pre_xyz = np.array(projection.pre.positions, dtype=np.float64, order="C")
     post = np.asarray(projection.post.positions, dtype=np.float64)
     # as Space.distances sees the postsynaptic positions, computed as it does
     post_xyz = np.ascontiguousarray((scale_factor * (post.T + offset)).T)

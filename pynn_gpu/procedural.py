@@ -277,7 +277,9 @@ def generated_synapse_values(projection, connector, state):
 
 def synapse_values(projection, connector, state):
     """generated_synapse_values, less the connector's rng (for connectors without one)."""
-    if projection.pre not in state.populations or projection.post not in state.populations:
+    # by identity: PyNN's PopulationView equals its Population when it holds every cell
+    if not all(any(side is population for population in state.populations)
+               for side in (projection.pre, projection.post)):
         return "pre and post must be whole Populations"
     if type(projection.synapse_type).__name__ != "StaticSynapse":
         return f"its synapse type is {type(projection.synapse_type).__name__}, not StaticSynapse"

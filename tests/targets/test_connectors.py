@@ -33,6 +33,42 @@ def test_all_to_all_and_self_connections(cpu_sim):
     assert np.all(np.diff(pairs[:, 1] * 10 + pairs[:, 0]) > 0)
 
 
+@pytest.mark.parametrize("connector", [
+    lambda sim: sim.AllToAllConnector(allow_self_connections=False),
+    lambda sim: sim.FixedProbabilityConnector(1.0, allow_self_connections=False,
+                                              rng=sim.NativeRNG(1)),
+    lambda sim: sim.FixedNumberPreConnector(9, allow_self_connections=False,
+                                            rng=sim.NativeRNG(1)),
+    lambda sim: sim.FixedNumberPostConnector(9, allow_self_connections=False,
+                                             rng=sim.NativeRNG(1)),
+    lambda sim: sim.DistanceDependentProbabilityConnector("1", allow_self_connections=False,
+                                                          rng=sim.NativeRNG(1)),
+])
+def test_no_self_connections_through_a_view_of_every_cell(cpu_sim, connector):
+    """P[:] equals P for PyNN (same cells), so it was taken for the Population itself by
+    the generated connectors, which then saw two different objects and kept (i, i)."""
+    sim = cpu_sim
+    p = sim.Population(10, sim.IF_curr_exp())
+    for pre, post in ((p[:], p), (p, p[0:10]), (p[np.arange(10)], p[:])):
+        prj = sim.Projection(pre, post, connector(sim), sim.StaticSynapse(weight=0.1))
+        assert len(prj) == 90 and not _matrix(prj).diagonal().any()
+
+
+def test_distance_dependent_connections_use_the_positions_at_creation(cpu_sim):
+    """PyNN connects when the Projection is made: moving a cell afterwards changes nothing,
+    also where the generator draws the synapses later (it kept the positions array, which
+    setting a cell's position changes in place)."""
+    sim = cpu_sim
+    from pyNN.space import Line
+    pre = sim.Population(5, sim.SpikeSourcePoisson(rate=1.0), structure=Line(dx=1.0))
+    post = sim.Population(5, sim.IF_curr_exp(), structure=Line(dx=1.0))
+    prj = sim.Projection(pre, post, sim.DistanceDependentProbabilityConnector(
+        "d < 0.5", rng=sim.NativeRNG(3)), sim.StaticSynapse(weight=0.1))
+    pre[0].position = (100.0, 0.0, 0.0)
+    post[1].position = (200.0, 0.0, 0.0)
+    np.testing.assert_array_equal(_matrix(prj), np.eye(5, dtype=bool))
+
+
 def test_one_to_one(cpu_sim):
     sim = cpu_sim
     pre, post = _pair(sim, 20, 20)
