@@ -2,7 +2,8 @@
 Projection for pyNN.gpu.
 
 Connections are stored as flat arrays in PyNN's creation order (postsynaptic index, then
-presynaptic index). The engine turns them into compressed rows per presynaptic neuron
+presynaptic index), except those the backend's own generators draw (NativeRNG
+connectors), which may come by presynaptic index (pynn_gpu.native_connectivity). The engine turns them into compressed rows per presynaptic neuron
 for spike propagation; `_version` tells it when weights or delays changed.
 """
 
@@ -74,6 +75,9 @@ class Connection(common.Connection):
             raise AttributeError(name)
         native = self._native_name(name)
         projection = self.projection
+        fixed = getattr(projection.synapse_type, "fixed_parameters", {})
+        if native in fixed:     # one value for every synapse (STDP's dendritic delay fraction)
+            return float(fixed[native])
         if native not in projection._syn_params and native not in projection._syn_state:
             raise AttributeError(
                 f"{type(projection.synapse_type).__name__} connections have no attribute "

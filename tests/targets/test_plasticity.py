@@ -230,6 +230,7 @@ def test_any_dendritic_delay_fraction_splits_the_delay(sim, fraction, kind):
     final = projection.get("weight", format="list", with_address=False)
     assert projection.get("dendritic_delay_fraction", format="list",
                           with_address=False) == [fraction] * len(DELAYS)
+    assert projection[0].dendritic_delay_fraction == fraction     # as get() reads it
     n_steps = int(round(t_stop / DT))
     expected_arrivals = np.zeros(n_steps + 100)
     for i, delay in enumerate(DELAYS):
