@@ -53,6 +53,7 @@ import numpy as np
 from pyNN import connectors, errors
 
 from . import procedural, simulator
+from .standardmodels.electrodes import CurrentTrace
 
 logger = logging.getLogger("PyNN")
 
@@ -841,6 +842,7 @@ def _calibrate(jobs, spec):
         iterations = 1 if sources_only else 10
     iterations, damping = int(iterations), settings["damping"]
     saved = [_save_recorder(pop.recorder) for pop in populations]
+    traces = _set_traces_aside()
     segment = state.segment_counter
     first_mode = "mean" if spec.policy == "balanced" else "original"
     estimates, change = {}, float("nan")
@@ -882,6 +884,7 @@ def _calibrate(jobs, spec):
     finally:
         for pop, snapshot in zip(populations, saved):
             _restore_recorder(pop.recorder, snapshot)
+        _restore_traces(traces)
         state.segment_counter = segment
         state.structure_changed()
     for j in unknown:
@@ -913,6 +916,22 @@ def _restore_recorder(recorder, snapshot):
     recorder._sampled = snapshot["sampled"]
     recorder._spikes_from = snapshot["spikes_from"]
     recorder.clear_flag = snapshot["clear_flag"]
+
+
+def _set_traces_aside():
+    """Give every current source an empty trace for the calibration runs (they would add
+    to the segment's trace, which keeps its number), and return the sources' own."""
+    saved = {}
+    for source, _, _ in simulator.state.current_sources:
+        if id(source) not in saved:
+            saved[id(source)] = (source, source._trace)
+            object.__setattr__(source, "_trace", CurrentTrace())
+    return list(saved.values())
+
+
+def _restore_traces(saved):
+    for source, trace in saved:
+        object.__setattr__(source, "_trace", trace)
 
 
 def _parent_populations(id_arrays):

@@ -180,6 +180,27 @@ def test_calibration_after_reset_keeps_earlier_segments(cpu_sim):
     assert all(float(st.t_stop) == 100.0 for st in block.segments[1].spiketrains)
 
 
+def test_calibration_runs_leave_no_trace_in_a_recorded_current(cpu_sim):
+    """The calibration runs keep the segment's number, so a recorded electrode added their
+    currents to the trace of the user's next run (values past its end, here while the DC
+    was on at 25-45 ms, which the user's run never reached)."""
+    sim = cpu_sim
+    pre = sim.Population(100, sim.SpikeSourcePoisson(rate=10.0), label="inputs")
+    post = sim.Population(10, sim.IF_curr_exp(), label="cells")
+    proj = sim.Projection(pre, post, sim.FixedNumberPreConnector(5, rng=NumpyRNG(seed=2)),
+                          sim.StaticSynapse(weight=0.2), receptor_type="excitatory")
+    dc = sim.DCSource(amplitude=0.5, start=5.0, stop=45.0)
+    dc.inject_into(post)
+    dc.record()
+    sim.scale_weights(proj, "balanced", K0=20, calibration=dict(duration=50.0, transient=10.0))
+    sim.run(20.0)
+    trace = dc.get_data()
+    current = np.asarray(trace).ravel()
+    assert current.shape == (201,) and float(trace.t_stop) == pytest.approx(20.1)
+    np.testing.assert_array_equal(current[:50], 0.0)
+    np.testing.assert_array_equal(current[50:], 0.5)
+
+
 def test_setup_level_balanced_with_calibration_on_run(cpu_sim):
     sim = cpu_sim
     sim.setup(timestep=0.1, target="cpu",
