@@ -53,6 +53,8 @@ def _filter_by_cells(segment, ids):
     for signal in segment.analogsignals:
         channels = np.asarray(signal.annotations["channel_ids"])
         kept = np.flatnonzero(np.isin(channels, ids))
+        if len(kept) == 0:          # none of the cells recorded it: left out, as PyNN does
+            continue
         part = signal[:, kept]          # Neo slices the array annotations with it
         # a dict of its own: Neo's slice shares the cached signal's annotations
         part.annotations = {**signal.annotations, "channel_ids": channels[kept]}

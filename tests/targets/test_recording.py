@@ -142,6 +142,23 @@ def test_a_views_data_leave_the_populations_earlier_segments_as_they_were(cpu_si
         "channel_ids"]) == [0, 1, 2]
 
 
+def test_a_view_gets_no_signal_of_a_variable_none_of_its_cells_recorded(cpu_sim):
+    """In an earlier segment as in the current one (PyNN's code leaves such a signal out;
+    the earlier segments' filter kept it, with no channel)."""
+    sim = cpu_sim
+    cells = sim.Population(3, sim.IF_curr_exp(i_offset=2.0))
+    cells[[0, 1]].record("v")
+    sim.run(1.0)
+    view = cells[[2]]
+    assert view.get_data().segments[0].filter(name="v") == []
+    sim.reset()
+    view.record("v")
+    sim.run(1.0)
+    first, second = view.get_data().segments
+    assert first.filter(name="v") == []
+    assert list(second.filter(name="v")[0].annotations["channel_ids"]) == [2]
+
+
 def test_what_is_recorded_after_a_clear_is_kept_at_reset(cpu_sim):
     """get_data(clear=True) drops what was recorded so far, not what the runs after it
     record: reset() keeps that as a segment (PyNN's own recorder dropped it)."""
