@@ -75,6 +75,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
 
     common.setup(timestep, min_delay, **extra_params)
     state = simulator.state
+    _write_files_asked_for(state)     # setup() again without end(): as end() would
     if state.target is not None:      # setup() again without end(): release the old one first
         state.target.close()
         state.target = None
@@ -125,13 +126,18 @@ def _check_times(timestep, min_delay, max_delay):
 def end(compatible_output=True):
     """Write any data requested with write_on_end, then release the target."""
     state = simulator.state
-    for population, variables, filename in state.write_on_end:
-        population.write_data(get_io(filename), variables)
-    state.write_on_end = []
+    _write_files_asked_for(state)
     if state.target is not None:
         state.target.close()
         state.target = None
         state.engine = None
+
+
+def _write_files_asked_for(state):
+    """The files record(..., to_file=...) asked for, written before the network goes."""
+    for population, variables, filename in state.write_on_end:
+        population.write_data(get_io(filename), variables)
+    state.write_on_end = []
 
 
 _run, _run_until = common.build_run(simulator)

@@ -127,6 +127,8 @@ class Projection(common.Projection):
     def __init__(self, presynaptic_population, postsynaptic_population, connector,
                  synapse_type=None, source=None, receptor_type=None, space=Space(),
                  label=None, connectivity_format="auto"):
+        for side in (presynaptic_population, postsynaptic_population):
+            simulator.state.check_current(distributed.populations_of(side), "Projection()")
         # before PyNN's checks, which fail obscurely for spike sources
         if getattr(synapse_type, "is_gap_junction", False):
             for side in (presynaptic_population, postsynaptic_population):

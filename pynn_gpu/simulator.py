@@ -81,6 +81,15 @@ class State(common.control.BaseState):
     def structure_changed(self):
         self.structure_version += 1
 
+    def check_current(self, populations, action):
+        """A clear error for `action` on a Population made before setup() or end()
+        discarded its network (its cell ids are those of the new network's cells)."""
+        for population in populations:
+            if not any(population is current for current in self.populations):
+                raise RuntimeError(
+                    f"{action}: the population {population.label!r} belongs to a network that "
+                    "setup() or end() discarded; make it again after setup()")
+
     def require_setup(self, action):
         """A clear error for `action` before setup() or after end() (nothing to run on)."""
         if self.engine is None:
@@ -134,17 +143,24 @@ class State(common.control.BaseState):
 
     # --- delays -------------------------------------------------------------------------
 
+    def _delay_steps_range(self):
+        """(shortest, longest) delay in steps of any connection, or None without any."""
+        ranges = [b for b in (p.delay_steps_bounds(self.dt) for p in self.projections)
+                  if b is not None]
+        if not ranges:
+            return None
+        return min(b[0] for b in ranges), max(b[1] for b in ranges)
+
     @property
     def min_delay(self):
-        """setup's min_delay; with "auto", the shortest delay of any connection (else dt)."""
+        """The shortest delay of any connection (dt without any), no longer than setup's
+        min_delay where it is given (a shorter delay is accepted and delivered exactly:
+        spikes are exchanged over processes at that lag)."""
+        steps = self._delay_steps_range()
+        shortest = max(steps[0], 1) * self.dt if steps else None
         if self._min_delay != "auto":
-            return self._min_delay
-        shortest = 0
-        for projection in self.projections:
-            bounds = projection.delay_steps_bounds(self.dt)
-            if bounds is not None:
-                shortest = bounds[0] if not shortest else min(shortest, bounds[0])
-        return max(shortest, 1) * self.dt
+            return self._min_delay if shortest is None else min(self._min_delay, shortest)
+        return self.dt if shortest is None else shortest
 
     @property
     def default_delay(self):
@@ -157,14 +173,13 @@ class State(common.control.BaseState):
 
     @property
     def max_delay(self):
+        """setup's max_delay; with "auto", the longest delay of any connection, and never
+        below min_delay."""
         if self._max_delay != "auto":
             return self._max_delay
-        longest = 0
-        for projection in self.projections:
-            bounds = projection.delay_steps_bounds(self.dt)
-            if bounds is not None:
-                longest = max(longest, bounds[1])
-        return max(longest, 1) * self.dt
+        steps = self._delay_steps_range()
+        longest = max(steps[1], 1) * self.dt if steps else self.dt
+        return max(longest, self.min_delay)
 
     @max_delay.setter
     def max_delay(self, value):

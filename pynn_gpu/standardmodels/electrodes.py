@@ -37,7 +37,7 @@ from pyNN import errors
 from pyNN.parameters import ParameterSpace, Sequence
 from pyNN.standardmodels import build_translations, electrodes
 
-from .. import simulator
+from .. import distributed, simulator
 from .._paths import kernels_dir
 from ..modeldef import CurrentSourceDef
 
@@ -361,21 +361,28 @@ def _steps_per_value(noise_dt, dt):
 
 def _by_population(cells, needs_current=True):
     """Split a Population, PopulationView, Assembly or list of IDs by parent population.
-    ConnectionError for spike sources and, where the source injects current
-    (`needs_current`), for cell types that do not read it (not injectable)."""
+    Where the source injects current (`needs_current`), TypeError for cell types that do not
+    read it (spike sources among them), as PyNN; else (a drive into a receptor)
+    ConnectionError for spike sources."""
     if hasattr(cells, "all_cells"):
+        simulator.state.check_current(distributed.populations_of(cells), "inject_into()")
         ids = np.asarray(cells.all_cells, dtype=np.int64)
     else:
+        cells = list(cells)
+        parents = {id(c.parent): c.parent for c in cells if hasattr(c, "parent")}
+        simulator.state.check_current(parents.values(), "inject_into()")
         ids = np.asarray([int(c) for c in cells], dtype=np.int64)
     groups = []
     for population in simulator.state.populations:
         first = int(population.first_id)
         inside = (ids >= first) & (ids < first + population.size)
         if inside.any():
+            if needs_current and not population.celltype.injectable:
+                # PyNN's error (Population.inject, and the other backends' inject_into)
+                raise TypeError(f"Can't inject current into a spike source or a cell type "
+                                f"that does not read it ({population.label})")
             if population.celltype.model.receptors == ():
                 raise errors.ConnectionError(
-                    f"cannot inject current into spike sources ({population.label})")
-            if needs_current and not population.celltype.injectable:
-                raise errors.ConnectionError(f"{population.label} cannot receive current")
+                    f"cannot drive spike sources through a receptor ({population.label})")
             groups.append((population, np.unique(ids[inside] - first)))
     return groups

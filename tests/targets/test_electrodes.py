@@ -266,9 +266,14 @@ def test_injection_into_views_assemblies_and_single_cells(sim):
 
 
 def test_no_injection_into_spike_sources(sim):
+    """PyNN's TypeError, whichever way the current is injected."""
     sources = sim.Population(2, sim.SpikeSourcePoisson())
-    with pytest.raises(errors.ConnectionError):
-        sim.DCSource().inject_into(sources)
+    for inject in (lambda: sim.DCSource().inject_into(sources),
+                   lambda: sim.DCSource().inject_into([sources[0]]),
+                   lambda: sources[1].inject(sim.DCSource()),
+                   lambda: sources.inject(sim.DCSource())):
+        with pytest.raises(TypeError, match="Can't inject current into a spike source"):
+            inject()
 
 
 # --- recording of the injected current ----------------------------------------------------------

@@ -489,7 +489,7 @@ def test_a_model_is_injectable_when_a_snippet_reads_the_identifier_i_inj(sim):
             dict(update='(void) "i_inj"; v += 1;'), dict(reset="v = 0; // i_inj"))):
         never = celltype(model(f"never_injected{k}", **snippets))
         assert not never.injectable
-        with pytest.raises(errors.ConnectionError, match="cannot receive current"):
+        with pytest.raises(TypeError, match="Can't inject current"):
             sim.DCSource(amplitude=5.0).inject_into(sim.Population(1, never()))
     for k, snippets in enumerate((dict(update="v += i_inj;"), dict(reset="v = i_inj;"))):
         assert celltype(model(f"injected{k}", **snippets)).injectable

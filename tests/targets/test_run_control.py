@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from pyNN.random import NumpyRNG, RandomDistribution
+from pyNN.recording import get_io
 
 
 def _network(sim, seed=42):
@@ -191,11 +192,52 @@ def test_auto_min_delay_is_the_shortest_connection_delay(cpu_sim):
     assert sim.get_min_delay() == pytest.approx(0.1)
     sim.setup(timestep=0.1, min_delay=0.2, target="cpu")
     a = sim.Population(2, sim.IF_cond_exp())
+    assert sim.get_min_delay() == 0.2 and sim.get_max_delay() == 0.2
     explicit = sim.Projection(a, a, sim.AllToAllConnector(), sim.StaticSynapse(delay=1.0))
     fallback = sim.Projection(a, a, sim.AllToAllConnector(), sim.StaticSynapse())
-    assert sim.get_min_delay() == 0.2
+    assert sim.get_min_delay() == 0.2 and sim.get_max_delay() == 1.0
     assert set(fallback.get("delay", format="list", with_address=False)) == {0.2}
     assert explicit.get("delay", format="array")[0, 0] == 1.0
+
+
+def test_an_explicit_min_delay_is_an_upper_bound_of_what_get_min_delay_reports(cpu_sim):
+    """A delay shorter than setup's min_delay is accepted (and delivered exactly);
+    get_min_delay() then reports it, and get_max_delay() ("auto") is never below it."""
+    sim = cpu_sim
+    sim.setup(timestep=0.1, min_delay=1.0, target="cpu")
+    assert sim.get_min_delay() == 1.0 and sim.get_max_delay() == 1.0
+    a = sim.Population(2, sim.IF_cond_exp())
+    sim.Projection(a, a, sim.OneToOneConnector(), sim.StaticSynapse(delay=0.5))
+    assert sim.get_min_delay() == pytest.approx(0.5)
+    assert sim.get_max_delay() == pytest.approx(0.5)
+
+
+def test_objects_of_a_discarded_network_are_refused(cpu_sim, tmp_path):
+    """setup() discards the network, and the new one's cells reuse its cell ids: a current
+    injected into an old population went into a new one, and a projection from one made
+    every later run() fail."""
+    sim = cpu_sim
+    old = sim.Population(3, sim.IF_curr_exp(), label="old")
+    old.record("v", to_file=str(tmp_path / "old.pkl"))
+    sim.run(1.0)
+    sim.setup(timestep=0.1, target="cpu")
+    # the file asked for is written when the network goes, as end() would
+    (segment,) = get_io(str(tmp_path / "old.pkl")).read_block().segments
+    assert segment.filter(name="v")[0].shape == (11, 3)
+    new = sim.Population(3, sim.IF_curr_exp(), label="new")
+    new.record("v")
+    for refused in (lambda: sim.DCSource(amplitude=0.5).inject_into(old),
+                    lambda: sim.DCSource(amplitude=0.5).inject_into(old[0:2]),
+                    lambda: sim.DCSource(amplitude=0.5).inject_into([old[1]]),
+                    lambda: old[0].inject(sim.DCSource(amplitude=0.5)),
+                    lambda: sim.Projection(old, new, sim.OneToOneConnector()),
+                    lambda: sim.Projection(new, old[1:], sim.OneToOneConnector()),
+                    lambda: sim.Projection(new + old, new, sim.AllToAllConnector())):
+        with pytest.raises(RuntimeError, match="'old' belongs to a network that setup"):
+            refused()
+    sim.run(10.0)
+    v = new.get_data().segments[0].filter(name="v")[0].magnitude
+    np.testing.assert_array_equal(v, -65.0)          # nothing reached the new cells
 
 
 def test_input_in_flight_survives_a_rebuild_that_grows_the_ring_buffer(sim, target):
