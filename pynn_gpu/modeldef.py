@@ -60,8 +60,10 @@ def _bound(value: float) -> str:
 POSITIVE = Constraint(0.0, low_inclusive=False)
 NON_NEGATIVE = Constraint(0.0)
 PROBABILITY = Constraint(0.0, high=1.0)
-# a count held in an int32_t state variable (the C and CUDA kernels' int)
-INT32_COUNT = Constraint(1.0, high=2**31 - 1)
+# UNIFORM() in a synapse event: a synapse's numbers for one spike are counted in 16 bits
+# (the other 16 hold its ordinal among the synapses of its pair, kernels/common/philox.h);
+# a 65,537th number would be the first of the pair's next synapse
+SYNAPSE_DRAWS_PER_EVENT = 2**16
 
 
 STATE_CTYPES = ("scalar", "int32_t", "int64_t")      # scalar: double or float
@@ -236,7 +238,8 @@ class SynapseModelDef:
     support: str = ""
     needs_last_spike: bool = False
     needs_tau_psc: bool = False
-    uses_rng: bool = False      # UNIFORM(): keyed by (seed, synapse group, synapse, step)
+    uses_rng: bool = False      # UNIFORM(): keyed by (seed, synapse group, synapse, step);
+                                # at most SYNAPSE_DRAWS_PER_EVENT of them per spike
     changes_weight: bool = False
     constraints: Mapping[str, Constraint] = field(default_factory=dict)
 

@@ -12,8 +12,8 @@ from pyNN.standardmodels import build_translations, synapses
 
 from .. import simulator
 from .._paths import kernels_dir
-from ..modeldef import (INT32_COUNT, NON_NEGATIVE, POSITIVE, PROBABILITY, StateVar,
-                        SynapseModelDef)
+from ..modeldef import (NON_NEGATIVE, POSITIVE, PROBABILITY, SYNAPSE_DRAWS_PER_EVENT,
+                        Constraint, StateVar, SynapseModelDef)
 
 PORTABLE_MATH = (kernels_dir() / "common" / "portable_math.h").read_text()
 
@@ -73,8 +73,7 @@ _QUANTAL_RELEASE = """
 const scalar refill = 1 - (scalar) pg_exp(-h / tau_rec);
 const scalar u_decay = tau_facil > 0 ? (scalar) pg_exp(-h / tau_facil) : (scalar) 0;
 u = U + u * (1 - U) * u_decay;
-/* n <= 2147483647 (its constraint); in float that bound reads 2^31, beyond an int */
-const int _sites = n < (scalar) 2147483647 ? (int) n : 2147483647;
+const int _sites = (int) n;     /* n <= 32768 (RELEASE_SITES), exact in float too */
 for (int _empty = _sites - a; _empty > 0; --_empty) {
     if (UNIFORM() < refill) a += 1;
 }
@@ -86,6 +85,11 @@ a -= _released;
 w_eff = weight * (scalar) _released;
 """
 
+# A spike draws at most 2n numbers (a refill draw per empty site, then a release draw per
+# available one): n <= 2^15 keeps them within the synapse's own SYNAPSE_DRAWS_PER_EVENT
+# (beyond, a multapse's synapses would share numbers)
+RELEASE_SITES = Constraint(1.0, high=SYNAPSE_DRAWS_PER_EVENT // 2)
+
 MULTI_QUANTAL_MODEL = SynapseModelDef(
     name="multi_quantal",
     params=("U", "n", "tau_rec", "tau_facil"),
@@ -93,7 +97,7 @@ MULTI_QUANTAL_MODEL = SynapseModelDef(
     support=PORTABLE_MATH,
     needs_last_spike=True,
     uses_rng=True,
-    constraints={"U": PROBABILITY, "n": INT32_COUNT, "tau_rec": POSITIVE,
+    constraints={"U": PROBABILITY, "n": RELEASE_SITES, "tau_rec": POSITIVE,
                  "tau_facil": NON_NEGATIVE},
     on_pre=_QUANTAL_RELEASE,
 )

@@ -359,20 +359,25 @@ def test_quantal_release_matches_its_expectation(sim, synapse_class, n_sites):
     assert available.min() >= 0 and available.max() <= n_sites
 
 
-def test_the_number_of_release_sites_is_bounded_by_the_int_it_is_counted_in(sim):
-    """n counts sites in an int32_t (a, the sites available): n > 2**31 - 1 is refused
-    before anything is built, at creation and in set(); the largest n is accepted."""
+def test_the_number_of_release_sites_is_bounded_by_the_draws_of_a_synapse(sim):
+    """A spike draws up to 2n numbers, and a synapse has 2**16 per spike (the next ones are
+    its multapse partner's: with n = 65536 two synapses of one pair released correlated
+    counts): n > 2**15 is refused before anything is built, at creation and in set(); the
+    largest n is accepted."""
     source = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]))
     cell = sim.Population(1, sim.IF_curr_exp())
-    for n in (2**31, 3e9):
+    for n in (2**15 + 1, 2**31, 3e9):
         with pytest.raises(errors.InvalidParameterValueError,
-                           match=r"^n must be in \[1, 2147483647\] \(got "):
+                           match=r"^n must be in \[1, 32768\] \(got "):
             sim.Projection(source, cell, sim.OneToOneConnector(),
                            sim.MultiQuantalSynapse(n=n, weight=1.0))
     assert sim.simulator.state.projections == []
     projection = sim.Projection(source, cell, sim.OneToOneConnector(),
-                                sim.MultiQuantalSynapse(n=2**31 - 1, weight=1.0))
+                                sim.MultiQuantalSynapse(n=2**15, weight=1.0))
     with pytest.raises(errors.InvalidParameterValueError,
-                       match=r"^n must be in \[1, 2147483647\] \(got "):
-        projection.set(n=2**31)
-    assert projection.get("n", format="list", with_address=False) == [2**31 - 1]
+                       match=r"^n must be in \[1, 32768\] \(got "):
+        projection.set(n=2**15 + 1)
+    assert projection.get("n", format="list", with_address=False) == [2**15]
+    sim.run(2.0)
+    released = projection.get("a", format="list", with_address=False)[0]
+    assert 0 < 2**15 - released < 2**15      # U = 0.5 of 32768 available sites released
