@@ -76,7 +76,7 @@ _SUBSTEP = """
         v = v_reset;
         _fired = 1;
         /* +1: the count goes down at the end of this step, as in NEST */
-        refractory = refractory_steps > 0 ? (int32_t) refractory_steps + 1 : 0;
+        refractory = refractory_steps <= 0 ? 0 : refractory_steps < 2147483647 ? (int32_t) refractory_steps + 1 : 2147483647;
         _clamped = refractory > 0;
         _ADEX_RK4(((scalar) 1 - _theta) * h_sub,
                   _ge + _theta * (_ge_end - _ge), _gi + _theta * (_gi_end - _gi),

@@ -228,7 +228,7 @@ def _adex_substeps(responses):
         "    v = v_reset;",
         "    _fired = 1;",
         "    /* +1: the count goes down at the end of this step, as in NEST */",
-        "    refractory = refractory_steps > 0 ? (int32_t) refractory_steps + 1 : 0;",
+        "    refractory = refractory_steps <= 0 ? 0 : refractory_steps < 2147483647 ? (int32_t) refractory_steps + 1 : 2147483647;",
         "    _clamped = refractory > 0;",
         _indent("\n".join(after_spike)),
         _indent(_adex_rk4(responses, "((scalar) 1 - _theta) * h_sub", "s", "m", 1)),

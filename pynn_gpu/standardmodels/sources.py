@@ -45,6 +45,7 @@ from pyNN.standardmodels import build_translations, cells
 
 from ..modeldef import NON_NEGATIVE, POSITIVE, NeuronModelDef, StateVar
 from .electrodes import PORTABLE_MATH
+from .neurons_common import LONGEST_REFRACTORY_STEPS
 
 _FOREVER_MS = 1e15      # later than any simulation (keeps step numbers in int64)
 
@@ -91,7 +92,9 @@ def _derive_poisson_refractory(params, dt):
             f"steps of {dt:g} ms, at least one): the mean interval 1000/rate ms cannot be "
             f"shorter than the dead time; got rate={r:g} Hz, tau_refrac={t:g} ms, which "
             f"the grid makes {s:g} ms (rate <= {1000.0 / s:g} Hz)")
-    dead_steps = np.maximum(np.rint(tau_refrac / dt).astype(np.int64) - 1, 0)
+    # the dead count is an int32_t: a longer dead time lasts for ever anyway
+    dead_steps = np.clip(np.rint(tau_refrac / dt) - 1, 0, LONGEST_REFRACTORY_STEPS)
+    dead_steps = dead_steps.astype(np.int64)
     # mean interval in steps: dead_steps + 1/p = 1000 / (rate dt)
     with np.errstate(divide="ignore", invalid="ignore"):
         p_spike = np.where(rate > 0, rate * dt / (1000.0 - rate * dead_steps * dt), 0.0)

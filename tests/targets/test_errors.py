@@ -305,15 +305,33 @@ def test_infinity_where_it_means_never(sim):
     than any step count holds) never fires; a refractory period longer than the counter
     holds lasts for ever."""
     cells = sim.Population(1, sim.IF_curr_exp(v_thresh=np.inf, i_offset=2.0))
-    once = sim.Population(1, sim.IF_curr_exp(i_offset=2.0, tau_refrac=1e300))
+    # AdEx counts one step more (NEST's way): the longest period must not wrap round
+    once = [sim.Population(1, sim.IF_curr_exp(i_offset=2.0, tau_refrac=1e300)),
+            sim.Population(1, sim.EIF_cond_exp_isfa_ista(i_offset=2.0, tau_refrac=1e9)),
+            sim.Population(1, sim.PointNeuron(sim.AdExp(i_offset=2.0, tau_refrac=1e9),
+                                              AMPA=sim.ExpPSR()))]
     late = [sim.Population(1, sim.SpikeSourcePoisson(rate=500.0, start=np.inf)),
             sim.Population(1, sim.SpikeSourcePoisson(rate=500.0, start=1e20)),
             sim.Population(1, sim.SpikeSourceGamma(alpha=2, beta=500.0, start=1e20))]
-    for population in [cells, once] + late:
+    for population in [cells] + once + late:
         population.record("spikes")
     sim.run(100.0)
-    counts = [len(p.get_data().segments[0].spiketrains[0]) for p in [cells, once] + late]
-    assert counts == [0, 1, 0, 0, 0]
+    counts = [len(p.get_data().segments[0].spiketrains[0]) for p in [cells] + once + late]
+    assert counts == [0, 1, 1, 1, 0, 0, 0]
+
+
+def test_a_dead_time_longer_than_its_counter_lasts_for_ever(sim):
+    """SpikeSourcePoissonRefractory's dead count is an int32_t: 2**31 + 100 steps wrapped
+    round to a negative count, and with rate * tau_refrac = 1000 the source fired in every
+    step. Clipped, each neuron fires at most once."""
+    dt = sim.get_time_step()
+    tau_refrac = (2**31 + 100) * dt
+    sources = sim.Population(200, sim.SpikeSourcePoissonRefractory(
+        rate=1000.0 / tau_refrac, tau_refrac=tau_refrac))
+    sources.record("spikes")
+    sim.run(20.0)
+    counts = [len(train) for train in sources.get_data().segments[0].spiketrains]
+    assert max(counts) == 1 and sum(counts) > 50      # p = 1/101 per step: about 180
 
 
 def test_initial_values_are_checked(sim):
