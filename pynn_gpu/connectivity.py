@@ -180,7 +180,7 @@ def _from_list(projection, connector):
     parameters = projection.synapse_type.native_parameters
     parameters.shape = (projection.pre.size, projection.post.size)
     values = {}
-    given = dict(zip(connector.column_names, table[:, 2:].T))
+    given = _typed_columns(projection.synapse_type, connector.column_names, table[:, 2:])
     if given:
         from pyNN.parameters import ParameterSpace
         translated = projection.synapse_type.translate(
@@ -191,6 +191,24 @@ def _from_list(projection, connector):
         if name not in values:
             values[name] = evaluate_at(lazy, pre_idx, post_idx)
     return pre_idx, post_idx, values
+
+
+def _typed_columns(synapse_type, names, columns):
+    """The list's parameter columns, as the synapse type's schema types them: a column of
+    an int parameter (MultiQuantalSynapse's n) holds whole numbers (the list was read as
+    floats, which PyNN's schema refuses to cast)."""
+    schema = synapse_type.get_schema()
+    typed = {}
+    for name, column in zip(names, columns.T):
+        if schema.get(name) is int:
+            if not np.all(np.isfinite(column) & (column == np.round(column))):
+                bad = column[~(np.isfinite(column) & (column == np.round(column)))][0]
+                raise errors.InvalidParameterValueError(
+                    f"{name} must be a whole number in FromListConnector's column "
+                    f"(got {bad!r})")
+            column = column.astype(np.int64)
+        typed[name] = column
+    return typed
 
 
 def build_connections(projection, connector):

@@ -242,6 +242,24 @@ def test_common_connectors_never_go_through_the_per_neuron_path(cpu_sim, monkeyp
     sim.Projection(pre, post, sim.FromListConnector([(1, 2), (3, 4)]))
 
 
+def test_a_from_list_column_of_an_int_parameter(cpu_sim):
+    """MultiQuantalSynapse's n is an int in PyNN's schema: the list's whole numbers are
+    taken (the list was read as floats, which the schema refused with a bare
+    AssertionError), a fraction is refused by name."""
+    sim = cpu_sim
+    pre = sim.Population(2, sim.SpikeSourceArray(spike_times=[1.0]))
+    post = sim.Population(2, sim.IF_curr_exp())
+    synapse = sim.MultiQuantalSynapse(U=0.5, tau_rec=100.0)
+    prj = sim.Projection(pre, post, sim.FromListConnector(
+        [(0, 0, 0.5, 1.0, 5), (1, 1, 0.25, 1.5, 7)], column_names=["weight", "delay", "n"]),
+        synapse)
+    assert prj.get(["weight", "delay", "n"], format="list") == [
+        (0, 0, 0.5, 1.0, 5.0), (1, 1, 0.25, 1.5, 7.0)]
+    with pytest.raises(errors.InvalidParameterValueError, match="n must be a whole number"):
+        sim.Projection(pre, post, sim.FromListConnector([(0, 0, 2.5)], column_names=["n"]),
+                       synapse)
+
+
 def test_seeded_fixed_probability_reused_like_pynn():
     """PyNN draws each projection's connection matrix from a copy of the rng: one connector
     (or one rng) on several projections gives each the same draws. pyNN.mock runs PyNN's
