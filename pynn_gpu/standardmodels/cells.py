@@ -23,6 +23,7 @@ import logging
 import math
 
 import numpy as np
+from pyNN import errors
 from pyNN.standardmodels import build_translations, cells
 
 from ..modeldef import NON_NEGATIVE, POSITIVE, NeuronModelDef, StateVar
@@ -285,6 +286,10 @@ def spike_emission_steps(times, dt, off_grid=False):
     return np.maximum(steps - 1, 0)
 
 
+# the table's positions are int32_t (next_spike): a population holds at most this many times
+MOST_SPIKE_TIMES = 2**31 - 1
+
+
 def spike_source_array_tables(spike_times, dt, off_grid=False):
     """Flatten per-neuron spike times into one sorted table of emission steps."""
     steps = [spike_emission_steps(seq.value if hasattr(seq, "value") else seq, dt, off_grid)
@@ -296,6 +301,10 @@ def spike_source_array_tables(spike_times, dt, off_grid=False):
                        "one spike per step, so they are merged into it", merged, dt)
     counts = np.array([len(s) for s in steps], dtype=np.int64)
     end = np.cumsum(counts)
+    if len(end) and end[-1] > MOST_SPIKE_TIMES:
+        raise errors.InvalidParameterValueError(
+            f"spike_times: a SpikeSourceArray population holds at most {MOST_SPIKE_TIMES} "
+            f"spike times in all (got {int(end[-1])}); split its neurons into populations")
     table = np.concatenate(steps) if len(steps) else np.zeros(0, np.int64)
     return table.astype(np.int64), (end - counts), end
 

@@ -329,3 +329,21 @@ def test_poisson_rate_above_one_spike_per_step_is_reported(cpu_sim, caplog):
     cpu_sim.run(10.0)
     counts = sources.get_spike_counts()
     assert counts[sources[1]] == 100        # every step
+
+
+def test_a_spike_source_array_holds_what_its_int32_positions_can_index(cpu_sim, monkeypatch):
+    """At most 2**31 - 1 spike times in a population (next_spike is an int32_t): more are
+    refused by name at creation and in set(), which then keeps the old times."""
+    from pynn_gpu.standardmodels import cells
+    sim = cpu_sim
+    monkeypatch.setattr(cells, "MOST_SPIKE_TIMES", 5)
+    too_many = [Sequence([1.0, 2.0, 3.0]), Sequence([3.0, 4.0, 5.0])]
+    with pytest.raises(errors.InvalidParameterValueError, match="at most 5 spike times"):
+        sim.Population(2, sim.SpikeSourceArray(spike_times=too_many))
+    sources = sim.Population(2, sim.SpikeSourceArray(spike_times=[[1.0, 2.0], [3.0]]))
+    with pytest.raises(errors.InvalidParameterValueError, match="at most 5 spike times"):
+        sources.set(spike_times=too_many)
+    sources.record("spikes")
+    sim.run(5.0)
+    trains = sources.get_data().segments[0].spiketrains
+    assert [list(train.magnitude) for train in trains] == [[1.0, 2.0], [3.0]]
