@@ -20,6 +20,7 @@ expression outside the translator's list -- is built by PyNN's own code, as befo
 """
 
 import ctypes
+import math
 import functools
 from dataclasses import dataclass, field
 
@@ -58,12 +59,13 @@ class DistanceProbabilitySpec(GeneratedSpec):
         evenly spread rows (exact when there are no more rows than that)."""
         if "value" not in self._expected:
             rows = np.unique(np.linspace(0, n_pre - 1, min(n_pre, ROWS_SAMPLED)).astype(np.int64))
-            total = 0.0
+            row_sums = np.zeros(len(rows))
             if len(rows) and n_post:
-                total = _host_library(self.probability).dd_expected_synapses(
+                _host_library(self.probability).dd_expected_row_synapses(
                     ctypes.byref(generator_struct(self)), *self._positions(),
-                    rows.ctypes.data, len(rows))
-            self._expected["value"] = total * n_pre / max(len(rows), 1)
+                    rows.ctypes.data, len(rows), row_sums.ctypes.data)
+            # rows added in order: the same total with any number of threads
+            self._expected["value"] = math.fsum(row_sums) * n_pre / max(len(rows), 1)
         return self._expected["value"]
 
     def generate(self, n_pre, n_post, dt, post_range=None):
@@ -197,9 +199,9 @@ def _host_library(probability):
     library.dd_fill_rows.restype = None
     library.dd_free_rows.argtypes = [ctypes.c_int64, ctypes.c_void_p]
     library.dd_free_rows.restype = None
-    library.dd_expected_synapses.argtypes = [generator] + [ctypes.c_void_p] * 3 + [
-        ctypes.c_int64]
-    library.dd_expected_synapses.restype = ctypes.c_double
+    library.dd_expected_row_synapses.argtypes = [generator] + [ctypes.c_void_p] * 3 + [
+        ctypes.c_int64, ctypes.c_void_p]
+    library.dd_expected_row_synapses.restype = None
     library.dd_distances.argtypes = [generator] + [ctypes.c_void_p] * 4 + [
         ctypes.c_int64, ctypes.c_void_p]
     library.dd_distances.restype = None

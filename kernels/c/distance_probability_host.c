@@ -93,23 +93,25 @@ void dd_free_rows(int64_t n_rows, int32_t **rows)
     }
 }
 
-/* Sum of the connection probabilities (each clipped to [0, 1]) of the given rows with
-   every postsynaptic neuron: how many synapses to expect, without drawing any. */
-double dd_expected_synapses(const pg_distance_probability *g, const double *pre_xyz,
-                            const double *post_xyz, const int64_t *sample_rows,
-                            int64_t n_rows)
+/* For each of the given rows, the sum of its connection probabilities (each clipped to
+   [0, 1]) with every postsynaptic neuron: how many synapses to expect, without drawing any.
+   One sum per row, each in one thread, so the caller's total does not depend on the number
+   of threads (a parallel reduction would add in another order). */
+void dd_expected_row_synapses(const pg_distance_probability *g, const double *pre_xyz,
+                              const double *post_xyz, const int64_t *sample_rows,
+                              int64_t n_rows, double *row_sums)
 {
-    double total = 0.0;
-    #pragma omp parallel for reduction(+:total) if(n_rows * g->n_post >= HOST_PARALLEL_WORK)
+    #pragma omp parallel for if(n_rows * g->n_post >= HOST_PARALLEL_WORK)
     for (int64_t r = 0; r < n_rows; ++r) {
         const int64_t pre = sample_rows[r];
+        double sum = 0.0;
         for (int64_t post = 0; post < g->n_post; ++post) {
             if (g->skip_self && pre == post) continue;
             const double p = pg_dd_pair_probability(g, pre_xyz, post_xyz, pre, post);
-            total += p > 1.0 ? 1.0 : (p > 0.0 ? p : 0.0);
+            sum += p > 1.0 ? 1.0 : (p > 0.0 ? p : 0.0);
         }
+        row_sums[r] = sum;
     }
-    return total;
 }
 
 /* The distances of the given pairs (what the tests compare with Space.distances). */

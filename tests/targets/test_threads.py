@@ -125,3 +125,33 @@ def test_threads_0_after_threads_1_uses_all_cores_again(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     assert _threads_of_a_run()[0] == 1
     assert _threads_of_a_run(threads=2)[0] == 2      # setup's own count comes first
+
+
+_EXPECTED_SYNAPSES = """
+import numpy as np
+import pynn_gpu as sim
+sim.setup(timestep=0.1, target="cpu")
+positions = np.random.default_rng(1).uniform(0, 100, (2, 3, 3000))
+pre = sim.Population(3000, sim.SpikeSourcePoisson(rate=1.0))
+post = sim.Population(3000, sim.IF_curr_exp())
+pre.positions, post.positions = positions
+projection = sim.Projection(pre, post, sim.DistanceDependentProbabilityConnector(
+    "exp(-d/40)", rng=sim.NativeRNG(7)))
+print(repr(projection._procedural.expected_synapses(3000, 3000)))
+"""
+
+
+def test_the_expected_synapses_of_a_distance_rule_do_not_depend_on_the_threads(tmp_path):
+    """The planner reads them (a format's density threshold): an OpenMP reduction added
+    the pairs' probabilities in an order of the thread count's (last bits differed)."""
+    import os
+    import subprocess
+    import sys
+    script = tmp_path / "expected.py"
+    script.write_text(_EXPECTED_SYNAPSES)
+    values = set()
+    for threads in ("1", "2", "3"):
+        result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                                env={**os.environ, "OMP_NUM_THREADS": threads}, check=True)
+        values.add(result.stdout.strip())
+    assert len(values) == 1
