@@ -166,7 +166,9 @@ def _device_limits(cuda, device):
         "max_threads_per_sm": "MAX_THREADS_PER_MULTIPROCESSOR",
         "max_blocks_per_sm": "MAX_BLOCKS_PER_MULTIPROCESSOR",
         "registers_per_sm": "MAX_REGISTERS_PER_MULTIPROCESSOR",
+        "registers_per_block": "MAX_REGISTERS_PER_BLOCK",
         "shared_per_sm": "MAX_SHARED_MEMORY_PER_MULTIPROCESSOR",
+        "shared_reserved_per_block": "RESERVED_SHARED_MEMORY_PER_BLOCK",
         "max_threads_per_block": "MAX_THREADS_PER_BLOCK",
     }
     values = {}
@@ -175,6 +177,12 @@ def _device_limits(cuda, device):
             values[field] = int(device.get_attribute(getattr(attribute, name)))
         except Exception:       # an attribute this PyCUDA or driver does not know
             values[field] = getattr(defaults, field)
+    try:
+        # register sub-partitions: 4 from compute capability 6.1 on, 2 on 6.0
+        if tuple(device.compute_capability()) == (6, 0):
+            values["register_partitions"] = 2
+    except Exception:
+        pass
     return DeviceLimits(**values)
 
 

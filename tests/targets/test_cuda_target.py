@@ -427,13 +427,13 @@ def test_block_size_from_environment(emulate, monkeypatch, caplog):
     assert_identical(cpu, simulate("cuda", array_driven, 20.0))
     # more than a kernel of many registers can run in a block: that kernel gets fewer
     monkeypatch.setenv(cuda_target.BLOCK_SIZE_ENV, "1024")
-    kernel = types.SimpleNamespace(num_regs=96, shared_size_bytes=0, max_threads_per_block=672)
+    kernel = types.SimpleNamespace(num_regs=96, shared_size_bytes=0, max_threads_per_block=640)
     plain = types.SimpleNamespace(num_regs=40, shared_size_bytes=0, max_threads_per_block=1024)
     owner = types.SimpleNamespace(target=cuda_target.CudaTarget())
     with caplog.at_level("WARNING", logger="PyNN"):
-        assert cuda_target.CudaProgram._block_for(owner, kernel, 77169) == 672
+        assert cuda_target.CudaProgram._block_for(owner, kernel, 77169) == 640
         assert cuda_target.CudaProgram._block_for(owner, plain, 77169) == 1024
-    assert "96 registers" in caplog.text and "it gets 672" in caplog.text
+    assert "96 registers" in caplog.text and "it gets 640" in caplog.text
     monkeypatch.setenv(cuda_target.BLOCK_SIZE_ENV, "100")
     with pytest.raises(ValueError, match="multiple of 32"):
         cuda_target.CudaTarget()

@@ -141,6 +141,25 @@ def test_occupancy_limited_by_registers():
     assert resident_blocks(1024, KernelResources(registers_per_thread=255), H200) == 0
 
 
+# (registers per thread, shared memory per block, threads per block) -> resident blocks per
+# multiprocessor, as NVIDIA's occupancy calculator (cuda_occupancy.h, CUDA 13.0) gives them
+# for compute capability 9.0 (65,536 registers, 233,472 bytes of shared memory per SM)
+NVIDIA_SM90 = [((40, 0, 128), 12), ((40, 0, 544), 2), ((45, 0, 640), 2), ((45, 0, 672), 1),
+               ((64, 49152, 256), 4), ((90, 0, 160), 4), ((90, 0, 224), 2),
+               ((96, 0, 640), 1), ((96, 0, 672), 0), ((255, 0, 256), 1), ((255, 0, 288), 0),
+               ((1, 0, 96), 21), ((32, 0, 1024), 2), ((128, 0, 256), 2)]
+
+
+@pytest.mark.parametrize("case,blocks", NVIDIA_SM90)
+def test_resident_blocks_as_nvidia_s_occupancy_calculator(case, blocks):
+    """Registers are allocated within each of the 4 sub-partitions (whole-file division
+    counted 40-register blocks of 544 threads as 3 where 2 fit, and launches of 672
+    threads of 96 registers that the hardware refuses)."""
+    registers, shared, block = case
+    kernel = KernelResources(registers_per_thread=registers, shared_per_block=shared)
+    assert resident_blocks(block, kernel, H200) == blocks
+
+
 def test_block_size_spreads_small_kernels_and_fills_large_ones():
     kernel = KernelResources(registers_per_thread=32)
     # 77,169 threads: the largest full-occupancy block that still gives each SM a block
