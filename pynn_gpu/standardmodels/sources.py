@@ -167,8 +167,11 @@ if (boost_exponent > (scalar) 0) {
 SPIKE_SOURCE_GAMMA_MODEL = NeuronModelDef(
     name="spike_source_gamma",
     params=("alpha", "beta", "start", "duration"),
-    # to_next: ms from the start of this step to the next spike
-    state=(StateVar("started", "int32_t"), StateVar("to_next")),
+    # the next spike: in step next_step, at offset (ms) from its start; whole steps and the
+    # offset apart, so a float offset keeps its digits (a float time to the next spike,
+    # counted down by dt per step, lost some 1 % per step on intervals of seconds)
+    state=(StateVar("started", "int32_t"), StateVar("next_step", "int64_t"),
+           StateVar("offset")),
     derived=("isi_scale", "mt_d", "mt_c", "boost_exponent"),
     int_derived=("start_step", "stop_step"),
     support=PORTABLE_MATH,
@@ -179,16 +182,26 @@ if (_step >= start_step && _step < stop_step && isi_scale > (scalar) 0) {
        from the start of that step, with no spike there */
     int _fresh = (started == 0);
     started = 1;
-    if (_fresh) to_next = (scalar) 0;
+    if (_fresh) {
+        next_step = _step;
+        offset = (scalar) 0;
+    }
     /* a spike in this step if an interval ends in it (several count as one); the next
-       interval is drawn at once; bounded work per step */
-    for (int _n = 0; (_fresh || to_next < dt) && _n < 64; ++_n) {
+       interval is drawn at once; bounded work per step (a step left behind is caught up
+       in the next ones) */
+    for (int _n = 0; (_fresh || next_step <= _step) && _n < 64; ++_n) {
         _emit |= !_fresh;
         _fresh = 0;
 """ + textwrap.indent(_GAMMA_VARIATE.strip(), " " * 8) + """
-        to_next += (scalar) ((double) isi_scale * _g);
+        const double _end = (double) offset + (double) isi_scale * _g;   /* ms after next_step */
+        const double _whole = floor(_end / DT_DOUBLE);
+        if (_whole < 4.0e18) {
+            next_step += (int64_t) _whole;
+            offset = (scalar) (_end - _whole * DT_DOUBLE);
+        } else {
+            next_step = INT64_MAX;      /* an interval longer than any run: never */
+        }
     }
-    to_next -= dt;
 }
 """,
     threshold="_emit",

@@ -80,3 +80,22 @@ def test_float_exponential_decay_of_dc_response(float_sim):
     expected = np.where(t > 60.0, -65.0 + 5.0 * (1 - np.exp(-4.0)) * np.exp(-(t - 60.0) / 10.0),
                         charged)
     np.testing.assert_allclose(signal.magnitude[:, 0], expected, atol=FLOAT_V_ATOL)
+
+
+def test_float_gamma_intervals_of_seconds_keep_their_length(target):
+    """A float time to the next spike, counted down by dt each step, lost about 1 % per step
+    on intervals of 65-131 s (0.1015625 ms a step instead of 0.1): the first spike of a
+    nearly regular 100 s process came 946 ms early. The next spike is now a whole step and
+    an offset within it, so float and double draw the same intervals."""
+    trains = {}
+    for precision in ("double", "float"):
+        pynn_gpu.setup(timestep=DT, target=target, precision=precision, rng_seed=7)
+        try:
+            source = pynn_gpu.Population(1, pynn_gpu.SpikeSourceGamma(alpha=1e6, beta=1e4))
+            source.record("spikes")
+            pynn_gpu.run_until(250_000.0)
+            trains[precision] = source.get_data().segments[0].spiketrains[0].magnitude
+        finally:
+            pynn_gpu.end()
+    assert len(trains["double"]) == 2            # 100 s intervals, CV 1e-3
+    np.testing.assert_allclose(trains["float"], trains["double"], atol=DT + FLOAT_SPIKE_SLACK)
