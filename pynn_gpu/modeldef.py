@@ -14,7 +14,7 @@ Names a snippet can use inside a neuron update:
     every parameter, derived constant and state variable of the model,
     `in_<receptor>`   input that arrives in this step on that receptor,
     `i_inj`           current injected by electrodes during this step (nA),
-    `t`, `dt`         time at the start of the step and the step (ms),
+    `t`, `dt`         time at the start of the step (ms, a double) and the step (ms),
     `_step`           the step number (int64),
     `UNIFORM()`       a uniform random number in [0, 1) from the counter-based RNG,
     table names       group-level integer arrays (e.g. spike times of a source).

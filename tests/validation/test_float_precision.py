@@ -99,3 +99,21 @@ def test_float_gamma_intervals_of_seconds_keep_their_length(target):
             pynn_gpu.end()
     assert len(trains["double"]) == 2            # 100 s intervals, CV 1e-3
     np.testing.assert_allclose(trains["float"], trains["double"], atol=DT + FLOAT_SPIKE_SLACK)
+
+
+def test_a_model_reads_the_time_in_double_in_float_precision(target):
+    """`t` of a model of one's own: a float t is off by up to half its last digit (after
+    2^24 steps several steps shared one t); in double it is step * dt exactly."""
+    from pynn_gpu.modeldef import NeuronModelDef, StateVar
+    model = NeuronModelDef(
+        name="time_reader", params=(), state=(StateVar("off", "int64_t"),),
+        update="if (t != (double) _step * DT_DOUBLE) off += 1;", threshold="0")
+    pynn_gpu.setup(timestep=DT, target=target, precision="float")
+    try:
+        cells = pynn_gpu.Population(1, pynn_gpu.native_cell_type(model)())
+        cells.record("off")
+        pynn_gpu.run(200.0)
+        off = cells.get_data().segments[0].filter(name="off")[0].magnitude
+        assert off[-1, 0] == 0
+    finally:
+        pynn_gpu.end()
