@@ -33,15 +33,19 @@ TSODYKS_MARKRAM_MODEL = SynapseModelDef(
     constraints={"U": PROBABILITY, "tau_rec": POSITIVE, "tau_facil": NON_NEGATIVE},
     on_pre="""
 const scalar Puu = tau_facil > 0 ? (scalar) pg_exp(-h / tau_facil) : (scalar) 0;
-const scalar Pyy = tau_psc > 0 ? (scalar) pg_exp(-h / tau_psc) : (scalar) 0;
-const scalar Pzz = (scalar) pg_exp(-h / tau_rec);
-/* recovered resources gained from the active pool as it empties into the inactive one */
-scalar Pxy;
-if (fabs(tau_psc - tau_rec) < (scalar) 1e-9 * tau_rec) {
-    Pxy = 1 - Pzz * (1 + h / tau_rec);
+/* recovered resources gained from the active pool as it empties into the inactive one;
+   in double in any precision: for time constants close together the difference cancels
+   (in float, 1 % off for tau_rec 3.00001 and tau_psc 3) */
+const double _Pyy = tau_psc > 0 ? pg_exp(-(double) h / (double) tau_psc) : 0.0;
+const double _Pzz = pg_exp(-(double) h / (double) tau_rec);
+double _Pxy;
+if (fabs((double) tau_psc - (double) tau_rec) < 1e-9 * (double) tau_rec) {
+    _Pxy = 1 - _Pzz * (1 + (double) h / (double) tau_rec);
 } else {
-    Pxy = ((Pzz - 1) * tau_rec - (Pyy - 1) * tau_psc) / (tau_psc - tau_rec);
+    _Pxy = ((_Pzz - 1) * (double) tau_rec - (_Pyy - 1) * (double) tau_psc)
+           / ((double) tau_psc - (double) tau_rec);
 }
+const scalar Pyy = (scalar) _Pyy, Pzz = (scalar) _Pzz, Pxy = (scalar) _Pxy;
 const scalar z = 1 - x - y;
 u = u * Puu;
 x = x + Pxy * y + (1 - Pzz) * z;
