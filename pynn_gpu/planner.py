@@ -49,7 +49,10 @@ The C target walks rows one spike at a time and ignores the choice.
 
 from dataclasses import dataclass
 
+import numpy as np
 from pyNN import errors
+
+from .ir.graph import delay_type, index_type
 
 STRATEGIES = ("auto", "pre", "post", "balanced")
 PROCEDURAL_CHUNK = 32       # postsynaptic neurons per thread (PG_PROC_CHUNK)
@@ -110,10 +113,11 @@ def propagation_strategy(group):
         return "post" if strategy == "pre" and layout(group) != "rows" else strategy
     if group.model.needs_last_spike:
         return "pre"
-    mean_row = group.n_synapses / max(group.pre.size, 1)
+    sources = group.pre_cells or group.pre.size     # a view's neurons, not its population's
+    mean_row = group.n_synapses / max(sources, 1)
     if layout(group) == "rows" and mean_row < POST_MIN_MEAN_ROW:
         return "pre"
-    return "balanced" if group.pre.size >= BALANCED_FROM_PRE else "post"
+    return "balanced" if sources >= BALANCED_FROM_PRE else "post"
 
 
 def _positions(group):
@@ -166,13 +170,23 @@ STORED_FORMATS = ("ragged", "dense", "bitmask")
 PROCEDURAL_ABOVE_BYTES = 1 << 30
 """With connectivity_format="auto", a projection that qualifies for procedural connectivity
 (see pynn_gpu.procedural) is generated rather than stored when its stored rows would take more
-than this (about 11 bytes per synapse, 2 with one weight and one delay): above it,
+than this (ragged_bytes_per_synapse: 11 bytes per synapse in double with two-byte indices and
+one-byte delays, 7 in float; the index alone with one weight and one delay): above it,
 construction time and device memory dominate, and regenerating a row per spike costs less
 than fetching it."""
-# post index (two bytes up to 65,536 neurons: ir.graph.index_type), weight (double) and
-# delay (a byte in rings of up to 256 slots: ir.graph.delay_type)
-RAGGED_BYTES_PER_SYNAPSE = 11
-RAGGED_BYTES_PER_SYNAPSE_VALUES_ONCE = 2    # post index: one weight and one delay stored once
+
+
+def ragged_bytes_per_synapse(precision, post_size, longest_delay_steps, values_once=False):
+    """Bytes of a stored row's synapse: the postsynaptic index (ir.graph.index_type), and
+    unless the weight and the delay are stored once for the projection, the weight
+    (double or float) and the delay (ir.graph.delay_type, for a ring that holds this
+    projection's longest delay; a longer delay elsewhere can only widen it)."""
+    index_bytes = np.dtype(index_type(post_size)[1]).itemsize
+    if values_once:
+        return index_bytes
+    weight_bytes = 8 if precision == "double" else 4
+    delay_bytes = np.dtype(delay_type(longest_delay_steps + 1)[1]).itemsize
+    return index_bytes + weight_bytes + delay_bytes
 
 
 def check_format(name):
@@ -182,21 +196,19 @@ def check_format(name):
     return name
 
 
-def prefers_procedural(expected_synapses, constant_values=False):
-    """Whether "auto" generates a projection per spike rather than storing its rows (whose
-    weight and delay, constant_values, may be stored once)."""
-    per_synapse = (RAGGED_BYTES_PER_SYNAPSE_VALUES_ONCE if constant_values
-                   else RAGGED_BYTES_PER_SYNAPSE)
-    return expected_synapses * per_synapse > PROCEDURAL_ABOVE_BYTES
+def prefers_procedural(expected_synapses, bytes_per_synapse):
+    """Whether "auto" generates a projection per spike rather than storing its rows, of
+    `bytes_per_synapse` each (ragged_bytes_per_synapse)."""
+    return expected_synapses * bytes_per_synapse > PROCEDURAL_ABOVE_BYTES
 
 
 # Stored formats, chosen when the network is built (the engine knows the synapses then):
 #   ragged   rows of (post index, weight, delay) per presynaptic neuron: any connectivity;
-#            RAGGED_BYTES_PER_SYNAPSE bytes per synapse, or the post index alone when the
+#            ragged_bytes_per_synapse bytes per synapse, or the post index alone when the
 #            weight and the delay are stored once (synapse_building.uniform_values).
-#   dense    an n_pre x n_post matrix of weights and one of delays (12 bytes per pair in
-#            double, 8 in float, connected or not); one thread per postsynaptic neuron, no
-#            row walking. Static synapses, at most one synapse per pair.
+#   dense    an n_pre x n_post matrix of weights and one of delays (9 bytes per pair in
+#            double, 5 in float, with one-byte delays, connected or not); one thread per
+#            postsynaptic neuron, no row walking. Static synapses, at most one per pair.
 #   bitmask  one bit per pair, with one weight and one delay for the whole projection
 #            (1/8 byte per pair). Static synapses, at most one per pair, all weights equal
 #            and all delays equal.

@@ -226,8 +226,11 @@ class Projection(common.Projection):
             self._procedural = spec
             return True
         expected = procedural.expected_synapses(spec, self.pre.size, self.post.size)
-        if self._format == "auto" and planner.prefers_procedural(expected,
-                                                                 spec.constant_values):
+        state = simulator.state
+        stored = planner.ragged_bytes_per_synapse(
+            state.precision, self.post.size, spec.max_delay_steps(state.dt),
+            values_once=spec.constant_values)
+        if self._format == "auto" and planner.prefers_procedural(expected, stored):
             self._format = "procedural"
         self._procedural = spec
         return True

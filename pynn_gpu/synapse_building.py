@@ -64,6 +64,8 @@ class SynapseBuilding:
                                                          self.state.populations[pre_index],
                                                          post_population),
                                      max_row=int(counts.max()) if counts.size else 0,
+                                     pre_cells=_cells_in(projection.pre,
+                                                         self.state.populations[pre_index]),
                                      strategy=projection.propagation, format=fmt,
                                      since_step=projection.first_step)
                 graph.synapse_groups.append(group)
@@ -240,6 +242,15 @@ class RandomKeys:
 def _position(populations, population):
     """Where a Population stands in a list of them (by identity)."""
     return next(i for i, candidate in enumerate(populations) if candidate is population)
+
+
+def _cells_in(cells, population):
+    """How many of `cells` (a Population, PopulationView or Assembly) are `population`'s."""
+    if cells is population:
+        return population.size
+    ids = np.asarray(cells.all_cells, dtype=np.int64)
+    first = int(population.first_id)
+    return int(np.count_nonzero((ids >= first) & (ids < first + population.size)))
 
 
 def pair_ordinals(pre, post, n_post):

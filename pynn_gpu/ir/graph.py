@@ -78,6 +78,7 @@ class SynapseGroup:
     model: SynapseModelDef = STATIC
     rng_key: int = 0
     max_row: int = 0           # most synapses of one presynaptic neuron
+    pre_cells: int = 0         # the presynaptic neurons it draws from (a view's); 0: all of pre
     strategy: str = "auto"     # propagation on the CUDA target: "auto", "pre", "post", "balanced"
     procedural: object = None  # ProceduralSpec: synapses regenerated, not stored
     format: str = "ragged"     # "ragged", "dense", "bitmask" or "procedural"

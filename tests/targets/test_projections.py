@@ -203,3 +203,18 @@ def test_input_in_flight_survives_shorter_delays():
     v = _input_in_flight_after_delays_shrink(keep_long_ring=False)
     np.testing.assert_array_equal(v, _input_in_flight_after_delays_shrink(keep_long_ring=True))
     assert v[-1] > v[0] + 1.0       # all three inputs arrived
+
+
+def test_a_synapse_group_knows_the_presynaptic_cells_of_its_view(cpu_sim):
+    """The planner's strategy reads them (planner.propagation_strategy)."""
+    sim = cpu_sim
+    sources = sim.Population(1000, sim.SpikeSourcePoisson(rate=5.0))
+    cells = sim.Population(100, sim.IF_curr_exp())
+    sim.Projection(sources[:10], cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1))
+    sim.Projection(sources, cells, sim.OneToOneConnector(), sim.StaticSynapse(weight=0.1))
+    sim.Projection(sources[5:8] + cells[0:4], cells, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=0.1))
+    sim.run(0.1)
+    groups = sim.simulator.state.engine.graph.synapse_groups
+    assert sorted((g.pre.size, g.pre_cells) for g in groups) == [
+        (100, 4), (1000, 3), (1000, 10), (1000, 1000)]

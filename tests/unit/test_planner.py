@@ -21,10 +21,11 @@ def _group(name, size, model=CURR, key=0):
                        receptors=model.receptors, rng_key=key)
 
 
-def _synapses(name, pre, post, n, max_row, model=None, strategy="auto"):
+def _synapses(name, pre, post, n, max_row, model=None, strategy="auto", pre_cells=0):
     extra = {} if model is None else {"model": model}
     return SynapseGroup(name=name, label=name, pre=pre, post=post, receptor="exc",
-                        n_synapses=n, max_row=max_row, strategy=strategy, **extra)
+                        n_synapses=n, max_row=max_row, strategy=strategy,
+                        pre_cells=pre_cells, **extra)
 
 
 def test_groups_of_one_model_share_a_kernel_with_warp_aligned_ranges():
@@ -227,3 +228,42 @@ def test_plastic_groups_of_one_model_share_a_learning_kernel():
     assert merged[0].firsts == [0, 32] and merged[0].total_threads == 32 + 64
     row = dict(zip((f.name for f in merged[0].fields), merged[0].rows[1]))
     assert row["post_history"] == "ng2_spike_history" and row["dendritic"] == "sg1_delay"
+
+
+@pytest.mark.parametrize("precision,post,delay,once,expected", [
+    ("double", 65536, 255, False, 11), ("float", 65536, 255, False, 7),
+    ("double", 65537, 255, False, 13), ("double", 100, 256, False, 12),
+    ("float", 100, 70000, False, 10), ("double", 100_000, 10, True, 4),
+    ("float", 10, 10, True, 2)])
+def test_ragged_bytes_per_synapse(precision, post, delay, once, expected):
+    """Index, weight and delay as the engine stores them (ir.graph.index_type, delay_type)."""
+    assert planner.ragged_bytes_per_synapse(precision, post, delay, once) == expected
+
+
+def test_procedural_from_the_bytes_the_rows_would_take():
+    """1 GiB of rows as they would be stored: 1.2e8 drawn synapses take 0.78 GiB in float
+    (stored), 9e7 onto 100,000 neurons 1.09 GiB with four-byte indices (procedural), and
+    3.5e8 of one weight onto 100,000 neurons 1.30 GiB (procedural)."""
+    assert not planner.prefers_procedural(
+        1.2e8, planner.ragged_bytes_per_synapse("float", 1000, 20))
+    assert planner.prefers_procedural(
+        1.2e8, planner.ragged_bytes_per_synapse("double", 1000, 20))
+    assert planner.prefers_procedural(
+        9e7, planner.ragged_bytes_per_synapse("double", 100_000, 20))
+    assert planner.prefers_procedural(
+        3.5e8, planner.ragged_bytes_per_synapse("double", 100_000, 20, values_once=True))
+
+
+def test_the_strategy_of_a_view_counts_the_view_s_neurons():
+    """Rows of 100 synapses from a 10-neuron view of 1,000 neurons are not "short" (the
+    whole population made them 1 synapse on average: "pre", a thread walking each row), and
+    a 50,000-neuron view of 200,000 neurons stays below "balanced"'s 100,000."""
+    post = _group("ng1", 100)
+    view_of_small = _synapses("sg0", _group("ng0", 1000), post, n=10 * 100, max_row=100,
+                              pre_cells=10)
+    assert planner.propagation_strategy(view_of_small) == "post"
+    view_of_big = _synapses("sg1", _group("ng2", 200_000), post, n=150_000, max_row=12,
+                            pre_cells=50_000)
+    assert planner.propagation_strategy(view_of_big) == "post"
+    whole = _synapses("sg2", _group("ng3", 200_000), post, n=600_000, max_row=12)
+    assert planner.propagation_strategy(whole) == "balanced"
