@@ -184,7 +184,8 @@ def connectivity_report():
     """
     How the target holds each projection's synapses, as built by the last run(): a list of
     dicts with the synapse group, the projection's label, the format (ragged, dense, bitmask,
-    procedural), the synapse count and the bytes on the target (and per synapse).
+    procedural; "gap junctions" for ElectricalSynapse projections), the synapse count and
+    the bytes on the target (and per synapse).
     """
     engine = simulator.state.engine
     if engine is None or engine.graph is None:

@@ -168,22 +168,27 @@ class Engine(SynapseBuilding):
                 + [source.model for source, _, _ in state.current_sources])
 
     def connectivity_report(self):
-        """Per synapse group: its projection's label, format, synapse count (expected, for
-        procedural groups) and the bytes its connectivity takes on the target."""
+        """Per synapse group (and gap junction group): its projection's label, format,
+        synapse count (expected, for procedural groups) and the bytes its connectivity takes
+        on the target."""
         # the bytes of each group's arrays (named <group>_<array>; synapse group names,
         # sg<n>, hold no underscore), in one pass over the names
-        sizes = {group.name: 0 for group in self.graph.synapse_groups}
+        groups = [(group, group.format, group.n_synapses)
+                  for group in self.graph.synapse_groups]
+        # gap junctions: their pairs and conductances (gj<n>_...), one row per junction
+        groups += [(group, "gap junctions", group.n_junctions)
+                   for group in self.graph.gap_junctions]
+        sizes = {group.name: 0 for group, _, _ in groups}
         for spec in codegen.array_specs(self.graph):
             owner = spec.name.partition("_")[0]
             if owner in sizes and not spec.name.endswith("_last_spike"):
                 sizes[owner] += self.arrays[spec.name].nbytes
         rows = []
-        for group in self.graph.synapse_groups:
+        for group, layout, count in groups:
             size = sizes[group.name]
-            rows.append({"group": group.name, "label": group.label, "format": group.format,
-                         "synapses": group.n_synapses, "bytes": size,
-                         "bytes_per_synapse": size / group.n_synapses if group.n_synapses
-                         else 0.0})
+            rows.append({"group": group.name, "label": group.label, "format": layout,
+                         "synapses": count, "bytes": size,
+                         "bytes_per_synapse": size / count if count else 0.0})
         return rows
 
     def _assemble(self, ring_length, old_rings, old_ring_length, rings, lag):

@@ -157,7 +157,7 @@ class Projection(common.Projection):
         # (segment, step) of creation: spikes from before it never reach these synapses
         self._created = (simulator.state.segment_counter, simulator.state.step)
         self._propagation = "auto"
-        self._format = planner.check_format(connectivity_format)
+        self._format = self._checked_format(connectivity_format)
         self._procedural = None     # ProceduralSpec while the synapses are generated
         self._generating = False
         self._pending = []
@@ -291,9 +291,17 @@ class Projection(common.Projection):
         when the network is built; see pynn_gpu.planner)."""
         return self._format
 
+    def _checked_format(self, name):
+        name = planner.check_format(name)
+        if self.is_gap_junction and name != "auto":
+            raise errors.ConnectionError(
+                "gap junctions are stored as pairs of their own: connectivity_format must "
+                f"be 'auto' for an ElectricalSynapse projection (got {name!r})")
+        return name
+
     @connectivity_format.setter
     def connectivity_format(self, name):
-        name = planner.check_format(name)
+        name = self._checked_format(name)
         unchanged = ("_weights" not in self.__dict__
                      or self._version == self.__dict__.get("_generated_version"))
         if name == "procedural" and (self._procedural is None or not unchanged

@@ -308,3 +308,22 @@ def test_setup_level_weight_scaling_skips_gap_junctions():
         assert np.all(junctions.get("weight", format="array") == 0.01)
     finally:
         sim.end()
+
+
+def test_gap_junctions_have_their_own_storage_and_are_reported(cpu_sim):
+    """A connectivity_format other than "auto" would be silently ignored: it is refused;
+    connectivity_report() lists the gap junctions with the bytes of their arrays."""
+    sim = cpu_sim
+    cells = sim.Population(4, sim.IF_curr_exp())
+    with pytest.raises(errors.ConnectionError, match="connectivity_format must be 'auto'"):
+        sim.Projection(cells, cells, sim.OneToOneConnector(),
+                       sim.ElectricalSynapse(weight=0.01), connectivity_format="dense")
+    gaps = sim.Projection(cells, cells, sim.FromListConnector([(0, 1), (2, 3)]),
+                          sim.ElectricalSynapse(weight=0.01), label="gaps")
+    with pytest.raises(errors.ConnectionError, match="connectivity_format must be 'auto'"):
+        gaps.connectivity_format = "ragged"
+    assert gaps.connectivity_format == "auto"
+    sim.run(1.0)
+    (row,) = sim.connectivity_report()
+    assert row["label"] == "gaps" and row["format"] == "gap junctions"
+    assert row["synapses"] == 2 and row["bytes"] > 0
