@@ -79,7 +79,7 @@ def _torus(n):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--k", type=int, default=1000)
     parser.add_argument("--target", default="cpu")

@@ -62,7 +62,7 @@ def run(args, variant):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--target", default="cpu")
     parser.add_argument("--precision", default="double")
     parser.add_argument("--propagation", default="auto")

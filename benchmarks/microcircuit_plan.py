@@ -31,7 +31,7 @@ RATES = np.array([1.09, 3.09, 4.39, 5.78, 6.99, 8.42, 0.86, 7.66])
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--spike-lanes", type=int, default=planner.SPIKE_LANES)
     parser.add_argument("--post-threads", type=int, default=planner.POST_THREADS)
     parser.add_argument("--propagation", choices=["auto", "balanced"], default="auto")

@@ -34,7 +34,7 @@ def run(processes, threads, args):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--model", default="COBA", choices=["COBA", "CUBA"])
     parser.add_argument("--n", type=int, default=4000)
     parser.add_argument("--duration", type=float, default=1000.0)

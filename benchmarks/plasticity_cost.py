@@ -48,7 +48,7 @@ def run(args, plastic):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--target", default="cpu")
     parser.add_argument("--precision", default="double")
     parser.add_argument("--cells", type=int, default=5000)

@@ -14,7 +14,7 @@ import pynn_gpu as sim
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--cells", type=int, default=20000)
     parser.add_argument("--rate", type=float, default=16000.0)
     parser.add_argument("--target", default="cpu")

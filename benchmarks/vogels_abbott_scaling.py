@@ -1,7 +1,7 @@
 """
 Cost versus size: the Vogels-Abbott COBA network from 4,000 to 1,000,000 neurons (mean
-in-degree kept at the 4,000-neuron network's: 80 excitatory and 20 inhibitory synapses per
-neuron, so 1e8 synapses at 1e6 neurons), one fresh process per size, connectivity from the
+in-degree kept at the 4,000-neuron network's: 64 excitatory and 16 inhibitory synapses per
+neuron, so 8e7 synapses at 1e6 neurons), one fresh process per size, connectivity from the
 NativeRNG. Prints one JSON line per size and writes them to --out; `plot` draws the
 real-time factor and the construction time against the size.
 
@@ -62,7 +62,7 @@ def plot(args):
     for axes in (left, right):
         axes.grid(True, which="both", alpha=0.3)
         axes.legend(fontsize=8)
-    figure.suptitle("Vogels-Abbott COBA, in-degree 100, dt 0.1 ms, 1 s")
+    figure.suptitle("Vogels-Abbott COBA, in-degree 80, dt 0.1 ms, 1 s")
     figure.tight_layout()
     figure.savefig(args.figure, dpi=120)
 

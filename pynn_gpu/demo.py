@@ -122,7 +122,7 @@ def build_and_run(model="COBA", target=None, duration=1000.0, n=4000, threads=0,
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--model", choices=sorted(MODELS), default="COBA")
     parser.add_argument("--target", default=None, help="auto, cpu or cuda")
     parser.add_argument("--duration", type=float, default=1000.0, help="simulated ms")

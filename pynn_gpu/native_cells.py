@@ -15,7 +15,7 @@ The same function turns a model definition of your own into a cell type::
 
     model = NeuronModelDef(name="my_lif", params=("tau_m", "v_rest", "v_thresh", "v_reset"),
                            state=(StateVar("v"),), receptors=("exc", "inh"),
-                           update="v += dt / tau_m * (v_rest - v) + in_exc - in_inh;",
+                           update="v += dt / tau_m * (v_rest - v) + in_exc + in_inh;",
                            threshold="v >= v_thresh", reset="v = v_reset;")
     MyLIF = sim.native_cell_type(model, default_parameters=dict(
         tau_m=20.0, v_rest=-65.0, v_thresh=-50.0, v_reset=-65.0),

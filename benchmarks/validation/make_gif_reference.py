@@ -87,7 +87,7 @@ def run(n, seed, synaptic=False):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--neurons", type=int, default=10000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dt", type=float, default=0.01,

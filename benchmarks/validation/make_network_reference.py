@@ -91,7 +91,7 @@ def run_one(name, seed):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("networks", nargs="*", default=list(NETWORKS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--one", nargs=2, metavar=("NETWORK", "SEED"), help=argparse.SUPPRESS)

@@ -56,7 +56,7 @@ def run(dependences=("additive",)):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--dt", type=float, default=P.DT, help="time step (ms)")
     parser.add_argument("--dependences", nargs="+", default=["additive"],
                         choices=sorted(P.DEPENDENCES))

@@ -185,7 +185,7 @@ def table(result):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--target", default="cpu")
     parser.add_argument("--precision", default="double", choices=("double", "float"))
     parser.add_argument("--dependence", default="additive", choices=sorted(P.DEPENDENCES))

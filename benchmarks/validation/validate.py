@@ -231,7 +231,7 @@ def _commit():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(1, 11)))
     parser.add_argument("--target", default="cpu")
     parser.add_argument("--threads", type=int, default=1, help="threads of the C target")
