@@ -201,11 +201,11 @@ def _typed_columns(synapse_type, names, columns):
     typed = {}
     for name, column in zip(names, columns.T):
         if schema.get(name) is int:
-            if not np.all(np.isfinite(column) & (column == np.round(column))):
-                bad = column[~(np.isfinite(column) & (column == np.round(column)))][0]
+            whole = np.isfinite(column) & (column == np.round(column))
+            if not np.all(whole):
                 raise errors.InvalidParameterValueError(
                     f"{name} must be a whole number in FromListConnector's column "
-                    f"(got {bad!r})")
+                    f"(got {column[~whole][0]!r})")
             column = column.astype(np.int64)
         typed[name] = column
     return typed

@@ -20,8 +20,8 @@ expression outside the translator's list -- is built by PyNN's own code, as befo
 """
 
 import ctypes
-import math
 import functools
+import math
 from dataclasses import dataclass, field
 
 import numpy as np

@@ -3,8 +3,9 @@ Projection for pyNN.gpu.
 
 Connections are stored as flat arrays in PyNN's creation order (postsynaptic index, then
 presynaptic index), except those the backend's own generators draw (NativeRNG
-connectors), which may come by presynaptic index (pynn_gpu.native_connectivity). The engine turns them into compressed rows per presynaptic neuron
-for spike propagation; `_version` tells it when weights or delays changed.
+connectors), which may come by presynaptic index (pynn_gpu.native_connectivity). The
+engine turns them into compressed rows per presynaptic neuron for spike propagation;
+`_version` tells it when weights or delays changed.
 """
 
 import dataclasses

@@ -75,8 +75,11 @@ _SUBSTEP = """
         w = _w0 + _theta * (w - _w0) + b;
         v = v_reset;
         _fired = 1;
-        /* +1: the count goes down at the end of this step, as in NEST */
-        refractory = refractory_steps <= 0 ? 0 : refractory_steps < 2147483647 ? (int32_t) refractory_steps + 1 : 2147483647;
+        /* +1: the count goes down at the end of this step, as in NEST (but for the
+           longest count, which lasts for ever anyway) */
+        refractory = refractory_steps <= 0 ? 0
+                   : refractory_steps < 2147483647 ? (int32_t) refractory_steps + 1
+                   : 2147483647;
         _clamped = refractory > 0;
         _ADEX_RK4(((scalar) 1 - _theta) * h_sub,
                   _ge + _theta * (_ge_end - _ge), _gi + _theta * (_gi_end - _gi),
