@@ -9,7 +9,7 @@ from pyNN import common, errors
 from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
 from pyNN.recording import get_io
 
-from . import distributed, scaling, simulator
+from . import distributed, hosttools, scaling, simulator
 from .targets import ENV_VAR, make_target, resolve_target_name
 
 logger = logging.getLogger("PyNN")
@@ -87,6 +87,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     state.max_delay = max_delay
     state.precision = precision
     state.threads = threads
+    hosttools.set_threads(threads)      # construction's parallel loops too, not only runs
     state.rng_seed = int(seed)
     state.spike_precision = spike_precision
     state.weight_scaling = weight_scaling

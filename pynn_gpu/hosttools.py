@@ -23,6 +23,8 @@ def _library():
     function.restype = None
     function.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p,
                          ctypes.c_void_p]
+    library.set_host_threads.restype = None
+    library.set_host_threads.argtypes = [ctypes.c_int]
     library.spikes_from_words.restype = None
     library.spikes_from_words.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
                                           ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
@@ -39,6 +41,13 @@ _GATHERS = {  # (input dtype, output dtype) -> C function
     ("int32", "int32"): "gather_i32_i32", ("float64", "float64"): "gather_f64_f64",
     ("float64", "float32"): "gather_f64_f32",
 }
+
+
+def set_threads(n):
+    """Threads of the host's parallel loops (construction included): setup's `threads`."""
+    library = _library()
+    if library is not None:
+        library.set_host_threads(int(n))
 
 
 def gather(values, order, dtype):

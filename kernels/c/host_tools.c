@@ -4,6 +4,23 @@
  */
 #include <stdint.h>
 #include <stdlib.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/*
+ * The threads of the host's parallel loops, setup's `threads` (0: every core). OpenMP keeps
+ * the count for the calling thread, for every library of the process (the connectivity
+ * generators too, which would otherwise take OpenMP's default until the first run).
+ */
+void set_host_threads(int n)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(n > 0 ? n : omp_get_num_procs());
+#else
+    (void) n;
+#endif
+}
 
 /*
  * Stable counting sort: order[i] lists the positions of keys in increasing key order,

@@ -155,3 +155,19 @@ def test_the_expected_synapses_of_a_distance_rule_do_not_depend_on_the_threads(t
                                 env={**os.environ, "OMP_NUM_THREADS": threads}, check=True)
         values.add(result.stdout.strip())
     assert len(values) == 1
+
+
+def test_setup_s_threads_govern_the_host_s_construction_loops_too():
+    """The connectivity generators ran with OpenMP's default (every core) until the first
+    run set the count: setup() sets it."""
+    import ctypes
+    try:
+        openmp = ctypes.CDLL("libgomp.so.1")
+    except OSError:
+        pytest.skip("no GNU OpenMP runtime to ask")
+    for threads in (1, 2):
+        pynn_gpu.setup(timestep=0.1, target="cpu", threads=threads)
+        try:
+            assert openmp.omp_get_max_threads() == threads
+        finally:
+            pynn_gpu.end()
