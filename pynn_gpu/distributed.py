@@ -96,8 +96,9 @@ class Agreement:
     setter is made by the process holding it alone, and checks its values by itself.
     """
 
-    def __init__(self, comm):
+    def __init__(self, comm, outcome="every process left these values as they were"):
         self.comm = comm
+        self.outcome = outcome      # what the others' errors say became of the change
         self.reached = False
 
     def __call__(self, error=None):
@@ -112,7 +113,7 @@ class Agreement:
             raise error
         for rank, outcome in enumerate(outcomes):
             if outcome is not None:
-                raise _error_like(*outcome, rank, len(outcomes))
+                raise _error_like(*outcome, rank, len(outcomes), self.outcome)
 
 
 def checked_alike(agree, check):
@@ -148,14 +149,14 @@ def agreed(state, holder, change):
         agreement()
 
 
-def _error_like(module, qualname, message, rank, size):
-    """An error of the class another process raised (by name), with its message and the
-    process that found it; InvalidParameterValueError where none can be made that way."""
+def _error_like(module, qualname, message, rank, size, outcome):
+    """An error of the class another process raised (by name), with its message, the
+    process that found it and the `outcome`; InvalidParameterValueError where none can be
+    made that way."""
     import importlib
 
     from pyNN import errors
-    text = (f"{message} (found by process {rank} of {size}; every process left these "
-            "values as they were)")
+    text = f"{message} (found by process {rank} of {size}; {outcome})"
     try:
         cls = importlib.import_module(module)
         for part in qualname.split("."):

@@ -216,7 +216,11 @@ class Engine(SynapseBuilding):
             graph.neuron_groups.append(group)
             self._bind_population(index, group, population, arrays, graph.ring_length,
                                   old_rings, old_ring_length, rings)
-        self._build_synapses(graph, groups, arrays)
+        # over several processes, what one process refuses of its own synapses (a format
+        # they cannot take) is agreed, so that no process goes on to wait for the others
+        agree = (distributed.Agreement(state.mpi_comm, "no process ran; the network is as "
+                                       "it was") if state.num_processes > 1 else None)
+        distributed.checked_alike(agree, lambda: self._build_synapses(graph, groups, arrays))
         if self.exchange is not None:
             distributed.bind_exchange(state, self.exchange, graph, groups, arrays, lag,
                                       coupled)

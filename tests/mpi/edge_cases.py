@@ -157,3 +157,16 @@ def ran_with_one_lag():
 attempt("auto-min-delay-per-process", ran_with_one_lag)
 sim.end()
 
+
+# a format that only one process's synapses cannot take (a pair given twice, all on the
+# process holding the one cell): every process refuses the run (the others waited in the
+# spike exchange for ever), and the network runs once the format is changed
+sim.setup(timestep=0.1)
+held = sim.Population(4, sim.IF_curr_exp(i_offset=1.0))
+poisson = sim.Population(5, sim.SpikeSourcePoisson(rate=50.0))
+twice = sim.Projection(poisson, held[3:4], sim.FromListConnector([(0, 0), (0, 0)]),
+                       sim.StaticSynapse(weight=0.1, delay=1.0), connectivity_format="dense")
+attempt("format-refused-by-one-process", lambda: sim.run(10.0))
+twice.connectivity_format = "auto"
+attempt("run-after-refused-format", lambda: sim.run(10.0))
+sim.end()

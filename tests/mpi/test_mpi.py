@@ -180,7 +180,9 @@ def test_rebuilds_stay_collective(tmp_path):
     expected = {"record-one-process": "ok", "uneven-chunks": "ok", "shorter-delay": "ok",
                 "set-shorter-delay": "ok", "get-no-local-cells": "ok", "get-gather": "ok",
                 "get-array-gather": "ok", "save-each-process": "ok",
-                "initialize-as-one-process": "ok", "auto-min-delay-per-process": "ok"}
+                "initialize-as-one-process": "ok", "auto-min-delay-per-process": "ok",
+                "format-refused-by-one-process": "ConnectionError",
+                "run-after-refused-format": "ok"}
     for case, outcome in expected.items():
         assert outcomes.get(case) == {(0, outcome), (1, outcome)}, (case, text)
 
