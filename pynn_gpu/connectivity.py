@@ -13,6 +13,8 @@ presynaptic index.
 """
 
 import copy
+import numbers
+
 import numpy as np
 from lazyarray import larray
 from pyNN import connectors, errors
@@ -209,6 +211,21 @@ def _typed_columns(synapse_type, names, columns):
             column = column.astype(np.int64)
         typed[name] = column
     return typed
+
+
+def check_choices(projection, connector):
+    """PyNN's FixedNumberPre/Post code, onto the same single cell with self-connections
+    excluded, has no neuron to choose from (it divides by that count): refused by name, as
+    the backend's own builders refuse it."""
+    kind = type(connector)
+    if kind not in (connectors.FixedNumberPreConnector, connectors.FixedNumberPostConnector):
+        return
+    n = connector.n
+    if (connector.allow_self_connections is False and projection.pre == projection.post
+            and projection.pre.size == 1 and isinstance(n, numbers.Integral) and n > 0):
+        raise errors.ConnectionError(
+            f"{kind.__name__}: there is no neuron to choose from (1 on the other side, "
+            "itself excluded)")
 
 
 def build_connections(projection, connector):

@@ -19,7 +19,7 @@ from pyNN.standardmodels import StandardSynapseType
 
 from . import (distance_probability, distributed, fixed_number, gap_junctions, hosttools,
                pattern_connectors, planner, procedural, simulator)
-from .connectivity import build_connections, draw_at, evaluate_at
+from .connectivity import build_connections, check_choices, draw_at, evaluate_at
 from .neuron_data import check_finite
 from .standardmodels.plasticity import STDPMechanism, check_signs
 from .standardmodels.synapses import (ElectricalSynapse, MultiQuantalSynapse,
@@ -169,6 +169,7 @@ class Projection(common.Projection):
             if built is None:
                 built_whole = distributed_run and isinstance(
                     connector, connectors.FixedTotalNumberConnector)
+                check_choices(self, connector)
                 if built_whole:
                     with distributed.as_one_process(self):
                         connector.connect(self)

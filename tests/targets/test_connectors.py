@@ -260,6 +260,19 @@ def test_a_from_list_column_of_an_int_parameter(cpu_sim):
                        synapse)
 
 
+@pytest.mark.parametrize("replacement", [False, True])
+@pytest.mark.parametrize("kind", ["FixedNumberPreConnector", "FixedNumberPostConnector"])
+def test_a_fixed_number_with_no_neuron_to_choose_from_is_refused(cpu_sim, kind, replacement):
+    """One cell onto itself, itself excluded: PyNN's own code (a seeded NumpyRNG) divided by
+    zero; the backend's builders refuse it by name."""
+    sim = cpu_sim
+    cell = sim.Population(1, sim.IF_curr_exp())
+    for rng in (NumpyRNG(seed=1), sim.NativeRNG(1)):
+        with pytest.raises(errors.ConnectionError, match="no neuron to choose from"):
+            sim.Projection(cell, cell, getattr(sim, kind)(
+                2, allow_self_connections=False, with_replacement=replacement, rng=rng))
+
+
 def test_seeded_fixed_probability_reused_like_pynn():
     """PyNN draws each projection's connection matrix from a copy of the rng: one connector
     (or one rng) on several projections gives each the same draws. pyNN.mock runs PyNN's
