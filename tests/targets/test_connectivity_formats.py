@@ -411,3 +411,23 @@ def test_every_generator_s_matrices_are_filled_on_the_device(cuda_backend, monke
             "bitmask", "dense", "bitmask", "bitmask", "dense", "bitmask"]
     finally:
         sim.end()
+
+
+@pytest.mark.parametrize("fmt", ["dense", "bitmask"])
+def test_a_matrix_format_for_synapses_with_state_is_refused_when_asked(cpu_sim, fmt):
+    """Known from the synapse type alone: refused at Projection() or by the setter, not at
+    the next run()."""
+    sim = cpu_sim
+    pre, post = sim.Population(3, sim.IF_curr_exp()), sim.Population(3, sim.IF_curr_exp())
+    stdp = sim.STDPMechanism(sim.SpikePairRule(), sim.AdditiveWeightDependence(w_max=0.1),
+                             weight=0.01)
+    for synapse in (sim.TsodyksMarkramSynapse(weight=0.1), stdp):
+        with pytest.raises(errors.ConnectionError, match="static synapses only"):
+            sim.Projection(pre, post, sim.AllToAllConnector(), synapse,
+                           connectivity_format=fmt)
+    projection = sim.Projection(pre, post, sim.AllToAllConnector(),
+                                sim.TsodyksMarkramSynapse(weight=0.1))
+    with pytest.raises(errors.ConnectionError, match="static synapses only"):
+        projection.connectivity_format = fmt
+    assert projection.connectivity_format == "auto"
+    sim.run(1.0)
