@@ -387,7 +387,7 @@ class Projection(common.Projection):
         self._last_spike = {}      # presynaptic population index -> last spike step per neuron
         if "delay" not in values and delay_steps is None and not self.is_gap_junction:
             values["delay"] = np.full(n, simulator.state.default_delay)
-        self._store_checked(values, slice(None), safe)
+        self._store_checked(values, slice(None), safe, connecting=True)
         for name, initial in self.synapse_type.initial_state.items():
             # a number, or the name of a parameter whose value it starts from
             value = self._syn_params[initial] if isinstance(initial, str) else float(initial)
@@ -534,13 +534,14 @@ class Projection(common.Projection):
 
     # --- checks and storage -------------------------------------------------------------
 
-    def _store_checked(self, values, index, safe=True, agree=None):
+    def _store_checked(self, values, index, safe=True, agree=None, connecting=False):
         """Check, then store, new values of the synapses at `index`: every check comes
         before the first change, so a refused value changes nothing. `agree` (a set() over
         several processes: a pynn_gpu.distributed.Agreement) is called between the two;
-        the values are stored only if no process refused its own."""
+        the values are stored only if no process refused its own. `connecting`: the first
+        values of new synapses (what their format can hold is decided at the build)."""
         values, steps = distributed.checked_alike(
-            agree, lambda: self._checked_values(values, index, safe))
+            agree, lambda: self._checked_values(values, index, safe, connecting))
         model = self.synapse_type.model
         if steps is not None:
             grows = (steps.size and self._delay_steps.size
@@ -563,7 +564,7 @@ class Projection(common.Projection):
                 self._syn_params[name][index] = values[name]
         self._version += 1
 
-    def _checked_values(self, values, index, safe):
+    def _checked_values(self, values, index, safe, connecting=False):
         """(values to store, delays in steps or None) after every check of new values of
         the synapses at `index`; nothing is changed yet (but the synapses of a generator
         are stored from now on, and the target's synapse state is brought to the host)."""
@@ -606,7 +607,26 @@ class Projection(common.Projection):
         steps = None
         if "delay" in values:
             steps = self._checked_delay_steps(np.asarray(values["delay"], dtype=float))
+        if self._format == "bitmask" and not connecting:
+            self._check_one_value_each(values.get("weight"), steps, index)
         return values, steps
+
+    def _check_one_value_each(self, weights, steps, index):
+        """A bitmask holds one weight and one delay per part (pair of populations): values
+        that would make them differ are refused when set, not at the next run()."""
+        for name, new, stored in (("weight", weights, self._weights),
+                                  ("delay", steps, self._delay_steps)):
+            if new is None:
+                continue
+            after = stored.copy()
+            after[index] = new
+            for _, _, selection in self._parts():
+                part = after[selection]
+                if part.size and np.any(part != part[0]):
+                    raise errors.ConnectionError(
+                        f"connectivity_format='bitmask' holds one {name} for all the "
+                        f"synapses of a projection; the {name}s set differ (make the "
+                        "projection's format 'ragged' or 'auto' first)")
 
     def _store(self, name, values, index):
         self._store_checked({name: values}, index)

@@ -431,3 +431,26 @@ def test_a_matrix_format_for_synapses_with_state_is_refused_when_asked(cpu_sim, 
         projection.connectivity_format = fmt
     assert projection.connectivity_format == "auto"
     sim.run(1.0)
+
+
+def test_values_a_bitmask_cannot_hold_are_refused_when_set(cpu_sim):
+    """One weight and one delay: set() of differing ones raises at once and changes
+    nothing (it was refused at the next run()); equal ones, or after a change of format,
+    are taken."""
+    sim = cpu_sim
+    pre, post = sim.Population(3, sim.IF_curr_exp()), sim.Population(4, sim.IF_curr_exp())
+    projection = sim.Projection(pre, post, sim.AllToAllConnector(),
+                                sim.StaticSynapse(weight=0.1, delay=1.0),
+                                connectivity_format="bitmask")
+    for values in (dict(weight=np.linspace(0.1, 0.2, 12)), dict(delay=[1.0] * 11 + [2.0])):
+        with pytest.raises(errors.ConnectionError, match="holds one (weight|delay)"):
+            projection.set(**values)
+    with pytest.raises(errors.ConnectionError, match="holds one weight"):
+        projection[0].weight = 0.3
+    assert set(projection.get("weight", format="list", with_address=False)) == {0.1}
+    projection.set(weight=0.2, delay=1.5)
+    sim.run(1.0)
+    assert sim.connectivity_report()[0]["format"] == "bitmask"
+    projection.connectivity_format = "ragged"
+    projection.set(weight=np.linspace(0.1, 0.2, 12))
+    sim.run(1.0)
