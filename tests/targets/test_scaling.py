@@ -327,6 +327,21 @@ def _weights(projections):
     return [np.array(p.get("weight", format="list", with_address=False)) for p in projections]
 
 
+def _mean_then_unscaled(sim, projections, unscaled, still_generated=False):
+    """"mean" scales the script's weights (whatever scaling came before), and None gives
+    them back exactly. `still_generated`: the scaling generated nothing on the host
+    (checked before the weights are read, which generates them)."""
+    records = sim.scale_weights(projections, "mean", K0=40)
+    if still_generated:
+        assert all(p.awaiting_generation for p in projections)
+    for record, w0, w in zip(records, unscaled, _weights(projections)):
+        assert record.factor == pytest.approx(40 / record.K)
+        np.testing.assert_allclose(w, w0 * record.factor, rtol=1e-14)
+    sim.scale_weights(projections, None)
+    for w0, w in zip(unscaled, _weights(projections)):
+        assert np.array_equal(w, w0)
+
+
 @pytest.mark.parametrize("fmt", ["procedural", "ragged"])
 def test_generated_projections_stay_generated_when_scaled(cpu_sim, fmt):
     """"mean" and "balanced" scale a generated projection's weight distribution: nothing is
@@ -347,14 +362,8 @@ def test_generated_projections_stay_generated_when_scaled(cpu_sim, fmt):
         assert record.dc > 0
         np.testing.assert_allclose(w, w0 * record.factor, rtol=1e-14)
     sim.run(20.0)
-    records = sim.scale_weights(projections, "mean", K0=40)     # from the unscaled weights
-    assert all(p.awaiting_generation for p in projections)
-    for record, w0, w in zip(records, unscaled, _weights(projections)):
-        assert record.factor == pytest.approx(40 / record.K)
-        np.testing.assert_allclose(w, w0 * record.factor, rtol=1e-14)
-    sim.scale_weights(projections, None)
-    for w0, w in zip(unscaled, _weights(projections)):
-        assert np.array_equal(w, w0)
+    # from the unscaled weights, and nothing generated on the host by the scaling
+    _mean_then_unscaled(sim, projections, unscaled, still_generated=True)
     sim.run(20.0)
 
 
@@ -447,13 +456,7 @@ def test_activity_after_a_scaled_distribution_starts_from_the_script_weights(cpu
     for record, w0, w, expected in zip(records, unscaled, _weights(projections), direct):
         assert record.w0_mean == pytest.approx(np.mean(w0), rel=1e-12)
         assert np.array_equal(w, expected)
-    records = sim.scale_weights(projections, "mean", K0=40)
-    for record, w0, w in zip(records, unscaled, _weights(projections)):
-        assert record.factor == pytest.approx(40 / record.K)
-        np.testing.assert_allclose(w, w0 * record.factor, rtol=1e-14)
-    sim.scale_weights(projections, None)
-    for w0, w in zip(unscaled, _weights(projections)):
-        assert np.array_equal(w, w0)
+    _mean_then_unscaled(sim, projections, unscaled)
 
 
 def _generated_state(projections):
@@ -486,12 +489,7 @@ def test_a_refused_scaling_leaves_generated_projections_as_they_were(cpu_sim, fm
     assert _generated_state(projections) == before
     for w, w_before in zip(_weights(projections), weights):
         assert np.array_equal(w, w_before)
-    records = sim.scale_weights(projections, "mean", K0=40)
-    for record, w0, w in zip(records, unscaled, _weights(projections)):
-        np.testing.assert_allclose(w, w0 * record.factor, rtol=1e-14)
-    sim.scale_weights(projections, None)
-    for w0, w in zip(unscaled, _weights(projections)):
-        assert np.array_equal(w, w0)
+    _mean_then_unscaled(sim, projections, unscaled)
 
 
 @pytest.mark.parametrize("fmt", ["procedural", "ragged"])
