@@ -189,10 +189,17 @@ def ragged_bytes_per_synapse(precision, post_size, longest_delay_steps, values_o
     return index_bytes + weight_bytes + delay_bytes
 
 
-def check_format(name):
+def check_format(name, synapse_model=None, synapse_type="synapse type"):
+    """`name` if it is a format, and one the synapse model can have where it is given (the
+    matrix formats hold static synapses only; what the synapses themselves allow, one per
+    pair or one weight, stored_format decides when the network is built)."""
     if name not in FORMATS:
         raise errors.InvalidParameterValueError(
             f"connectivity_format must be one of {', '.join(FORMATS)} (got {name!r})")
+    if name in ("dense", "bitmask") and synapse_model is not None and not synapse_model.is_static:
+        raise errors.ConnectionError(
+            f"connectivity_format={name!r} holds static synapses only; a {synapse_type} keeps "
+            "parameters or state per synapse (use 'ragged' or 'auto')")
     return name
 
 

@@ -294,19 +294,13 @@ class Projection(common.Projection):
         return self._format
 
     def _checked_format(self, name):
-        """A format this projection's synapse type can have (what its synapses allow, one
-        per pair or one weight, is known when the network is built)."""
-        name = planner.check_format(name)
-        if self.is_gap_junction and name != "auto":
+        """A format this projection's synapse type can have (planner.check_format)."""
+        if self.is_gap_junction and planner.check_format(name) != "auto":
             raise errors.ConnectionError(
                 "gap junctions are stored as pairs of their own: connectivity_format must "
                 f"be 'auto' for an ElectricalSynapse projection (got {name!r})")
-        if name in ("dense", "bitmask") and not self.synapse_type.model.is_static:
-            raise errors.ConnectionError(
-                f"connectivity_format={name!r} holds static synapses only; a "
-                f"{type(self.synapse_type).__name__} keeps parameters or state per synapse "
-                "(use 'ragged' or 'auto')")
-        return name
+        return planner.check_format(name, self.synapse_type.model,
+                                    type(self.synapse_type).__name__)
 
     @connectivity_format.setter
     def connectivity_format(self, name):
