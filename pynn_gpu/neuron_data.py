@@ -9,7 +9,7 @@ change without a copy; a target with its own memory (CUDA) is told which arrays 
 import numpy as np
 from pyNN import errors
 
-from .standardmodels.cells import spike_source_array_tables
+from .standardmodels.cells import SPIKE_SOURCE_ARRAY_MODEL, spike_source_array_tables
 
 INT_STATE = np.int32
 INT_DERIVED = np.int64
@@ -25,6 +25,9 @@ class NeuronData:
 
     def __init__(self, model, size, scalar_dtype, dt, off_grid=False):
         self.model = model
+        # SpikeSourceArray's spike_times are sequences, tabulated here; a parameter of that
+        # name in a model of one's own is an ordinary number
+        self.holds_spike_times = model is SPIKE_SOURCE_ARRAY_MODEL
         self.off_grid = off_grid    # spike sources emit in the step containing the time
         self.size = size
         self.scalar = np.dtype(scalar_dtype)
@@ -95,7 +98,7 @@ class NeuronData:
         index = slice(None) if mask is None else mask
         staged = {}
         for name, value in values.items():
-            if name == "spike_times":
+            if name == "spike_times" and self.holds_spike_times:
                 staged[name] = self._checked_spike_times(value, index)
                 continue
             if name in getattr(self.model, "sequence_params", ()):
@@ -180,7 +183,7 @@ class NeuronData:
         (where the model declares the inputs of its derive(); NeuronModelDef.derive_inputs).
         """
         model = self.model
-        if "spike_times" in self.params:
+        if self.holds_spike_times and "spike_times" in self.params:
             self._update_spike_tables(current_step)
         if any(name not in self.params for name in model.params):
             return  # still being constructed

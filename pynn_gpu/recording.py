@@ -204,7 +204,7 @@ class Recorder(recording.Recorder):
 
     def store_spikes(self, neuron_indices, times):
         data = getattr(self.population, "_data", None)
-        if len(times) and data is not None and data.off_grid and "spike_times" in data.params:
+        if len(times) and data is not None and data.off_grid and data.holds_spike_times:
             neuron_indices, times = _exact_source_times(data, np.asarray(neuron_indices),
                                                         np.asarray(times, dtype=float))
         if len(times):

@@ -446,6 +446,21 @@ def test_synapse_models_of_one_name_must_be_the_same(cpu_sim):
         sim.run(1.0)
 
 
+def test_a_parameter_named_spike_times_is_an_ordinary_number_in_a_model_of_one_s_own(sim):
+    """Only SpikeSourceArray's spike_times are sequences of times; the name is free in
+    other models (it was taken for SpikeSourceArray's and refused by numpy)."""
+    model = NeuronModelDef(name="late_kick", params=("spike_times",), state=(StateVar("v"),),
+                           update="v += (t >= spike_times) ? 1.0 : 0.0;", threshold="0",
+                           reset="")
+    kick = sim.native_cell_type(model, default_parameters=dict(spike_times=5.0))
+    cells = sim.Population(2, kick(spike_times=[5.0, 8.0]))
+    cells.record("v")
+    sim.run(10.0)
+    # v at 9.9 ms (the last sample) counts the steps from t = 5.0 and 8.0 ms on
+    np.testing.assert_array_equal(_final_v(cells), [50.0, 20.0])
+    assert cells.get("spike_times").tolist() == [5.0, 8.0]
+
+
 def test_loops_inside_a_snippet_may_break(sim):
     """break and continue are refused only outside a loop of the snippet (pynn_gpu.modelcheck)."""
     model = _stepper(name="loop_stepper",
