@@ -266,6 +266,42 @@ def test_input_in_flight_survives_a_rebuild_that_grows_the_ring_buffer(sim, targ
     np.testing.assert_array_equal(reference, rebuilt)
 
 
+@pytest.mark.parametrize("fraction", [0.0, 1.0])
+def test_after_reset_a_projection_made_during_a_run_takes_the_spikes_from_the_start(
+        sim, fraction):
+    """After reset() every projection carries the spikes from t = 0 (README), also a plastic
+    one made after a run, whose synapses read the spike histories: the second segment is the
+    run of a network that had it from the start. (The groups kept the step they were made
+    at: the spike at 5 ms never reached them with fraction 0, and the postsynaptic spikes
+    before 10 ms taught them nothing with fraction 1.)"""
+    def network():
+        source = sim.Population(1, sim.SpikeSourceArray(spike_times=[5.0, 30.0]))
+        cell = sim.Population(1, sim.IF_curr_exp(i_offset=3.0))     # spikes from 5.8 ms
+        cell.record("v")
+        return source, cell
+
+    def plastic(source, cell):
+        return sim.Projection(source, cell, sim.OneToOneConnector(), sim.STDPMechanism(
+            timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0, A_plus=0.01,
+                                                A_minus=0.012),
+            weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=5.0),
+            weight=2.0, delay=2.0, dendritic_delay_fraction=fraction))
+
+    from_start = plastic(*network())
+    late_source, late_cell = network()
+    sim.run(10.0)
+    late = plastic(late_source, late_cell)
+    sim.run(30.0)
+    sim.reset()
+    from_start.set(weight=2.0)      # as the late projection: the weight given at creation
+    sim.run(40.0)
+    traces = [p.post.get_data().segments[1].filter(name="v")[0].magnitude[:, 0]
+              for p in (from_start, late)]
+    np.testing.assert_array_equal(traces[0], traces[1])
+    assert late.get("weight", format="array")[0, 0] == \
+        from_start.get("weight", format="array")[0, 0] != 2.0
+
+
 def test_initialize_after_a_run_changes_only_the_given_cells(sim):
     cells = sim.Population(4, sim.IF_curr_exp(i_offset=0.5, v_thresh=100.0))
     cells.record("v")
