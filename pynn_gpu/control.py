@@ -158,15 +158,24 @@ def _check_time(name, value, allowed):
 def run(simtime, callbacks=None):
     simulator.state.require_setup("run()")
     _check_time("simtime", simtime, "a finite number of ms >= 0")
-    scaling.apply_weight_scaling()   # setup-level weight scaling, if any (no-op when off)
-    return _run(simtime, callbacks)
+    return _checked_run_until(simulator.state.t + simtime, callbacks)
 
 
 def run_until(time_point, callbacks=None):
     simulator.state.require_setup("run_until()")
     _check_time("time_point", time_point,
                 f"a finite number of ms >= the current time ({simulator.state.t:g} ms)")
-    scaling.apply_weight_scaling()
+    return _checked_run_until(time_point, callbacks)
+
+
+def _checked_run_until(time_point, callbacks):
+    state = simulator.state
+    scaling.apply_weight_scaling()   # setup-level weight scaling, if any (no-op when off)
+    if callbacks and time_point >= state.t:
+        # PyNN's callback loop runs until the current time is within 1e-9 ms of time_point:
+        # it is given the time the run ends at (a stop time a hair past a step, which is
+        # taken for that step, would keep it waiting for ever)
+        time_point = state.stop_time(time_point)
     return _run_until(time_point, callbacks)
 
 

@@ -109,18 +109,25 @@ class State(common.control.BaseState):
     def run(self, simtime):
         self.run_until(self.t + simtime)
 
-    def run_until(self, tstop):
+    def last_step(self, tstop):
+        """The step a run to `tstop` ends at (ON_GRID); off the grid, that is said once."""
         last = tstop / self.dt
         if abs(last - round(last)) <= ON_GRID:
-            last = round(last)
-        else:
-            last = math.ceil(last)
-            if not self._warned_off_grid:
-                logger.warning("Stop time %g ms is not a multiple of the time step (%g ms): "
-                               "the run ends at %g ms (said once)", tstop, self.dt,
-                               last * self.dt)
-                self._warned_off_grid = True
-        n_steps = int(last) - self.step
+            return int(round(last))
+        last = math.ceil(last)
+        if not self._warned_off_grid:
+            logger.warning("Stop time %g ms is not a multiple of the time step (%g ms): "
+                           "the run ends at %g ms (said once)", tstop, self.dt,
+                           last * self.dt)
+            self._warned_off_grid = True
+        return int(last)
+
+    def stop_time(self, tstop):
+        """The time a run to `tstop` ends at."""
+        return step_time(self.last_step(tstop), self.dt)
+
+    def run_until(self, tstop):
+        n_steps = self.last_step(tstop) - self.step
         if n_steps >= 0:
             self.running = True
             self.engine.run(n_steps)

@@ -177,6 +177,24 @@ def test_a_stop_time_off_the_step_grid_ends_at_the_next_step(sim, caplog):
     assert sim.simulator.state.step == 110
 
 
+def test_callbacks_end_at_a_stop_time_a_hair_past_a_step(cpu_sim):
+    """A stop time within ON_GRID of a step boundary ends on it; PyNN's callback loop, which
+    waits until the time is within 1e-9 ms of the stop time, is given that step's time
+    (it called the callbacks for ever at 10.0 ms)."""
+    sim = cpu_sim
+    sim.Population(1, sim.IF_curr_exp())
+    called = []
+
+    def every_ms(t):
+        called.append(t)
+        if len(called) > 50:
+            raise RuntimeError("the callback loop does not end")
+        return t + 1.0
+    assert sim.run_until(10.00000005, callbacks=[every_ms]) == 10.0
+    assert called == [float(k) for k in range(11)]
+    assert sim.run(5.00000005, callbacks=[every_ms]) == 15.0
+
+
 def test_auto_min_delay_is_the_shortest_connection_delay(cpu_sim):
     sim = cpu_sim
     sim.setup(timestep=0.1, min_delay="auto", target="cpu")
