@@ -229,15 +229,18 @@ class GutigWeightDependence(_WeightDependence, synapses.GutigWeightDependence):
                                                 mu_plus=mu_plus, mu_minus=mu_minus)
         self._check_bounds()
 
+    # with w_min = w_max the weight stays there (R = 0; R * (x / R)^mu would be 0 / 0)
     def potentiate(self, amount):
-        return (f"weight += ({amount}) * (w_high - w_low)\n"
-                "    * (scalar) stdp_power((w_high - weight) / (w_high - w_low), mu_plus);\n"
-                + _clip_high())
+        return ("if (w_high > w_low) {\n"
+                f"    weight += ({amount}) * (w_high - w_low)\n"
+                "        * (scalar) stdp_power((w_high - weight) / (w_high - w_low), mu_plus);\n"
+                "}\n" + _clip_high())
 
     def depress(self, amount):
-        return (f"weight -= ({amount}) * (w_high - w_low)\n"
-                "    * (scalar) stdp_power((weight - w_low) / (w_high - w_low), mu_minus);\n"
-                + _clip_low())
+        return ("if (w_high > w_low) {\n"
+                f"    weight -= ({amount}) * (w_high - w_low)\n"
+                "        * (scalar) stdp_power((weight - w_low) / (w_high - w_low), mu_minus);\n"
+                "}\n" + _clip_low())
 
 
 # --- timing rules ---------------------------------------------------------------------------

@@ -164,6 +164,20 @@ def test_weights_follow_nest_stdp_synapse(sim, kind):
     assert np.count_nonzero(expected_arrivals[:n_steps][clean]) > 100
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_equal_bounds_hold_the_weight_there(sim, kind):
+    """w_min = w_max pins the weight in every weight dependence (the bound check accepts
+    it); Gutig's R * ((w_max - w) / R)^mu was 0 / 0 and made the weight NaN."""
+    for bound in (0.3, 0.0):
+        synapse = sim.STDPMechanism(sim.SpikePairRule(**RULE),
+                                    getattr(sim, kind)(w_min=bound, w_max=bound), weight=bound)
+        projection, pre, post, v = driven_cell_with_plastic_inputs(sim, synapse, [1.0], 100.0,
+                                                                   n_pre_spikes=10,
+                                                                   n_post_spikes=10)
+        assert projection.get("weight", format="list", with_address=False) == [bound]
+        assert np.isfinite(v).all()
+
+
 def test_parameters_that_differ_between_synapses_are_each_synapse_s_own(sim):
     """A_plus, tau_minus and w_max per connection (FromListConnector columns): each synapse
     follows the reference with its own values."""
