@@ -16,7 +16,12 @@ import traceback
 from ..cache import cached_build, content_key
 from .base import Program, Target
 
-_BASE_FLAGS = ["-O3", "-std=c99", "-fPIC", "-shared", "-ffp-contract=off", "-fno-math-errno", "-w"]
+# C99 with GNU extensions, as CUDA's C++ is: no trigraphs ('??/' at the end of a model's
+# comment would join the next generated line to it) and the same math functions declared
+# (with _GNU_SOURCE: j0, exp10, ...). A function called undeclared, such as a misspelt
+# one, is an error: C99 took it for a function returning int, with wrong results.
+_BASE_FLAGS = ["-O3", "-std=gnu99", "-fPIC", "-shared", "-ffp-contract=off", "-fno-math-errno",
+               "-Werror=implicit-function-declaration"]
 
 
 def _compiler():

@@ -486,6 +486,36 @@ def test_line_comments_may_end_every_snippet(sim):
         np.testing.assert_allclose(train.magnitude, [0.5, 1.0, 1.5, 2.0])
 
 
+def test_the_c_target_knows_the_math_functions_cuda_has_and_no_trigraphs(sim):
+    """The C target compiles C99 with GNU extensions, as CUDA's C++ is: j0 and exp10 are
+    declared (C99 took them for functions returning int: 0 and 1 instead of 0.2239 and
+    100), and a comment ending in '??/' is no line splice (it swallowed the next line)."""
+    model = NeuronModelDef(
+        name="gnu_math", params=("a",), state=(StateVar("v"), StateVar("w")),
+        update="v = j0(a);  // Bessel??/\nw = exp10(a);", threshold="0", reset="")
+    cells = sim.Population(2, sim.native_cell_type(model, default_parameters=dict(a=0.0))(
+        a=[0.0, 2.0]))
+    cells.record(["v", "w"])
+    sim.run(0.2)
+    segment = cells.get_data().segments[0]
+    np.testing.assert_allclose(segment.filter(name="v")[0].magnitude[-1], [1.0, 0.22389078],
+                               rtol=1e-7)
+    np.testing.assert_allclose(segment.filter(name="w")[0].magnitude[-1], [1.0, 100.0],
+                               rtol=1e-12)
+
+
+def test_a_function_the_c_target_does_not_know_is_a_compilation_error(cpu_sim):
+    """Called undeclared, it was taken for a function returning int: the library then
+    failed to load ('undefined symbol'), or gave wrong numbers for a function it had."""
+    from pynn_gpu.targets.cpu import CompilationError
+    sim = cpu_sim
+    model = NeuronModelDef(name="misspelt", params=("a",), state=(StateVar("v"),),
+                           update="v = sqrtt(a);", threshold="0", reset="")
+    sim.Population(1, sim.native_cell_type(model, default_parameters=dict(a=4.0))())
+    with pytest.raises(CompilationError, match="implicit declaration of function .sqrtt"):
+        sim.run(0.1)
+
+
 def test_a_model_is_injectable_when_a_snippet_reads_the_identifier_i_inj(sim):
     """The default `injectable`: i_inj read by the update, the threshold or the reset (the
     kernels give it to all three); a longer name, a comment or a literal that holds the
