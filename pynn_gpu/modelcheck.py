@@ -35,8 +35,12 @@ _KEYWORDS = {
     "mutable", "noexcept", "not", "not_eq", "nullptr", "operator", "or", "or_eq", "private",
     "protected", "public", "reinterpret_cast", "requires", "static_assert", "static_cast",
     "thread_local", "throw", "try", "typeid", "typename", "using", "virtual", "wchar_t",
-    "xor", "xor_eq",
+    "xor", "xor_eq", "char8_t", "co_await", "co_return", "co_yield", "consteval", "constinit",
+    # GNU C and C23
+    "typeof", "typeof_unqual",
 }
+# PyNN passes a model's parameters and initial values as keyword arguments of methods
+_PYNN_ARGUMENTS = {"self"}
 
 # Names the included headers define (stdint.h, math.h, string.h, CUDA's built-ins) and the
 # GNU compilers predefine, that the kernels use or that expand as macros wherever they appear
@@ -55,7 +59,24 @@ _HEADER_PATTERNS = (
     re.compile(r"^(PTRDIFF|SIZE|SIG_ATOMIC|WCHAR|WINT)_(MAX|MIN|WIDTH)$"),
     re.compile(r"^U?(CHAR|SCHAR|SHRT|INT|LONG|LLONG)_(MAX|MIN|WIDTH)$"),       # limits.h
     re.compile(r"^FP_[A-Z0-9_]+$|^M_[0-9A-Z_]+[a-z0-9]*$"),                 # math.h
+    re.compile(r"^SNAN[FL0-9X]*$|^HUGE_VAL_F[0-9X]+$|^MAXFLOAT$"),          # GNU math.h
+    # families of glibc's macros (time.h, stdio.h, limits.h, sys/wait.h, ...) that the
+    # compilers' GNU modes define
+    re.compile(r"^(ADJ|AIO|BC|CLOCK|MOD|MQ|NL|PTHREAD|RE|RENAME|SEEK|STA|TIMER|XATTR)_[A-Z_]+$"),
+    re.compile(r"^W(CONTINUED|EXITED|NOHANG|NOWAIT|STOPPED|UNTRACED)$"),
+    re.compile(r"^(cuda|CUDA|CU_)"),                                         # CUDA runtime
 )
+# glibc's other object-like macros in those modes (tests/unit/test_modelcheck.py compares
+# every list here with what the compilers on the machine define)
+_HEADER_MACROS = {
+    "BOOL_MAX", "BOOL_WIDTH", "BUFSIZ", "CHARCLASS_NAME_MAX", "CLOCKS_PER_SEC",
+    "COLL_WEIGHTS_MAX", "DELAYTIMER_MAX", "EXPR_NEST_MAX", "FD_SETSIZE", "FILENAME_MAX",
+    "FOPEN_MAX", "HOST_NAME_MAX", "IOV_MAX", "L_ctermid", "L_cuserid", "L_tmpnam", "LINE_MAX", "LOGIN_NAME_MAX", "LONG_BIT",
+    "LONG_LONG_MAX", "LONG_LONG_MIN", "MAX_CANON", "MAX_INPUT", "MB_CUR_MAX", "MB_LEN_MAX",
+    "NAME_MAX", "NFDBITS", "NGROUPS_MAX", "NZERO", "PATH_MAX", "PDP_ENDIAN", "PIPE_BUF",
+    "P_tmpdir", "RTSIG_MAX", "SEM_VALUE_MAX", "SSIZE_MAX", "TIME_UTC", "TMP_MAX",
+    "TTY_NAME_MAX", "ULONG_LONG_MAX", "WORD_BIT",
+}
 
 # Names the templates define for every kernel: macros, types and functions (the tests check
 # this against the templates' #defines and functions)
@@ -113,7 +134,8 @@ def _template_name(name):
 
 
 def _header_name(name):
-    return name in _HEADER_NAMES or any(p.match(name) for p in _HEADER_PATTERNS)
+    return (name in _HEADER_NAMES or name in _HEADER_MACROS
+            or any(p.match(name) for p in _HEADER_PATTERNS))
 
 
 def check_identifier(name, what: str, taken=frozenset(), pattern=None) -> str:
@@ -123,6 +145,8 @@ def check_identifier(name, what: str, taken=frozenset(), pattern=None) -> str:
     check_name(name, what)
     if name in _KEYWORDS or keyword.iskeyword(name):
         _fail(what, name, "it is a C, C++ or Python keyword")
+    if name in _PYNN_ARGUMENTS:
+        _fail(what, name, "PyNN's methods take it as an argument of their own")
     if _header_name(name):
         _fail(what, name, "the C headers or CUDA define it")
     if _template_name(name) or name in taken or (pattern and pattern.search(name)):

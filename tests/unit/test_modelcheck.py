@@ -2,6 +2,8 @@
 defined, with a clear error, instead of failing in the compiler (pynn_gpu.modelcheck)."""
 
 import re
+import shutil
+import subprocess
 
 import pytest
 from pyNN import errors
@@ -9,6 +11,7 @@ from pyNN import errors
 from pynn_gpu._paths import kernels_dir
 from pynn_gpu.modelcheck import NEURON_NAMES, SOURCE_NAMES, SYNAPSE_NAMES, check_snippet
 from pynn_gpu.modeldef import CurrentSourceDef, NeuronModelDef, StateVar, SynapseModelDef
+from pynn_gpu.targets import cpu, cuda
 
 INJECTION = "m */\n#error INJECTED\n/*"
 
@@ -110,6 +113,67 @@ def test_every_macro_and_function_of_the_templates_is_refused():
         except errors.InvalidModelError:
             pass
     assert accepted == []
+
+
+def _preamble(template):
+    """The directives of a simulation template before its first typedef (its includes):
+    what its compiler has defined where a model's names appear."""
+    lines = (kernels_dir() / template).read_text().splitlines()
+    first_typedef = next(k for k, line in enumerate(lines) if line.startswith("typedef"))
+    return "\n".join(line for line in lines[:first_typedef] if line.startswith("#")) + "\n"
+
+
+def _object_like_macros(command, source, tmp_path):
+    path = tmp_path / source[0]
+    path.write_text(source[1])
+    result = subprocess.run([*command, str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return set(re.findall(r"^#define ([A-Za-z]\w*) ", result.stdout, re.M))
+
+
+def _accepted(names):
+    accepted = []
+    for name in sorted(names):
+        try:
+            neuron(params=(name,))
+            accepted.append(name)
+        except errors.InvalidModelError:
+            pass
+    return accepted
+
+
+def test_every_object_like_macro_of_the_c_target_s_compiler_is_refused(tmp_path):
+    """A model's name that a header defines as a macro would expand in the generated code
+    (MAXFLOAT, SNAN, PATH_MAX, ... in the compilers' GNU modes)."""
+    compiler = cpu._compiler()
+    if not compiler or shutil.which(compiler[0]) is None:
+        pytest.skip("no C compiler")
+    command = [*compiler, *cpu._BASE_FLAGS, *cpu._openmp_flags(compiler), "-E", "-dM"]
+    names = _object_like_macros(command, ("preamble.c", _preamble("c/simulation.c.j2")),
+                                tmp_path)
+    assert {"MAXFLOAT", "SNAN", "INT32_MAX", "M_PI"} <= names
+    assert _accepted(names) == []
+
+
+def test_every_object_like_macro_of_nvcc_is_refused(tmp_path):
+    """As for the C target, with CUDA's own (cudaStreamPerThread, CUDART_VERSION, ...)."""
+    nvcc = cuda.find_nvcc()
+    if nvcc is None:
+        pytest.skip("nvcc not found")
+    names = _object_like_macros([nvcc, "-E", "-Xcompiler", "-dM"],
+                                ("preamble.cu", _preamble("cuda/simulation.cu.j2")), tmp_path)
+    assert {"cudaStreamPerThread", "MAXFLOAT", "PATH_MAX"} <= names
+    assert _accepted(names) == []
+
+
+@pytest.mark.parametrize("name", ["typeof", "char8_t", "co_await", "self"])
+def test_gnu_and_newer_keywords_and_pynn_s_own_arguments_are_refused(name):
+    """PyNN passes parameters as keyword arguments: a parameter named self could be
+    defined but never given (a bare TypeError from ParameterSpace.update)."""
+    with pytest.raises(errors.InvalidModelError, match=f"'{name}' cannot be used"):
+        neuron(params=(name,))
+    with pytest.raises(errors.InvalidModelError, match=f"'{name}' cannot be used"):
+        synapse(state=(StateVar(name),))
 
 
 def test_every_struct_field_of_the_kernels_is_refused(cuda_network):
