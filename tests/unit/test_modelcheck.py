@@ -9,7 +9,7 @@ import pytest
 from pyNN import errors
 
 from pynn_gpu._paths import kernels_dir
-from pynn_gpu.modelcheck import NEURON_NAMES, SOURCE_NAMES, SYNAPSE_NAMES, check_snippet
+from pynn_gpu.modelcheck import check_snippet
 from pynn_gpu.modeldef import CurrentSourceDef, NeuronModelDef, StateVar, SynapseModelDef
 from pynn_gpu.targets import cpu, cuda
 
