@@ -218,6 +218,62 @@ def check_snippet(code: str, what: str) -> str:
     return code
 
 
+def check_expression(code: str, what: str) -> str:
+    """Return `code` if it is a snippet (check_snippet) with something in it besides
+    comments: it is pasted as the condition of an if."""
+    if not _closed_tokens(code, what):
+        raise ModelDefinitionError(f"{what} must be a C expression (got {code!r}); a model "
+                                   "that never fires has the threshold '0'")
+    return check_snippet(code, what)
+
+
+# the generator's random numbers, defined in a snippet's kernel only where the model
+# says it draws them (uses_rng)
+RANDOM_MACROS = ("UNIFORM", "NORMAL", "UNIFORM_AT", "UNIFORM_BLOCK_AT")
+
+
+def check_draws_declared(model_name, snippets, uses_rng):
+    """ModelDefinitionError where a snippet (part name -> code) calls a random macro of the
+    generator and the model does not say it draws (uses_rng)."""
+    if uses_rng:
+        return
+    for part, code in snippets.items():
+        called = sorted(set(tokens(code)) & set(RANDOM_MACROS))
+        if called:
+            raise ModelDefinitionError(
+                f"{model_name} {part} calls {called[0]}(): a model that draws random numbers "
+                "says so with uses_rng=True")
+
+
+_COMPOUND_OPERATORS = set("+-*/%&|^")
+_STATEMENT_EDGES = {";", "{", "}", "(", ",", ")"}
+
+
+def assigns(code: str, name: str) -> bool:
+    """Whether `code` changes the variable `name`: by =, an operator and =, ++ or --."""
+    found = tokens(code)
+    for k, token in enumerate(found):
+        if token != name:
+            continue
+        after = found[k + 1:k + 4] + [None] * 3
+        if after[0] == "=" and after[1] != "=":
+            return True
+        if after[0] in _COMPOUND_OPERATORS and after[1] == "=":
+            return True
+        if after[0] in ("<", ">") and after[1] == after[0] and after[2] == "=":
+            return True
+        # name++ or name-- as an operand of its own (not 'name - -1')
+        if after[0] in ("+", "-") and after[1] == after[0] and (
+                after[2] is None or after[2] in _STATEMENT_EDGES):
+            return True
+        # ++name or --name at the start of an operand
+        before = found[max(k - 3, 0):k]
+        if (len(before) >= 2 and before[-1] in ("+", "-") and before[-2] == before[-1]
+                and (len(before) < 3 or before[-3] in _STATEMENT_EDGES | {"="})):
+            return True
+    return False
+
+
 _CLOSING = {"(": ")", "[": "]", "{": "}"}
 
 

@@ -28,7 +28,8 @@ import numpy as np
 from pyNN import errors
 
 from .modelcheck import (NEURON_NAMES, NEURON_PATTERN, SOURCE_NAMES,
-                         SYNAPSE_NAMES, ModelDefinitionError, check_distinct, check_identifier,
+                         SYNAPSE_NAMES, ModelDefinitionError, assigns, check_distinct,
+                         check_draws_declared, check_expression, check_identifier,
                          check_name, check_snippet, check_text)
 
 
@@ -123,9 +124,13 @@ class NeuronModelDef:
             check_identifier(name, f"{self.name} variable", NEURON_NAMES | inputs,
                              NEURON_PATTERN)
         check_distinct(self.all_names(), f"{self.name} variable")
-        for part in ("update", "threshold", "reset"):
+        for part in ("update", "reset"):
             check_snippet(getattr(self, part), f"{self.name} {part}")
+        check_expression(self.threshold, f"{self.name} threshold")
         check_text(self.support, f"{self.name} support")
+        check_draws_declared(self.name, {part: getattr(self, part)
+                                         for part in ("update", "threshold", "reset")},
+                             self.uses_rng)
         if self.derive_inputs is not None:
             unknown = sorted(set(self.derive_inputs) - set(self.params))
             if unknown:
@@ -190,6 +195,7 @@ class CurrentSourceDef:
         check_distinct(self.all_names(), f"{self.name} parameter")
         check_snippet(self.code, f"{self.name} code")
         check_text(self.support, f"{self.name} support")
+        check_draws_declared(self.name, {"code": self.code}, self.uses_rng)
         if (self.uses_rng or self.into_receptor) and not self.per_target:
             raise ValueError(f"{self.name}: random numbers and receptor input are per "
                              "target neuron, so uses_rng and into_receptor need per_target")
@@ -251,7 +257,12 @@ class SynapseModelDef:
         check_distinct(names, f"{self.name} synapse variable")
         for part in ("on_pre", "on_post"):
             check_snippet(getattr(self, part), f"{self.name} {part}")
+            if not self.changes_weight and assigns(getattr(self, part), "weight"):
+                raise ModelDefinitionError(
+                    f"{self.name} {part} changes 'weight': a model that does says so with "
+                    "changes_weight=True (its weights then live on the target)")
         check_text(self.support, f"{self.name} support")
+        check_draws_declared(self.name, {"on_pre": self.on_pre}, self.uses_rng)
         if self.on_post and (self.uses_rng or self.needs_last_spike):
             raise ValueError(f"{self.name}: a model with on_post keeps its own spike times "
                              "(no needs_last_spike) and draws no random numbers")

@@ -326,3 +326,43 @@ def test_a_snippet_ending_with_a_backslash_is_refused(code):
                                                       "backslash"):
         check_snippet(code, "m threshold")
     check_snippet(code.rstrip().rstrip("\\") + " // a comment", "m threshold")
+
+
+@pytest.mark.parametrize("threshold", ["", "   ", "// never", "/* never */"])
+def test_a_threshold_must_be_an_expression(threshold):
+    """It is pasted as the condition of an if: empty, it was a compiler error."""
+    with pytest.raises(errors.InvalidModelError, match="threshold must be a C expression"):
+        neuron(threshold=threshold)
+    neuron(threshold="0  // never")
+
+
+def test_a_model_that_draws_random_numbers_says_so():
+    """UNIFORM() and the other random macros are defined only for a model with uses_rng:
+    without it, the C target's library failed to load ('undefined symbol: UNIFORM')."""
+    with pytest.raises(errors.InvalidModelError, match="update calls UNIFORM.*uses_rng=True"):
+        neuron(update="v += UNIFORM();")
+    neuron(update="v += UNIFORM();  // UNIFORM", uses_rng=True)
+    neuron(update='v += 1;  // not UNIFORM() in a comment or "UNIFORM()" in a literal')
+    with pytest.raises(errors.InvalidModelError, match="on_pre calls UNIFORM"):
+        SynapseModelDef(name="s", on_pre="w_eff = weight * UNIFORM();")
+    with pytest.raises(errors.InvalidModelError, match="code calls NORMAL"):
+        CurrentSourceDef(name="c", params=(), int_params=(), per_target=True,
+                         code="amplitude_now = NORMAL(_step);")
+
+
+@pytest.mark.parametrize("code", ["weight += 0.1;", "weight = 0;", "weight *= 2;",
+                                  "weight++;", "--weight;", "if (k) { weight -= k; }"])
+def test_a_synapse_that_changes_its_weight_says_so(code):
+    """Without changes_weight the weight is read-only in the kernels: it was a compiler
+    error ("assignment of read-only variable")."""
+    for part in ("on_pre", "on_post"):
+        with pytest.raises(errors.InvalidModelError,
+                           match=f"{part} changes 'weight'.*changes_weight=True"):
+            SynapseModelDef(name="s", state=(StateVar("k"),), **{part: code})
+        SynapseModelDef(name="s", state=(StateVar("k"),), changes_weight=True, **{part: code})
+
+
+@pytest.mark.parametrize("code", ["w_eff = weight * 2;", "k = (weight == 1) ? 1 : weight;",
+                                  "k = weight - -1;", "k = weight <= 0;", "k += weight;"])
+def test_reading_the_weight_is_no_change(code):
+    SynapseModelDef(name="s", state=(StateVar("k"),), on_pre=code)
