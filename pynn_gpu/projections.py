@@ -140,8 +140,8 @@ class Projection(common.Projection):
                 if not population.celltype.receptor_types:
                     raise errors.ConnectionError(
                         f"cannot project onto {population.label} "
-                        f"({type(population.celltype).__name__}): spike sources receive no "
-                        "synapses (they have no receptors)")
+                        f"({type(population.celltype).__name__}): it has no receptors "
+                        "(spike sources and models defined without any receive no synapses)")
         common.Projection.__init__(self, presynaptic_population, postsynaptic_population,
                                    connector, synapse_type, source, receptor_type, space, label)
         if not hasattr(self.synapse_type, "model"):

@@ -381,8 +381,9 @@ def _by_population(cells, needs_current=True):
                 # PyNN's error (Population.inject, and the other backends' inject_into)
                 raise TypeError(f"Can't inject current into a spike source or a cell type "
                                 f"that does not read it ({population.label})")
-            if population.celltype.model.receptors == ():
+            if not needs_current and population.celltype.model.receptors == ():
                 raise errors.ConnectionError(
-                    f"cannot drive spike sources through a receptor ({population.label})")
+                    f"cannot drive {population.label} through a receptor: it has none "
+                    "(spike sources and models defined without any)")
             groups.append((population, np.unique(ids[inside] - first)))
     return groups

@@ -204,8 +204,8 @@ def test_a_projection_onto_spike_sources_is_refused(sim, synapse, receptor_type)
     sources = sim.Population(3, sim.SpikeSourcePoisson(rate=10.0), label="noise")
     for post in (sources, sources[1:], sim.Assembly(cells, sources)):
         with pytest.raises(errors.ConnectionError,
-                           match=r"onto noise \(SpikeSourcePoisson\): spike sources receive "
-                                 "no synapses"):
+                           match=r"onto noise \(SpikeSourcePoisson\): it has no receptors "
+                                 r"\(spike sources"):
             sim.Projection(cells, post, sim.AllToAllConnector(),
                            getattr(sim, synapse)(weight=0.1, delay=1.0),
                            receptor_type=receptor_type)
@@ -225,7 +225,7 @@ def test_recorded_data_and_network_survive_a_refused_drive_or_projection(sim):
     sim.run(20.0)
     before = cells.get_data().segments[0]
     network = (list(sim.simulator.state.projections), list(sim.simulator.state.current_sources))
-    with pytest.raises(errors.ConnectionError, match="spike sources receive no synapses"):
+    with pytest.raises(errors.ConnectionError, match="it has no receptors"):
         sim.Projection(cells, sources, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1))
     with pytest.raises(errors.ConnectionError, match="weight=-0.1 .*'excitatory' of cells"):
         sim.PoissonDrive(rate=1000.0, weight=-0.1).inject_into(cells)

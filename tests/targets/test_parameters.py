@@ -549,6 +549,23 @@ def test_a_model_is_injectable_when_a_snippet_reads_the_identifier_i_inj(sim):
     assert len(trains[1]) == 0
 
 
+def test_a_model_without_receptors_that_reads_i_inj_takes_current(sim):
+    """Injected current needs no receptor (a DCSource was refused as if into a spike
+    source); synapses and drives, which do, are refused naming the population."""
+    model = NeuronModelDef(name="integrator", params=("cm",), state=(StateVar("v"),),
+                           update="v += i_inj * dt / cm;")
+    cells = sim.Population(1, sim.native_cell_type(model, default_parameters=dict(cm=2.0))(),
+                           label="integrators")
+    sim.DCSource(amplitude=1.0, start=0.0, stop=2.0).inject_into(cells)
+    cells.record("v")
+    sim.run(3.0)
+    assert _final_v(cells)[0] == pytest.approx(1.0)     # 1 nA for 2 ms into 2 nF
+    with pytest.raises(errors.ConnectionError, match="integrators through a receptor"):
+        sim.PoissonDrive(rate=10.0, weight=0.1).inject_into(cells)
+    with pytest.raises(errors.ConnectionError, match="integrators .*it has no receptors"):
+        sim.Projection(cells, cells, sim.AllToAllConnector(), sim.StaticSynapse())
+
+
 def test_units_of_a_model_s_variables_are_checked_when_the_type_is_made(cpu_sim):
     sim = cpu_sim
     with pytest.raises(errors.InvalidParameterValueError, match=r"units\['v'\] = 'bogus_unit'"):

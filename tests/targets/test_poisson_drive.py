@@ -121,7 +121,7 @@ def test_a_model_with_the_receptor_takes_a_drive_without_reading_injected_curren
         with pytest.raises(errors.ConnectionError, match="no receptor 'NMDA'"):
             sim.PoissonDrive(rate=1.0, weight=1.0, receptor_type="NMDA").inject_into(cells)
         sources = sim.Population(1, sim.SpikeSourcePoisson(rate=10.0))
-        with pytest.raises(errors.ConnectionError, match="cannot drive spike sources"):
+        with pytest.raises(errors.ConnectionError, match="through a receptor: it has none"):
             sim.PoissonDrive(rate=1.0, weight=1.0, receptor_type="AMPA").inject_into(sources)
         sim.run(4.0)
         v = np.asarray(cells.get_data().segments[0].filter(name="v")[0].magnitude)[:, 0]
