@@ -277,6 +277,10 @@ class SynapseModelDef:
     def is_static(self):
         return not (self.params or self.state or self.on_pre or self.on_post)
 
+    def state_ctype(self, name):
+        """The C type of the state variable `name` on the target."""
+        return next(v.ctype for v in self.state if v.name == name)
+
     @property
     def learns_from_post(self):
         """Whether postsynaptic spikes act on the synapses (on_post)."""

@@ -29,6 +29,7 @@ from pyNN import errors
 from pyNN.standardmodels import StandardSynapseType, build_translations
 
 from .modeldef import SynapseModelDef
+from .neuron_data import check_state_values
 from .standardmodels.synapses import _Synapse
 
 
@@ -48,11 +49,13 @@ def _initial_value(model, variable, value):
                 f"of: {', '.join(model.params) or '(the model has no parameters)'}")
         return value
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         raise errors.InvalidParameterValueError(
             f"native_synapse_type({model.name!r}): default_initial_values[{variable!r}] "
             f"must be a number or a parameter's name (got {value!r})") from None
+    check_state_values(variable, number, model.state_ctype(variable))
+    return number
 
 
 def native_synapse_type(model, default_parameters=None, default_initial_values=None,

@@ -316,6 +316,13 @@ def check_finite(values, label, infinity_allowed=False):
             f"{label} must be {allowed} (got {values[bad][0]})")
 
 
+def check_state_values(name, values, ctype):
+    """check_initial for a state variable declared with `ctype` (a StateVar's): a synapse
+    model's state, which the host keeps in float64 whatever its type on the target."""
+    dtypes = {"scalar": np.float64, "int32_t": INT_STATE, "int64_t": np.int64}
+    _check_initial(name, np.asarray(values, dtype=float), dtypes[ctype])
+
+
 def _check_initial(name, values, dtype):
     """An initial value must be a finite number; for integer state (counters of steps) a
     whole number the state's type holds, not below zero for a countdown."""

@@ -20,7 +20,7 @@ from pyNN.standardmodels import StandardSynapseType
 from . import (distance_probability, distributed, fixed_number, gap_junctions, hosttools,
                pattern_connectors, planner, procedural, simulator)
 from .connectivity import build_connections, check_choices, draw_at, evaluate_at
-from .neuron_data import check_finite
+from .neuron_data import check_finite, check_state_values
 from .standardmodels.plasticity import STDPMechanism, check_signs
 from .standardmodels.synapses import (ElectricalSynapse, MultiQuantalSynapse,
                                       SimpleStochasticSynapse, StaticSynapse,
@@ -385,6 +385,7 @@ class Projection(common.Projection):
         for name, initial in self.synapse_type.initial_state.items():
             # a number, or the name of a parameter whose value it starts from
             value = self._syn_params[initial] if isinstance(initial, str) else float(initial)
+            check_state_values(name, value, self.synapse_type.model.state_ctype(name))
             self._syn_initial[name][:] = value
             self._syn_state[name][:] = value
 
@@ -772,11 +773,26 @@ class Projection(common.Projection):
         a bad value for one process's synapses raises in every process and changes
         nothing anywhere, as in one process. (A single connection's setters, used by the
         process holding it alone, check its value there only.)"""
+        self._check_settable(attributes)
         state = simulator.state
         if state.num_processes == 1:
             return super().set(**attributes)
         pynn_set = super().set
         distributed.agreed(state, self, lambda: pynn_set(**attributes))
+
+    def _check_settable(self, attributes):
+        """NonExistentParameterError naming the synapse type (PyNN's names no model) and,
+        for a state variable, the method that sets it."""
+        settable = list(self.synapse_type.get_schema())   # what PyNN's set() takes
+        for name in attributes:
+            if name in settable:
+                continue
+            if name in self._syn_state:
+                raise errors.NonExistentParameterError(
+                    f"{name} (a state variable: its initial value is set with "
+                    f"initialize({name}=...))", type(self.synapse_type).__name__, settable)
+            raise errors.NonExistentParameterError(name, type(self.synapse_type).__name__,
+                                                   settable)
 
     def _set_attributes(self, parameter_space):
         positions = self._one_process_positions() if any(
@@ -852,7 +868,7 @@ class Projection(common.Projection):
             raise errors.NonExistentParameterError(variable, type(self.synapse_type).__name__,
                                                    list(self._syn_state))
         values = lazy.evaluate(simplify=False)
-        check_finite(values, f"initial value of {variable}")
+        check_state_values(variable, values, self.synapse_type.model.state_ctype(variable))
         return values
 
     def _reset_synapse_state(self):

@@ -89,6 +89,34 @@ def test_definitions_are_checked(cpu_sim):
                                 default_initial_values=dict(n_post=None))
 
 
+def test_integer_state_starts_from_whole_numbers_it_holds(cpu_sim):
+    """As for a neuron's integer state: 2.5 or 2**31 in an int32_t were truncated or wrapped
+    round on the target, while get() reported them."""
+    sim = cpu_sim
+    defaults = dict(a_pre=0.0, a_post=0.0, w_max=1.0)
+    with pytest.raises(errors.InvalidParameterValueError,
+                       match="n_post must be a whole number from -2147483648 to 2147483647"):
+        sim.native_synapse_type(HEBB, default_parameters=defaults,
+                                default_initial_values=dict(n_post=2.5))
+    hebb = sim.native_synapse_type(HEBB, default_parameters=dict(defaults, a_pre=2.5),
+                                   default_initial_values=dict(n_post="a_pre"))
+    pre = sim.Population(3, sim.SpikeSourceArray(spike_times=[1.0]))
+    post = sim.Population(1, sim.IF_curr_exp())
+    with pytest.raises(errors.InvalidParameterValueError, match="got 2.5"):
+        sim.Projection(pre, post, sim.AllToAllConnector(), hebb())
+    projection = sim.Projection(pre, post, sim.AllToAllConnector(), hebb(a_pre=2.0))
+    for bad in ([2.5, 0, 0], [2**31, 0, 0], [-1.5, 0, 0]):
+        with pytest.raises(errors.InvalidParameterValueError, match="n_post must be a whole"):
+            projection.initialize(n_post=bad)
+    projection.initialize(n_post=[-2**31, 7, 2**31 - 1])
+    assert projection.get("n_post", format="list", with_address=False) == \
+        [-2**31, 7, 2**31 - 1]
+    with pytest.raises(errors.NonExistentParameterError,
+                       match=r"n_post \(a state variable: .*initialize\(n_post=...\)\) "
+                             r"\(valid parameters for counting_hebb are"):
+        projection.set(n_post=3)
+
+
 def test_procedural_set_sets_parameters(cpu_sim):
     sim = cpu_sim
     cells = sim.Population(4, sim.IF_curr_exp())
