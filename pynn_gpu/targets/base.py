@@ -7,7 +7,10 @@ the engine gives it host arrays (numpy) with `bind`, tells it which host arrays 
 with `push`, asks for current values with `pull`, and advances time with `run`.
 """
 
+import shlex
+import subprocess
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Iterable, Mapping
 
 import numpy as np
@@ -75,3 +78,34 @@ class Program(ABC):
         """Advance the network by n_steps steps, starting at step first_step. `exchange`
         (runs over several processes, C target): called with the end step every
         graph.exchange_lag steps and at the end (pynn_gpu.distributed.SpikeExchange)."""
+
+
+# of a compiler's messages, the first errors are shown (later ones often follow from them)
+# and the last lines (a summary, or where a tool chain stopped)
+_FIRST_CHARS, _LAST_CHARS = 6000, 1500
+
+
+def compile_source(command, source: Path, text: str, error_class, what: str):
+    """Write `text` to `source` and run the compiler `command` (which reads it). On failure
+    raise `error_class` with the compiler's exit status, its command line, what it said and
+    where the source is kept for reading (the source is removed otherwise)."""
+    source.write_text(text)
+    try:
+        result = subprocess.run([str(part) for part in command], capture_output=True,
+                                text=True)
+    except BaseException:
+        source.unlink()
+        raise
+    if result.returncode == 0:
+        source.unlink()
+        return
+    kept = source.with_name(f"failed-{source.name.lstrip('.')}")
+    source.replace(kept)
+    said = (result.stderr + result.stdout).strip().replace(str(source), str(kept))
+    if len(said) > _FIRST_CHARS + _LAST_CHARS:
+        said = f"{said[:_FIRST_CHARS]}\n[...]\n{said[-_LAST_CHARS:]}"
+    status = (f"exit status {result.returncode}" if result.returncode > 0
+              else f"stopped by signal {-result.returncode}")
+    raise error_class(
+        f"{what} failed ({status}): {shlex.join(str(part) for part in command)}\n"
+        f"{said or '(it printed nothing)'}\nThe source is kept in {kept}")

@@ -14,7 +14,7 @@ import sys
 import traceback
 
 from ..cache import cached_build, content_key
-from .base import Program, Target
+from .base import Program, Target, compile_source
 
 # C99 with GNU extensions, as CUDA's C++ is: no trigraphs ('??/' at the end of a model's
 # comment would join the next generated line to it) and the same math functions declared
@@ -105,14 +105,8 @@ class CpuTarget(Target):
 
         def build(output):
             source = output.with_suffix(".c")
-            source.write_text(code.source)
-            try:
-                result = subprocess.run([*compiler, *flags, str(source), "-o", str(output), "-lm"],
-                                        capture_output=True, text=True)
-            finally:
-                source.unlink()
-            if result.returncode != 0:
-                raise CompilationError(f"C compilation failed:\n{result.stderr[-4000:]}")
+            compile_source([*compiler, *flags, source, "-o", output, "-lm"], source,
+                           code.source, CompilationError, "C compilation")
 
         return ctypes.CDLL(str(cached_build(key, ".so", build)))
 

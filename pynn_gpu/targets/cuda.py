@@ -30,7 +30,7 @@ import weakref
 import numpy as np
 
 from ..cache import cached_build, content_key
-from .base import Program, Target
+from .base import Program, Target, compile_source
 from .cuda_graphs import DriverGraphs as _DriverGraphs
 from .occupancy import DeviceLimits, KernelResources, choose_block_size
 
@@ -273,14 +273,8 @@ class CudaTarget(Target):
 
         def build(output):
             source = output.with_suffix(".cu")
-            source.write_text(code.source)
-            try:
-                result = subprocess.run(nvcc_command(self.nvcc, source, output, arch, ptx),
-                                        capture_output=True, text=True)
-            finally:
-                source.unlink()
-            if result.returncode != 0:
-                raise CompilationError(f"nvcc failed:\n{result.stderr[-4000:]}")
+            compile_source(nvcc_command(self.nvcc, source, output, arch, ptx), source,
+                           code.source, CompilationError, "nvcc")
 
         binary = cached_build(key, suffix, build).read_bytes()
         if ptx:

@@ -5,6 +5,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 import pynn_gpu as sim
 from pynn_gpu import cache
 
@@ -104,3 +106,47 @@ def test_a_model_changed_after_a_comment_opening_in_a_snippet_is_compiled_anew(
     monkeypatch.setenv(cache.ENV_VAR, str(tmp_path))
     assert _ramp_spikes("v >= 10") == 10
     assert _ramp_spikes("v >= 50") == 2, "the first model's library was reused"
+
+
+def _counting_build(calls, content=b"compiled code"):
+    def build(output):
+        calls.append(output)
+        output.write_bytes(content)
+    return build
+
+
+def test_an_entry_cut_short_or_damaged_is_built_again(tmp_path, monkeypatch):
+    """A loader maps a damaged library and crashes (a bus error on every later run); the
+    hash beside each entry finds it first."""
+    monkeypatch.setenv(cache.ENV_VAR, str(tmp_path))
+    calls = []
+    entry = cache.cached_build("k1", ".so", _counting_build(calls))
+    assert cache.cached_build("k1", ".so", _counting_build(calls)) == entry and len(calls) == 1
+    entry.write_bytes(b"compiled")                       # cut short
+    assert cache.cached_build("k1", ".so", _counting_build(calls)).read_bytes() == \
+        b"compiled code" and len(calls) == 2
+    entry.write_bytes(b"compiled cod3")                  # same length, damaged
+    cache.cached_build("k1", ".so", _counting_build(calls))
+    assert entry.read_bytes() == b"compiled code" and len(calls) == 3
+    entry.with_name(entry.name + ".sha256").unlink()     # an entry without its hash
+    cache.cached_build("k1", ".so", _counting_build(calls))
+    assert len(calls) == 4
+    assert not list(tmp_path.glob(".*")), "no temporary files left behind"
+
+
+def test_a_build_that_writes_nothing_is_refused_and_not_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.ENV_VAR, str(tmp_path))
+    with pytest.raises(cache.EmptyBuild, match="wrote nothing"):
+        cache.cached_build("k2", ".so", lambda output: None)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_cache_directory_names_its_origin_when_it_cannot_be_made(tmp_path, monkeypatch):
+    occupied = tmp_path / "a_file"
+    occupied.write_text("")
+    monkeypatch.setenv(cache.ENV_VAR, str(occupied / "cache"))
+    with pytest.raises(OSError, match=r"a_file/cache'.*\$PYNN_GPU_CACHE_DIR.*cannot be made"):
+        cache.cache_dir()
+    monkeypatch.setenv(cache.ENV_VAR, "~/pynn_gpu_cache_test")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert cache.cache_dir() == tmp_path / "pynn_gpu_cache_test"
