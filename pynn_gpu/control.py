@@ -3,19 +3,21 @@
 import logging
 import math
 import numbers
-import os
 
 from pyNN import common, errors
 from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
 from pyNN.recording import get_io
 
 from . import distributed, hosttools, scaling, simulator
-from .targets import ENV_VAR, make_target, resolve_target_name
+from .targets import make_target, resolve_target_name
 
 logger = logging.getLogger("PyNN")
 
 PRECISIONS = ("double", "float")
 SPIKE_PRECISIONS = ("on_grid", "off_grid")
+# setup(threads=...): beyond any machine's cores (the C call takes an int, and OpenMP
+# allocates per thread: 10**9 threads ran the process out of memory)
+MOST_THREADS = 4096
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
@@ -49,9 +51,10 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     threads = extra_params.get("threads", 0)
     if threads is None:
         threads = 0
-    if not _is_integer(threads) or threads < 0:
+    if not _is_integer(threads) or not 0 <= threads <= MOST_THREADS:
         raise errors.InvalidParameterValueError(
-            f"threads must be a whole number >= 0, 0 for all cores (got {threads!r})")
+            f"threads must be a whole number from 0 (all cores) to {MOST_THREADS} "
+            f"(got {threads!r})")
     threads = int(threads)
     seed = extra_params.get("rng_seed", extra_params.get("rng_seeds_seed", 1234567))
     if not _is_integer(seed) or not 0 <= seed < 2 ** 32:
@@ -66,7 +69,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     weight_scaling = scaling.make_policy(extra_params.get("weight_scaling"))
     job = distributed.world()       # (communicator, rank, size) under an MPI launcher
     comm, mpi_rank, n_processes = job if job is not None else (None, 0, 1)
-    requested = extra_params.get("target") or os.environ.get(ENV_VAR, "auto")
+    requested = extra_params.get("target")     # None: $PYNN_GPU_TARGET, else "auto"
     if threads == 0:
         threads = distributed.default_threads(n_processes)
     if n_processes > 1:

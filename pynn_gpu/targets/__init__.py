@@ -18,10 +18,12 @@ def resolve_target_name(requested=None):
     device answers, else the C target. The C target needs a C compiler: without one,
     setup() says so (CompilerNotFoundError) instead of the first run().
     """
-    name = requested or os.environ.get(ENV_VAR, "auto")
+    configured = os.environ.get(ENV_VAR, "").strip()
+    name = requested or configured or "auto"
     if name not in TARGET_NAMES:
+        origin = "target" if requested else f"${ENV_VAR}"
         raise errors.InvalidParameterValueError(
-            f"target must be one of {', '.join(TARGET_NAMES)} (got {name!r})")
+            f"{origin} must be one of {', '.join(TARGET_NAMES)} (got {name!r})")
     from .cpu import CpuTarget
     from .cuda import CudaTarget
     if name == "auto":
@@ -31,6 +33,8 @@ def resolve_target_name(requested=None):
         raise errors.InvalidParameterValueError(
             "target 'cuda' needs PyCUDA and an NVIDIA GPU; neither answered here. "
             "Use target='cpu' or 'auto'. (" + CudaTarget.unavailable_reason() + ")")
+    if name == "cuda":
+        CudaTarget.check_device_setting()
     if name == "cpu":
         CpuTarget.check_compiler()
     return name

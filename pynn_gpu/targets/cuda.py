@@ -28,6 +28,7 @@ import subprocess
 import weakref
 
 import numpy as np
+from pyNN import errors
 
 from ..cache import cached_build, content_key
 from .base import Program, Target, compile_source
@@ -74,8 +75,17 @@ class CompilationError(RuntimeError):
 # --- nvcc -----------------------------------------------------------------------------------
 
 def find_nvcc():
-    """$PYNN_GPU_NVCC, nvcc on PATH, or the CUDA toolkit's; None if there is none."""
-    candidates = [os.environ.get(NVCC_ENV), shutil.which("nvcc")]
+    """$PYNN_GPU_NVCC, nvcc on PATH, or the CUDA toolkit's; None if there is none. An
+    explicit $PYNN_GPU_NVCC that is no executable file is refused (another nvcc found
+    instead may be another toolkit's)."""
+    configured = os.environ.get(NVCC_ENV, "").strip()
+    if configured:
+        if os.path.isfile(configured) and os.access(configured, os.X_OK):
+            return configured
+        raise errors.InvalidParameterValueError(
+            f"${NVCC_ENV} is {configured!r}, which is not an executable file: point it at "
+            "nvcc, or unset it to use the nvcc on PATH or in $CUDA_HOME")
+    candidates = [shutil.which("nvcc")]
     for root in (os.environ.get("CUDA_HOME"), os.environ.get("CUDA_ROOT"), "/usr/local/cuda"):
         if root:
             candidates.append(os.path.join(root, "bin", "nvcc"))
@@ -219,14 +229,25 @@ class CudaTarget(Target):
             count = cuda.Device.count()
             if count == 0:
                 return False, "PyCUDA found no CUDA device"
-            index = int(os.environ.get(DEVICE_ENV, 0))
-            if not 0 <= index < count:
-                return False, f"${DEVICE_ENV}={index} but there are {count} devices"
         except Exception as error:    # ImportError, driver errors, no libcuda ...
             return False, f"{type(error).__name__}: {error}"
         if find_nvcc() is None:
             return False, "nvcc not found (set $PYNN_GPU_NVCC or put nvcc on PATH)"
         return True, ""
+
+    @staticmethod
+    def check_device_setting():
+        """InvalidParameterValueError unless $PYNN_GPU_DEVICE, where set, names one of the
+        devices (the CUDA target has been found available)."""
+        index = configured_device()
+        if index is None:
+            return
+        import pycuda.driver as cuda
+        count = cuda.Device.count()
+        if index >= count:
+            raise errors.InvalidParameterValueError(
+                f"${DEVICE_ENV} is {index}, but there {'is' if count == 1 else 'are'} {count} "
+                f"CUDA device{'' if count == 1 else 's'} here (indices 0 to {count - 1})")
 
     def __init__(self):
         import pycuda.driver as cuda
@@ -655,11 +676,28 @@ class CudaProgram(Program):
                          for marks in events]).reshape(n_steps, -1).sum(axis=0)
 
 
+def configured_device():
+    """The device index $PYNN_GPU_DEVICE gives (None where it is unset or blank)."""
+    text = os.environ.get(DEVICE_ENV, "").strip()
+    if not text:
+        return None
+    try:
+        index = int(text)
+    except ValueError:
+        index = -1
+    if index < 0:
+        raise errors.InvalidParameterValueError(
+            f"${DEVICE_ENV} must be the index of a CUDA device, a whole number >= 0 "
+            f"(got {text!r})")
+    return index
+
+
 def _device_index(count):
     """$PYNN_GPU_DEVICE, else, in a job over several processes, the process's rank on its
     machine modulo the machine's GPUs (one GPU per process where there are enough), else 0."""
-    if DEVICE_ENV in os.environ:
-        return int(os.environ[DEVICE_ENV])
+    configured = configured_device()
+    if configured is not None:
+        return configured
     from ..distributed import local_rank
     rank = local_rank()
     return rank % max(count, 1) if rank is not None else 0

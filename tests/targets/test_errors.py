@@ -380,6 +380,8 @@ def test_synapse_values_must_be_finite(sim):
     (dict(rng_seed=2 ** 32), "2\\*\\*32 - 1"), (dict(rng_seed=True), "rng_seed"),
     (dict(rng_seed=-1), "rng_seed"), (dict(threads="x"), "threads"),
     (dict(threads=1.5), "threads"), (dict(max_delay=1e9), "32-bit step counts"),
+    (dict(threads=2**32 + 1), "threads must be a whole number from 0 .* to 4096"),
+    (dict(threads=10**9), "threads"), (dict(target="CPU"), "^target must be one of"),
 ])
 def test_setup_refuses_what_it_cannot_use(arguments, name):
     import pynn_gpu as sim
@@ -387,6 +389,44 @@ def test_setup_refuses_what_it_cannot_use(arguments, name):
         sim.setup(**{"timestep": 0.1, "target": "cpu", **arguments})
     sim.setup(timestep=0.1, target="cpu", rng_seed=np.int64(5), threads=np.int64(1))
     sim.end()
+
+
+def test_environment_settings_are_checked_naming_the_variable(monkeypatch, emulate):
+    """$PYNN_GPU_TARGET, $PYNN_GPU_DEVICE and $PYNN_GPU_NVCC: a bad value is refused naming
+    the variable (a device index out of range or not a number ran on the C target without
+    a word under "auto"; a missing nvcc was replaced by another one); blank is unset."""
+    import pynn_gpu as sim
+    from pynn_gpu.targets import resolve_target_name
+    monkeypatch.setenv("PYNN_GPU_TARGET", "GPU")
+    with pytest.raises(errors.InvalidParameterValueError, match=r"^\$PYNN_GPU_TARGET must"):
+        sim.setup(timestep=0.1)
+    monkeypatch.setenv("PYNN_GPU_TARGET", " ")
+    emulate()                               # one CUDA device, emulated
+    for value, message in (("abc", "must be the index of a CUDA device"),
+                           ("-1", "must be the index of a CUDA device"),
+                           ("1", "is 1, but there is 1 CUDA device here")):
+        monkeypatch.setenv("PYNN_GPU_DEVICE", value)
+        for target in ("auto", "cuda"):
+            with pytest.raises(errors.InvalidParameterValueError,
+                               match=rf"\$PYNN_GPU_DEVICE .*{message}"):
+                resolve_target_name(target)
+    for value in ("", "0"):
+        monkeypatch.setenv("PYNN_GPU_DEVICE", value)
+        assert resolve_target_name("auto") == "cuda"
+    assert resolve_target_name("cpu") == "cpu"
+
+
+def test_an_explicit_nvcc_that_is_not_there_is_refused(monkeypatch, tmp_path):
+    from pynn_gpu.targets import cuda
+    monkeypatch.setenv("PYNN_GPU_NVCC", str(tmp_path / "cuda-12.9" / "bin" / "nvcc"))
+    with pytest.raises(errors.InvalidParameterValueError,
+                       match=r"\$PYNN_GPU_NVCC is .*cuda-12.9.*not an executable file"):
+        cuda.find_nvcc()
+    monkeypatch.setenv("PYNN_GPU_NVCC", str(tmp_path))          # a directory
+    with pytest.raises(errors.InvalidParameterValueError, match="not an executable file"):
+        cuda.find_nvcc()
+    monkeypatch.setenv("PYNN_GPU_NVCC", "  ")
+    cuda.find_nvcc()        # unset: PATH or the toolkit's (None without one)
 
 
 def test_the_largest_seed_serves_every_generator():
