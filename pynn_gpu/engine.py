@@ -236,6 +236,9 @@ class Engine(SynapseBuilding):
             bounds = projection.delay_steps_bounds(self.state.dt)
             if bounds is not None:
                 longest = max(longest, bounds[1])
+            before = projection.delays_in_flight()      # spikes sent with earlier delays
+            if before is not None and before.steps.size:
+                longest = max(longest, int(before.steps.max()))
         return longest + 1
 
     def _bind_population(self, index, group, population, arrays, ring_length, old_rings,

@@ -107,7 +107,8 @@ SYNAPSE_NAMES = frozenset({
     "col_syn", "last_spike", "dense_weight", "dense_delay", "mask", "pre_spikes", "post_in",
     "pre_spike_count", "pre_spike_list", "pre_history", "post_history", "first", "pre_size",
     "post_size", "rng_key", "width", "lanes", "min_dendritic", "max_dendritic", "since_step",
-    "min_axonal", "max_axonal", "pair_ordinal",
+    "min_axonal", "max_axonal", "pair_ordinal", "delay_before", "dendritic_before",
+    "delays_since", "delays_until",
 })
 SOURCE_NAMES = frozenset({
     "amplitude_now", "targets", "record", "rec", "destination", "first", "n_targets",

@@ -545,6 +545,8 @@ class Projection(common.Projection):
             # exchanges (pynn_gpu.distributed.exchange_lag), which a build fixes
             shrinks = (simulator.state.num_processes > 1 and steps.size
                        and self._delay_steps.size and steps.min() < self._delay_steps.min())
+            if model.learns_from_post and not connecting:
+                self._keep_delays_in_flight(index, steps)
             self._delay_steps[index] = steps
             if (grows or shrinks) and not self._generating:   # generated: within bounds
                 simulator.state.structure_changed()  # the ring buffers must grow
@@ -558,6 +560,35 @@ class Projection(common.Projection):
             if name in values:
                 self._syn_params[name][index] = values[name]
         self._version += 1
+
+    def _keep_delays_in_flight(self, index, steps):
+        """Before the delays of a plastic projection change after a run: keep those in
+        force, with which the spikes sent so far meet their synapses (its synapses read
+        the spike histories at each synapse's own delay, which would now find spikes
+        already met, or miss spikes in flight). A second change while such spikes may
+        still be in flight is refused."""
+        now = simulator.state.step
+        if now == 0 or np.array_equal(self._delay_steps[index], steps):
+            return
+        before = self.delays_in_flight()
+        if before is not None:
+            dt = simulator.state.dt
+            raise errors.InvalidParameterValueError(
+                f"the delays of the plastic projection {self.label!r} changed at "
+                f"{before.since * dt:g} ms; spikes sent before then may meet its synapses "
+                f"until {before.until * dt:g} ms: change them again from then on, or "
+                "after reset()")
+        longest = int(self._delay_steps.max()) if self._delay_steps.size else 0
+        self._delays_before = DelaysBefore(since=now, until=now + longest,
+                                           steps=self._delay_steps.copy())
+
+    def delays_in_flight(self):
+        """The DelaysBefore of a change of this projection's delays while spikes sent with
+        the earlier ones may not have met their synapses yet; else None."""
+        before = self.__dict__.get("_delays_before")
+        if before is not None and simulator.state.step >= before.until:
+            self._delays_before = before = None
+        return before
 
     def _checked_values(self, values, index, safe, connecting=False):
         """(values to store, delays in steps or None) after every check of new values of
@@ -878,12 +909,22 @@ class Projection(common.Projection):
             return      # static synapses from a generator, never listed on the host
         if self.synapse_type.model.changes_weight:
             self._weights[:] = self._initial_weights
+        self._delays_before = None      # the histories start afresh
         for name, values in self._syn_initial.items():
             self._syn_state[name][:] = values
         for last in self._last_spike.values():
             last[:] = -1
         if self._syn_state:
             self._version += 1
+
+
+@dataclasses.dataclass(frozen=True)
+class DelaysBefore:
+    """A plastic projection's delays (in steps, one per synapse) before they changed at
+    step `since`: a spike sent earlier meets its synapse with them, up to step `until`."""
+    since: int
+    until: int
+    steps: np.ndarray
 
 
 def _check_indices(indices, size, side, connector):

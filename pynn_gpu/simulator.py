@@ -139,10 +139,12 @@ class State(common.control.BaseState):
         self.t_start = 0
         self.step = 0
         # a projection made during this segment takes every spike from step 0 on in the
-        # next (Projection.first_step): its synapse groups are built again with that start
-        made_late = any(p.first_step != 0 for p in getattr(self, "projections", []))
+        # next (Projection.first_step), one whose delays changed has no spike in flight
+        # with the earlier ones: their synapse groups are built again
+        rebuilt = any(p.first_step != 0 or p.delays_in_flight() is not None
+                      for p in getattr(self, "projections", []))
         self.segment_counter += 1
-        if made_late:
+        if rebuilt:
             self.structure_changed()
         for population in getattr(self, "populations", []):
             population._data.reset_state()

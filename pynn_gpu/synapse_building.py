@@ -102,6 +102,10 @@ class SynapseBuilding:
                 if model.learns_from_post:
                     _add_plastic_arrays(group, own, post_idx,
                                         projection.synapse_type.dendritic_delay_fraction)
+                    before = projection.delays_in_flight()
+                    if before is not None:
+                        _add_delays_before(group, own, before,
+                                           part.gather(before.steps, graph.delay_dtype))
                 for key, values in own.items():
                     arrays[key] = values if values.size else np.zeros(1, values.dtype)
 
@@ -420,6 +424,25 @@ def _add_plastic_arrays(group, arrays, post_idx, fraction):
     arrays[f"{name}_col_syn"] = stable_order(post_idx, post.size).astype(np.int64, copy=False)
     arrays[f"{name}_col_ptr"] = np.concatenate(
         ([0], np.cumsum(np.bincount(post_idx, minlength=post.size)))).astype(np.int64)
+
+
+def _add_delays_before(group, arrays, before, delays):
+    """The delays of a plastic group before they changed (Projection.delays_in_flight), in
+    its synapses' order, for the spikes sent with them (SynapseGroup.delays_since); the
+    windows of spikes that can meet a synapse in a step take them in."""
+    name = group.name
+    arrays[f"{name}_delay_before"] = delays
+    dendritic = delays
+    if group.delivers:
+        dendritic = dendritic_steps(delays, group.dendritic_fraction)
+        arrays[f"{name}_dendritic_before"] = dendritic
+    if delays.size:
+        axonal = delays - dendritic
+        group.min_dendritic = min(group.min_dendritic, int(dendritic.min()))
+        group.max_dendritic = max(group.max_dendritic, int(dendritic.max()))
+        group.min_axonal = min(group.min_axonal, int(axonal.min()))
+        group.max_axonal = max(group.max_axonal, int(axonal.max()))
+    group.delays_since, group.delays_until = before.since, before.until
 
 
 def device_formats(spec, on_cuda=True):

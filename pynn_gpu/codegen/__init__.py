@@ -113,6 +113,11 @@ def array_specs(graph: NetworkGraph) -> List[ArraySpec]:
             add(f"{s.name}_col_syn", "int64_t", "synapses (row positions) by postsynaptic neuron")
         if s.delivers:
             add(f"{s.name}_dendritic", delay, "dendritic part of each delay, in steps")
+        if s.learns and s.delays_until:
+            add(f"{s.name}_delay_before", delay, "each delay before they changed, in steps")
+            if s.delivers:
+                add(f"{s.name}_dendritic_before", delay,
+                    "dendritic part of each delay before they changed, in steps")
     for j in graph.gap_junctions:
         add(f"{j.name}_pre", "int32_t", "presynaptic neuron of each gap junction")
         add(f"{j.name}_post", "int32_t", "postsynaptic neuron of each gap junction")

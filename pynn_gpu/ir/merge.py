@@ -338,14 +338,29 @@ def _dendritic_array(group):
     return f"{group.name}_dendritic" if group.delivers else f"{group.name}_delay"
 
 
+def _delays_before(group):
+    """The arrays of the delays and dendritic parts before a change (SynapseGroup
+    delays_since); without one, those in force."""
+    if not group.delays_until:
+        return {"delay_before": f"{group.name}_delay",
+                "dendritic_before": _dendritic_array(group)}
+    return {"delay_before": f"{group.name}_delay_before",
+            "dendritic_before": (f"{group.name}_dendritic_before" if group.delivers
+                                 else f"{group.name}_delay_before")}
+
+
+_DELAYS_BEFORE_FIELDS = [Field("delay_before", "delay_t"), Field("dendritic_before", "delay_t")]
+
+
 def learning_fields(group) -> Tuple[Field, ...]:
     """A plastic synapse group's struct for its postsynaptic-spike kernel: the synapses by
     postsynaptic neuron (col_ptr, col_syn: positions in the rows) and the postsynaptic
     group's spikes of the last RING_LENGTH steps."""
     fields = [Field("col_ptr", "int64_t"), Field("col_syn", "int64_t")] + _plastic_fields(group)
-    fields += [Field("post_history", "uint32_t")]
+    fields += [Field("post_history", "uint32_t")] + _DELAYS_BEFORE_FIELDS
     fields += [Field(v, "int64_t", is_array=False)
-               for v in ("first", "post_size", "min_dendritic", "max_dendritic", "since_step")]
+               for v in ("first", "post_size", "min_dendritic", "max_dendritic", "since_step",
+                         "delays_since", "delays_until")]
     return tuple(fields)
 
 
@@ -355,9 +370,10 @@ def delivery_fields(group) -> Tuple[Field, ...]:
     RING_LENGTH steps, and the ring its input goes to."""
     fields = [Field("row_ptr", "int64_t"), Field("post", group.post_ctype)] + _plastic_fields(group)
     fields += [Field("pre_history", "uint32_t"), Field("post_in", "scalar")]
+    fields += _DELAYS_BEFORE_FIELDS
     fields += [Field(v, "int64_t", is_array=False)
                for v in ("first", "pre_size", "post_size", "min_axonal", "max_axonal",
-                         "since_step")]
+                         "since_step", "delays_since", "delays_until")]
     return tuple(fields)
 
 
@@ -375,9 +391,10 @@ def merge_learning_groups(graph: NetworkGraph) -> List[MergedGroup]:
     def row(group, fields, first):
         values = {"first": first, "post_size": group.post.size,
                   "min_dendritic": group.min_dendritic, "max_dendritic": group.max_dendritic,
-                  "since_step": group.since_step}
+                  "since_step": group.since_step, "delays_since": group.delays_since,
+                  "delays_until": group.delays_until}
         arrays = {"post_history": f"{group.post.name}_spike_history",
-                  "dendritic": _dendritic_array(group)}
+                  "dendritic": _dendritic_array(group), **_delays_before(group)}
         return _table_row(group, fields, values, arrays)
 
     def key(group):
@@ -398,12 +415,13 @@ def merge_delivery_groups(graph: NetworkGraph) -> List[MergedGroup]:
     def row(group, fields, first):
         values = {"first": first, "pre_size": group.pre.size, "post_size": group.post.size,
                   "min_axonal": group.min_axonal, "max_axonal": group.max_axonal,
-                  "since_step": group.since_step}
+                  "since_step": group.since_step, "delays_since": group.delays_since,
+                  "delays_until": group.delays_until}
         # over several processes: the combined spikes of all processes, by step
         history = "received" if group.pre.exchanges_spikes else "spike_history"
         arrays = {"pre_history": f"{group.pre.name}_{history}",
                   "post_in": f"{group.post.name}_in_{group.receptor}",
-                  "dendritic": _dendritic_array(group)}
+                  "dendritic": _dendritic_array(group), **_delays_before(group)}
         return _table_row(group, fields, values, arrays)
 
     return _merge(groups, lambda g: _plastic_key(g, g.model.on_pre), delivery_fields, row,

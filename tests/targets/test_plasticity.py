@@ -567,3 +567,86 @@ def test_a_projection_created_between_runs_gets_no_earlier_spikes(sim, fraction)
     g = new.get_data().segments[0].filter(name="gsyn_exc")[0].magnitude[:, 0]
     rises = np.flatnonzero(np.diff(g) > 0) + 1
     assert np.allclose(rises * 0.1, [18.0])
+
+
+def _fixed_stdp(sim, delay, fraction, A_plus=0.0):
+    return sim.STDPMechanism(
+        sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0, A_plus=A_plus, A_minus=0.0),
+        sim.AdditiveWeightDependence(w_min=0.0, w_max=1.0), weight=0.25, delay=delay,
+        dendritic_delay_fraction=fraction)
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.5])
+def test_spikes_in_flight_keep_the_delay_they_were_sent_with(sim, fraction):
+    """Delays changed between runs (longer, then shorter): a spike sent before a change
+    meets its synapse once, with the delay it was sent with, as through a static synapse;
+    a plastic synapse read the histories at the new delay, meeting spikes twice or never.
+    Weights that do not learn: the inputs equal the static synapse's."""
+    times = [round(t, 1) for t in np.arange(1.0, 39.0, 0.7)]
+    cells = sim.Population(2, sim.IF_curr_delta(tau_m=1e9, v_rest=0.0, v_reset=0.0,
+                                                v_thresh=1e6))
+    cells.initialize(v=0.0)
+    source = sim.Population(1, sim.SpikeSourceArray(spike_times=times))
+    plastic = sim.Projection(source, cells[0:1], sim.AllToAllConnector(),
+                             _fixed_stdp(sim, 1.0, fraction))
+    static = sim.Projection(source, cells[1:2], sim.AllToAllConnector(),
+                            sim.StaticSynapse(weight=0.25, delay=1.0))
+    cells.record("v")
+    for delay in (8.0, 0.5):
+        sim.run(10.0 if delay == 8.0 else 20.0)
+        for projection in (plastic, static):
+            projection.set(delay=delay)
+    sim.run(20.0)
+    v = cells.get_data().segments[0].filter(name="v")[0].magnitude
+    np.testing.assert_array_equal(v[:, 0], v[:, 1])
+    assert v[-1, 0] == pytest.approx(0.25 * len(times))
+
+
+def test_postsynaptic_spikes_in_flight_keep_the_delay_they_were_sent_with(sim, target):
+    """The whole delay dendritic (the default): a postsynaptic spike of 9 ms meets the
+    synapse once, with the delay in force when it happened, longer or shorter afterwards:
+    the weight is that of a network whose delay never changed (it potentiated twice, or
+    never)."""
+    def final_weight(first, then):
+        cell = sim.Population(1, sim.IF_curr_delta(tau_m=1e9, v_rest=0.0, v_reset=0.0,
+                                                   v_thresh=20.0, tau_refrac=0.1))
+        cell.initialize(v=0.0)
+        driver = sim.Population(1, sim.SpikeSourceArray(spike_times=[8.9]))
+        sim.Projection(driver, cell, sim.AllToAllConnector(),
+                       sim.StaticSynapse(weight=50.0, delay=0.1))
+        source = sim.Population(1, sim.SpikeSourceArray(spike_times=[2.0]))
+        projection = sim.Projection(source, cell, sim.AllToAllConnector(),
+                                    _fixed_stdp(sim, first, 1.0, A_plus=0.01))
+        cell.record("spikes")
+        sim.run(10.0)
+        projection.set(delay=then)
+        sim.run(30.0)
+        assert cell.get_spike_counts()[cell[0]] == 1            # at 9.0 ms
+        return projection.get("weight", format="list", with_address=False)[0]
+
+    for first, then in ((1.0, 8.0), (8.0, 1.0)):
+        sim.setup(timestep=0.1, target=target)
+        changed = final_weight(first, then)
+        sim.setup(timestep=0.1, target=target)
+        assert changed == final_weight(first, first) > 0.25
+
+
+def test_delays_change_again_once_the_spikes_sent_before_have_arrived(cpu_sim):
+    sim = cpu_sim
+    cells = sim.Population(1, sim.IF_curr_exp())
+    projection = sim.Projection(cells, cells, sim.AllToAllConnector(),
+                                _fixed_stdp(sim, 2.0, 0.0))
+    sim.run(10.0)
+    projection.set(delay=5.0)
+    sim.run(1.0)
+    with pytest.raises(errors.InvalidParameterValueError,
+                       match="changed at 10 ms; spikes sent before then may meet its synapses "
+                             "until 12 ms"):
+        projection.set(delay=3.0)
+    assert projection.get("delay", format="list", with_address=False) == [5.0]
+    sim.run(1.0)
+    projection.set(delay=3.0)
+    sim.reset()
+    projection.set(delay=4.0)       # nothing sent yet
+    sim.run(1.0)
+    assert projection.get("delay", format="list", with_address=False) == [4.0]
