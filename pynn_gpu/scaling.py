@@ -52,7 +52,7 @@ from typing import NamedTuple
 import numpy as np
 from pyNN import connectors, errors
 
-from . import procedural, simulator
+from . import distributed, procedural, simulator
 from .standardmodels.electrodes import CurrentTrace
 
 logger = logging.getLogger("PyNN")
@@ -217,8 +217,7 @@ class ScalingPolicy:
             self.K0 = _reference_in_degrees(self.K0)
         _check_table("K0", self.K0, positive=True)
         _check_table("rates", self.rates, positive=False)
-        if self.v_operating is not None and not (
-                isinstance(self.v_operating, numbers.Real) and math.isfinite(self.v_operating)):
+        if self.v_operating is not None and not _is_number(self.v_operating):
             raise errors.InvalidParameterValueError(
                 f"weight scaling v_operating must be a finite number of mV or None "
                 f"(got {self.v_operating!r})")
@@ -372,7 +371,11 @@ def scale_weights(projections, policy="balanced", K0=None, rates=None, target_fr
     building the network and before run(), or right after reset().
     Returns the ScalingRecords, one per projection.
     """
+    simulator.state.require_setup("scale_weights()")
     projections = _as_list(projections)
+    simulator.state.check_current([population for p in projections for side in (p.pre, p.post)
+                                   for population in distributed.populations_of(side)],
+                                  "scale_weights()")
     if policy is None or policy == "none":
         records = [_unscale(p) for p in projections]
         _update_dc_sources()
@@ -381,7 +384,7 @@ def scale_weights(projections, policy="balanced", K0=None, rates=None, target_fr
         spec = policy
     else:
         spec = ScalingPolicy(policy, K0=K0, rates=rates, target_fraction=target_fraction,
-                             v_operating=v_operating, calibration=dict(calibration or {}))
+                             v_operating=v_operating, calibration=calibration)
     return _apply(projections, spec, strict=True)
 
 
@@ -689,7 +692,7 @@ def _original_weights(projection):
     scaling (then the current ones). Weights still generated from a distribution that
     scaling scaled: those the unscaled distribution gives the same synapses."""
     unscaled = projection.__dict__.get("_unscaled_distribution")
-    if unscaled is not None and projection._weight_distribution() is not None:
+    if unscaled is not None and _weights_still_generated(projection):
         return projection._weights_generated_from(unscaled)
     saved = getattr(projection, "_scaling_origin", None)
     if saved is not None:
@@ -698,6 +701,16 @@ def _original_weights(projection):
                 version == projection._version or digest == _digest(projection._weights)):
             return w0
     return projection._weights.copy()
+
+
+def _weights_still_generated(projection):
+    """Whether a projection's weights are those its distribution gives: generated and not
+    set since (its delays or parameters may have been, which stores them)."""
+    if projection._weight_distribution() is not None:
+        return True
+    spec, stored = projection.__dict__.get("_procedural"), projection.__dict__.get("_weights")
+    return (spec is not None and stored is not None
+            and np.array_equal(stored, projection._weights_generated_from(spec.weight)))
 
 
 def _digest(weights):
@@ -793,7 +806,28 @@ def _set(job, spec, rate, rate_source, mode=None):
 
 
 def _finish(job, spec):
-    return _set(job, spec, job.rate, job.rate_source)
+    record = _set(job, spec, job.rate, job.rate_source)
+    _warn_beyond_bounds(job.projection)
+    return record
+
+
+def _warn_beyond_bounds(projection):
+    """Say so where scaling put weights of a plastic projection beyond its weight bounds
+    (w_min, w_max): the rule clips them at their first update, undoing the scaling. The
+    bounds are the script's to choose (they also set the step of additive rules)."""
+    if not projection.synapse_type.model.changes_weight:
+        return      # (plastic synapses are stored: reading them generates nothing)
+    params = projection._syn_params
+    if "w_max" not in params:
+        return
+    magnitude = np.abs(projection._weights)
+    beyond = (magnitude > np.abs(params["w_max"])) | (magnitude < np.abs(params["w_min"]))
+    if beyond.any():
+        logger.warning(
+            "pyNN.gpu weight scaling put %d of the %d weights of the plastic projection %r "
+            "beyond its bounds w_min, w_max, which the rule clips them to at their first "
+            "update; scale w_min and w_max too (Projection.set) to keep the scaling",
+            int(beyond.sum()), beyond.size, projection.label)
 
 
 def _unscale(projection):

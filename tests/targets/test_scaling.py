@@ -367,6 +367,21 @@ def test_generated_projections_stay_generated_when_scaled(cpu_sim, fmt):
     sim.run(20.0)
 
 
+def test_scaling_again_after_the_delays_were_set_starts_from_the_script_weights(cpu_sim):
+    """set(delay) stores a generated projection's synapses, its weights unchanged: scaling
+    again took the scaled weights for the script's (6 times them, and 2 times after
+    None)."""
+    sim = cpu_sim
+    unscaled = _script_weights(sim, "ragged")
+    projections = _generated(sim, "ragged")
+    sim.scale_weights(projections, "mean", K0=60)
+    for projection in projections:
+        projection.set(delay=2.0)
+    _mean_then_unscaled(sim, projections, unscaled)
+    assert all(p.get("delay", format="list", with_address=False) == [2.0] * len(p)
+               for p in projections)
+
+
 def test_scaled_distributions_give_the_same_run_in_every_format():
     """A procedural and a stored projection scaled alike hold the same synapses and
     weights, so the runs are the same."""
@@ -516,3 +531,56 @@ def test_a_scaling_refused_after_calibration_restores_generated_projections(cpu_
     sim.scale_weights(projections, None)
     for w0, w in zip(unscaled, _weights(projections)):
         assert np.array_equal(w, w0)
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(calibration="fast"), "calibration must be a dict of settings"),
+    (dict(calibration=5), "calibration must be a dict of settings"),
+    (dict(v_operating=True), "v_operating must be a finite number of mV"),
+])
+def test_scale_weights_refuses_what_setup_refuses(cpu_sim, options, message):
+    sim = cpu_sim
+    pre = sim.Population(10, sim.SpikeSourcePoisson(rate=10.0))
+    post = sim.Population(2, sim.IF_cond_exp())
+    projection = sim.Projection(pre, post, sim.AllToAllConnector(), sim.StaticSynapse())
+    with pytest.raises(errors.InvalidParameterValueError, match=message):
+        sim.scale_weights(projection, "balanced", K0=20, rates=10.0, **options)
+    with pytest.raises(errors.InvalidParameterValueError, match=message):
+        sim.setup(timestep=0.1, target="cpu",
+                  weight_scaling=dict(policy="balanced", K0=20, rates=10.0, **options))
+
+
+def test_scale_weights_needs_the_network_it_scales():
+    """After end() (a calibration run: AttributeError), or for a projection of a discarded
+    network (calibrated on the new network's cells of the same ids)."""
+    sim = pynn_gpu
+    sim.setup(timestep=0.1, target="cpu")
+    pre = sim.Population(10, sim.SpikeSourcePoisson(rate=10.0))
+    projection = sim.Projection(pre, sim.Population(2, sim.IF_curr_exp()),
+                                sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1))
+    sim.end()
+    with pytest.raises(RuntimeError, match=r"scale_weights\(\) needs setup\(\) first"):
+        sim.scale_weights(projection, "balanced", K0=20)
+    sim.setup(timestep=0.1, target="cpu")
+    try:
+        sim.Population(12, sim.SpikeSourcePoisson(rate=10.0))
+        with pytest.raises(RuntimeError, match="belongs to a network that setup"):
+            sim.scale_weights(projection, "balanced", K0=20)
+    finally:
+        sim.end()
+
+
+def test_weights_scaled_beyond_the_bounds_of_a_plastic_projection_are_pointed_out(
+        cpu_sim, caplog):
+    """The rule would clip them at their first update, undoing the scaling."""
+    sim = cpu_sim
+    pre = sim.Population(10, sim.SpikeSourcePoisson(rate=10.0))
+    post = sim.Population(2, sim.IF_curr_exp())
+    stdp = sim.STDPMechanism(sim.SpikePairRule(),
+                             sim.AdditiveWeightDependence(w_min=0.0, w_max=0.5), weight=0.2)
+    projection = sim.Projection(pre, post, sim.AllToAllConnector(), stdp, label="learning")
+    with caplog.at_level("WARNING", logger="PyNN"):
+        sim.scale_weights(projection, "mean", K0=20)        # factor 2: 0.4, within
+        assert "beyond its bounds" not in caplog.text
+        sim.scale_weights(projection, "mean", K0=40)        # factor 4: 0.8
+    assert "20 weights of the plastic projection 'learning' beyond its bounds" in caplog.text
