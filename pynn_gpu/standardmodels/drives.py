@@ -109,6 +109,9 @@ class PoissonDrive(_CurrentSource, StandardCurrentSource):
         if name == "receptor_type":     # checked against the populations it is injected into
             populations = self._targets()
             self._check_targets(populations, value, self._native["weight"])
+            if populations and value != self.__dict__.get("receptor_type"):
+                # the receptor is part of the drive's group: the target builds it again
+                simulator.state.structure_changed()
         super().__setattr__(name, value)
 
     def inject_into(self, cells):

@@ -83,6 +83,29 @@ def test_inhibitory_receptor_and_window():
     assert g[-1].max() < g[200].max() * np.exp(-5.0 / 5.0) + 1e-12   # decays after stop
 
 
+def test_a_receptor_changed_between_runs_takes_the_events_from_then_on(target):
+    """It was accepted and read back, and the events went on into the first receptor
+    until something else made the target build the network again."""
+    sim.setup(timestep=DT, target=target)
+    try:
+        cells = sim.Population(5, sim.IF_cond_exp())
+        drive = sim.PoissonDrive(rate=20000.0, weight=0.001)
+        drive.inject_into(cells)
+        cells.record(["gsyn_exc", "gsyn_inh"])
+        sim.run(10.0)
+        drive.receptor_type = "inhibitory"
+        sim.run(10.0)
+        segment = cells.get_data().segments[0]
+        g_exc, g_inh = (np.asarray(segment.filter(name=name)[0].magnitude)
+                        for name in ("gsyn_exc", "gsyn_inh"))
+    finally:
+        sim.end()
+    assert np.all(g_inh[:101] == 0.0) and np.all(g_exc[:101].max(axis=0) > 0.0)
+    assert np.all(g_inh[-1] > 0.0)
+    # from 10 ms on the excitatory conductance only decays (tau_syn_E 5 ms)
+    np.testing.assert_allclose(g_exc[102:] / g_exc[101:-1], np.exp(-DT / 5.0), rtol=1e-9)
+
+
 def test_errors():
     sim.setup(timestep=DT, target="cpu")
     try:
