@@ -212,10 +212,14 @@ def check_stability(state, parts):
     totals = {}     # population index -> summed conductance per neuron
     for part in parts:
         junctions = part.arrays(np.float64)
+        weights = junctions["weight"]
+        if part.populations[0] == part.populations[1]:
+            # a neuron coupled to itself carries no current: g (v_i - v_i) = 0
+            weights = np.where(junctions["pre"] == junctions["post"], 0.0, weights)
         for index, side in zip(part.populations, ("pre", "post")):
             size = state.populations[index].size
             totals[index] = totals.get(index, 0) + np.bincount(
-                junctions[side], junctions["weight"], minlength=size)
+                junctions[side], weights, minlength=size)
     state.gap_capacitances = {}
     for index, total in totals.items():
         cm = _capacitance(state, index)

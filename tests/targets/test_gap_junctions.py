@@ -263,6 +263,17 @@ def test_unstable_coupling_is_reported(cpu_sim, caplog):
     assert "reaches 1.2" in caplog.text     # neuron 0: dt (0.6 + 0.6) / 0.1
 
 
+def test_a_neuron_coupled_to_itself_adds_nothing_to_the_stability_check(cpu_sim, caplog):
+    """AllToAll with self-connections: each neuron's own junction carries no current, so
+    the summed conductance is 0.6, not 1.2 (a false warning)."""
+    sim = cpu_sim
+    cells = sim.Population(2, sim.IF_curr_exp(cm=0.1, v_thresh=1000.0))
+    sim.Projection(cells, cells, sim.AllToAllConnector(), sim.ElectricalSynapse(weight=0.3))
+    with caplog.at_level(logging.WARNING, logger="PyNN"):
+        sim.run(1.0)
+    assert "reaches" not in caplog.text
+
+
 def test_unstable_coupling_is_reported_without_cm_and_after_set(cpu_sim, caplog):
     """Izhikevich has no cm: its currents act through an implicit 1 pF, which the check
     divides by; and a cm set() between runs is checked again before the next run."""
