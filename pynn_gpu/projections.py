@@ -561,26 +561,37 @@ class Projection(common.Projection):
                 self._syn_params[name][index] = values[name]
         self._version += 1
 
-    def _keep_delays_in_flight(self, index, steps):
-        """Before the delays of a plastic projection change after a run: keep those in
-        force, with which the spikes sent so far meet their synapses (its synapses read
-        the spike histories at each synapse's own delay, which would now find spikes
-        already met, or miss spikes in flight). A second change while such spikes may
-        still be in flight is refused."""
-        now = simulator.state.step
-        if now == 0 or np.array_equal(self._delay_steps[index], steps):
-            return
+    def _delays_change(self, index, steps):
+        """Whether new delays of a plastic projection change some delay after spikes have
+        passed through it (its synapses read the spike histories at each synapse's own
+        delay: the spikes sent so far must meet them with the delays they were sent with)."""
+        return (simulator.state.step > self.first_step
+                and not np.array_equal(self._delay_steps[index], steps))
+
+    def _check_delays_may_change(self, index, steps):
+        """A second change while spikes sent before the first may still be in flight is
+        refused (the synapses keep one set of earlier delays)."""
         before = self.delays_in_flight()
-        if before is not None:
+        if before is not None and self._delays_change(index, steps):
             dt = simulator.state.dt
             raise errors.InvalidParameterValueError(
                 f"the delays of the plastic projection {self.label!r} changed at "
                 f"{before.since * dt:g} ms; spikes sent before then may meet its synapses "
                 f"until {before.until * dt:g} ms: change them again from then on, or "
                 "after reset()")
+
+    def _keep_delays_in_flight(self, index, steps):
+        """Before the delays of a plastic projection change after spikes passed through it:
+        keep those in force, with which the spikes sent since they were set meet their
+        synapses (SynapseGroup.delays_since)."""
+        if not self._delays_change(index, steps):
+            return
+        now = simulator.state.step
         longest = int(self._delay_steps.max()) if self._delay_steps.size else 0
         self._delays_before = DelaysBefore(since=now, until=now + longest,
+                                           sent_from=self.__dict__.get("_delays_set_at", 0),
                                            steps=self._delay_steps.copy())
+        self._delays_set_at = now
 
     def delays_in_flight(self):
         """The DelaysBefore of a change of this projection's delays while spikes sent with
@@ -635,6 +646,8 @@ class Projection(common.Projection):
             steps = self._checked_delay_steps(np.asarray(values["delay"], dtype=float))
         if self._format == "bitmask" and not connecting:
             self._check_one_value_each(values.get("weight"), steps, index)
+        if steps is not None and model.learns_from_post and not connecting:
+            self._check_delays_may_change(index, steps)
         return values, steps
 
     def _check_one_value_each(self, weights, steps, index):
@@ -910,6 +923,7 @@ class Projection(common.Projection):
         if self.synapse_type.model.changes_weight:
             self._weights[:] = self._initial_weights
         self._delays_before = None      # the histories start afresh
+        self._delays_set_at = 0
         for name, values in self._syn_initial.items():
             self._syn_state[name][:] = values
         for last in self._last_spike.values():
@@ -921,9 +935,11 @@ class Projection(common.Projection):
 @dataclasses.dataclass(frozen=True)
 class DelaysBefore:
     """A plastic projection's delays (in steps, one per synapse) before they changed at
-    step `since`: a spike sent earlier meets its synapse with them, up to step `until`."""
+    step `since`: a spike sent from step `sent_from` (when they were set) to `since` meets
+    its synapse with them, up to step `until` (those sent earlier have all arrived)."""
     since: int
     until: int
+    sent_from: int
     steps: np.ndarray
 
 

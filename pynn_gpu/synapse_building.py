@@ -442,6 +442,7 @@ def _add_delays_before(group, arrays, before, delays):
         group.max_dendritic = max(group.max_dendritic, int(dendritic.max()))
         group.min_axonal = min(group.min_axonal, int(axonal.min()))
         group.max_axonal = max(group.max_axonal, int(axonal.max()))
+    group.delays_sent_from = before.sent_from
     group.delays_since, group.delays_until = before.since, before.until
 
 

@@ -106,10 +106,12 @@ class SynapseGroup:
     # the first step whose spikes reach the synapses (the projection's creation): plastic
     # groups read spikes of earlier steps from histories, which must leave those out
     since_step: int = 0
-    # plastic groups whose delays changed after a run: a spike sent before step
-    # `delays_since` meets its synapse with the delay in force when it was sent (arrays
-    # <name>_delay_before, and <name>_dendritic_before where the group delivers); from step
-    # `delays_until` on, no such spike is left. 0 and 0: no change
+    # plastic groups whose delays changed after a run: a spike sent from step
+    # `delays_sent_from` to `delays_since` meets its synapse with the delays in force then
+    # (arrays <name>_delay_before, and <name>_dendritic_before where the group delivers;
+    # earlier ones have all arrived); from step `delays_until` on, no such spike is left.
+    # 0, 0 and 0: no change
+    delays_sent_from: int = 0
     delays_since: int = 0
     delays_until: int = 0
 

@@ -360,7 +360,7 @@ def learning_fields(group) -> Tuple[Field, ...]:
     fields += [Field("post_history", "uint32_t")] + _DELAYS_BEFORE_FIELDS
     fields += [Field(v, "int64_t", is_array=False)
                for v in ("first", "post_size", "min_dendritic", "max_dendritic", "since_step",
-                         "delays_since", "delays_until")]
+                         "delays_sent_from", "delays_since", "delays_until")]
     return tuple(fields)
 
 
@@ -373,7 +373,7 @@ def delivery_fields(group) -> Tuple[Field, ...]:
     fields += _DELAYS_BEFORE_FIELDS
     fields += [Field(v, "int64_t", is_array=False)
                for v in ("first", "pre_size", "post_size", "min_axonal", "max_axonal",
-                         "since_step", "delays_since", "delays_until")]
+                         "since_step", "delays_sent_from", "delays_since", "delays_until")]
     return tuple(fields)
 
 
@@ -391,7 +391,8 @@ def merge_learning_groups(graph: NetworkGraph) -> List[MergedGroup]:
     def row(group, fields, first):
         values = {"first": first, "post_size": group.post.size,
                   "min_dendritic": group.min_dendritic, "max_dendritic": group.max_dendritic,
-                  "since_step": group.since_step, "delays_since": group.delays_since,
+                  "since_step": group.since_step, "delays_sent_from": group.delays_sent_from,
+                  "delays_since": group.delays_since,
                   "delays_until": group.delays_until}
         arrays = {"post_history": f"{group.post.name}_spike_history",
                   "dendritic": _dendritic_array(group), **_delays_before(group)}
@@ -415,7 +416,8 @@ def merge_delivery_groups(graph: NetworkGraph) -> List[MergedGroup]:
     def row(group, fields, first):
         values = {"first": first, "pre_size": group.pre.size, "post_size": group.post.size,
                   "min_axonal": group.min_axonal, "max_axonal": group.max_axonal,
-                  "since_step": group.since_step, "delays_since": group.delays_since,
+                  "since_step": group.since_step, "delays_sent_from": group.delays_sent_from,
+                  "delays_since": group.delays_since,
                   "delays_until": group.delays_until}
         # over several processes: the combined spikes of all processes, by step
         history = "received" if group.pre.exchanges_spikes else "spike_history"

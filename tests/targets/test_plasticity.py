@@ -578,10 +578,11 @@ def _fixed_stdp(sim, delay, fraction, A_plus=0.0):
 
 @pytest.mark.parametrize("fraction", [0.0, 0.5])
 def test_spikes_in_flight_keep_the_delay_they_were_sent_with(sim, fraction):
-    """Delays changed between runs (longer, then shorter): a spike sent before a change
-    meets its synapse once, with the delay it was sent with, as through a static synapse;
-    a plastic synapse read the histories at the new delay, meeting spikes twice or never.
-    Weights that do not learn: the inputs equal the static synapse's."""
+    """Delays changed between runs (longer, then shorter at the first step allowed, then
+    longer): a spike sent before a change meets its synapse once, with the delay it was
+    sent with, as through a static synapse; a plastic synapse read the histories at the
+    new delay, meeting spikes twice or never (and, at a second change, spikes sent before
+    the first again). Weights that do not learn: the inputs equal the static synapse's."""
     times = [round(t, 1) for t in np.arange(1.0, 39.0, 0.7)]
     cells = sim.Population(2, sim.IF_curr_delta(tau_m=1e9, v_rest=0.0, v_reset=0.0,
                                                 v_thresh=1e6))
@@ -592,11 +593,13 @@ def test_spikes_in_flight_keep_the_delay_they_were_sent_with(sim, fraction):
     static = sim.Projection(source, cells[1:2], sim.AllToAllConnector(),
                             sim.StaticSynapse(weight=0.25, delay=1.0))
     cells.record("v")
-    for delay in (8.0, 0.5):
-        sim.run(10.0 if delay == 8.0 else 20.0)
+    # from 11 ms the spikes sent before 10 ms (1 ms delays) have arrived; from 19 ms those
+    # sent from 10 to 11 ms (8 ms)
+    for duration, delay in ((10.0, 8.0), (1.0, 0.5), (8.0, 3.0)):
+        sim.run(duration)
         for projection in (plastic, static):
             projection.set(delay=delay)
-    sim.run(20.0)
+    sim.run(25.0)       # the last spike, at 38.8 ms, arrives at 41.8 ms
     v = cells.get_data().segments[0].filter(name="v")[0].magnitude
     np.testing.assert_array_equal(v[:, 0], v[:, 1])
     assert v[-1, 0] == pytest.approx(0.25 * len(times))
@@ -650,3 +653,8 @@ def test_delays_change_again_once_the_spikes_sent_before_have_arrived(cpu_sim):
     projection.set(delay=4.0)       # nothing sent yet
     sim.run(1.0)
     assert projection.get("delay", format="list", with_address=False) == [4.0]
+    made_late = sim.Projection(cells, cells, sim.AllToAllConnector(),
+                               _fixed_stdp(sim, 2.0, 0.0))
+    made_late.set(delay=3.0)        # no spike has passed through it yet: no change to keep
+    sim.run(1.0)
+    made_late.set(delay=5.0)
