@@ -108,7 +108,7 @@ SYNAPSE_NAMES = frozenset({
     "pre_spike_count", "pre_spike_list", "pre_history", "post_history", "first", "pre_size",
     "post_size", "rng_key", "width", "lanes", "min_dendritic", "max_dendritic", "since_step",
     "min_axonal", "max_axonal", "pair_ordinal", "delay_before", "dendritic_before",
-    "delays_since", "delays_until",
+    "delays_sent_from", "delays_since", "delays_until",
 })
 SOURCE_NAMES = frozenset({
     "amplitude_now", "targets", "record", "rec", "destination", "first", "n_targets",
@@ -233,17 +233,16 @@ def check_expression(code: str, what: str) -> str:
 RANDOM_MACROS = ("UNIFORM", "NORMAL", "UNIFORM_AT", "UNIFORM_BLOCK_AT")
 
 
-def check_draws_declared(model_name, snippets, uses_rng):
-    """ModelDefinitionError where a snippet (part name -> code) calls a random macro of the
-    generator and the model does not say it draws (uses_rng)."""
+def check_draws_declared(model_name, snippets, uses_rng,
+                         refusal="a model that draws random numbers says so with uses_rng=True"):
+    """ModelDefinitionError (saying `refusal`) where a snippet (part name -> code) calls a
+    random macro of the generator and the model does not say it draws (uses_rng)."""
     if uses_rng:
         return
     for part, code in snippets.items():
         called = sorted(set(tokens(code)) & set(RANDOM_MACROS))
         if called:
-            raise ModelDefinitionError(
-                f"{model_name} {part} calls {called[0]}(): a model that draws random numbers "
-                "says so with uses_rng=True")
+            raise ModelDefinitionError(f"{model_name} {part} calls {called[0]}(): {refusal}")
 
 
 _COMPOUND_OPERATORS = set("+-*/%&|^")
@@ -263,9 +262,9 @@ def assigns(code: str, name: str) -> bool:
             return True
         if after[0] in ("<", ">") and after[1] == after[0] and after[2] == "=":
             return True
-        # name++ or name-- as an operand of its own (not 'name - -1')
-        if after[0] in ("+", "-") and after[1] == after[0] and (
-                after[2] is None or after[2] in _STATEMENT_EDGES):
+        # name++ or name--: not followed by an operand ('name - -1', 'name + +x')
+        if after[0] in ("+", "-") and after[1] == after[0] and not (
+                after[2] is not None and (after[2][0].isalnum() or after[2] in "_(.")):
             return True
         # ++name or --name at the start of an operand
         before = found[max(k - 3, 0):k]

@@ -263,6 +263,8 @@ class SynapseModelDef:
                     "changes_weight=True (its weights then live on the target)")
         check_text(self.support, f"{self.name} support")
         check_draws_declared(self.name, {"on_pre": self.on_pre}, self.uses_rng)
+        check_draws_declared(self.name, {"on_post": self.on_post}, False,
+                             "only on_pre may draw random numbers")
         if self.on_post and (self.uses_rng or self.needs_last_spike):
             raise ValueError(f"{self.name}: a model with on_post keeps its own spike times "
                              "(no needs_last_spike) and draws no random numbers")

@@ -106,6 +106,7 @@ def compile_source(command, source: Path, text: str, error_class, what: str):
         said = f"{said[:_FIRST_CHARS]}\n[...]\n{said[-_LAST_CHARS:]}"
     status = (f"exit status {result.returncode}" if result.returncode > 0
               else f"stopped by signal {-result.returncode}")
+    command_line = shlex.join(str(part) for part in command).replace(str(source), str(kept))
     raise error_class(
-        f"{what} failed ({status}): {shlex.join(str(part) for part in command)}\n"
+        f"{what} failed ({status}): {command_line}\n"
         f"{said or '(it printed nothing)'}\nThe source is kept in {kept}")

@@ -83,6 +83,7 @@ exit 1""")
     assert "[...]" in message and "follow-on error 200:" not in message
     kept = message.rsplit("The source is kept in ", 1)[1]
     assert open(kept).read() == "int the_source;"
+    assert f" {kept} " in message.splitlines()[0]      # in the command line too
 
 
 def test_a_compiler_that_dies_silently_is_reported_with_its_status(tmp_path, monkeypatch):

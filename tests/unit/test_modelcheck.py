@@ -339,13 +339,17 @@ def test_a_model_that_draws_random_numbers_says_so():
     neuron(update='v += 1;  // not UNIFORM() in a comment or "UNIFORM()" in a literal')
     with pytest.raises(errors.InvalidModelError, match="on_pre calls UNIFORM"):
         SynapseModelDef(name="s", on_pre="w_eff = weight * UNIFORM();")
+    with pytest.raises(errors.InvalidModelError,
+                       match="on_post calls UNIFORM.*only on_pre may draw"):
+        SynapseModelDef(name="s", state=(StateVar("k"),), on_post="k += UNIFORM();")
     with pytest.raises(errors.InvalidModelError, match="code calls NORMAL"):
         CurrentSourceDef(name="c", params=(), int_params=(), per_target=True,
                          code="amplitude_now = NORMAL(_step);")
 
 
 @pytest.mark.parametrize("code", ["weight += 0.1;", "weight = 0;", "weight *= 2;",
-                                  "weight++;", "--weight;", "if (k) { weight -= k; }"])
+                                  "weight++;", "--weight;", "if (k) { weight -= k; }",
+                                  "k = weight++ + 1;", "k = weight-- * 2;"])
 def test_a_synapse_that_changes_its_weight_says_so(code):
     """Without changes_weight the weight is read-only in the kernels: it was a compiler
     error ("assignment of read-only variable")."""
@@ -357,6 +361,7 @@ def test_a_synapse_that_changes_its_weight_says_so(code):
 
 
 @pytest.mark.parametrize("code", ["w_eff = weight * 2;", "k = (weight == 1) ? 1 : weight;",
-                                  "k = weight - -1;", "k = weight <= 0;", "k += weight;"])
+                                  "k = weight - -1;", "k = weight + +k;", "k = weight <= 0;",
+                                  "k += weight;"])
 def test_reading_the_weight_is_no_change(code):
     SynapseModelDef(name="s", state=(StateVar("k"),), on_pre=code)
