@@ -597,9 +597,13 @@ class Projection(common.Projection):
         """The DelaysBefore of a change of this projection's delays while spikes sent with
         the earlier ones may not have met their synapses yet; else None."""
         before = self.__dict__.get("_delays_before")
-        if before is not None and simulator.state.step >= before.until:
-            self._delays_before = before = None
-        return before
+        return before if before is not None and simulator.state.step < before.until else None
+
+    @property
+    def delays_changed(self):
+        """Whether this plastic projection's delays changed in this segment after spikes had
+        passed through it (its synapse groups may hold the earlier ones)."""
+        return self.__dict__.get("_delays_before") is not None
 
     def _checked_values(self, values, index, safe, connecting=False):
         """(values to store, delays in steps or None) after every check of new values of

@@ -139,9 +139,9 @@ class State(common.control.BaseState):
         self.t_start = 0
         self.step = 0
         # a projection made during this segment takes every spike from step 0 on in the
-        # next (Projection.first_step), one whose delays changed has no spike in flight
-        # with the earlier ones: their synapse groups are built again
-        rebuilt = any(p.first_step != 0 or p.delays_in_flight() is not None
+        # next (Projection.first_step), one whose delays changed has no spike sent with the
+        # earlier ones: their synapse groups are built again
+        rebuilt = any(p.first_step != 0 or p.delays_changed
                       for p in getattr(self, "projections", []))
         self.segment_counter += 1
         if rebuilt:

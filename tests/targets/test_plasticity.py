@@ -658,3 +658,24 @@ def test_delays_change_again_once_the_spikes_sent_before_have_arrived(cpu_sim):
     made_late.set(delay=3.0)        # no spike has passed through it yet: no change to keep
     sim.run(1.0)
     made_late.set(delay=5.0)
+
+
+def test_after_reset_a_projection_whose_delays_changed_runs_as_one_made_with_them(sim):
+    """The groups that kept the earlier delays are built again: the next segment is the run
+    of a network made with the new delays (from step 0, no spike sent before a change)."""
+    times = [round(t, 1) for t in np.arange(0.5, 19.0, 0.7)]
+    cells = sim.Population(2, sim.IF_curr_delta(tau_m=1e9, v_rest=0.0, v_reset=0.0,
+                                                v_thresh=1e6))
+    cells.initialize(v=0.0)
+    source = sim.Population(1, sim.SpikeSourceArray(spike_times=times))
+    changed = sim.Projection(source, cells[0:1], sim.AllToAllConnector(),
+                             _fixed_stdp(sim, 1.0, 0.0))
+    sim.Projection(source, cells[1:2], sim.AllToAllConnector(), _fixed_stdp(sim, 6.0, 0.0))
+    cells.record("v")
+    sim.run(10.0)
+    changed.set(delay=6.0)
+    sim.run(15.0)               # past the spikes in flight (until 11 ms)
+    sim.reset()
+    sim.run(25.0)
+    v = cells.get_data().segments[1].filter(name="v")[0].magnitude
+    np.testing.assert_array_equal(v[:, 0], v[:, 1])
