@@ -37,6 +37,7 @@ from .neurons_hh import HH_cond_exp  # noqa: F401
 from .neurons_if import IF_cond_exp_gsfa_grr, IF_curr_delta  # noqa: F401
 from .neurons_izhikevich import Izhikevich  # noqa: F401
 from .propagators import curr_alpha_matrix, curr_exp_matrix, propagators
+from .steps import time_steps
 
 logger = logging.getLogger("PyNN")
 
@@ -237,11 +238,8 @@ def _time_to_step(times, dt):
     return np.rint(np.asarray(times, dtype=float) / dt).astype(np.int64)
 
 
-_FOREVER_MS = 1e15      # later than any simulation (keeps step numbers in int64)
-
-
 def _derive_poisson(params, dt):
-    start = np.minimum(np.asarray(params["start"], dtype=float), _FOREVER_MS)
+    start = np.asarray(params["start"], dtype=float)
     rate = np.asarray(params["rate"], dtype=float)
     if np.any(rate * dt / 1000.0 > 1.0):
         # at most one spike per step: such a source fires in every step, at 1/dt
@@ -251,8 +249,8 @@ def _derive_poisson(params, dt):
                        1000.0 / dt)
     return {
         "p_spike": rate * dt / 1000.0,
-        "start_step": _time_to_step(start, dt),
-        "stop_step": _time_to_step(np.minimum(start + params["duration"], _FOREVER_MS), dt),
+        "start_step": time_steps(start, dt),
+        "stop_step": time_steps(start + params["duration"], dt),
     }
 
 

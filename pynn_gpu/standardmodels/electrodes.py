@@ -40,11 +40,11 @@ from pyNN.standardmodels import build_translations, electrodes
 from .. import distributed, simulator
 from .._paths import kernels_dir
 from ..modeldef import CurrentSourceDef
+from .steps import NEVER_STEP, time_steps
 
 # Portable log/sin/normal numbers: the same bits on both targets (include-guarded).
 PORTABLE_MATH = (kernels_dir() / "common" / "portable_math.h").read_text()
 
-_FOREVER_MS = 1e15      # times beyond this are "never" (keeps step numbers in int64)
 
 DC_SOURCE_MODEL = CurrentSourceDef(
     name="dc_source",
@@ -197,7 +197,7 @@ class _CurrentSource:
 
     @staticmethod
     def _steps(time, dt):
-        return np.int64(np.rint(min(float(time), _FOREVER_MS) / dt))
+        return np.int64(time_steps(float(time), dt))
 
 
 # --- validation helpers ----------------------------------------------------------------------
@@ -305,15 +305,15 @@ class StepCurrentSource(_CurrentSource, electrodes.StepCurrentSource):
         times that land on the same step, the last one and its amplitude are kept."""
         times = np.atleast_1d(np.asarray(p["times"], dtype=float))
         amplitudes = np.atleast_1d(np.asarray(p["amplitudes"], dtype=float))
-        steps = np.rint(np.minimum(times, _FOREVER_MS) / dt)
+        steps = time_steps(times, dt)
         last = np.append(steps[1:] != steps[:-1], True) if steps.size else np.zeros(0, bool)
-        p["times"] = np.where(times < _FOREVER_MS, steps * dt, times)[last]
+        p["times"] = np.where(steps < NEVER_STEP, steps * dt, times)[last]
         p["amplitudes"] = amplitudes[last]
 
     def kernel_arrays(self, dt, scalar):
         times = np.atleast_1d(self._native["times"])
         amplitudes = np.atleast_1d(self._native["amplitudes"])
-        steps = np.rint(np.minimum(times, _FOREVER_MS) / dt).astype(np.int64)
+        steps = time_steps(times, dt)
         # an empty table still needs an array to point to
         return {"n_changes": np.array([steps.size], dtype=np.int64),
                 "amplitudes": amplitudes.astype(scalar) if steps.size else np.zeros(1, scalar),

@@ -46,9 +46,7 @@ from pyNN.standardmodels import build_translations, cells
 from ..modeldef import NON_NEGATIVE, POSITIVE, NeuronModelDef, StateVar
 from .electrodes import PORTABLE_MATH
 from .neurons_common import LONGEST_REFRACTORY_STEPS
-
-_FOREVER_MS = 1e15      # later than any simulation (keeps step numbers in int64)
-
+from .steps import time_steps
 
 def _identity_translations(cls):
     return build_translations(*[(name, name) for name in cls.default_parameters])
@@ -60,10 +58,9 @@ def _as_float(params, name):
 
 def _window_steps(params, dt):
     """First step of the source and the first step after it."""
-    start = np.minimum(_as_float(params, "start"), _FOREVER_MS)
-    stop = np.minimum(start + _as_float(params, "duration"), _FOREVER_MS)
-    return {"start_step": np.rint(start / dt).astype(np.int64),
-            "stop_step": np.rint(stop / dt).astype(np.int64)}
+    start = _as_float(params, "start")
+    return {"start_step": time_steps(start, dt),
+            "stop_step": time_steps(start + _as_float(params, "duration"), dt)}
 
 
 def _require(condition, message):
@@ -110,6 +107,7 @@ SPIKE_SOURCE_POISSON_REFRACTORY_MODEL = NeuronModelDef(
     int_derived=("dead_steps", "start_step", "stop_step"),
     update="""
 int _emit = 0;
+if (_step == start_step) dead = 0;      /* afresh at start: no dead time from a spike before */
 if (dead > 0) {
     dead -= 1;
 } else if (_step >= start_step && _step < stop_step && UNIFORM() < p_spike) {
@@ -270,6 +268,7 @@ SPIKE_SOURCE_INH_GAMMA_MODEL = _SequenceModelDef(
     support=PORTABLE_MATH,
     update="""
 int _emit = 0;
+if (_step == start_step) spiked = 0;    /* afresh at start: unadapted, as before a first spike */
 if (since_spike < 2147483647) since_spike += 1;
 if (_step >= start_step && _step < stop_step && UNIFORM() < p_candidate) {
     /* the bin of this step: the last one that starts at or before it */

@@ -316,6 +316,52 @@ def test_sources_drive_neurons(sim):
     assert sum(t.size for t in spike_trains(cells)) > 0
 
 
+def test_a_window_opened_again_starts_afresh(sim):
+    """A new window (set(start=..., duration=...)) starts without memory of the spikes of
+    the last one, as the sources' documentation says: no dead time left over (the
+    refractory source fires every 20 ms, here in its first step), and InhGamma
+    unadapted (hazard 1/b = one spike per step: it fires in its first step). Before, the
+    dead time and the adaptation ran on into the new window."""
+    refractory = sim.Population(3, sim.SpikeSourcePoissonRefractory(
+        rate=50.0, tau_refrac=20.0, start=10.0, duration=90.0))   # spikes at 10, 30, ... 90
+    inh_gamma = sim.Population(20, sim.SpikeSourceInhGamma(
+        a=Sequence([10.0]), b=Sequence([DT / 1000.0]), tbins=Sequence([0.0]), duration=10.0))
+    for cells in (refractory, inh_gamma):
+        cells.record("spikes")
+    sim.run(100.0)
+    refractory.set(start=101.0, duration=50.0)
+    inh_gamma.set(start=100.5, duration=1.0)
+    sim.run(10.0)
+    for train in spike_trains(refractory):
+        assert train[train > 100].tolist()[:1] == [pytest.approx(101.1)]
+    for train in spike_trains(inh_gamma):
+        assert train[train > 100].tolist()[:1] == [pytest.approx(100.6)]
+
+
+@pytest.mark.parametrize("source", [
+    dict(celltype="SpikeSourcePoisson", rate=5000.0),
+    dict(celltype="SpikeSourcePoissonRefractory", rate=500.0),
+    dict(celltype="SpikeSourceGamma", alpha=1.0, beta=5000.0),
+])
+def test_sources_that_never_stop_run_at_a_small_timestep(source):
+    """duration=inf at dt = 1e-4 ms: the stop step, clipped in ms, overflowed int64 and
+    came before the start, silencing every source."""
+    import pynn_gpu as sim
+    sim.setup(timestep=1e-4, target="cpu")
+    try:
+        parameters = dict(source)
+        cells = sim.Population(5, getattr(sim, parameters.pop("celltype"))(**parameters))
+        cells.record("spikes")
+        current = sim.Population(1, sim.IF_curr_exp(tau_refrac=0.0, v_thresh=1e9))
+        sim.DCSource(amplitude=1.0, stop=np.inf).inject_into(current)
+        current.record("v")
+        sim.run(2.0)
+        assert sum(len(t) for t in spike_trains(cells)) > 0
+        assert current.get_data().segments[0].filter(name="v")[0].magnitude[-1, 0] > -65.0
+    finally:
+        sim.end()
+
+
 def test_poisson_rate_above_one_spike_per_step_is_reported(cpu_sim, caplog):
     """A source fires at most once per step: a rate above 1/dt (10 kHz at 0.1 ms) is
     said, with the rate it gets; rates below it are not."""
