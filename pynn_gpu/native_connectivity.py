@@ -37,13 +37,15 @@ class NativeRNG(PyNNNativeRNG, NumpyRNG):
     """
     pyNN.gpu's own generator. Connectors given a NativeRNG use the fast builders of this
     module (numpy's Philox bit generator); random parameter values drawn from it come from
-    numpy as with NumpyRNG. With seed=None it is seeded from setup(rng_seed=...).
+    numpy as with NumpyRNG. With seed=None it is seeded from setup(rng_seed=...): the first
+    such rng of a network with rng_seed itself, each later one with a seed derived from
+    rng_seed and its order, so that unseeded rngs draw numbers of their own (the same ones
+    every time the script runs).
     """
 
     def __init__(self, seed=None, parallel_safe=True):
         if seed is None:
-            from . import simulator
-            seed = int(simulator.state.rng_seed)
+            seed = _unseeded_seed()
         NumpyRNG.__init__(self, seed, parallel_safe)
         self.generator = np.random.Generator(np.random.Philox(seed))
         self.streams_used = 0       # generator streams handed to projections (procedural.py)
@@ -54,6 +56,17 @@ class NativeRNG(PyNNNativeRNG, NumpyRNG):
         every time, and a fresh NativeRNG(seed) starts from the same first stream."""
         self.streams_used += 1
         return self.streams_used - 1
+
+
+def _unseeded_seed():
+    """The seed of the next NativeRNG() of the network (see NativeRNG)."""
+    from . import simulator
+    state = simulator.state
+    order = state.unseeded_rngs
+    state.unseeded_rngs += 1
+    if order == 0:
+        return int(state.rng_seed)
+    return int(np.random.SeedSequence([int(state.rng_seed), order]).generate_state(1)[0])
 
 
 def drop_self_connections(projection, pre_idx, post_idx, rule):

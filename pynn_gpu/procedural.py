@@ -41,7 +41,11 @@ from ._paths import kernels_dir
 from .native_connectivity import NativeRNG
 
 CHUNK = 32                       # PG_PROC_CHUNK
-KEY_BASE = 0x40000000            # random-number keys: below the synapse groups' 0x80000000
+# random-number keys, below the synapse groups' 0x80000000: a projection's connections,
+# weights and delays each draw from a range of their own, so that two rngs of one seed (one
+# for the connector, one for a distribution) never hand out the same stream
+KEY_BASE = 0x40000000            # connections
+VALUE_KEY_BASES = {"weight": 0x50000000, "delay": 0x60000000}
 DISTRIBUTIONS = {"constant": 0, "uniform": 1, "normal": 2, "normal_clipped": 3}
 
 
@@ -191,7 +195,7 @@ def with_value_streams(spec, projection):
         if value.kind != "constant":
             rng = parameters[name].base_value.rng
             value = dataclasses.replace(value, seed=int(rng.seed) & 0xFFFFFFFFFFFFFFFF,
-                                        key=KEY_BASE + rng.next_stream())
+                                        key=VALUE_KEY_BASES[name] + rng.next_stream())
         values[name] = value
     return dataclasses.replace(spec, **values)
 

@@ -71,6 +71,7 @@ class State(common.control.BaseState):
         self.current_sources = []     # (source, population, neuron indices)
         self.gap_capacitances = {}    # population index -> cm the gap-junction check saw
         self.id_counter = 0
+        self.unseeded_rngs = 0        # NativeRNG() made without a seed (their order)
         self.structure_version = 0
         self.segment_counter = -1
         self.engine = Engine(self, self.target) if self.target is not None else None

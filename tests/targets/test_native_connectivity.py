@@ -139,3 +139,52 @@ def test_same_seed_same_network_and_unseeded_numpy_rng_is_native(cpu_sim, no_pyn
     assert not np.array_equal(build(NativeRNG(seed=1)), build(NativeRNG(seed=2)))
     assert len(build(NumpyRNG())) > 0          # unseeded: nothing to reproduce, so native
     assert len(build(None)) > 0
+
+
+def _pairs(projection):
+    return set(zip(projection._pre_index.tolist(), projection._post_index.tolist()))
+
+
+def test_unseeded_native_rngs_draw_numbers_of_their_own(cpu_sim):
+    """Each NativeRNG() of a network has a seed of its own (the first setup's rng_seed, the
+    later ones derived from it and their order): two projections given one each were wired
+    alike, pair for pair. The script still builds the same network every time."""
+    sim = cpu_sim
+
+    def network():
+        sim.setup(timestep=0.1, target="cpu", rng_seed=1234)
+        a, b = sim.Population(300, sim.IF_curr_exp()), sim.Population(300, sim.IF_curr_exp())
+        return [sim.Projection(a, b, connector(rng=sim.NativeRNG())) for connector in (
+            lambda rng: sim.FixedProbabilityConnector(0.1, rng=rng),
+            lambda rng: sim.FixedProbabilityConnector(0.1, rng=rng),
+            lambda rng: sim.FixedNumberPostConnector(20, rng=rng),
+            lambda rng: sim.FixedNumberPostConnector(20, rng=rng))]
+
+    first = [_pairs(p) for p in network()]
+    assert first == [_pairs(p) for p in network()]
+    for one, other in (first[:2], first[2:]):
+        # independent draws share about a tenth (a fifteenth) of their pairs, not all
+        assert len(one & other) < 0.2 * len(one)
+    a, b = sim.Population(300, sim.IF_curr_exp()), sim.Population(300, sim.IF_curr_exp())
+    seeded = sim.Projection(a, b, sim.FixedProbabilityConnector(0.1, rng=NativeRNG(1234)))
+    assert _pairs(seeded) == first[0]       # the first unseeded rng: rng_seed itself
+
+
+@pytest.mark.parametrize("connector", ["FixedProbability", "FixedNumberPost", "AllToAll"])
+def test_weights_and_delays_of_rngs_of_one_seed_are_independent(cpu_sim, connector):
+    """The connections, the weights and the delays draw from key ranges of their own: with
+    one seed for all three rngs, weights repeated the connector's numbers (uniform weights
+    of mean 0.42, KS p ~ 1e-112) and delays the weights' (correlation 0.9998)."""
+    sim = cpu_sim
+    a, b = sim.Population(300, sim.IF_curr_exp()), sim.Population(200, sim.IF_curr_exp())
+    rule = {"FixedProbability": lambda: sim.FixedProbabilityConnector(0.1, rng=NativeRNG(5)),
+            "FixedNumberPost": lambda: sim.FixedNumberPostConnector(30, rng=NativeRNG(5)),
+            "AllToAll": sim.AllToAllConnector}[connector]()
+    from pyNN.random import RandomDistribution
+    projection = sim.Projection(a, b, rule, sim.StaticSynapse(
+        weight=RandomDistribution("uniform", (0.0, 1.0), rng=NativeRNG(5)),
+        delay=RandomDistribution("uniform", (1.0, 2.0), rng=NativeRNG(5))))
+    weights = np.array(projection.get("weight", format="list", with_address=False))
+    delays = np.array(projection.get("delay", format="list", with_address=False))
+    assert stats.kstest(weights, "uniform").pvalue > 1e-4
+    assert stats.pearsonr(weights, delays).pvalue > 1e-4
