@@ -28,7 +28,7 @@ which draws in parallel C or on the device; these builders serve the cases it do
 import numpy as np
 from pyNN import connectors, errors
 from pyNN.random import NativeRNG as PyNNNativeRNG
-from pyNN.random import NumpyRNG, RandomDistribution
+from pyNN.random import NumpyRNG, RandomDistribution, get_mpi_config
 
 _CHUNK = 1 << 24
 
@@ -37,18 +37,52 @@ class NativeRNG(PyNNNativeRNG, NumpyRNG):
     """
     pyNN.gpu's own generator. Connectors given a NativeRNG use the fast builders of this
     module (numpy's Philox bit generator); random parameter values drawn from it come from
-    numpy as with NumpyRNG. With seed=None it is seeded from setup(rng_seed=...): the first
-    such rng of a network with rng_seed itself, each later one with a seed derived from
-    rng_seed and its order, so that unseeded rngs draw numbers of their own (the same ones
-    every time the script runs).
+    numpy as with NumpyRNG. With seed=None it is seeded from setup(rng_seed=...) when it is
+    first drawn from: the first such rng of a network with rng_seed itself, each later one
+    with a seed derived from rng_seed and its order, so that unseeded rngs draw numbers of
+    their own (the same ones every time the script runs), wherever they were made.
     """
 
     def __init__(self, seed=None, parallel_safe=True):
-        if seed is None:
-            seed = _unseeded_seed()
-        NumpyRNG.__init__(self, seed, parallel_safe)
-        self.generator = np.random.Generator(np.random.Philox(seed))
+        if seed is not None:
+            assert isinstance(seed, int), f"`seed` must be an int, not a {type(seed).__name__}"
+        # what PyNN's WrappedRNG sets, less the seeding, which waits for the first draw
+        self.parallel_safe = parallel_safe
+        self.mpi_rank, self.num_processes = get_mpi_config()
+        self.random = self.sample = self.next
+        if seed is not None and not parallel_safe:
+            seed += self.mpi_rank   # as PyNN's rngs: other sequences in other processes
+        self._seed = seed
+        self._generators = None     # (numpy RandomState, Philox Generator), once seeded
         self.streams_used = 0       # generator streams handed to projections (procedural.py)
+
+    @property
+    def seed(self):
+        if self._seed is None:
+            self._seed = _unseeded_seed() + (0 if self.parallel_safe else self.mpi_rank)
+        return self._seed
+
+    @seed.setter
+    def seed(self, value):
+        self._seed, self._generators = value, None
+
+    @property
+    def rng(self):
+        """NumpyRNG's RandomState, seeded at first use."""
+        return self._seeded()[0]
+
+    @property
+    def generator(self):
+        """The Philox generator of the host's connectivity builders, seeded at first use."""
+        return self._seeded()[1]
+
+    def _seeded(self):
+        if self._generators is None:
+            seed = self.seed
+            state = np.random.RandomState()
+            state.seed(seed)
+            self._generators = (state, np.random.Generator(np.random.Philox(seed)))
+        return self._generators
 
     def next_stream(self):
         """The next stream of the counter-based connectivity generator: each projection

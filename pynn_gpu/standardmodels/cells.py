@@ -37,7 +37,7 @@ from .neurons_hh import HH_cond_exp  # noqa: F401
 from .neurons_if import IF_cond_exp_gsfa_grr, IF_curr_delta  # noqa: F401
 from .neurons_izhikevich import Izhikevich  # noqa: F401
 from .propagators import curr_alpha_matrix, curr_exp_matrix, propagators
-from .steps import time_steps
+from .steps import time_steps, whole_steps
 
 logger = logging.getLogger("PyNN")
 
@@ -234,10 +234,6 @@ dgsyn_inh = dgsyn_inh * Pi + jump_i * in_inh;
 
 # --- spike sources -------------------------------------------------------------------------
 
-def _time_to_step(times, dt):
-    return np.rint(np.asarray(times, dtype=float) / dt).astype(np.int64)
-
-
 def _derive_poisson(params, dt):
     start = np.asarray(params["start"], dtype=float)
     rate = np.asarray(params["rate"], dtype=float)
@@ -278,9 +274,9 @@ def spike_emission_steps(times, dt, off_grid=False):
     """
     times = np.asarray(times, dtype=float)
     if off_grid:
-        steps = np.ceil(times / dt * (1 - 1e-12) - 1e-9).astype(np.int64)
+        steps = whole_steps(np.ceil(times / dt * (1 - 1e-12) - 1e-9))
     else:
-        steps = _time_to_step(times, dt)
+        steps = time_steps(times, dt)
     return np.maximum(steps - 1, 0)
 
 

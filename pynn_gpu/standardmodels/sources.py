@@ -102,12 +102,17 @@ def _derive_poisson_refractory(params, dt):
 SPIKE_SOURCE_POISSON_REFRACTORY_MODEL = NeuronModelDef(
     name="spike_source_poisson_refractory",
     params=("rate", "tau_refrac", "start", "duration"),
-    state=(StateVar("dead", "int32_t"),),          # steps left without spikes
+    # dead: steps left without spikes; window_start: the start_step of the window the state
+    # belongs to (a window opened again, in the future or the past, starts afresh)
+    state=(StateVar("dead", "int32_t"), StateVar("window_start", "int64_t")),
     derived=("p_spike",),
     int_derived=("dead_steps", "start_step", "stop_step"),
     update="""
 int _emit = 0;
-if (_step == start_step) dead = 0;      /* afresh at start: no dead time from a spike before */
+if (_step >= start_step && window_start != start_step) {
+    window_start = start_step;          /* afresh: no dead time from a spike before start */
+    dead = 0;
+}
 if (dead > 0) {
     dead -= 1;
 } else if (_step >= start_step && _step < stop_step && UNIFORM() < p_spike) {
@@ -246,7 +251,7 @@ def _derive_inh_gamma(params, dt):
     a_all, b_all = np.concatenate(a_bins), np.concatenate(b_bins)
     rate_max = np.array([np.max(1.0 / b) for b in b_bins])          # Hz
     return {
-        "bin_steps": np.rint(np.concatenate(t_bins) / dt).astype(np.int64),
+        "bin_steps": time_steps(np.concatenate(t_bins), dt),
         "bin_shape": _double_bits(a_all),
         "bin_scale": _double_bits(b_all),
         "bin_lgamma": _double_bits([math.lgamma(a) for a in a_all]),
@@ -260,15 +265,20 @@ SPIKE_SOURCE_INH_GAMMA_MODEL = _SequenceModelDef(
     name="spike_source_inh_gamma",
     params=("start", "duration"),
     sequence_params=("a", "b", "tbins"),
-    # since_spike: steps since the last spike (saturating); spiked: 0 until the first one
-    state=(StateVar("since_spike", "int32_t"), StateVar("spiked", "int32_t")),
+    # since_spike: steps since the last spike (saturating); spiked: 0 until the first one;
+    # window_start: the start_step of the window the state belongs to
+    state=(StateVar("since_spike", "int32_t"), StateVar("spiked", "int32_t"),
+           StateVar("window_start", "int64_t")),
     derived=("rate_max", "p_candidate"),
     int_derived=("bins_begin", "bins_end", "start_step", "stop_step"),
     tables=("bin_steps", "bin_shape", "bin_scale", "bin_lgamma"),
     support=PORTABLE_MATH,
     update="""
 int _emit = 0;
-if (_step == start_step) spiked = 0;    /* afresh at start: unadapted, as before a first spike */
+if (_step >= start_step && window_start != start_step) {
+    window_start = start_step;          /* afresh: unadapted, as before a first spike */
+    spiked = 0;
+}
 if (since_spike < 2147483647) since_spike += 1;
 if (_step >= start_step && _step < stop_step && UNIFORM() < p_candidate) {
     /* the bin of this step: the last one that starts at or before it */

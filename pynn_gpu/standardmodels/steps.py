@@ -14,5 +14,9 @@ NEVER_STEP = 2**62      # no simulation reaches it; int64, with room for sums of
 def time_steps(times, dt):
     """The nearest step number of each time (int64); NEVER_STEP for a time beyond any
     simulation, +inf included."""
-    steps = np.rint(np.asarray(times, dtype=float) / dt)
+    return whole_steps(np.rint(np.asarray(times, dtype=float) / dt))
+
+
+def whole_steps(steps):
+    """Step numbers given as whole floats, as int64; NEVER_STEP for those beyond it."""
     return np.where(steps < NEVER_STEP, steps, NEVER_STEP).astype(np.int64)

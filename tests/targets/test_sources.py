@@ -336,6 +336,14 @@ def test_a_window_opened_again_starts_afresh(sim):
         assert train[train > 100].tolist()[:1] == [pytest.approx(101.1)]
     for train in spike_trains(inh_gamma):
         assert train[train > 100].tolist()[:1] == [pytest.approx(100.6)]
+    # a window whose start is already past when it is set starts afresh at once
+    refractory.set(start=105.0)             # last spike at 101.1: dead until 121.1
+    inh_gamma.set(start=109.0, duration=10.0)
+    sim.run(5.0)
+    for train in spike_trains(refractory):
+        assert train[train > 110].tolist()[:1] == [pytest.approx(110.1)]
+    for train in spike_trains(inh_gamma):
+        assert train[train > 110].tolist()[:1] == [pytest.approx(110.1)]
 
 
 @pytest.mark.parametrize("source", [
@@ -360,6 +368,16 @@ def test_sources_that_never_stop_run_at_a_small_timestep(source):
         assert current.get_data().segments[0].filter(name="v")[0].magnitude[-1, 0] > -65.0
     finally:
         sim.end()
+
+
+def test_inh_gamma_bins_beyond_any_simulation_are_never_reached(sim):
+    """A bin starting at 1e300 ms overflowed int64 into a step before the first bin: the
+    sources fired with its parameters from step 0."""
+    cells = sim.Population(3, sim.SpikeSourceInhGamma(
+        a=Sequence([1.0, 1.0]), b=Sequence([DT / 1000.0, 1000.0]), tbins=Sequence([0.0, 1e300])))
+    cells.record("spikes")
+    sim.run(10.0)
+    assert [len(t) for t in spike_trains(cells)] == [100] * 3     # every step (b = dt)
 
 
 def test_poisson_rate_above_one_spike_per_step_is_reported(cpu_sim, caplog):
