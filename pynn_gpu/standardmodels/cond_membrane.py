@@ -82,12 +82,18 @@ def alpha(names, g, dg, tau):
 
 def beta(names, g, dg, tau_rise, tau_decay, jump):
     """g(s) = exp(-s / tau_decay) (g + dg (1 - exp(-k s)) / k), k = 1/tau_rise - 1/tau_decay;
-    dg / jump bounds the second term (jump: the peak normalisation)."""
+    dg / jump bounds the second term (jump: the peak normalisation). With k < 0 (a decay
+    faster than the rise) the second term is exp(-s / tau_rise) dg (1 - exp(k s)) / (-k),
+    the same value, whose exponentials cannot overflow."""
     k = (f"(((double) {tau_decay} - (double) {tau_rise})"
          f" / ((double) {tau_rise} * (double) {tau_decay}))")
-    return Conductance(
-        names, f"(_COND_ABS({g}) + _COND_ABS({dg}) / {jump})",
-        lambda s: f"{_decay(s, tau_decay)} * ({g} + (scalar) _COND_RISE({s}, {k} * ({s})) * {dg})")
+
+    def at(s):
+        rise = f"{_decay(s, tau_decay)} * ({g} + (scalar) _COND_RISE({s}, {k} * ({s})) * {dg})"
+        fall = (f"{_decay(s, tau_decay)} * {g} + {_decay(s, tau_rise)}"
+                f" * (scalar) _COND_RISE({s}, -{k} * ({s})) * {dg}")
+        return f"({k} >= 0.0 ? {rise} : {fall})"
+    return Conductance(names, f"(_COND_ABS({g}) + _COND_ABS({dg}) / {jump})", at)
 
 
 def _rk4(dvdt, h):

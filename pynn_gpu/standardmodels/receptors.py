@@ -196,12 +196,15 @@ def beta_peak_factor(tau_rise, tau_decay):
 
 def beta_rise_factor(tau_rise, tau_decay, s):
     """Pgd(s): x(s) for x = 0, dx = 1 at s = 0; (exp(-s/td) - exp(-s/tr)) / k without
-    cancellation, and its limit s exp(-s/td) at tau_rise = tau_decay."""
+    cancellation, and its limit s exp(-s/td) at tau_rise = tau_decay. The slower of the two
+    exponentials is factored out (the formula is symmetric in them): with the faster one
+    out, a decay much shorter than the rise overflowed to inf * 0."""
     k = (tau_decay - tau_rise) / (tau_rise * tau_decay)   # 1/tr - 1/td, without cancellation
-    distinct = k != 0.0
-    safe_k = np.where(distinct, k, 1.0)
-    shape = np.where(distinct, -np.expm1(-k * s) / safe_k, s)
-    return np.exp(-s / tau_decay) * shape
+    rate = np.abs(k)
+    distinct = rate != 0.0
+    safe_rate = np.where(distinct, rate, 1.0)
+    shape = np.where(distinct, -np.expm1(-rate * s) / safe_rate, s)
+    return np.exp(-s / np.maximum(tau_rise, tau_decay)) * shape
 
 
 class CondBeta(Response):

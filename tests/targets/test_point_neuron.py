@@ -163,6 +163,30 @@ def test_cond_beta_follows_closed_form(sim, neuron):
     assert np.all(v[soon_after] > v[0] + 1e-6), "an excitatory conductance depolarises"
 
 
+# 200 uS: the stiff sub-steps, whose integration error (docs/numerics.md: up to about 1e-2
+# mV) depends on which time constant the state variables decay with
+@pytest.mark.parametrize("weight, tolerance", [(0.5, 1e-12), (200.0, 1e-3)])
+def test_cond_beta_with_a_decay_faster_than_its_rise(sim, target, weight, tolerance):
+    """The beta time course is symmetric in its time constants: tau_decay 1e-4 ms under a
+    rise of 0.2 ms gives what the swapped pair gives (its factors overflowed to inf * 0:
+    v was NaN from the first step)."""
+    def trace(tau_rise, tau_decay):
+        sim.setup(timestep=0.1, target=target)
+        cell = sim.Population(1, sim.PointNeuron(sim.LIF(v_thresh=0.0), AMPA=(
+            sim.CondBetaPostSynapticResponse(tau_rise=tau_rise, tau_decay=tau_decay,
+                                             e_syn=0.0))))
+        source = sim.Population(1, sim.SpikeSourceArray(spike_times=[5.0]))
+        sim.Projection(source, cell, sim.OneToOneConnector(),
+                       sim.StaticSynapse(weight=weight, delay=1.0), receptor_type="AMPA")
+        cell.record("v")
+        sim.run(20.0)
+        return cell.get_data().segments[0].filter(name="v")[0].magnitude[:, 0]
+
+    fast_decay, fast_rise = trace(0.2, 1e-4), trace(1e-4, 0.2)
+    assert np.all(np.isfinite(fast_decay)) and fast_rise.max() > fast_rise[0] + 0.1
+    np.testing.assert_allclose(fast_decay, fast_rise, rtol=tolerance, atol=tolerance)
+
+
 def test_named_receptors_take_their_own_input(sim):
     """Four receptors of three kinds, each driven once at its own time: every conductance is
     zero until its own input arrives and then follows its own time course."""
