@@ -112,7 +112,9 @@ def adex_constants(params, dt):
     require(exponent <= _MAX_EXPONENT,
             f"(v_spike - v_thresh) / delta_T must be <= {_MAX_EXPONENT:.0f}: exp() of the spike "
             "current would overflow; raise delta_T or lower v_spike")
-    n_sub, h_sub = substeps("adex", dt, cm.size)
+    # the leak's and the adaptation's decay rates (1/ms)
+    fastest = np.maximum(1.0 / tau_m, 1.0 / as_float(params, "tau_w"))
+    n_sub, h_sub = substeps("adex", dt, cm.size, fastest)
     g_leak = cm / tau_m
     derived = {
         "g_leak": g_leak,

@@ -42,10 +42,25 @@ def refractory_steps(params, dt, name="tau_refrac"):
     return steps.astype(np.int64)
 
 
-def substeps(model_key, dt, size):
-    """(n_sub, h_sub) arrays of the given size for the model's MAX_SUBSTEP entry."""
-    n_sub = max(1, int(np.ceil(dt / MAX_SUBSTEP[model_key] - 1e-9)))
-    return np.full(size, n_sub, dtype=np.int64), np.full(size, dt / n_sub)
+# RK4 is stable for a decay rate r while h r < 2.79; sub-steps keep h r <= 2 for the rates
+# a cell's parameters bound (fast time constants, large intrinsic conductances), up to this
+# many sub-steps per step (the default parameters of every model stay well inside it). Rates
+# that depend on the input (large synaptic conductances) or on the spike current are not
+# bounded here (docs/numerics.md).
+STABLE_STEP_RATE = 2.0
+MOST_SUBSTEPS = 2**20
+
+
+def substeps(model_key, dt, size, fastest_rate=None):
+    """(n_sub, h_sub) arrays of the given size: the model's MAX_SUBSTEP entry, and per cell
+    as many more as its `fastest_rate` (1/ms, an array; the fastest decay its parameters
+    fix) needs for h_sub * rate <= STABLE_STEP_RATE."""
+    n_sub = np.full(size, max(1, int(np.ceil(dt / MAX_SUBSTEP[model_key] - 1e-9))),
+                    dtype=np.int64)
+    if fastest_rate is not None:
+        needed = np.ceil(dt * np.asarray(fastest_rate, dtype=float) / STABLE_STEP_RATE - 1e-9)
+        n_sub = np.maximum(n_sub, np.minimum(needed, MOST_SUBSTEPS)).astype(np.int64)
+    return n_sub, dt / n_sub
 
 
 def require(condition, message):

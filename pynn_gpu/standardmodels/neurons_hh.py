@@ -91,7 +91,10 @@ if (!_may_fire) {
 
 
 def _derive(params, dt):
-    n_sub, h_sub = substeps("hh", dt, np.size(params["cm"]))
+    # the membrane's fastest rate: every channel open (m^3 h and n^4 are at most 1), 1/ms
+    conductance = sum(as_float(params, g) for g in ("g_leak", "gbar_Na", "gbar_K"))
+    n_sub, h_sub = substeps("hh", dt, np.size(params["cm"]),
+                            conductance / as_float(params, "cm"))
     derived = {"h_sub": h_sub, "n_sub": n_sub,
                "refractory_steps": np.full(n_sub.shape, int(round(SPIKE_DEAD_TIME / dt)),
                                            dtype=np.int64)}

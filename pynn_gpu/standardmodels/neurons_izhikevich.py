@@ -16,6 +16,7 @@ the rest of the step continues from (c, u + d); the spike is reported at the end
 No refractory period.
 """
 
+import numpy as np
 from pyNN.standardmodels import cells
 
 from ..modeldef import NON_NEGATIVE, NeuronModelDef, StateVar
@@ -67,7 +68,9 @@ v += in_exc + in_inh;      /* weights are jumps in mV */
 def _derive(params, dt):
     require(as_float(params, "c") < V_PEAK,
             f"c (the reset potential) must be below the spike cut-off {V_PEAK:g} mV")
-    n_sub, h_sub = substeps("izhikevich", dt, as_float(params, "c").size)
+    # u's decay rate a (1/ms)
+    n_sub, h_sub = substeps("izhikevich", dt, as_float(params, "c").size,
+                            np.abs(as_float(params, "a")))
     return {"h_sub": h_sub, "n_sub": n_sub}
 
 
