@@ -37,10 +37,10 @@ class NativeRNG(PyNNNativeRNG, NumpyRNG):
     """
     pyNN.gpu's own generator. Connectors given a NativeRNG use the fast builders of this
     module (numpy's Philox bit generator); random parameter values drawn from it come from
-    numpy as with NumpyRNG. With seed=None it is seeded from setup(rng_seed=...) when it is
-    first drawn from: the first such rng of a network with rng_seed itself, each later one
-    with a seed derived from rng_seed and its order, so that unseeded rngs draw numbers of
-    their own (the same ones every time the script runs), wherever they were made.
+    numpy as with NumpyRNG. With seed=None it is seeded from setup(rng_seed=...): the first
+    such rng of a network with rng_seed itself, each later one with a seed derived from
+    rng_seed and its order, so that unseeded rngs draw numbers of their own (the same ones
+    every time the script runs). Made before setup(), it is seeded from the state then.
     """
 
     def __init__(self, seed=None, parallel_safe=True):
@@ -50,7 +50,11 @@ class NativeRNG(PyNNNativeRNG, NumpyRNG):
         self.parallel_safe = parallel_safe
         self.mpi_rank, self.num_processes = get_mpi_config()
         self.random = self.sample = self.next
-        if seed is not None and not parallel_safe:
+        if seed is None:
+            # taken at construction: every process makes its rngs in the same order, but
+            # draws from them only where it holds cells
+            seed = _unseeded_seed()
+        if not parallel_safe:
             seed += self.mpi_rank   # as PyNN's rngs: other sequences in other processes
         self._seed = seed
         self._generators = None     # (numpy RandomState, Philox Generator), once seeded

@@ -189,18 +189,3 @@ def test_weights_and_delays_of_rngs_of_one_seed_are_independent(cpu_sim, connect
     assert stats.kstest(weights, "uniform").pvalue > 1e-4
     assert stats.pearsonr(weights, delays).pvalue > 1e-4
 
-
-def test_an_unseeded_native_rng_made_before_setup_is_seeded_when_first_drawn_from():
-    """It took the seed of the state it was made in: the same as the network's first one."""
-    import pynn_gpu as sim
-    early = sim.NativeRNG()
-    sim.setup(timestep=0.1, target="cpu", rng_seed=5)
-    try:
-        a, b = sim.Population(300, sim.IF_curr_exp()), sim.Population(300, sim.IF_curr_exp())
-        late = sim.NativeRNG()
-        first, second = (sim.Projection(a, b, sim.FixedProbabilityConnector(0.1, rng=rng))
-                         for rng in (late, early))
-        assert (late.seed, early.seed) == (5, sim.NativeRNG(early.seed).seed)
-        assert len(_pairs(first) & _pairs(second)) < 0.2 * len(first)
-    finally:
-        sim.end()
