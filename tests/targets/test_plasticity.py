@@ -576,6 +576,14 @@ def _fixed_stdp(sim, delay, fraction, A_plus=0.0):
         dendritic_delay_fraction=fraction)
 
 
+def _two_integrators_and_a_source(sim, times):
+    """Two cells whose v sums their inputs (never firing), and a source of `times`."""
+    cells = sim.Population(2, sim.IF_curr_delta(tau_m=1e9, v_rest=0.0, v_reset=0.0,
+                                                v_thresh=1e6))
+    cells.initialize(v=0.0)
+    return cells, sim.Population(1, sim.SpikeSourceArray(spike_times=times))
+
+
 @pytest.mark.parametrize("fraction", [0.0, 0.5])
 def test_spikes_in_flight_keep_the_delay_they_were_sent_with(sim, fraction):
     """Delays changed between runs (longer, then shorter at the first step allowed, then
@@ -584,10 +592,7 @@ def test_spikes_in_flight_keep_the_delay_they_were_sent_with(sim, fraction):
     new delay, meeting spikes twice or never (and, at a second change, spikes sent before
     the first again). Weights that do not learn: the inputs equal the static synapse's."""
     times = [round(t, 1) for t in np.arange(1.0, 39.0, 0.7)]
-    cells = sim.Population(2, sim.IF_curr_delta(tau_m=1e9, v_rest=0.0, v_reset=0.0,
-                                                v_thresh=1e6))
-    cells.initialize(v=0.0)
-    source = sim.Population(1, sim.SpikeSourceArray(spike_times=times))
+    cells, source = _two_integrators_and_a_source(sim, times)
     plastic = sim.Projection(source, cells[0:1], sim.AllToAllConnector(),
                              _fixed_stdp(sim, 1.0, fraction))
     static = sim.Projection(source, cells[1:2], sim.AllToAllConnector(),
@@ -663,11 +668,8 @@ def test_delays_change_again_once_the_spikes_sent_before_have_arrived(cpu_sim):
 def test_after_reset_a_projection_whose_delays_changed_runs_as_one_made_with_them(sim):
     """The groups that kept the earlier delays are built again: the next segment is the run
     of a network made with the new delays (from step 0, no spike sent before a change)."""
-    times = [round(t, 1) for t in np.arange(0.5, 19.0, 0.7)]
-    cells = sim.Population(2, sim.IF_curr_delta(tau_m=1e9, v_rest=0.0, v_reset=0.0,
-                                                v_thresh=1e6))
-    cells.initialize(v=0.0)
-    source = sim.Population(1, sim.SpikeSourceArray(spike_times=times))
+    cells, source = _two_integrators_and_a_source(
+        sim, [round(t, 1) for t in np.arange(0.5, 19.0, 0.7)])
     changed = sim.Projection(source, cells[0:1], sim.AllToAllConnector(),
                              _fixed_stdp(sim, 1.0, 0.0))
     sim.Projection(source, cells[1:2], sim.AllToAllConnector(), _fixed_stdp(sim, 6.0, 0.0))
