@@ -46,7 +46,7 @@ class NativeRNG(PyNNNativeRNG, NumpyRNG):
     def __init__(self, seed=None, parallel_safe=True):
         if seed is not None:
             assert isinstance(seed, int), f"`seed` must be an int, not a {type(seed).__name__}"
-        # what PyNN's WrappedRNG sets, less the seeding, which waits for the first draw
+        # what PyNN's WrappedRNG sets; the generators are made at the first draw
         self.parallel_safe = parallel_safe
         self.mpi_rank, self.num_processes = get_mpi_config()
         self.random = self.sample = self.next
@@ -62,8 +62,6 @@ class NativeRNG(PyNNNativeRNG, NumpyRNG):
 
     @property
     def seed(self):
-        if self._seed is None:
-            self._seed = _unseeded_seed() + (0 if self.parallel_safe else self.mpi_rank)
         return self._seed
 
     @seed.setter
@@ -72,12 +70,12 @@ class NativeRNG(PyNNNativeRNG, NumpyRNG):
 
     @property
     def rng(self):
-        """NumpyRNG's RandomState, seeded at first use."""
+        """NumpyRNG's RandomState, made at first use."""
         return self._seeded()[0]
 
     @property
     def generator(self):
-        """The Philox generator of the host's connectivity builders, seeded at first use."""
+        """The Philox generator of the host's connectivity builders, made at first use."""
         return self._seeded()[1]
 
     def _seeded(self):
